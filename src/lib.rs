@@ -1,0 +1,9 @@
+//! netlab: a network test lab on a deterministic event clock, with its own TCP/IP stack.
+//!
+//! Data flows one way: application -> socket -> TCP connection -> host IP layer -> interface (ARP,
+//! Ethernet) -> link -> router -> link -> interface -> host -> TCP -> socket -> application. Captures
+//! and traces observe that flow; they never steer it.
+
+pub mod sim;
+pub mod tcp;
+pub mod wire;

@@ -1,0 +1,1 @@
+//! The netlab connection-state viewer (ratatui). Filled in by the viewer issue.
