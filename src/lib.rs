@@ -4,6 +4,12 @@
 //! Ethernet) -> link -> router -> link -> interface -> host -> TCP -> socket -> application. Captures
 //! and traces observe that flow; they never steer it.
 
+pub mod app;
+pub mod capture;
+pub mod net;
+pub mod report;
+pub mod scenario;
 pub mod sim;
 pub mod tcp;
+pub mod trace;
 pub mod wire;

@@ -1,0 +1,145 @@
+//! Applications and their view of a host: the `Ctx` gives a task the simulated clock (`sleep`,
+//! `timeout_at`), ICMP echo sockets and TCP sockets (`socket`), all as `async fn`s that suspend on the
+//! simulated clock.
+
+pub mod ping;
+pub mod socket;
+
+use crate::net::node::{IcmpMessage, IcmpSocket};
+use crate::net::world::Core;
+use crate::net::fabric::Event;
+use crate::sim::{Duration, Instant};
+use crate::trace::{NodeId, TraceKind};
+use crate::wire::{IcmpRepr, IpProtocol};
+use std::future::{Future, poll_fn};
+use std::net::Ipv4Addr;
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::Poll;
+
+/// An application's handle on its host and the simulation.
+#[derive(Clone)]
+pub struct Ctx {
+    pub(crate) core: Rc<Core>,
+    pub node: NodeId,
+    pub app: usize,
+}
+
+impl Ctx {
+    pub(crate) fn new(core: Rc<Core>, node: NodeId, app: usize) -> Ctx {
+        Ctx { core, node, app }
+    }
+
+    pub fn now(&self) -> Instant {
+        self.core.net.borrow().fab.now
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.core.seed
+    }
+
+    /// Suspends until simulated time `t`.
+    pub async fn sleep_until(&self, t: Instant) {
+        let mut registered = false;
+        poll_fn(|cx| {
+            let mut net = self.core.net.borrow_mut();
+            if net.fab.now >= t {
+                return Poll::Ready(());
+            }
+            if !registered {
+                registered = true;
+                net.fab.queue.push(t, Event::Wake(cx.waker().clone()));
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    pub async fn sleep(&self, d: Duration) {
+        let t = self.now() + d;
+        self.sleep_until(t).await
+    }
+
+    /// Runs `f` until it completes or simulated time reaches `deadline` (then `None`).
+    pub async fn timeout_at<F: Future>(&self, deadline: Instant, f: F) -> Option<F::Output> {
+        let mut f = pin!(f);
+        let mut sleep = pin!(self.sleep_until(deadline));
+        poll_fn(|cx| {
+            if let Poll::Ready(v) = f.as_mut().poll(cx) {
+                return Poll::Ready(Some(v));
+            }
+            if sleep.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Appends a line to the application's output (and to the trace).
+    pub fn print(&self, line: impl Into<String>) {
+        let line = line.into();
+        let now = self.now();
+        self.core.net.borrow_mut().fab.tracer.emit(now, TraceKind::App { app: self.app, line: line.clone() });
+        self.core.apps.borrow_mut()[self.app].output.push(line);
+    }
+
+    /// Sets a named figure of the application's result (checked by expectations, shown in summaries).
+    pub fn metric(&self, name: &str, value: f64) {
+        self.core.apps.borrow_mut()[self.app].metrics.insert(name.to_string(), value);
+    }
+
+    /// The address this host uses to reach `dst`.
+    pub fn source_for(&self, dst: Ipv4Addr) -> Option<Ipv4Addr> {
+        self.core.net.borrow().nodes[self.node].source_for(dst)
+    }
+
+    /// Resolves a host name or a dotted address to an address of that host.
+    pub fn resolve(&self, name: &str) -> Option<Ipv4Addr> {
+        if let Ok(ip) = name.parse() {
+            return Some(ip);
+        }
+        let net = self.core.net.borrow();
+        let n = net.node_id(name)?;
+        net.nodes[n].ifaces.first().map(|i| i.addr.addr)
+    }
+
+    // ------------------------------------------------------------------ ICMP
+
+    /// Opens an ICMP echo socket with identifier `ident`.
+    pub fn icmp_open(&self, ident: u16) {
+        self.core.net.borrow_mut().nodes[self.node].icmp.insert(ident, IcmpSocket::default());
+    }
+
+    pub fn icmp_close(&self, ident: u16) {
+        self.core.net.borrow_mut().nodes[self.node].icmp.remove(&ident);
+    }
+
+    /// Sends an echo request. Returns false when there is no route.
+    pub fn icmp_echo(&self, dst: Ipv4Addr, ident: u16, seq: u16, ttl: u8, data: &[u8]) -> bool {
+        let mut net = self.core.net.borrow_mut();
+        let crate::net::world::Network { nodes, fab, .. } = &mut *net;
+        let msg = IcmpRepr::EchoRequest { ident, seq, data };
+        let ok = nodes[self.node].send_ip(fab, None, dst, IpProtocol::Icmp, ttl, false, msg.buffer_len(), |b, _| {
+            msg.emit(b)
+        });
+        net.touch(self.node);
+        ok
+    }
+
+    /// The next message for socket `ident`, waiting for it if needed.
+    pub async fn icmp_recv(&self, ident: u16) -> IcmpMessage {
+        poll_fn(|cx| {
+            let mut net = self.core.net.borrow_mut();
+            let Some(sock) = net.nodes[self.node].icmp.get_mut(&ident) else { return Poll::Pending };
+            match sock.inbox.pop_front() {
+                Some(m) => Poll::Ready(m),
+                None => {
+                    sock.waker = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        })
+        .await
+    }
+}

@@ -1,0 +1,117 @@
+//! The fabric: the event queue, the links, the tracer, the captures and the frame pool. Nodes hand it
+//! frames to put on a link; it decides each frame's fate and schedules its arrival.
+
+use super::link::{Fate, Link};
+use crate::capture::Capture;
+use crate::sim::{EventQueue, Instant};
+use crate::trace::{Dir, LinkDropCause, LinkId, NodeId, TraceKind, Tracer};
+use std::task::Waker;
+
+/// A frame in flight. `id` follows the frame through every hop (it is the same packet), so trace
+/// events of one packet can be correlated; a duplicate gets a new id.
+#[derive(Debug)]
+pub struct Frame {
+    pub id: u64,
+    pub data: Vec<u8>,
+}
+
+/// What the engine can be asked to do at a point in simulated time.
+pub enum Event {
+    /// A frame reaches the far end of a link.
+    Arrive { link: LinkId, dir: Dir, frame: Frame },
+    /// A node's earliest timer (TCP, ARP) is due.
+    NodeTimer { node: NodeId },
+    /// An application task's sleep is over.
+    Wake(Waker),
+    /// A timed fault from the scenario.
+    Fault(usize),
+}
+
+pub struct Fabric {
+    pub now: Instant,
+    pub queue: EventQueue<Event>,
+    pub links: Vec<Link>,
+    pub tracer: Tracer,
+    pub captures: Vec<Capture>,
+    pool: Vec<Vec<u8>>,
+    next_frame_id: u64,
+}
+
+/// Frames are at most this large (Ethernet header + the largest MTU we allow).
+pub const MAX_FRAME: usize = 14 + 65535;
+
+impl Fabric {
+    pub fn new(links: Vec<Link>, tracer: Tracer) -> Fabric {
+        Fabric {
+            now: Instant::ZERO,
+            queue: EventQueue::with_capacity(1024),
+            links,
+            tracer,
+            captures: Vec::new(),
+            pool: Vec::new(),
+            next_frame_id: 0,
+        }
+    }
+
+    /// A new, empty frame, reusing a buffer from the pool when there is one: the steady state of a
+    /// run allocates no frame buffers.
+    pub fn new_frame(&mut self) -> Frame {
+        let mut data = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(1514));
+        data.clear();
+        self.next_frame_id += 1;
+        Frame { id: self.next_frame_id, data }
+    }
+
+    /// Returns a frame's buffer to the pool.
+    pub fn recycle(&mut self, frame: Frame) {
+        if self.pool.len() < 4096 {
+            self.pool.push(frame.data);
+        }
+    }
+
+    pub fn trace(&mut self, kind: TraceKind) {
+        self.tracer.emit(self.now, kind);
+    }
+
+    /// Offers `frame` to link `link` from end `side` (0 = a, 1 = b); `capture` is the sending
+    /// interface's capture, if any.
+    pub fn transmit(&mut self, link: LinkId, side: usize, capture: Option<usize>, mut frame: Frame) {
+        let now = self.now;
+        let dir = Dir::from_sender_side(side);
+        let len = frame.data.len();
+        let fate = self.links[link].dirs[dir.index()].offer(now, len);
+        match fate {
+            Fate::Rejected(cause) => {
+                self.tracer.emit(now, TraceKind::LinkDrop { link, dir, frame: frame.id, len, cause });
+                self.recycle(frame);
+            }
+            Fate::Sent { tx_start, arrival, duplicate_arrival, corrupt_bit, reordered } => {
+                if let Some(c) = capture {
+                    self.captures[c].record(now, tx_start, &frame.data);
+                }
+                let queued_ns = (tx_start - now).as_nanos();
+                self.tracer.emit(now, TraceKind::LinkTx { link, dir, frame: frame.id, len, queued_ns });
+                let Some(at) = arrival else {
+                    let cause = LinkDropCause::Loss;
+                    self.tracer.emit(now, TraceKind::LinkDrop { link, dir, frame: frame.id, len, cause });
+                    self.recycle(frame);
+                    return;
+                };
+                if let Some(dup_at) = duplicate_arrival {
+                    let mut copy = self.new_frame();
+                    copy.data.extend_from_slice(&frame.data);
+                    self.tracer.emit(now, TraceKind::LinkDuplicate { link, dir, frame: frame.id, copy: copy.id });
+                    self.queue.push(dup_at, Event::Arrive { link, dir, frame: copy });
+                }
+                if let Some(bit) = corrupt_bit {
+                    frame.data[bit / 8] ^= 1 << (bit % 8);
+                    self.tracer.emit(now, TraceKind::LinkCorrupt { link, dir, frame: frame.id, bit });
+                }
+                if reordered {
+                    self.tracer.emit(now, TraceKind::LinkReorder { link, dir, frame: frame.id });
+                }
+                self.queue.push(at, Event::Arrive { link, dir, frame });
+            }
+        }
+    }
+}

@@ -1,0 +1,504 @@
+//! Hosts and routers. Both have Ethernet interfaces with ARP, an IPv4 layer and a routing table;
+//! a router forwards (longest-prefix match, TTL, ICMP errors), a host runs a TCP stack and ICMP
+//! sockets for its applications.
+
+use super::addr::Cidr;
+use super::fabric::{Event, Fabric, Frame};
+use super::route::RoutingTable;
+use crate::sim::{Duration, Instant};
+use crate::tcp::TcpStack;
+use crate::trace::{NodeDropCause, NodeId, TraceKind};
+use crate::wire::{
+    ArpOp, ArpRepr, EtherType, EthernetRepr, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Repr, MacAddr, TcpRepr, UdpRepr,
+    WireError, ipv4,
+};
+use std::collections::{BTreeMap, VecDeque};
+use std::task::Waker;
+
+/// CS144 checkpoint 5: a learned mapping lives 30 s.
+pub const ARP_ENTRY_TTL: Duration = Duration::from_secs(30);
+/// CS144 checkpoint 5: at most one request per target per 5 s; waiting datagrams are dropped when
+/// no reply came within that time.
+pub const ARP_REQUEST_INTERVAL: Duration = Duration::from_secs(5);
+/// Datagrams that may wait for one ARP reply.
+const ARP_MAX_WAITING: usize = 256;
+
+struct ArpWaiting {
+    requested_at: Instant,
+    frames: Vec<Frame>,
+}
+
+/// An interface's ARP cache and the datagrams waiting for a reply. Ordered maps: iteration order
+/// never depends on hashing.
+#[derive(Default)]
+pub struct ArpTable {
+    entries: BTreeMap<Ipv4Addr, (MacAddr, Instant)>,
+    waiting: BTreeMap<Ipv4Addr, ArpWaiting>,
+}
+
+impl ArpTable {
+    pub fn lookup(&self, ip: Ipv4Addr, now: Instant) -> Option<MacAddr> {
+        self.entries.get(&ip).filter(|(_, exp)| *exp > now).map(|(m, _)| *m)
+    }
+    pub fn entries(&self) -> impl Iterator<Item = (Ipv4Addr, MacAddr, Instant)> + '_ {
+        self.entries.iter().map(|(ip, (m, e))| (*ip, *m, *e))
+    }
+    fn next_deadline(&self) -> Option<Instant> {
+        self.waiting.values().map(|w| w.requested_at + ARP_REQUEST_INTERVAL).min()
+    }
+}
+
+pub struct Iface {
+    pub name: String,
+    pub mac: MacAddr,
+    pub addr: Cidr,
+    pub link: usize,
+    /// 0 = end a of the link, 1 = end b.
+    pub side: usize,
+    pub capture: Option<usize>,
+    pub arp: ArpTable,
+}
+
+/// An ICMP message delivered to an application's ICMP socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IcmpMessage {
+    pub from: Ipv4Addr,
+    pub at: Instant,
+    pub ttl: u8,
+    pub seq: u16,
+    pub kind: IcmpKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IcmpKind {
+    EchoReply { len: usize },
+    TimeExceeded,
+    Unreachable { code: u8 },
+}
+
+#[derive(Default)]
+pub struct IcmpSocket {
+    pub inbox: VecDeque<IcmpMessage>,
+    pub waker: Option<Waker>,
+}
+
+pub struct Node {
+    pub id: NodeId,
+    pub name: String,
+    /// Routers forward packets not addressed to them; hosts drop them.
+    pub forwarding: bool,
+    pub ifaces: Vec<Iface>,
+    pub routes: RoutingTable,
+    pub tcp: Option<TcpStack>,
+    /// ICMP echo sockets by identifier.
+    pub icmp: BTreeMap<u16, IcmpSocket>,
+    /// When the NodeTimer event that is currently meant to fire is due (MAX: none).
+    pub timer_at: Instant,
+    ip_ident: u16,
+}
+
+/// What IPv4 gives a transport: the header fields and where the payload is in the frame.
+struct Received {
+    ip: Ipv4Repr,
+    start: usize,
+    end: usize,
+}
+
+impl Node {
+    pub fn new(id: NodeId, name: String, forwarding: bool, tcp: Option<TcpStack>) -> Node {
+        Node {
+            id,
+            name,
+            forwarding,
+            ifaces: Vec::new(),
+            routes: RoutingTable::default(),
+            tcp,
+            icmp: BTreeMap::new(),
+            timer_at: Instant::MAX,
+            ip_ident: 0,
+        }
+    }
+
+    pub fn is_local(&self, ip: Ipv4Addr) -> bool {
+        ip.is_broadcast() || self.ifaces.iter().any(|i| i.addr.addr == ip || i.addr.broadcast() == ip)
+    }
+
+    /// The address of the interface a packet to `dst` leaves from.
+    pub fn source_for(&self, dst: Ipv4Addr) -> Option<Ipv4Addr> {
+        self.routes.lookup(dst).map(|r| self.ifaces[r.iface].addr.addr)
+    }
+
+    fn drop_frame(&self, fab: &mut Fabric, frame: Frame, cause: NodeDropCause) {
+        fab.trace(TraceKind::NodeDrop { node: self.id, frame: frame.id, cause });
+        fab.recycle(frame);
+    }
+
+    // ------------------------------------------------------------------ receive path
+
+    /// A frame arrived at interface `ifx`.
+    pub fn receive(&mut self, fab: &mut Fabric, ifx: usize, frame: Frame) {
+        let (eth, payload_len) = match EthernetRepr::parse(&frame.data) {
+            Ok((eth, p)) => (eth, p.len()),
+            Err(_) => return self.drop_frame(fab, frame, NodeDropCause::Malformed),
+        };
+        let _ = payload_len;
+        if eth.dst != self.ifaces[ifx].mac && !eth.dst.is_broadcast() {
+            return self.drop_frame(fab, frame, NodeDropCause::NotForUs);
+        }
+        match eth.ethertype {
+            EtherType::Arp => {
+                match ArpRepr::parse(&frame.data[EthernetRepr::HEADER_LEN..]) {
+                    Ok(arp) => self.receive_arp(fab, ifx, &arp),
+                    Err(_) => return self.drop_frame(fab, frame, NodeDropCause::Malformed),
+                }
+                fab.recycle(frame);
+            }
+            EtherType::Ipv4 => self.receive_ipv4(fab, ifx, frame),
+            EtherType::Other(_) => self.drop_frame(fab, frame, NodeDropCause::Unsupported),
+        }
+    }
+
+    fn receive_arp(&mut self, fab: &mut Fabric, ifx: usize, arp: &ArpRepr) {
+        let now = fab.now;
+        let iface = &mut self.ifaces[ifx];
+        // CS144: learn the sender's mapping from every ARP message, request or reply.
+        if arp.sender_ip != Ipv4Addr::UNSPECIFIED && arp.sender_mac != MacAddr::BROADCAST {
+            iface.arp.entries.insert(arp.sender_ip, (arp.sender_mac, now + ARP_ENTRY_TTL));
+        }
+        if arp.op == ArpOp::Request && arp.target_ip == iface.addr.addr {
+            let reply = ArpRepr {
+                op: ArpOp::Reply,
+                sender_mac: iface.mac,
+                sender_ip: iface.addr.addr,
+                target_mac: arp.sender_mac,
+                target_ip: arp.sender_ip,
+            };
+            fab.trace(TraceKind::ArpReply { node: self.id, target: arp.sender_ip });
+            self.send_arp(fab, ifx, arp.sender_mac, &reply);
+        }
+        // Datagrams that waited for this mapping can go now.
+        let iface = &mut self.ifaces[ifx];
+        if let Some(w) = iface.arp.waiting.remove(&arp.sender_ip) {
+            for frame in w.frames {
+                self.put_on_wire(fab, ifx, arp.sender_mac, frame);
+            }
+        }
+    }
+
+    fn receive_ipv4(&mut self, fab: &mut Fabric, ifx: usize, frame: Frame) {
+        let l2 = EthernetRepr::HEADER_LEN;
+        let rx = match Ipv4Repr::parse(&frame.data[l2..]) {
+            Ok((ip, payload)) => {
+                let start = payload.as_ptr() as usize - frame.data.as_ptr() as usize;
+                Received { ip, start, end: start + payload.len() }
+            }
+            Err(WireError::BadChecksum) => return self.drop_frame(fab, frame, NodeDropCause::BadIpChecksum),
+            Err(WireError::Unsupported(_)) => return self.drop_frame(fab, frame, NodeDropCause::Unsupported),
+            Err(_) => return self.drop_frame(fab, frame, NodeDropCause::Malformed),
+        };
+        if self.is_local(rx.ip.dst) {
+            self.deliver_local(fab, ifx, &rx, frame);
+        } else if self.forwarding {
+            self.forward(fab, ifx, rx, frame);
+        } else {
+            self.drop_frame(fab, frame, NodeDropCause::NotForwarding);
+        }
+    }
+
+    fn deliver_local(&mut self, fab: &mut Fabric, ifx: usize, rx: &Received, frame: Frame) {
+        let payload = &frame.data[rx.start..rx.end];
+        let ip = rx.ip;
+        match ip.protocol {
+            IpProtocol::Icmp => match IcmpRepr::parse(payload) {
+                Ok(icmp) => {
+                    self.receive_icmp(fab, &ip, &icmp);
+                    fab.recycle(frame);
+                }
+                Err(WireError::BadChecksum) => self.drop_frame(fab, frame, NodeDropCause::BadChecksum),
+                Err(_) => self.drop_frame(fab, frame, NodeDropCause::Malformed),
+            },
+            IpProtocol::Tcp => {
+                let Some(stack) = self.tcp.as_mut() else {
+                    return self.drop_frame(fab, frame, NodeDropCause::NoListener);
+                };
+                match TcpRepr::parse(payload, ip.src, ip.dst) {
+                    Ok(seg) => {
+                        stack.on_segment(fab.now, ip.src, ip.dst, &seg);
+                        fab.recycle(frame);
+                    }
+                    Err(WireError::BadChecksum) => self.drop_frame(fab, frame, NodeDropCause::BadChecksum),
+                    Err(_) => self.drop_frame(fab, frame, NodeDropCause::Malformed),
+                }
+            }
+            IpProtocol::Udp => match UdpRepr::parse(payload, ip.src, ip.dst) {
+                Ok(_) => {
+                    // No UDP sockets yet: port unreachable (RFC 1122 3.2.2.1), as a real host does.
+                    if !ip.dst.is_broadcast() {
+                        self.send_icmp_error(fab, ifx, &frame.data[EthernetRepr::HEADER_LEN..rx.end], 3, 3, 0);
+                    }
+                    self.drop_frame(fab, frame, NodeDropCause::NoListener);
+                }
+                Err(WireError::BadChecksum) => self.drop_frame(fab, frame, NodeDropCause::BadChecksum),
+                Err(_) => self.drop_frame(fab, frame, NodeDropCause::Malformed),
+            },
+            IpProtocol::Other(_) => {
+                // Protocol unreachable (code 2).
+                self.send_icmp_error(fab, ifx, &frame.data[EthernetRepr::HEADER_LEN..rx.end], 3, 2, 0);
+                self.drop_frame(fab, frame, NodeDropCause::NoListener);
+            }
+        }
+    }
+
+    fn receive_icmp(&mut self, fab: &mut Fabric, ip: &Ipv4Repr, icmp: &IcmpRepr<'_>) {
+        let now = fab.now;
+        match *icmp {
+            IcmpRepr::EchoRequest { ident, seq, data } => {
+                // Reply from the address that was asked (not a broadcast address).
+                let src = if self.ifaces.iter().any(|i| i.addr.addr == ip.dst) { Some(ip.dst) } else { None };
+                let reply = IcmpRepr::EchoReply { ident, seq, data };
+                self.send_ip(fab, src, ip.src, IpProtocol::Icmp, 64, false, reply.buffer_len(), |buf, _| {
+                    reply.emit(buf)
+                });
+            }
+            IcmpRepr::EchoReply { ident, seq, data } => {
+                let msg = IcmpMessage { from: ip.src, at: now, ttl: ip.ttl, seq, kind: IcmpKind::EchoReply { len: data.len() } };
+                self.icmp_deliver(ident, msg);
+            }
+            IcmpRepr::TimeExceeded { invoking, .. } | IcmpRepr::DestUnreachable { invoking, .. } => {
+                let kind = match *icmp {
+                    IcmpRepr::DestUnreachable { code, .. } => IcmpKind::Unreachable { code },
+                    _ => IcmpKind::TimeExceeded,
+                };
+                // The invoking datagram: IP header + at least 8 bytes (RFC 792). For an echo we can
+                // find the socket by its identifier.
+                if let Some((ident, seq)) = invoking_echo(invoking) {
+                    self.icmp_deliver(ident, IcmpMessage { from: ip.src, at: now, ttl: ip.ttl, seq, kind });
+                }
+            }
+            IcmpRepr::Other { .. } => {}
+        }
+    }
+
+    fn icmp_deliver(&mut self, ident: u16, msg: IcmpMessage) {
+        if let Some(sock) = self.icmp.get_mut(&ident) {
+            sock.inbox.push_back(msg);
+            if let Some(w) = sock.waker.take() {
+                w.wake();
+            }
+        }
+    }
+
+    fn forward(&mut self, fab: &mut Fabric, in_ifx: usize, rx: Received, mut frame: Frame) {
+        let l2 = EthernetRepr::HEADER_LEN;
+        if rx.ip.ttl <= 1 {
+            // RFC 1812 5.3.1: TTL exceeded in transit.
+            self.send_icmp_error(fab, in_ifx, &frame.data[l2..rx.end], 11, 0, 0);
+            return self.drop_frame(fab, frame, NodeDropCause::TtlExpired);
+        }
+        let Some(route) = self.routes.lookup(rx.ip.dst).copied() else {
+            self.send_icmp_error(fab, in_ifx, &frame.data[l2..rx.end], 3, IcmpRepr::DEST_UNREACH_NET, 0);
+            return self.drop_frame(fab, frame, NodeDropCause::NoRoute);
+        };
+        let out = &self.ifaces[route.iface];
+        let mtu = fab.links[out.link].dirs[out.side].params.mtu;
+        let ip_len = rx.end - l2;
+        if ip_len > mtu {
+            if rx.ip.dont_frag {
+                // RFC 1191: fragmentation needed, with the next-hop MTU.
+                let code = IcmpRepr::DEST_UNREACH_FRAG_NEEDED;
+                self.send_icmp_error(fab, in_ifx, &frame.data[l2..rx.end], 3, code, mtu.min(65535) as u16);
+            }
+            // netlab does not fragment.
+            return self.drop_frame(fab, frame, NodeDropCause::TooBig);
+        }
+        frame.data.truncate(rx.end); // drop Ethernet padding
+        ipv4::decrement_ttl(&mut frame.data[l2..]);
+        let next_hop = route.via.unwrap_or(rx.ip.dst);
+        self.send_frame(fab, route.iface, next_hop, frame);
+    }
+
+    // ------------------------------------------------------------------ send path
+
+    /// Sends an ICMP error about `invoking` (the offending IP datagram) back to its source, unless
+    /// RFC 1122 3.2.2 forbids it (errors about ICMP errors, broadcasts).
+    fn send_icmp_error(&mut self, fab: &mut Fabric, in_ifx: usize, invoking: &[u8], icmp_type: u8, code: u8, mtu: u16) {
+        let Ok((orig, orig_payload)) = Ipv4Repr::parse(invoking) else { return };
+        if orig.src.is_broadcast() || orig.src.is_unspecified() || orig.dst.is_broadcast() {
+            return;
+        }
+        if orig.protocol == IpProtocol::Icmp
+            && let Some(&t) = orig_payload.first()
+            && !matches!(t, 0 | 8)
+        {
+            return; // never an error about an error
+        }
+        // IP header + 8 bytes of the original (RFC 792); we quote up to 28 bytes of payload, enough for
+        // a TCP header's ports and sequence numbers.
+        let header_len = invoking.len() - orig_payload.len();
+        let quote = &invoking[..(header_len + orig_payload.len().min(28))];
+        let msg = if icmp_type == 11 {
+            IcmpRepr::TimeExceeded { code, invoking: quote }
+        } else {
+            IcmpRepr::DestUnreachable { code, next_hop_mtu: mtu, invoking: quote }
+        };
+        let src = self.ifaces[in_ifx].addr.addr;
+        fab.trace(TraceKind::IcmpError { node: self.id, icmp_type, code, to: orig.src });
+        self.send_ip(fab, Some(src), orig.src, IpProtocol::Icmp, 64, false, msg.buffer_len(), |buf, _| msg.emit(buf));
+    }
+
+    /// Builds and routes an IP datagram. `fill` writes the `len`-byte payload, given the source address.
+    #[allow(clippy::too_many_arguments)]
+    pub fn send_ip(
+        &mut self,
+        fab: &mut Fabric,
+        src: Option<Ipv4Addr>,
+        dst: Ipv4Addr,
+        protocol: IpProtocol,
+        ttl: u8,
+        dont_frag: bool,
+        len: usize,
+        fill: impl FnOnce(&mut [u8], Ipv4Addr),
+    ) -> bool {
+        let Some(route) = self.routes.lookup(dst).copied() else {
+            fab.trace(TraceKind::NodeDrop { node: self.id, frame: 0, cause: NodeDropCause::NoRoute });
+            return false;
+        };
+        let src = src.unwrap_or(self.ifaces[route.iface].addr.addr);
+        self.ip_ident = self.ip_ident.wrapping_add(1);
+        let ip = Ipv4Repr {
+            src,
+            dst,
+            protocol,
+            ttl,
+            tos: 0,
+            ident: self.ip_ident,
+            dont_frag,
+            payload_len: len,
+        };
+        let mut frame = fab.new_frame();
+        let l2 = EthernetRepr::HEADER_LEN;
+        let l3 = l2 + Ipv4Repr::HEADER_LEN;
+        frame.data.resize(l3 + len, 0);
+        ip.emit(&mut frame.data[l2..l3]);
+        fill(&mut frame.data[l3..], src);
+        let next_hop = route.via.unwrap_or(dst);
+        self.send_frame(fab, route.iface, next_hop, frame);
+        true
+    }
+
+    /// Sends a frame whose IP part is complete to `next_hop` out of interface `ifx`, resolving the
+    /// next hop's MAC address with ARP first if needed.
+    fn send_frame(&mut self, fab: &mut Fabric, ifx: usize, next_hop: Ipv4Addr, frame: Frame) {
+        let now = fab.now;
+        let iface = &mut self.ifaces[ifx];
+        let dst_is_broadcast = next_hop.is_broadcast() || next_hop == iface.addr.broadcast();
+        let mac = if dst_is_broadcast { Some(MacAddr::BROADCAST) } else { iface.arp.lookup(next_hop, now) };
+        if let Some(mac) = mac {
+            return self.put_on_wire(fab, ifx, mac, frame);
+        }
+        let waiting = iface.arp.waiting.entry(next_hop).or_insert(ArpWaiting { requested_at: now, frames: Vec::new() });
+        let fresh = waiting.frames.is_empty() && waiting.requested_at == now;
+        if waiting.frames.len() >= ARP_MAX_WAITING {
+            return self.drop_frame(fab, frame, NodeDropCause::ArpQueueFull);
+        }
+        waiting.frames.push(frame);
+        if fresh {
+            let req = ArpRepr {
+                op: ArpOp::Request,
+                sender_mac: iface.mac,
+                sender_ip: iface.addr.addr,
+                target_mac: MacAddr::ZERO,
+                target_ip: next_hop,
+            };
+            fab.trace(TraceKind::ArpRequest { node: self.id, target: next_hop });
+            self.send_arp(fab, ifx, MacAddr::BROADCAST, &req);
+        }
+    }
+
+    fn put_on_wire(&mut self, fab: &mut Fabric, ifx: usize, dst: MacAddr, mut frame: Frame) {
+        let iface = &self.ifaces[ifx];
+        EthernetRepr { dst, src: iface.mac, ethertype: EtherType::Ipv4 }.emit(&mut frame.data[..EthernetRepr::HEADER_LEN]);
+        fab.transmit(iface.link, iface.side, iface.capture, frame);
+    }
+
+    fn send_arp(&mut self, fab: &mut Fabric, ifx: usize, dst: MacAddr, arp: &ArpRepr) {
+        let iface = &self.ifaces[ifx];
+        let mut frame = fab.new_frame();
+        // Minimum Ethernet payload is 46 bytes: pad the 28-byte ARP packet as a real NIC would.
+        frame.data.resize(EthernetRepr::HEADER_LEN + 46, 0);
+        EthernetRepr { dst, src: iface.mac, ethertype: EtherType::Arp }.emit(&mut frame.data[..EthernetRepr::HEADER_LEN]);
+        arp.emit(&mut frame.data[EthernetRepr::HEADER_LEN..EthernetRepr::HEADER_LEN + ArpRepr::LEN]);
+        fab.transmit(iface.link, iface.side, iface.capture, frame);
+    }
+
+    // ------------------------------------------------------------------ timers and TCP output
+
+    /// Sends whatever the TCP stack has to send and records its events.
+    pub fn flush_tcp(&mut self, fab: &mut Fabric) {
+        let Some(mut stack) = self.tcp.take() else { return };
+        let now = fab.now;
+        stack.poll_transmit(now, &mut |src, dst, seg| {
+            self.send_ip(fab, Some(src), dst, IpProtocol::Tcp, 64, true, seg.buffer_len(), |buf, src| {
+                seg.emit(buf, src, dst)
+            });
+        });
+        let id = self.id;
+        stack.drain_events(&mut |event| fab.tracer.emit(event.time, TraceKind::Tcp { node: id, event }));
+        self.tcp = Some(stack);
+    }
+
+    /// The earliest time this node needs to run its timers.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let arp = self.ifaces.iter().filter_map(|i| i.arp.next_deadline()).min();
+        let tcp = self.tcp.as_ref().and_then(|t| t.poll_timeout());
+        match (arp, tcp) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Makes sure a NodeTimer event is scheduled no later than the next deadline.
+    pub fn reschedule(&mut self, fab: &mut Fabric) {
+        if let Some(next) = self.next_deadline() {
+            let next = next.max(fab.now);
+            if next < self.timer_at {
+                self.timer_at = next;
+                fab.queue.push(next, Event::NodeTimer { node: self.id });
+            }
+        }
+    }
+
+    /// Runs due timers: expires unanswered ARP requests, then TCP's timers.
+    pub fn on_timer(&mut self, fab: &mut Fabric) {
+        let now = fab.now;
+        for ifx in 0..self.ifaces.len() {
+            let expired: Vec<Ipv4Addr> = self.ifaces[ifx]
+                .arp
+                .waiting
+                .iter()
+                .filter(|(_, w)| w.requested_at + ARP_REQUEST_INTERVAL <= now)
+                .map(|(ip, _)| *ip)
+                .collect();
+            for ip in expired {
+                if let Some(w) = self.ifaces[ifx].arp.waiting.remove(&ip) {
+                    for f in w.frames {
+                        self.drop_frame(fab, f, NodeDropCause::ArpTimeout);
+                    }
+                }
+            }
+        }
+        if let Some(t) = self.tcp.as_mut() {
+            t.handle_timeout(now);
+        }
+    }
+}
+
+/// (identifier, sequence) of the ICMP echo quoted in an ICMP error, if it is one of ours.
+fn invoking_echo(invoking: &[u8]) -> Option<(u16, u16)> {
+    let ihl = usize::from(invoking.first()? & 0x0f) * 4;
+    if invoking.get(9) != Some(&1) {
+        return None; // not ICMP
+    }
+    let icmp = invoking.get(ihl..ihl + 8)?;
+    (icmp[0] == 8).then(|| (u16::from_be_bytes([icmp[4], icmp[5]]), u16::from_be_bytes([icmp[6], icmp[7]])))
+}

@@ -1,0 +1,169 @@
+//! The result of a run: what happened on every link and node, what the applications said, which
+//! expectations held. `summary.json` is this, serialized; the terminal summary is its human form.
+//! Everything here is a pure function of the scenario and the seed (no wall-clock figures), so two
+//! runs with the same seed give byte-identical summaries.
+
+use crate::net::world::AppReport;
+use crate::net::{RunOutcome, World};
+use crate::scenario::expect::{ExpectResult, evaluate};
+use crate::scenario::Scenario;
+use crate::trace::{LinkDirStats, NodeStats};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkReport {
+    pub name: String,
+    pub a: String,
+    pub b: String,
+    #[serde(rename = "a->b")]
+    pub a_to_b: LinkDirStats,
+    #[serde(rename = "b->a")]
+    pub b_to_a: LinkDirStats,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeReport {
+    pub name: String,
+    pub router: bool,
+    #[serde(flatten)]
+    pub stats: NodeStats,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub scenario: String,
+    pub file: String,
+    pub seed: u64,
+    pub outcome: RunOutcome,
+    pub links: Vec<LinkReport>,
+    pub nodes: Vec<NodeReport>,
+    pub apps: Vec<AppReport>,
+    pub expectations: Vec<ExpectResult>,
+    pub passed: bool,
+    pub trace_events: u64,
+}
+
+impl RunReport {
+    pub fn collect(scenario: &Scenario, seed: u64, world: &World, outcome: RunOutcome) -> RunReport {
+        let expectations = evaluate(&scenario.expects, world);
+        let net = world.core.net.borrow();
+        let links = net
+            .fab
+            .links
+            .iter()
+            .zip(&net.fab.tracer.links)
+            .map(|(l, st)| LinkReport {
+                name: l.name.clone(),
+                a: net.nodes[l.ends[0].0].name.clone(),
+                b: net.nodes[l.ends[1].0].name.clone(),
+                a_to_b: st[0].clone(),
+                b_to_a: st[1].clone(),
+            })
+            .collect();
+        let nodes = net
+            .nodes
+            .iter()
+            .zip(&net.fab.tracer.nodes)
+            .map(|(n, st)| NodeReport { name: n.name.clone(), router: n.forwarding, stats: st.clone() })
+            .collect();
+        let passed = expectations.iter().all(|e| e.passed);
+        RunReport {
+            scenario: scenario.name.clone(),
+            file: scenario.file.clone(),
+            seed,
+            outcome,
+            links,
+            nodes,
+            apps: world.core.apps.borrow().clone(),
+            expectations,
+            passed,
+            trace_events: net.fab.tracer.events,
+        }
+    }
+
+    /// The human-readable summary. `wall` is the wall-clock time of the run in seconds, if known.
+    pub fn render(&self, wall: Option<f64>) -> String {
+        let mut s = String::new();
+        let o = &self.outcome;
+        let reason = match o.reason {
+            crate::net::StopReason::Idle => "nothing left to happen",
+            crate::net::StopReason::AppsFinished => "all applications finished",
+            crate::net::StopReason::TimeLimit => "TIME LIMIT reached",
+            crate::net::StopReason::EventBudget => "EVENT BUDGET used up",
+        };
+        let _ = writeln!(s, "scenario {} (seed {}): stopped at {} s simulated: {reason}", self.scenario, self.seed, o.sim_time);
+        let sim_s = o.sim_time.as_secs_f64();
+        match wall {
+            Some(w) => {
+                let ratio = if w > 0.0 { sim_s / w } else { f64::INFINITY };
+                let eps = if w > 0.0 { o.events as f64 / w } else { f64::INFINITY };
+                let _ = writeln!(s, "  {} events in {w:.3} s wall ({:.2} M events/s); simulated/wall = {ratio:.1}x", o.events, eps / 1e6);
+            }
+            None => {
+                let _ = writeln!(s, "  {} events", o.events);
+            }
+        }
+        if !o.unfinished.is_empty() {
+            let _ = writeln!(s, "  unfinished applications: {}", o.unfinished.join(", "));
+        }
+        let _ = writeln!(s, "\nlinks                          sent  delivered   dropped  dup  reord  corrupt  drop causes");
+        for l in &self.links {
+            for (dir, st, from, to) in [("a->b", &l.a_to_b, &l.a, &l.b), ("b->a", &l.b_to_a, &l.b, &l.a)] {
+                let causes: Vec<String> = st.dropped.iter().map(|(c, n)| format!("{}={n}", serde_json::to_value(c).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())).collect();
+                let label = format!("{} {dir} ({from}->{to})", l.name);
+                let _ = writeln!(
+                    s,
+                    "  {label:<26} {:>8} {:>10} {:>9} {:>4} {:>6} {:>8}  {}",
+                    st.sent,
+                    st.delivered,
+                    st.dropped_total(),
+                    st.duplicated,
+                    st.reordered,
+                    st.corrupted,
+                    causes.join(" ")
+                );
+            }
+        }
+        let busy: Vec<&NodeReport> = self.nodes.iter().filter(|n| !n.stats.dropped.is_empty() || n.stats.icmp_errors_sent > 0).collect();
+        if !busy.is_empty() {
+            let _ = writeln!(s, "\nnodes");
+            for n in busy {
+                let causes: Vec<String> = n.stats.dropped.iter().map(|(c, k)| format!("{}={k}", serde_json::to_value(c).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())).collect();
+                let _ = writeln!(
+                    s,
+                    "  {:<10} icmp errors sent {} (time exceeded {}, unreachable {}); dropped: {}",
+                    n.name,
+                    n.stats.icmp_errors_sent,
+                    n.stats.time_exceeded_sent,
+                    n.stats.unreachable_sent,
+                    if causes.is_empty() { "none".to_string() } else { causes.join(" ") }
+                );
+            }
+        }
+        if !self.apps.is_empty() {
+            let _ = writeln!(s, "\napplications");
+            for a in &self.apps {
+                let state = match (&a.error, a.finished) {
+                    (Some(e), _) => format!("failed: {e}"),
+                    (None, true) => format!("finished at {} s", a.finished_at.map(|t| t.to_string()).unwrap_or_default()),
+                    (None, false) if a.daemon => "serving".to_string(),
+                    (None, false) => "NOT FINISHED".to_string(),
+                };
+                let _ = writeln!(s, "  {} ({} on {}): {state}", a.name, a.kind, a.host);
+                for line in &a.output {
+                    let _ = writeln!(s, "    | {line}");
+                }
+            }
+        }
+        if !self.expectations.is_empty() {
+            let _ = writeln!(s, "\nexpectations");
+            for e in &self.expectations {
+                let _ = writeln!(s, "  {}  line {:>3}: {}  ({})", if e.passed { "PASS" } else { "FAIL" }, e.line, e.description, e.actual);
+            }
+            let failed = self.expectations.iter().filter(|e| !e.passed).count();
+            let _ = writeln!(s, "  {} passed, {} failed", self.expectations.len() - failed, failed);
+        }
+        s
+    }
+}

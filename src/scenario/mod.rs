@@ -1,0 +1,579 @@
+//! Scenarios: TOML files that describe a topology, link impairments, applications, faults, captures and
+//! expectations. `Scenario::load` parses and validates a file (every error names file:line:column and
+//! what was expected); `Scenario::build` turns it into a `World` ready to run.
+
+pub mod error;
+pub mod expect;
+pub mod schema;
+pub mod values;
+
+use crate::app::ping::{PingConfig, TracerouteConfig};
+use crate::net::world::{FaultAction, TimedFault};
+use crate::net::{Cidr, Impairments, Jitter, LossModel, World, WorldBuilder};
+use crate::sim::{Duration, Instant};
+use crate::tcp::{CongestionAlgorithm, TcpConfig};
+use crate::trace::{Dir, LinkId, NodeId};
+pub use error::ScenarioError;
+use error::{SourceMap, SpanError, at};
+use schema::*;
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use toml::Spanned;
+
+/// A validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub file: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub seed: u64,
+    pub stop: Duration,
+    pub stop_when_apps_done: bool,
+    pub max_events: Option<u64>,
+    pub trace: bool,
+    pub nodes: Vec<NodeDef>,
+    pub links: Vec<LinkDef>,
+    pub faults: Vec<TimedFault>,
+    /// (link, side) pairs to capture, in file order, without repeats.
+    pub captures: Vec<(LinkId, usize)>,
+    pub apps: Vec<AppDef>,
+    pub expects: Vec<expect::Expect>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NodeDef {
+    pub name: String,
+    pub router: bool,
+    pub routes: Option<Vec<(Cidr, Ipv4Addr)>>,
+    pub tcp: TcpConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct LinkDef {
+    pub name: String,
+    pub ends: [(NodeId, Cidr); 2],
+    pub params: [Impairments; 2],
+}
+
+#[derive(Debug, Clone)]
+pub struct AppDef {
+    pub name: String,
+    pub host: NodeId,
+    pub start: Instant,
+    pub kind: AppKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum AppKind {
+    Ping(PingConfig),
+    Traceroute(TracerouteConfig),
+}
+
+impl AppKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            AppKind::Ping(_) => "ping",
+            AppKind::Traceroute(_) => "traceroute",
+        }
+    }
+    /// Servers run until the simulation ends and do not hold it open.
+    pub fn daemon(&self) -> bool {
+        false
+    }
+}
+
+impl Scenario {
+    /// Reads, parses and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let file = path.display().to_string();
+        let text = std::fs::read(path).map_err(|e| ScenarioError {
+            file: file.clone(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read the scenario: {e}"),
+            source_line: None,
+        })?;
+        let text = String::from_utf8(text).map_err(|e| {
+            let map = SourceMap { file: &file, text: "" };
+            let mut err = map.error(None, format!("expected UTF-8 text; invalid byte at offset {}", e.utf8_error().valid_up_to()));
+            err.line = 1;
+            err.column = 1;
+            err
+        })?;
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
+        Self::parse(&file, &text, &name)
+    }
+
+    /// Parses and validates scenario text; `file` is used in error messages, `default_name` when the
+    /// file names no scenario.
+    pub fn parse(file: &str, text: &str, default_name: &str) -> Result<Scenario, ScenarioError> {
+        let map = SourceMap { file, text };
+        let raw: ScenarioFile = toml::from_str(text).map_err(|e| {
+            let msg = e.message().trim_end().to_string();
+            map.error(e.span(), msg)
+        })?;
+        let mut sc = validate(raw, file, default_name).map_err(|e| map.error(e.span, e.message))?;
+        for e in &mut sc.expects {
+            e.line = map.error(Some(e.offset..e.offset), "").line;
+        }
+        Ok(sc)
+    }
+
+    pub fn node_id(&self, name: &str) -> Option<NodeId> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+    pub fn link_id(&self, name: &str) -> Option<LinkId> {
+        self.links.iter().position(|l| l.name == name)
+    }
+
+    /// Builds the world: topology, captures (files under `out` when given), trace, faults, apps.
+    pub fn build(&self, opts: &BuildOptions) -> Result<World, String> {
+        let seed = opts.seed.unwrap_or(self.seed);
+        let mut b = WorldBuilder::new(seed);
+        for n in &self.nodes {
+            let id = if n.router { b.router(&n.name) } else { b.host(&n.name, n.tcp.clone()) };
+            if let Some(r) = &n.routes {
+                b.routes(id, r.clone());
+            }
+        }
+        for l in &self.links {
+            b.link(&l.name, l.ends[0], l.ends[1], l.params.clone());
+        }
+        for f in &self.faults {
+            b.fault(f.clone());
+        }
+        b.keep_tcp_events(opts.keep_tcp_events);
+        if let Some(out) = &opts.out_dir {
+            std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+            if opts.captures {
+                for &(link, side) in &self.captures {
+                    let l = &self.links[link];
+                    let node = &self.nodes[l.ends[side].0].name;
+                    let path = out.join(format!("{}-{}.pcap", l.name, node));
+                    let f = std::fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                    b.capture(link, side, Box::new(std::io::BufWriter::with_capacity(1 << 16, f)));
+                }
+            }
+            if self.trace && opts.trace {
+                let path = out.join("trace.jsonl");
+                let f = std::fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                b.trace_to(Box::new(std::io::BufWriter::with_capacity(1 << 16, f)));
+            }
+        }
+        let mut world = b.build().map_err(|e| e.to_string())?;
+        for app in &self.apps {
+            let daemon = app.kind.daemon();
+            match &app.kind {
+                AppKind::Ping(cfg) => {
+                    let cfg = cfg.clone();
+                    world.spawn_app(&app.name, "ping", app.host, daemon, app.start, move |ctx| {
+                        crate::app::ping::ping(ctx, cfg)
+                    });
+                }
+                AppKind::Traceroute(cfg) => {
+                    let cfg = cfg.clone();
+                    world.spawn_app(&app.name, "traceroute", app.host, daemon, app.start, move |ctx| {
+                        crate::app::ping::traceroute(ctx, cfg)
+                    });
+                }
+            }
+        }
+        Ok(world)
+    }
+}
+
+/// How to build a world from a scenario.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    pub seed: Option<u64>,
+    /// Where captures and the trace go; nothing is written when None.
+    pub out_dir: Option<std::path::PathBuf>,
+    pub captures: bool,
+    pub trace: bool,
+    pub keep_tcp_events: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions { seed: None, out_dir: None, captures: true, trace: true, keep_tcp_events: true }
+    }
+}
+
+// ------------------------------------------------------------------------------------ validation
+
+struct Names {
+    nodes: BTreeMap<String, NodeId>,
+    links: BTreeMap<String, LinkId>,
+}
+
+fn spanned_str(s: &Spanned<String>) -> (&str, std::ops::Range<usize>) {
+    (s.get_ref().as_str(), s.span())
+}
+
+fn check_name(s: &Spanned<String>, what: &str) -> Result<String, SpanError> {
+    let (n, span) = spanned_str(s);
+    if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        return at(span, format!("expected a {what} name made of letters, digits, '-', '_' or '.', found \"{n}\""));
+    }
+    Ok(n.to_string())
+}
+
+fn tcp_config(base: &TcpConfig, spec: &Option<TcpSpec>) -> Result<TcpConfig, SpanError> {
+    let mut c = base.clone();
+    let Some(s) = spec else { return Ok(c) };
+    macro_rules! set {
+        ($($f:ident),*) => { $( if let Some(v) = s.$f { c.$f = v; } )* };
+    }
+    set!(send_buffer, recv_buffer, mss, nagle, delayed_ack, sack, window_scaling, timestamps, max_retransmissions, max_syn_retransmissions);
+    macro_rules! set_dur {
+        ($($f:ident),*) => { $( if let Some(v) = s.$f { c.$f = v.0; } )* };
+    }
+    set_dur!(delayed_ack_timeout, rto_min, rto_max, rto_initial, msl);
+    if let Some(k) = s.keepalive {
+        c.keepalive = Some(k.0);
+    }
+    if let Some(iw) = s.initial_window {
+        c.initial_window_segments = iw;
+    }
+    if let Some(cc) = &s.congestion {
+        c.congestion = match cc.get_ref().as_str() {
+            "newreno" | "reno" => CongestionAlgorithm::NewReno,
+            "cubic" => CongestionAlgorithm::Cubic,
+            other => return at(cc.span(), format!("expected a congestion control, \"newreno\" or \"cubic\", found \"{other}\"")),
+        };
+    }
+    Ok(c)
+}
+
+/// Applies the impairment fields of a link, a direction or a fault onto `imp`.
+macro_rules! apply_impairments {
+    ($s:expr, $imp:expr) => {{
+        let s = $s;
+        let imp: &mut Impairments = $imp;
+        if let Some(v) = s.delay {
+            imp.delay = v.0;
+        }
+        if let Some(v) = s.rate {
+            imp.rate_bps = Some(v.0);
+        }
+        if let Some(v) = s.queue_packets {
+            imp.queue_packets = Some(v);
+        }
+        if let Some(v) = s.queue_bytes {
+            imp.queue_bytes = Some(v);
+        }
+        if let Some(m) = &s.mtu {
+            let v = *m.get_ref();
+            if !(68..=65535).contains(&v) {
+                return at(m.span(), format!("expected an MTU from 68 to 65535 bytes, found {v}"));
+            }
+            imp.mtu = v;
+        }
+        if let Some(v) = s.loss {
+            imp.loss = LossModel::Bernoulli(v.0);
+        }
+        if let Some(b) = s.burst_loss {
+            imp.loss = LossModel::GilbertElliott {
+                p: b.p.0,
+                r: b.r.0,
+                loss_good: b.loss_good.map_or(0.0, |x| x.0),
+                loss_bad: b.loss_bad.map_or(1.0, |x| x.0),
+            };
+        }
+        if let Some(v) = s.reorder {
+            imp.reorder = v.0;
+        }
+        if let Some(v) = s.reorder_delay {
+            imp.reorder_delay = v.0;
+        }
+        if let Some(v) = s.duplicate {
+            imp.duplicate = v.0;
+        }
+        if let Some(v) = s.duplicate_delay {
+            imp.duplicate_delay = v.0;
+        }
+        if let Some(v) = s.corrupt {
+            imp.corrupt = v.0;
+        }
+        let normal = match &s.jitter_distribution {
+            None => None,
+            Some(d) => match d.get_ref().as_str() {
+                "uniform" => Some(false),
+                "normal" => Some(true),
+                other => {
+                    return at(d.span(), format!("expected a jitter distribution, \"uniform\" or \"normal\", found \"{other}\""));
+                }
+            },
+        };
+        if let Some(j) = s.jitter {
+            imp.jitter = if normal == Some(true) { Jitter::Normal(j.0) } else { Jitter::Uniform(j.0) };
+        } else if let Some(n) = normal {
+            imp.jitter = match imp.jitter {
+                Jitter::Uniform(d) | Jitter::Normal(d) if n => Jitter::Normal(d),
+                Jitter::Uniform(d) | Jitter::Normal(d) => Jitter::Uniform(d),
+                Jitter::None => Jitter::None,
+            };
+        }
+    }};
+}
+
+fn parse_dir(s: &Spanned<String>) -> Result<Dir, SpanError> {
+    match s.get_ref().as_str() {
+        "a->b" | "a_to_b" => Ok(Dir::AtoB),
+        "b->a" | "b_to_a" => Ok(Dir::BtoA),
+        other => at(s.span(), format!("expected a direction, \"a->b\" or \"b->a\", found \"{other}\"")),
+    }
+}
+
+fn resolve_node(names: &Names, s: &Spanned<String>, what: &str) -> Result<NodeId, SpanError> {
+    let (n, span) = spanned_str(s);
+    names.nodes.get(n).copied().map_or_else(
+        || {
+            let known: Vec<&str> = names.nodes.keys().map(|s| s.as_str()).collect();
+            at(span, format!("expected the name of a {what}; \"{n}\" is not defined (defined: {})", known.join(", ")))
+        },
+        Ok,
+    )
+}
+
+fn resolve_link(names: &Names, s: &Spanned<String>) -> Result<LinkId, SpanError> {
+    let (n, span) = spanned_str(s);
+    names.links.get(n).copied().map_or_else(
+        || {
+            let known: Vec<&str> = names.links.keys().map(|s| s.as_str()).collect();
+            at(span, format!("expected the name of a link; \"{n}\" is not defined (defined: {})", known.join(", ")))
+        },
+        Ok,
+    )
+}
+
+fn convert_routes(routes: &Option<Vec<RouteSpec>>) -> Option<Vec<(Cidr, Ipv4Addr)>> {
+    routes.as_ref().map(|rs| rs.iter().map(|r| (r.prefix.get_ref().0, r.via.get_ref().0)).collect())
+}
+
+fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenario, SpanError> {
+    let sim = &raw.simulation;
+    let mut names = Names { nodes: BTreeMap::new(), links: BTreeMap::new() };
+    let mut nodes = Vec::new();
+    let base_tcp = tcp_config(&TcpConfig::default(), &sim.tcp)?;
+    for h in &raw.hosts {
+        let name = check_name(&h.name, "host")?;
+        if names.nodes.insert(name.clone(), nodes.len()).is_some() {
+            return at(h.name.span(), format!("expected a unique node name; \"{name}\" is defined twice"));
+        }
+        let tcp = tcp_config(&base_tcp, &h.tcp)?;
+        nodes.push(NodeDef { name, router: false, routes: convert_routes(&h.routes), tcp });
+    }
+    for r in &raw.routers {
+        let name = check_name(&r.name, "router")?;
+        if names.nodes.insert(name.clone(), nodes.len()).is_some() {
+            return at(r.name.span(), format!("expected a unique node name; \"{name}\" is defined twice"));
+        }
+        nodes.push(NodeDef { name, router: true, routes: convert_routes(&r.routes), tcp: base_tcp.clone() });
+    }
+    // Links.
+    let mut links = Vec::new();
+    let mut addrs: BTreeMap<Ipv4Addr, String> = BTreeMap::new();
+    for l in &raw.links {
+        let name = check_name(&l.name, "link")?;
+        if names.links.insert(name.clone(), links.len()).is_some() {
+            return at(l.name.span(), format!("expected a unique link name; \"{name}\" is defined twice"));
+        }
+        let a = resolve_node(&names, &l.a.node, "host or router")?;
+        let b = resolve_node(&names, &l.b.node, "host or router")?;
+        if a == b {
+            return at(l.b.node.span(), format!("expected the other end of link \"{name}\" to be a different node"));
+        }
+        let (ca, cb) = (l.a.ip.get_ref().0, l.b.ip.get_ref().0);
+        if ca.network() != cb.network() {
+            return at(
+                l.b.ip.span(),
+                format!("expected both ends of link \"{name}\" on one subnet; {ca} and {cb} are not (use the same prefix)"),
+            );
+        }
+        for (ep, c) in [(&l.a, ca), (&l.b, cb)] {
+            if c.addr == c.network().addr && c.len < 31 || c.addr == c.broadcast() && c.len < 31 {
+                return at(ep.ip.span(), format!("expected a host address, not the network or broadcast address of {c}"));
+            }
+            if let Some(other) = addrs.insert(c.addr, name.clone()) {
+                return at(ep.ip.span(), format!("expected a unique address; {} is already used on link \"{other}\"", c.addr));
+            }
+        }
+        let mut common = Impairments::default();
+        apply_impairments!(l, &mut common);
+        let mut params = [common.clone(), common];
+        if let Some(d) = &l.a_to_b {
+            apply_impairments!(d, &mut params[0]);
+        }
+        if let Some(d) = &l.b_to_a {
+            apply_impairments!(d, &mut params[1]);
+        }
+        links.push(LinkDef { name, ends: [(a, ca), (b, cb)], params });
+    }
+    // Static routes must have their gateway on a subnet of the node.
+    for (spec_routes, node_name) in raw.hosts.iter().map(|h| (&h.routes, &h.name)).chain(raw.routers.iter().map(|r| (&r.routes, &r.name))) {
+        let Some(routes) = spec_routes else { continue };
+        let n = names.nodes[node_name.get_ref()];
+        for r in routes {
+            let gw = r.via.get_ref().0;
+            let on_subnet = links.iter().any(|l| l.ends.iter().any(|(en, c)| *en == n && c.contains(gw)));
+            if !on_subnet {
+                return at(r.via.span(), format!("expected a gateway on one of {}'s subnets; {gw} is not", node_name.get_ref()));
+            }
+        }
+    }
+    // Faults.
+    let mut faults = Vec::new();
+    for f in &raw.faults {
+        let link = resolve_link(&names, &f.link)?;
+        let dir = f.dir.as_ref().map(parse_dir).transpose()?;
+        let action = match f.action.get_ref().as_str() {
+            "down" => FaultAction::Down,
+            "up" => FaultAction::Up,
+            "set" => {
+                let mut params = links[link].params.clone();
+                for d in [Dir::AtoB, Dir::BtoA] {
+                    if dir.is_none_or(|x| x == d) {
+                        apply_impairments!(f, &mut params[d.index()]);
+                    }
+                }
+                FaultAction::Set { dir, params }
+            }
+            other => return at(f.action.span(), format!("expected a fault action, \"down\", \"up\" or \"set\", found \"{other}\"")),
+        };
+        faults.push(TimedFault { at: Instant::ZERO + f.at.0, link, action });
+    }
+    // Captures.
+    let mode = sim.capture.as_ref().map(|m| (m.get_ref().as_str(), m.span())).unwrap_or(("hosts", 0..0));
+    let mut captures: Vec<(LinkId, usize)> = Vec::new();
+    match mode.0 {
+        "hosts" | "all" => {
+            for (li, l) in links.iter().enumerate() {
+                for side in 0..2 {
+                    if mode.0 == "all" || !nodes[l.ends[side].0].router {
+                        captures.push((li, side));
+                    }
+                }
+            }
+        }
+        "listed" | "none" => {}
+        other => return at(mode.1, format!("expected a capture mode, \"hosts\", \"all\", \"listed\" or \"none\", found \"{other}\"")),
+    }
+    for c in &raw.captures {
+        let link = resolve_link(&names, &c.link)?;
+        let sides: Vec<usize> = match &c.at {
+            None => vec![0, 1],
+            Some(n) => {
+                let node = resolve_node(&names, n, "node")?;
+                match links[link].ends.iter().position(|(e, _)| *e == node) {
+                    Some(s) => vec![s],
+                    None => return at(n.span(), format!("expected an end of link \"{}\"; {} is not on it", links[link].name, n.get_ref())),
+                }
+            }
+        };
+        if mode.0 != "none" {
+            captures.extend(sides.into_iter().map(|s| (link, s)));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    captures.retain(|c| seen.insert(*c));
+    // Applications.
+    let mut apps: Vec<AppDef> = Vec::new();
+    for (i, a) in raw.apps.iter().enumerate() {
+        apps.push(validate_app(a, i, &names, &nodes, &links, &apps)?);
+    }
+    let stop = sim.stop.as_ref().map_or(Duration::from_secs(600), |s| s.get_ref().0);
+    if stop.is_zero() {
+        return at(sim.stop.as_ref().map_or(0..0, |s| s.span()), "expected a time limit greater than zero");
+    }
+    let scenario_partial = (links.iter().map(|l| l.name.clone()).collect::<Vec<_>>(), apps.iter().map(|a| a.name.clone()).collect::<Vec<_>>());
+    let mut expects = Vec::new();
+    for e in &raw.expect {
+        expects.push(expect::validate(e, &names.nodes, &scenario_partial.0, &scenario_partial.1)?);
+    }
+    Ok(Scenario {
+        file: file.to_string(),
+        name: sim.name.clone().unwrap_or_else(|| default_name.to_string()),
+        description: sim.description.clone(),
+        seed: sim.seed,
+        stop,
+        stop_when_apps_done: sim.stop_when_apps_done,
+        max_events: sim.max_events,
+        trace: sim.trace,
+        nodes,
+        links,
+        faults,
+        captures,
+        apps,
+        expects,
+    })
+}
+
+/// Which optional fields each application kind takes.
+const APP_FIELDS: &[(&str, &[&str])] = &[
+    ("ping", &["to", "count", "interval", "size", "ttl", "wait"]),
+    ("traceroute", &["to", "max_hops", "wait"]),
+];
+
+fn validate_app(a: &AppSpec, index: usize, names: &Names, nodes: &[NodeDef], links: &[LinkDef], earlier: &[AppDef]) -> Result<AppDef, SpanError> {
+    let kind = a.kind.get_ref().as_str();
+    let Some((_, allowed)) = APP_FIELDS.iter().find(|(k, _)| *k == kind) else {
+        let kinds: Vec<&str> = APP_FIELDS.iter().map(|(k, _)| *k).collect();
+        return at(a.kind.span(), format!("expected an application kind ({}), found \"{kind}\"", kinds.join(", ")));
+    };
+    let given: [(&str, bool); 7] = [
+        ("to", a.to.is_some()),
+        ("count", a.count.is_some()),
+        ("interval", a.interval.is_some()),
+        ("size", a.size.is_some()),
+        ("ttl", a.ttl.is_some()),
+        ("wait", a.wait.is_some()),
+        ("max_hops", a.max_hops.is_some()),
+    ];
+    for (field, present) in given {
+        if present && !allowed.contains(&field) {
+            return at(a.kind.span(), format!("expected only the fields of a {kind} app ({}); `{field}` does not apply", allowed.join(", ")));
+        }
+    }
+    let host = resolve_node(names, &a.host, "host")?;
+    if nodes[host].router {
+        return at(a.host.span(), format!("expected a host; \"{}\" is a router", a.host.get_ref()));
+    }
+    let name = match &a.name {
+        Some(n) => check_name(n, "application")?,
+        None => format!("{kind}-{}", index + 1),
+    };
+    if earlier.iter().any(|e| e.name == name) {
+        return at(a.name.as_ref().map_or(a.kind.span(), |n| n.span()), format!("expected a unique application name; \"{name}\" is used twice"));
+    }
+    let to = |a: &AppSpec| -> Result<Ipv4Addr, SpanError> {
+        let Some(t) = &a.to else { return at(a.kind.span(), format!("expected `to` (a host name or an address) for a {kind} app")) };
+        if let Ok(ip) = t.get_ref().parse::<Ipv4Addr>() {
+            return Ok(ip);
+        }
+        let n = resolve_node(names, t, "host, or an IPv4 address")?;
+        links
+            .iter()
+            .flat_map(|l| l.ends.iter())
+            .find(|(en, _)| *en == n)
+            .map(|(_, c)| c.addr)
+            .map_or_else(|| at(t.span(), format!("expected a node with an address; \"{}\" has no links", t.get_ref())), Ok)
+    };
+    let kind = match kind {
+        "ping" => AppKind::Ping(PingConfig {
+            dst: to(a)?,
+            count: a.count.unwrap_or(5),
+            interval: a.interval.map_or(Duration::from_secs(1), |d| d.0),
+            size: a.size.unwrap_or(56).min(65_000),
+            ttl: a.ttl.unwrap_or(64),
+            wait: a.wait.map_or(Duration::from_secs(2), |d| d.0),
+        }),
+        _ => AppKind::Traceroute(TracerouteConfig {
+            dst: to(a)?,
+            max_hops: a.max_hops.unwrap_or(30),
+            wait: a.wait.map_or(Duration::from_secs(2), |d| d.0),
+        }),
+    };
+    Ok(AppDef { name, host, start: Instant::ZERO + a.start.map_or(Duration::ZERO, |d| d.0), kind })
+}

@@ -1,0 +1,226 @@
+//! The scenario file format. Every field is documented in `docs/scenario.md`; unknown fields are
+//! rejected. Names are `Spanned` so that later checks (an unknown host, a duplicate name) can point at
+//! the exact place in the file.
+
+use super::values::{CidrStr, Dur, Ip, Prob, Rate};
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub simulation: Simulation,
+    #[serde(default)]
+    pub hosts: Vec<HostSpec>,
+    #[serde(default)]
+    pub routers: Vec<RouterSpec>,
+    #[serde(default)]
+    pub links: Vec<LinkSpec>,
+    #[serde(default)]
+    pub apps: Vec<AppSpec>,
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+    #[serde(default)]
+    pub captures: Vec<CaptureSpec>,
+    #[serde(default)]
+    pub expect: Vec<Spanned<ExpectSpec>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Simulation {
+    /// Defaults to the file name without `.toml`.
+    pub name: Option<String>,
+    pub description: Option<String>,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// The time limit (default 600s of simulated time).
+    pub stop: Option<Spanned<Dur>>,
+    /// Stop as soon as every application (except servers) has finished.
+    #[serde(default)]
+    pub stop_when_apps_done: bool,
+    pub max_events: Option<u64>,
+    /// Write trace.jsonl (default true).
+    #[serde(default = "yes")]
+    pub trace: bool,
+    /// Which interfaces to capture: "hosts" (default: every host interface, plus [[captures]]),
+    /// "all", "listed" (only [[captures]]), "none".
+    pub capture: Option<Spanned<String>>,
+    /// Defaults for every host's TCP.
+    pub tcp: Option<TcpSpec>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    pub prefix: Spanned<CidrStr>,
+    pub via: Spanned<Ip>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostSpec {
+    pub name: Spanned<String>,
+    pub routes: Option<Vec<RouteSpec>>,
+    pub tcp: Option<TcpSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterSpec {
+    pub name: Spanned<String>,
+    pub routes: Option<Vec<RouteSpec>>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct TcpSpec {
+    pub send_buffer: Option<usize>,
+    pub recv_buffer: Option<usize>,
+    pub mss: Option<u16>,
+    pub nagle: Option<bool>,
+    pub delayed_ack: Option<bool>,
+    pub delayed_ack_timeout: Option<Dur>,
+    pub sack: Option<bool>,
+    pub window_scaling: Option<bool>,
+    pub timestamps: Option<bool>,
+    pub congestion: Option<Spanned<String>>,
+    pub rto_min: Option<Dur>,
+    pub rto_max: Option<Dur>,
+    pub rto_initial: Option<Dur>,
+    pub max_retransmissions: Option<u32>,
+    pub max_syn_retransmissions: Option<u32>,
+    pub msl: Option<Dur>,
+    pub keepalive: Option<Dur>,
+    pub initial_window: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    pub node: Spanned<String>,
+    pub ip: Spanned<CidrStr>,
+}
+
+/// Bursty loss parameters (Gilbert-Elliott).
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct BurstLoss {
+    /// good -> bad transition probability per packet.
+    pub p: Prob,
+    /// bad -> good transition probability per packet.
+    pub r: Prob,
+    #[serde(default)]
+    pub loss_good: Option<Prob>,
+    #[serde(default)]
+    pub loss_bad: Option<Prob>,
+}
+
+/// Declares a struct with the impairment fields plus the given extra fields, so that a link, each of
+/// its directions and a fault all accept exactly the same impairment keys.
+macro_rules! with_impairments {
+    ($(#[$m:meta])* $name:ident { $($extra:tt)* }) => {
+        $(#[$m])*
+        #[derive(Debug, Deserialize, Clone)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($extra)*
+            pub delay: Option<Dur>,
+            pub jitter: Option<Dur>,
+            /// "uniform" (default) or "normal" (then `jitter` is the standard deviation).
+            pub jitter_distribution: Option<Spanned<String>>,
+            pub rate: Option<Rate>,
+            pub queue_packets: Option<usize>,
+            pub queue_bytes: Option<usize>,
+            pub mtu: Option<Spanned<usize>>,
+            pub loss: Option<Prob>,
+            pub burst_loss: Option<BurstLoss>,
+            pub reorder: Option<Prob>,
+            pub reorder_delay: Option<Dur>,
+            pub duplicate: Option<Prob>,
+            pub duplicate_delay: Option<Dur>,
+            pub corrupt: Option<Prob>,
+        }
+    };
+}
+
+with_impairments!(
+    /// A link: two endpoints, impairments for both directions, and optional per-direction overrides.
+    LinkSpec {
+        pub name: Spanned<String>,
+        pub a: Endpoint,
+        pub b: Endpoint,
+        pub a_to_b: Option<DirSpec>,
+        pub b_to_a: Option<DirSpec>,
+    }
+);
+with_impairments!(
+    /// Impairments of one direction, overriding the link's.
+    DirSpec {}
+);
+with_impairments!(
+    /// A timed change to a link.
+    FaultSpec {
+        pub at: Dur,
+        pub link: Spanned<String>,
+        /// "down", "up" or "set" (new impairments given by the other fields).
+        pub action: Spanned<String>,
+        /// For "set": "a->b" or "b->a"; both when absent.
+        pub dir: Option<Spanned<String>>,
+    }
+);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureSpec {
+    pub link: Spanned<String>,
+    /// The node at the end to capture; both ends when absent.
+    pub at: Option<Spanned<String>>,
+}
+
+/// An application. `kind` decides which of the other fields apply.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSpec {
+    pub kind: Spanned<String>,
+    pub name: Option<Spanned<String>>,
+    pub host: Spanned<String>,
+    pub start: Option<Dur>,
+    // ping / traceroute
+    pub to: Option<Spanned<String>>,
+    pub count: Option<u16>,
+    pub interval: Option<Dur>,
+    pub size: Option<usize>,
+    pub ttl: Option<u8>,
+    pub wait: Option<Dur>,
+    pub max_hops: Option<u8>,
+}
+
+/// A check made at the end of the run.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectSpec {
+    /// Free text shown with the result.
+    pub description: Option<String>,
+    // What is measured: exactly one of app / link / host.
+    pub app: Option<Spanned<String>>,
+    pub link: Option<Spanned<String>>,
+    pub host: Option<Spanned<String>>,
+    /// For a link: "a->b" or "b->a"; both directions added when absent.
+    pub dir: Option<Spanned<String>>,
+    pub metric: Option<Spanned<String>>,
+    pub equals: Option<f64>,
+    pub at_least: Option<f64>,
+    pub at_most: Option<f64>,
+    /// For an app: it finished (true) or did not (false).
+    pub finished: Option<bool>,
+    /// For an app: one of its output lines contains this text.
+    pub output_contains: Option<String>,
+}

@@ -1,0 +1,250 @@
+//! The one event stream. Every packet event that matters (sent, queued, dropped and why, duplicated,
+//! reordered, corrupted, delivered), every TCP event and every application output line is a typed
+//! `TraceEvent` with its simulated time. The `Tracer` keeps the counters that summaries and
+//! expectations read, and, when asked, writes each event as one JSON line (`trace.jsonl`).
+//! Nothing else keeps books: what the summary says is what the events said.
+
+use crate::sim::Instant;
+use crate::tcp::TcpEvent;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+
+pub type LinkId = usize;
+pub type NodeId = usize;
+
+/// Direction of travel on a link: from end `a` to end `b`, or back.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
+pub enum Dir {
+    #[serde(rename = "a->b")]
+    AtoB,
+    #[serde(rename = "b->a")]
+    BtoA,
+}
+
+impl Dir {
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    pub fn from_sender_side(side: usize) -> Dir {
+        if side == 0 { Dir::AtoB } else { Dir::BtoA }
+    }
+    /// The side (0 = a, 1 = b) a frame travelling this way arrives at.
+    pub fn receiver_side(self) -> usize {
+        match self {
+            Dir::AtoB => 1,
+            Dir::BtoA => 0,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dir::AtoB => "a->b",
+            Dir::BtoA => "b->a",
+        }
+    }
+}
+
+/// Why a link did not deliver a frame.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkDropCause {
+    /// The drop-tail queue was full.
+    Queue,
+    /// Random loss (Bernoulli or Gilbert-Elliott).
+    Loss,
+    /// The link was down.
+    Down,
+    /// The frame was larger than the link's MTU.
+    Mtu,
+    /// A packet-matching fault rule dropped it.
+    Fault,
+}
+
+/// Why a node discarded a frame or packet it received (or could not send).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeDropCause {
+    /// Did not parse (truncated, bad header fields) — counted and dropped, never a panic.
+    Malformed,
+    /// IPv4 header checksum wrong.
+    BadIpChecksum,
+    /// TCP/UDP/ICMP checksum wrong.
+    BadChecksum,
+    /// Ethernet destination neither ours nor broadcast.
+    NotForUs,
+    /// An IP packet for another address reached a host that does not forward.
+    NotForwarding,
+    /// No route to the destination.
+    NoRoute,
+    /// TTL reached zero in a router.
+    TtlExpired,
+    /// Larger than the outgoing MTU with DF set (ICMP fragmentation-needed sent).
+    TooBig,
+    /// Waited for an ARP reply that never came (CS144: 5 s).
+    ArpTimeout,
+    /// An ARP request went unanswered or the queue of waiting datagrams was full.
+    ArpQueueFull,
+    /// A transport protocol or port nobody listens on.
+    NoListener,
+    /// Unsupported (fragments, non-IPv4 ethertypes, ...).
+    Unsupported,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "ev", rename_all = "snake_case")]
+pub enum TraceKind {
+    /// A frame started on the wire (after waiting in the link's queue).
+    LinkTx { link: LinkId, dir: Dir, frame: u64, len: usize, queued_ns: u64 },
+    LinkDrop { link: LinkId, dir: Dir, frame: u64, len: usize, cause: LinkDropCause },
+    LinkDeliver { link: LinkId, dir: Dir, frame: u64, len: usize },
+    LinkDuplicate { link: LinkId, dir: Dir, frame: u64, copy: u64 },
+    LinkReorder { link: LinkId, dir: Dir, frame: u64 },
+    LinkCorrupt { link: LinkId, dir: Dir, frame: u64, bit: usize },
+    LinkState { link: LinkId, up: bool },
+    LinkChange { link: LinkId, what: String },
+    NodeDrop { node: NodeId, frame: u64, cause: NodeDropCause },
+    /// A node sent an ICMP error (time exceeded, unreachable).
+    IcmpError { node: NodeId, icmp_type: u8, code: u8, to: std::net::Ipv4Addr },
+    ArpRequest { node: NodeId, target: std::net::Ipv4Addr },
+    ArpReply { node: NodeId, target: std::net::Ipv4Addr },
+    Tcp { node: NodeId, #[serde(flatten)] event: TcpEvent },
+    App { app: usize, line: String },
+    Fault { index: usize, what: String },
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TraceEvent {
+    pub t: Instant,
+    #[serde(flatten)]
+    pub kind: TraceKind,
+}
+
+/// Counters of one link direction.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct LinkDirStats {
+    pub sent: u64,
+    pub sent_bytes: u64,
+    pub delivered: u64,
+    pub delivered_bytes: u64,
+    pub dropped: BTreeMap<LinkDropCause, u64>,
+    pub duplicated: u64,
+    pub reordered: u64,
+    pub corrupted: u64,
+}
+
+impl LinkDirStats {
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped.values().sum()
+    }
+}
+
+/// Counters of one node.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct NodeStats {
+    pub dropped: BTreeMap<NodeDropCause, u64>,
+    pub icmp_errors_sent: u64,
+    pub time_exceeded_sent: u64,
+    pub unreachable_sent: u64,
+    pub arp_requests: u64,
+    pub arp_replies: u64,
+    pub tcp_events: u64,
+}
+
+/// Receives every event; keeps counters; optionally writes JSON lines.
+pub struct Tracer {
+    pub links: Vec<[LinkDirStats; 2]>,
+    pub nodes: Vec<NodeStats>,
+    pub events: u64,
+    sink: Option<Box<dyn Write>>,
+    /// TCP events are kept in memory for expectations and summaries when this is on.
+    keep_tcp: bool,
+    pub tcp: Vec<(NodeId, TcpEvent)>,
+    pub write_error: Option<String>,
+}
+
+impl Tracer {
+    pub fn new(links: usize, nodes: usize) -> Self {
+        Tracer {
+            links: vec![Default::default(); links],
+            nodes: vec![Default::default(); nodes],
+            events: 0,
+            sink: None,
+            keep_tcp: true,
+            tcp: Vec::new(),
+            write_error: None,
+        }
+    }
+    pub fn set_sink(&mut self, w: Box<dyn Write>) {
+        self.sink = Some(w);
+    }
+    pub fn set_keep_tcp(&mut self, keep: bool) {
+        self.keep_tcp = keep;
+    }
+    pub fn writes_json(&self) -> bool {
+        self.sink.is_some()
+    }
+
+    /// Records one event.
+    pub fn emit(&mut self, t: Instant, kind: TraceKind) {
+        self.events += 1;
+        self.count(&kind);
+        let ev = TraceEvent { t, kind };
+        if let Some(w) = self.sink.as_mut() {
+            let r = serde_json::to_writer(&mut *w, &ev).map_err(std::io::Error::from).and_then(|_| w.write_all(b"\n"));
+            if let Err(e) = r {
+                self.write_error.get_or_insert_with(|| e.to_string());
+                self.sink = None;
+            }
+        }
+        if let TraceKind::Tcp { node, event } = ev.kind
+            && self.keep_tcp
+        {
+            self.tcp.push((node, event));
+        }
+    }
+
+    fn count(&mut self, kind: &TraceKind) {
+        match kind {
+            TraceKind::LinkTx { link, dir, len, .. } => {
+                let s = &mut self.links[*link][dir.index()];
+                s.sent += 1;
+                s.sent_bytes += *len as u64;
+            }
+            TraceKind::LinkDrop { link, dir, cause, .. } => {
+                *self.links[*link][dir.index()].dropped.entry(*cause).or_default() += 1;
+            }
+            TraceKind::LinkDeliver { link, dir, len, .. } => {
+                let s = &mut self.links[*link][dir.index()];
+                s.delivered += 1;
+                s.delivered_bytes += *len as u64;
+            }
+            TraceKind::LinkDuplicate { link, dir, .. } => self.links[*link][dir.index()].duplicated += 1,
+            TraceKind::LinkReorder { link, dir, .. } => self.links[*link][dir.index()].reordered += 1,
+            TraceKind::LinkCorrupt { link, dir, .. } => self.links[*link][dir.index()].corrupted += 1,
+            TraceKind::NodeDrop { node, cause, .. } => *self.nodes[*node].dropped.entry(*cause).or_default() += 1,
+            TraceKind::IcmpError { node, icmp_type, .. } => {
+                let s = &mut self.nodes[*node];
+                s.icmp_errors_sent += 1;
+                match icmp_type {
+                    11 => s.time_exceeded_sent += 1,
+                    3 => s.unreachable_sent += 1,
+                    _ => {}
+                }
+            }
+            TraceKind::ArpRequest { node, .. } => self.nodes[*node].arp_requests += 1,
+            TraceKind::ArpReply { node, .. } => self.nodes[*node].arp_replies += 1,
+            TraceKind::Tcp { node, .. } => self.nodes[*node].tcp_events += 1,
+            TraceKind::LinkState { .. } | TraceKind::LinkChange { .. } | TraceKind::App { .. } | TraceKind::Fault { .. } => {}
+        }
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        if let Some(e) = &self.write_error {
+            return Err(std::io::Error::other(e.clone()));
+        }
+        match self.sink.as_mut() {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
+}
