@@ -113,7 +113,10 @@ mod tests {
         for (i, v) in [(1usize, 6u8), (3, 0xdd), (4, 8), (5, 16), (7, 3)] {
             let mut b = buf;
             b[i] = v;
-            assert!(matches!(ArpRepr::parse(&b), Err(WireError::Unsupported(_))), "byte {i}");
+            assert!(
+                matches!(ArpRepr::parse(&b), Err(WireError::Unsupported(_))),
+                "byte {i}"
+            );
         }
         let mut b = buf;
         b[7] = 2;

@@ -107,7 +107,9 @@ impl<'a> IcmpRepr<'a> {
             IcmpRepr::EchoRequest { ident, seq, data } => {
                 (TYPE_ECHO_REQUEST, 0, join(ident, seq), data)
             }
-            IcmpRepr::EchoReply { ident, seq, data } => (TYPE_ECHO_REPLY, 0, join(ident, seq), data),
+            IcmpRepr::EchoReply { ident, seq, data } => {
+                (TYPE_ECHO_REPLY, 0, join(ident, seq), data)
+            }
             IcmpRepr::TimeExceeded { code, invoking } => {
                 (TYPE_TIME_EXCEEDED, code, [0; 4], invoking)
             }

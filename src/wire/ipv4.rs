@@ -310,6 +310,7 @@ mod tests {
                 Ipv4Repr {
                     ttl,
                     ident,
+                    payload_len: 0,
                     ..sample()
                 }
                 .emit(&mut b);

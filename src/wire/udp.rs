@@ -83,7 +83,10 @@ mod tests {
     fn roundtrip_and_padding_trimmed() {
         let mut buf = [0xaau8; 20];
         REPR.emit(&mut buf, SRC, DST, b"abcde");
-        assert_eq!(UdpRepr::parse(&buf[..13], SRC, DST), Ok((REPR, &b"abcde"[..])));
+        assert_eq!(
+            UdpRepr::parse(&buf[..13], SRC, DST),
+            Ok((REPR, &b"abcde"[..]))
+        );
         // Trailing bytes beyond the UDP length are ignored.
         assert_eq!(UdpRepr::parse(&buf, SRC, DST), Ok((REPR, &b"abcde"[..])));
     }
@@ -134,10 +137,19 @@ mod tests {
     fn bad_lengths() {
         let mut buf = [0u8; 13];
         REPR.emit(&mut buf, SRC, DST, b"abcde");
-        assert_eq!(UdpRepr::parse(&buf[..7], SRC, DST), Err(WireError::Truncated));
-        assert_eq!(UdpRepr::parse(&buf[..12], SRC, DST), Err(WireError::Truncated));
+        assert_eq!(
+            UdpRepr::parse(&buf[..7], SRC, DST),
+            Err(WireError::Truncated)
+        );
+        assert_eq!(
+            UdpRepr::parse(&buf[..12], SRC, DST),
+            Err(WireError::Truncated)
+        );
         let mut b = buf;
         b[4..6].copy_from_slice(&7u16.to_be_bytes());
-        assert!(matches!(UdpRepr::parse(&b, SRC, DST), Err(WireError::Malformed(_))));
+        assert!(matches!(
+            UdpRepr::parse(&b, SRC, DST),
+            Err(WireError::Malformed(_))
+        ));
     }
 }
