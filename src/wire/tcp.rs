@@ -211,7 +211,7 @@ impl TcpOptions {
                 }
                 OPT_SACK => {
                     // RFC 2018 section 3: 2 + 8n bytes; n is at most 4 with 40 bytes of options.
-                    if body.is_empty() || body.len() % 8 != 0 || body.len() > 32 {
+                    if body.is_empty() || !body.len().is_multiple_of(8) || body.len() > 32 {
                         return Err(WireError::Malformed("tcp sack option length"));
                     }
                     out.sack_blocks = [None; 4];
@@ -505,7 +505,7 @@ mod tests {
                 }
                 let repr = base(o, b"p");
                 let hl = repr.header_len();
-                assert!(hl <= 60 && hl % 4 == 0, "{o:?}");
+                assert!(hl <= 60 && hl.is_multiple_of(4), "{o:?}");
                 let mut buf = [0xeeu8; 80];
                 repr.emit(&mut buf, SRC, DST);
                 assert_eq!(usize::from(buf[12] >> 4) * 4, hl);
