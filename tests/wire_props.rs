@@ -238,6 +238,82 @@ fn edits() -> impl Strategy<Value = Vec<(usize, u8)>> {
     vec(any::<(usize, u8)>(), 1..6)
 }
 
+/// One item of a TCP options area, valid or not.
+fn option_item() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(vec![0]),
+        Just(vec![1]),
+        any::<u16>().prop_map(|m| {
+            let [a, b] = m.to_be_bytes();
+            vec![2, 4, a, b]
+        }),
+        any::<u8>().prop_map(|s| vec![3, 3, s]),
+        Just(vec![4, 2]),
+        any::<(u32, u32)>().prop_map(|(a, b)| {
+            let mut v = vec![8, 10];
+            v.extend(a.to_be_bytes());
+            v.extend(b.to_be_bytes());
+            v
+        }),
+        vec(any::<u32>(), 2..=8).prop_map(|w| {
+            let n = w.len() / 2 * 2;
+            let mut v = vec![5, (2 + 4 * n) as u8];
+            w[..n].iter().for_each(|x| v.extend(x.to_be_bytes()));
+            v
+        }),
+        // Any kind (known ones with likely wrong lengths) and any length, with filler bytes.
+        (2u8..=255, 0u8..=12, any::<u8>()).prop_map(|(k, l, fill)| {
+            let mut v = vec![k, l];
+            v.extend(std::iter::repeat_n(fill, usize::from(l).saturating_sub(2)));
+            v
+        }),
+        any::<u8>().prop_map(|b| vec![b]),
+    ]
+}
+
+/// A straightforward, index-based reading of RFC 9293 section 3.2 / RFC 7323 / RFC 2018, written
+/// separately from the library's slice-pattern parser; `Err(())` means malformed.
+fn reference_options(opts: &[u8]) -> std::result::Result<TcpOptions, ()> {
+    let mut o = TcpOptions::default();
+    let mut i = 0;
+    while i < opts.len() {
+        match opts[i] {
+            0 => break,
+            1 => {
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        if i + 1 >= opts.len() {
+            return Err(());
+        }
+        let kind = opts[i];
+        let len = usize::from(opts[i + 1]);
+        if len < 2 || i + len > opts.len() {
+            return Err(());
+        }
+        let d = &opts[i + 2..i + len];
+        let be32 = |at: usize| u32::from_be_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]]);
+        match (kind, len) {
+            (2, 4) => o.mss = Some(u16::from_be_bytes([d[0], d[1]])),
+            (3, 3) => o.window_scale = Some(d[0].min(14)),
+            (4, 2) => o.sack_permitted = true,
+            (8, 10) => o.timestamps = Some((be32(0), be32(4))),
+            (5, 10 | 18 | 26 | 34) => {
+                o.sack_blocks = [None; 4];
+                for b in 0..(len - 2) / 8 {
+                    o.sack_blocks[b] = Some((be32(8 * b), be32(8 * b + 4)));
+                }
+            }
+            (2 | 3 | 4 | 5 | 8, _) => return Err(()),
+            _ => {}
+        }
+        i += len;
+    }
+    Ok(o)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -306,6 +382,32 @@ proptest! {
         let buf = emit_icmp(&r);
         prop_assert_eq!(buf.len(), r.buffer_len());
         prop_assert_eq!(IcmpRepr::parse(&buf), Ok(k.expected(&data)));
+    }
+
+    /// Random option areas (valid, wrong lengths, unknown kinds, EOL, truncated) parse exactly as
+    /// the reference reading says, with `Malformed` where it says malformed.
+    #[test]
+    fn tcp_options_match_reference(
+        items in vec(option_item(), 0..8), f in tcp_fields(), src in addr(), dst in addr(),
+    ) {
+        let mut opts: Vec<u8> = items.concat();
+        opts.truncate(40);
+        while opts.len() % 4 != 0 {
+            opts.push(0);
+        }
+        let mut seg = emit_tcp(&TcpFields { options: TcpOptions::default(), ..f }, b"data", src, dst);
+        seg[12] = (((20 + opts.len()) / 4) as u8) << 4;
+        seg.splice(20..20, opts.iter().copied());
+        let l = seg.len() as u16;
+        set_checksum(&mut seg, 16, checksum::pseudo_header(src, dst, 6, l));
+        match (TcpRepr::parse(&seg, src, dst), reference_options(&opts)) {
+            (Ok(r), Ok(o)) => {
+                prop_assert_eq!(r.options, o);
+                prop_assert_eq!(r.payload, b"data");
+            }
+            (Err(WireError::Malformed(_)), Err(())) => {}
+            (got, want) => prop_assert!(false, "opts {:?}: got {:?}, want {:?}", opts, got, want),
+        }
     }
 
     // ---- Parsers never panic -----------------------------------------------------------------
