@@ -303,7 +303,6 @@ fn flag_bits(h: &TcpHeader) -> u8 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn etherparse_tcp_parses_with_ours(

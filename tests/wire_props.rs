@@ -315,7 +315,6 @@ fn reference_options(opts: &[u8]) -> std::result::Result<TcpOptions, ()> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     // ---- Round trips -------------------------------------------------------------------------
 
