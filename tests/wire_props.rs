@@ -391,7 +391,7 @@ proptest! {
     ) {
         let mut opts: Vec<u8> = items.concat();
         opts.truncate(40);
-        while opts.len() % 4 != 0 {
+        while !opts.len().is_multiple_of(4) {
             opts.push(0);
         }
         let mut seg = emit_tcp(&TcpFields { options: TcpOptions::default(), ..f }, b"data", src, dst);
