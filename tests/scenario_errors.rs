@@ -40,7 +40,7 @@ fn err(text: &str) -> netlab::scenario::ScenarioError {
 fn good_scenario_parses() {
     let sc = Scenario::parse("s.toml", GOOD, "s").unwrap();
     assert_eq!(sc.nodes.len(), 2);
-    assert_eq!(sc.expects[0].line, 25);
+    assert_eq!(sc.expects[0].line, 23);
 }
 
 #[test]
@@ -73,7 +73,7 @@ fn semantic_errors_point_at_the_name() {
     assert!(e.message.contains("\"h9\" is not defined"), "{e}");
 
     let e = err(&GOOD.replace("to = \"h2\"", "to = \"nobody\""));
-    assert_eq!(e.line, 21, "{e}");
+    assert_eq!(e.line, 20, "{e}");
 
     let e = err(&GOOD.replace("name = \"h2\"", "name = \"h1\""));
     assert!(e.message.contains("defined twice"), "{e}");
