@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "netlab", version, about = "A network test lab on a deterministic event clock, with its own TCP/IP stack")]
+#[command(
+    name = "netlab",
+    version,
+    about = "A network test lab on a deterministic event clock, with its own TCP/IP stack"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -70,13 +74,27 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Run { scenario, seed, out, until, json, no_capture, no_trace } => {
-            run(scenario, seed, out, until, json, !no_capture, !no_trace)
-        }
+        Command::Run {
+            scenario,
+            seed,
+            out,
+            until,
+            json,
+            no_capture,
+            no_trace,
+        } => run(scenario, seed, out, until, json, !no_capture, !no_trace),
     }
 }
 
-fn run(path: PathBuf, seed: Option<u64>, out: Option<PathBuf>, until: Option<Duration>, json: bool, captures: bool, trace: bool) -> ExitCode {
+fn run(
+    path: PathBuf,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    until: Option<Duration>,
+    json: bool,
+    captures: bool,
+    trace: bool,
+) -> ExitCode {
     let sc = match Scenario::load(&path) {
         Ok(sc) => sc,
         Err(e) => {
@@ -85,7 +103,13 @@ fn run(path: PathBuf, seed: Option<u64>, out: Option<PathBuf>, until: Option<Dur
         }
     };
     let out_dir = out.unwrap_or_else(|| PathBuf::from("captures").join(&sc.name));
-    let opts = BuildOptions { seed, out_dir: Some(out_dir.clone()), captures, trace, keep_tcp_events: true };
+    let opts = BuildOptions {
+        seed,
+        out_dir: Some(out_dir.clone()),
+        captures,
+        trace,
+        keep_tcp_events: true,
+    };
     let mut world = match sc.build(&opts) {
         Ok(w) => w,
         Err(e) => {
@@ -125,13 +149,20 @@ fn run(path: PathBuf, seed: Option<u64>, out: Option<PathBuf>, until: Option<Dur
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         print!("{}", report.render(Some(wall)));
-        println!("\noutput in {}/ (pcap files open in Wireshark; trace.jsonl; summary.json)", out_dir.display());
+        println!(
+            "\noutput in {}/ (pcap files open in Wireshark; trace.jsonl; summary.json)",
+            out_dir.display()
+        );
     }
     if let Some(e) = io_error {
         eprintln!("error: writing output: {e}");
         return ExitCode::from(3);
     }
-    if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// A progress bar on stderr, shown only on a terminal and only once a run has taken a second.
@@ -146,7 +177,9 @@ impl Progress {
         }
         let bar = indicatif::ProgressBar::hidden();
         bar.set_length(stop.as_nanos() / 1_000_000);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} simulated {msg} [{bar:30}] {percent}% of the time limit, wall {elapsed}") {
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} simulated {msg} [{bar:30}] {percent}% of the time limit, wall {elapsed}",
+        ) {
             bar.set_style(style);
         }
         Progress { bar: Some(bar) }

@@ -5,8 +5,8 @@
 
 use crate::net::world::AppReport;
 use crate::net::{RunOutcome, World};
-use crate::scenario::expect::{ExpectResult, evaluate};
 use crate::scenario::Scenario;
+use crate::scenario::expect::{ExpectResult, evaluate};
 use crate::trace::{LinkDirStats, NodeStats};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -45,7 +45,12 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    pub fn collect(scenario: &Scenario, seed: u64, world: &World, outcome: RunOutcome) -> RunReport {
+    pub fn collect(
+        scenario: &Scenario,
+        seed: u64,
+        world: &World,
+        outcome: RunOutcome,
+    ) -> RunReport {
         let expectations = evaluate(&scenario.expects, world);
         let net = world.core.net.borrow();
         let links = net
@@ -65,7 +70,11 @@ impl RunReport {
             .nodes
             .iter()
             .zip(&net.fab.tracer.nodes)
-            .map(|(n, st)| NodeReport { name: n.name.clone(), router: n.forwarding, stats: st.clone() })
+            .map(|(n, st)| NodeReport {
+                name: n.name.clone(),
+                router: n.forwarding,
+                stats: st.clone(),
+            })
             .collect();
         let passed = expectations.iter().all(|e| e.passed);
         RunReport {
@@ -92,13 +101,26 @@ impl RunReport {
             crate::net::StopReason::TimeLimit => "TIME LIMIT reached",
             crate::net::StopReason::EventBudget => "EVENT BUDGET used up",
         };
-        let _ = writeln!(s, "scenario {} (seed {}): stopped at {} s simulated: {reason}", self.scenario, self.seed, o.sim_time);
+        let _ = writeln!(
+            s,
+            "scenario {} (seed {}): stopped at {} s simulated: {reason}",
+            self.scenario, self.seed, o.sim_time
+        );
         let sim_s = o.sim_time.as_secs_f64();
         match wall {
             Some(w) => {
                 let ratio = if w > 0.0 { sim_s / w } else { f64::INFINITY };
-                let eps = if w > 0.0 { o.events as f64 / w } else { f64::INFINITY };
-                let _ = writeln!(s, "  {} events in {w:.3} s wall ({:.2} M events/s); simulated/wall = {ratio:.1}x", o.events, eps / 1e6);
+                let eps = if w > 0.0 {
+                    o.events as f64 / w
+                } else {
+                    f64::INFINITY
+                };
+                let _ = writeln!(
+                    s,
+                    "  {} events in {w:.3} s wall ({:.2} M events/s); simulated/wall = {ratio:.1}x",
+                    o.events,
+                    eps / 1e6
+                );
             }
             None => {
                 let _ = writeln!(s, "  {} events", o.events);
@@ -107,10 +129,28 @@ impl RunReport {
         if !o.unfinished.is_empty() {
             let _ = writeln!(s, "  unfinished applications: {}", o.unfinished.join(", "));
         }
-        let _ = writeln!(s, "\nlinks                          sent  delivered   dropped  dup  reord  corrupt  drop causes");
+        let _ = writeln!(
+            s,
+            "\nlinks                          sent  delivered   dropped  dup  reord  corrupt  drop causes"
+        );
         for l in &self.links {
-            for (dir, st, from, to) in [("a->b", &l.a_to_b, &l.a, &l.b), ("b->a", &l.b_to_a, &l.b, &l.a)] {
-                let causes: Vec<String> = st.dropped.iter().map(|(c, n)| format!("{}={n}", serde_json::to_value(c).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())).collect();
+            for (dir, st, from, to) in [
+                ("a->b", &l.a_to_b, &l.a, &l.b),
+                ("b->a", &l.b_to_a, &l.b, &l.a),
+            ] {
+                let causes: Vec<String> = st
+                    .dropped
+                    .iter()
+                    .map(|(c, n)| {
+                        format!(
+                            "{}={n}",
+                            serde_json::to_value(c)
+                                .ok()
+                                .and_then(|v| v.as_str().map(String::from))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect();
                 let label = format!("{} {dir} ({from}->{to})", l.name);
                 let _ = writeln!(
                     s,
@@ -125,11 +165,28 @@ impl RunReport {
                 );
             }
         }
-        let busy: Vec<&NodeReport> = self.nodes.iter().filter(|n| !n.stats.dropped.is_empty() || n.stats.icmp_errors_sent > 0).collect();
+        let busy: Vec<&NodeReport> = self
+            .nodes
+            .iter()
+            .filter(|n| !n.stats.dropped.is_empty() || n.stats.icmp_errors_sent > 0)
+            .collect();
         if !busy.is_empty() {
             let _ = writeln!(s, "\nnodes");
             for n in busy {
-                let causes: Vec<String> = n.stats.dropped.iter().map(|(c, k)| format!("{}={k}", serde_json::to_value(c).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())).collect();
+                let causes: Vec<String> = n
+                    .stats
+                    .dropped
+                    .iter()
+                    .map(|(c, k)| {
+                        format!(
+                            "{}={k}",
+                            serde_json::to_value(c)
+                                .ok()
+                                .and_then(|v| v.as_str().map(String::from))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect();
                 let _ = writeln!(
                     s,
                     "  {:<10} icmp errors sent {} (time exceeded {}, unreachable {}); dropped: {}",
@@ -137,7 +194,11 @@ impl RunReport {
                     n.stats.icmp_errors_sent,
                     n.stats.time_exceeded_sent,
                     n.stats.unreachable_sent,
-                    if causes.is_empty() { "none".to_string() } else { causes.join(" ") }
+                    if causes.is_empty() {
+                        "none".to_string()
+                    } else {
+                        causes.join(" ")
+                    }
                 );
             }
         }
@@ -146,7 +207,10 @@ impl RunReport {
             for a in &self.apps {
                 let state = match (&a.error, a.finished) {
                     (Some(e), _) => format!("failed: {e}"),
-                    (None, true) => format!("finished at {} s", a.finished_at.map(|t| t.to_string()).unwrap_or_default()),
+                    (None, true) => format!(
+                        "finished at {} s",
+                        a.finished_at.map(|t| t.to_string()).unwrap_or_default()
+                    ),
                     (None, false) if a.daemon => "serving".to_string(),
                     (None, false) => "NOT FINISHED".to_string(),
                 };
@@ -159,10 +223,22 @@ impl RunReport {
         if !self.expectations.is_empty() {
             let _ = writeln!(s, "\nexpectations");
             for e in &self.expectations {
-                let _ = writeln!(s, "  {}  line {:>3}: {}  ({})", if e.passed { "PASS" } else { "FAIL" }, e.line, e.description, e.actual);
+                let _ = writeln!(
+                    s,
+                    "  {}  line {:>3}: {}  ({})",
+                    if e.passed { "PASS" } else { "FAIL" },
+                    e.line,
+                    e.description,
+                    e.actual
+                );
             }
             let failed = self.expectations.iter().filter(|e| !e.passed).count();
-            let _ = writeln!(s, "  {} passed, {} failed", self.expectations.len() - failed, failed);
+            let _ = writeln!(
+                s,
+                "  {} passed, {} failed",
+                self.expectations.len() - failed,
+                failed
+            );
         }
         s
     }

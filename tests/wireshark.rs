@@ -11,7 +11,10 @@ use std::path::Path;
 use std::process::Command;
 
 fn tshark_available() -> bool {
-    Command::new("tshark").arg("--version").output().is_ok_and(|o| o.status.success())
+    Command::new("tshark")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// Frames tshark flags as malformed or with a bad IP/TCP/UDP/ICMP checksum.
@@ -20,40 +23,87 @@ fn bad_frames(pcap: &Path) -> Vec<String> {
     let out = Command::new("tshark")
         .args(["-n", "-r"])
         .arg(pcap)
-        .args(["-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-Y", filter])
+        .args([
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-o",
+            "udp.check_checksum:TRUE",
+            "-Y",
+            filter,
+        ])
         .output()
         .expect("tshark runs");
-    assert!(out.status.success(), "tshark failed on {}: {}", pcap.display(), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect()
+    assert!(
+        out.status.success(),
+        "tshark failed on {}: {}",
+        pcap.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect()
 }
 
 fn frame_count(pcap: &Path) -> usize {
-    let out = Command::new("tshark").args(["-n", "-r"]).arg(pcap).output().expect("tshark runs");
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(pcap)
+        .output()
+        .expect("tshark runs");
     String::from_utf8_lossy(&out.stdout).lines().count()
 }
 
 #[test]
 fn captures_open_cleanly_in_tshark() {
     if !tshark_available() {
-        assert!(std::env::var_os("NETLAB_REQUIRE_TSHARK").is_none(), "tshark is required (NETLAB_REQUIRE_TSHARK is set) but not installed");
+        assert!(
+            std::env::var_os("NETLAB_REQUIRE_TSHARK").is_none(),
+            "tshark is required (NETLAB_REQUIRE_TSHARK is set) but not installed"
+        );
         eprintln!("SKIPPED: tshark is not installed");
         return;
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
     files.sort();
     let mut checked = 0;
     for f in files {
         let sc = Scenario::load(&f).unwrap();
-        let out = std::env::temp_dir().join(format!("netlab-tshark-{}-{}", std::process::id(), sc.name));
+        let out =
+            std::env::temp_dir().join(format!("netlab-tshark-{}-{}", std::process::id(), sc.name));
         let _ = std::fs::remove_dir_all(&out);
-        let opts = BuildOptions { out_dir: Some(out.clone()), trace: false, ..Default::default() };
+        let opts = BuildOptions {
+            out_dir: Some(out.clone()),
+            trace: false,
+            ..Default::default()
+        };
         let mut world = sc.build(&opts).unwrap();
-        let limits = RunLimits { stop_at: Instant::ZERO + sc.stop, max_events: u64::MAX, stop_when_apps_done: sc.stop_when_apps_done };
+        let limits = RunLimits {
+            stop_at: Instant::ZERO + sc.stop,
+            max_events: u64::MAX,
+            stop_when_apps_done: sc.stop_when_apps_done,
+        };
         world.run(limits);
         world.finish().unwrap();
         let mut frames = 0;
-        let corrupted: u64 = world.core.net.borrow().fab.tracer.links.iter().flat_map(|d| d.iter()).map(|s| s.corrupted).sum();
+        let corrupted: u64 = world
+            .core
+            .net
+            .borrow()
+            .fab
+            .tracer
+            .links
+            .iter()
+            .flat_map(|d| d.iter())
+            .map(|s| s.corrupted)
+            .sum();
         for e in std::fs::read_dir(&out).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_none_or(|x| x != "pcap") {
@@ -61,7 +111,13 @@ fn captures_open_cleanly_in_tshark() {
             }
             let bad = bad_frames(&p);
             // A corrupted frame shows at the receiving end only, once per corruption.
-            assert!(bad.len() as u64 <= corrupted, "{}: {} problem frames (corrupted on purpose: {corrupted}):\n{}", p.display(), bad.len(), bad.join("\n"));
+            assert!(
+                bad.len() as u64 <= corrupted,
+                "{}: {} problem frames (corrupted on purpose: {corrupted}):\n{}",
+                p.display(),
+                bad.len(),
+                bad.join("\n")
+            );
             frames += frame_count(&p);
             checked += 1;
         }

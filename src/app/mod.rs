@@ -2,12 +2,15 @@
 //! `timeout_at`), ICMP echo sockets and TCP sockets (`socket`), all as `async fn`s that suspend on the
 //! simulated clock.
 
+pub mod bulk;
+pub mod echo;
+pub mod http;
 pub mod ping;
 pub mod socket;
 
+use crate::net::fabric::Event;
 use crate::net::node::{IcmpMessage, IcmpSocket};
 use crate::net::world::Core;
-use crate::net::fabric::Event;
 use crate::sim::{Duration, Instant};
 use crate::trace::{NodeId, TraceKind};
 use crate::wire::{IcmpRepr, IpProtocol};
@@ -76,17 +79,36 @@ impl Ctx {
         .await
     }
 
+    /// Starts another task on this host (e.g. a server's handler for one connection).
+    pub fn spawn(&self, fut: impl Future<Output = ()> + 'static) {
+        self.core.spawned.borrow_mut().push(Box::pin(fut));
+    }
+
+    /// A random stream for this application, derived from the seed and `component`.
+    pub fn rng(&self, component: &str) -> crate::sim::SimRng {
+        let name = self.core.apps.borrow()[self.app].name.clone();
+        crate::sim::SimRng::for_component(self.core.seed, &format!("app:{name}:{component}"))
+    }
+
     /// Appends a line to the application's output (and to the trace).
     pub fn print(&self, line: impl Into<String>) {
         let line = line.into();
         let now = self.now();
-        self.core.net.borrow_mut().fab.tracer.emit(now, TraceKind::App { app: self.app, line: line.clone() });
+        self.core.net.borrow_mut().fab.tracer.emit(
+            now,
+            TraceKind::App {
+                app: self.app,
+                line: line.clone(),
+            },
+        );
         self.core.apps.borrow_mut()[self.app].output.push(line);
     }
 
     /// Sets a named figure of the application's result (checked by expectations, shown in summaries).
     pub fn metric(&self, name: &str, value: f64) {
-        self.core.apps.borrow_mut()[self.app].metrics.insert(name.to_string(), value);
+        self.core.apps.borrow_mut()[self.app]
+            .metrics
+            .insert(name.to_string(), value);
     }
 
     /// The address this host uses to reach `dst`.
@@ -108,11 +130,15 @@ impl Ctx {
 
     /// Opens an ICMP echo socket with identifier `ident`.
     pub fn icmp_open(&self, ident: u16) {
-        self.core.net.borrow_mut().nodes[self.node].icmp.insert(ident, IcmpSocket::default());
+        self.core.net.borrow_mut().nodes[self.node]
+            .icmp
+            .insert(ident, IcmpSocket::default());
     }
 
     pub fn icmp_close(&self, ident: u16) {
-        self.core.net.borrow_mut().nodes[self.node].icmp.remove(&ident);
+        self.core.net.borrow_mut().nodes[self.node]
+            .icmp
+            .remove(&ident);
     }
 
     /// Sends an echo request. Returns false when there is no route.
@@ -120,9 +146,16 @@ impl Ctx {
         let mut net = self.core.net.borrow_mut();
         let crate::net::world::Network { nodes, fab, .. } = &mut *net;
         let msg = IcmpRepr::EchoRequest { ident, seq, data };
-        let ok = nodes[self.node].send_ip(fab, None, dst, IpProtocol::Icmp, ttl, false, msg.buffer_len(), |b, _| {
-            msg.emit(b)
-        });
+        let ok = nodes[self.node].send_ip(
+            fab,
+            None,
+            dst,
+            IpProtocol::Icmp,
+            ttl,
+            false,
+            msg.buffer_len(),
+            |b, _| msg.emit(b),
+        );
         net.touch(self.node);
         ok
     }
@@ -131,7 +164,9 @@ impl Ctx {
     pub async fn icmp_recv(&self, ident: u16) -> IcmpMessage {
         poll_fn(|cx| {
             let mut net = self.core.net.borrow_mut();
-            let Some(sock) = net.nodes[self.node].icmp.get_mut(&ident) else { return Poll::Pending };
+            let Some(sock) = net.nodes[self.node].icmp.get_mut(&ident) else {
+                return Poll::Pending;
+            };
             match sock.inbox.pop_front() {
                 Some(m) => Poll::Ready(m),
                 None => {
@@ -142,4 +177,15 @@ impl Ctx {
         })
         .await
     }
+}
+
+/// Lower-case hex of a SHA-256 digest.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }

@@ -18,7 +18,9 @@ pub struct PingConfig {
 }
 
 fn payload(size: usize, seq: u16) -> Vec<u8> {
-    (0..size).map(|i| (i as u16).wrapping_add(seq) as u8).collect()
+    (0..size)
+        .map(|i| (i as u16).wrapping_add(seq) as u8)
+        .collect()
 }
 
 /// Sends `count` echo requests `interval` apart and reports replies like ping(8).
@@ -29,7 +31,12 @@ pub async fn ping(ctx: Ctx, cfg: PingConfig) -> Result<(), String> {
     let (mut received, mut exceeded, mut unreachable, mut dups) = (0u32, 0u32, 0u32, 0u32);
     let mut rtts: Vec<f64> = Vec::new();
     let mut seen = vec![false; usize::from(cfg.count) + 1];
-    ctx.print(format!("PING {} {}({}) bytes of data.", cfg.dst, cfg.size, cfg.size + 28));
+    ctx.print(format!(
+        "PING {} {}({}) bytes of data.",
+        cfg.dst,
+        cfg.size,
+        cfg.size + 28
+    ));
     let start = ctx.now();
     for seq in 1..=cfg.count {
         let t_send = start + cfg.interval.saturating_mul(u64::from(seq - 1));
@@ -38,7 +45,11 @@ pub async fn ping(ctx: Ctx, cfg: PingConfig) -> Result<(), String> {
         if !ctx.icmp_echo(cfg.dst, ident, seq, cfg.ttl, &payload(cfg.size, seq)) {
             ctx.print(format!("ping: {}: no route to host", cfg.dst));
         }
-        let until = if seq == cfg.count { ctx.now() + cfg.wait } else { t_send + cfg.interval };
+        let until = if seq == cfg.count {
+            ctx.now() + cfg.wait
+        } else {
+            t_send + cfg.interval
+        };
         while let Some(m) = ctx.timeout_at(until, ctx.icmp_recv(ident)).await {
             let i = usize::from(m.seq);
             match m.kind {
@@ -46,18 +57,33 @@ pub async fn ping(ctx: Ctx, cfg: PingConfig) -> Result<(), String> {
                     let rtt = (m.at - sent_at[i - 1]).as_nanos() as f64 / 1e6;
                     if seen[i] {
                         dups += 1;
-                        ctx.print(format!("{} bytes from {}: icmp_seq={} ttl={} time={rtt:.3} ms (DUP!)", len + 8, m.from, m.seq, m.ttl));
+                        ctx.print(format!(
+                            "{} bytes from {}: icmp_seq={} ttl={} time={rtt:.3} ms (DUP!)",
+                            len + 8,
+                            m.from,
+                            m.seq,
+                            m.ttl
+                        ));
                         continue;
                     }
                     seen[i] = true;
                     received += 1;
                     rtts.push(rtt);
-                    ctx.print(format!("{} bytes from {}: icmp_seq={} ttl={} time={rtt:.3} ms", len + 8, m.from, m.seq, m.ttl));
+                    ctx.print(format!(
+                        "{} bytes from {}: icmp_seq={} ttl={} time={rtt:.3} ms",
+                        len + 8,
+                        m.from,
+                        m.seq,
+                        m.ttl
+                    ));
                 }
                 IcmpKind::EchoReply { .. } => {}
                 IcmpKind::TimeExceeded => {
                     exceeded += 1;
-                    ctx.print(format!("From {} icmp_seq={} Time to live exceeded", m.from, m.seq));
+                    ctx.print(format!(
+                        "From {} icmp_seq={} Time to live exceeded",
+                        m.from, m.seq
+                    ));
                 }
                 IcmpKind::Unreachable { code } => {
                     unreachable += 1;
@@ -75,9 +101,15 @@ pub async fn ping(ctx: Ctx, cfg: PingConfig) -> Result<(), String> {
     }
     ctx.icmp_close(ident);
     let tx = u32::from(cfg.count);
-    let loss = if tx == 0 { 0.0 } else { 100.0 * f64::from(tx - received) / f64::from(tx) };
+    let loss = if tx == 0 {
+        0.0
+    } else {
+        100.0 * f64::from(tx - received) / f64::from(tx)
+    };
     ctx.print(format!("--- {} ping statistics ---", cfg.dst));
-    ctx.print(format!("{tx} packets transmitted, {received} received, {loss:.0}% packet loss"));
+    ctx.print(format!(
+        "{tx} packets transmitted, {received} received, {loss:.0}% packet loss"
+    ));
     ctx.metric("transmitted", f64::from(tx));
     ctx.metric("received", f64::from(received));
     ctx.metric("duplicates", f64::from(dups));
@@ -109,7 +141,10 @@ pub struct TracerouteConfig {
 pub async fn traceroute(ctx: Ctx, cfg: TracerouteConfig) -> Result<(), String> {
     let ident = 0x5400 | (ctx.app as u16 & 0xff);
     ctx.icmp_open(ident);
-    ctx.print(format!("traceroute to {}, {} hops max", cfg.dst, cfg.max_hops));
+    ctx.print(format!(
+        "traceroute to {}, {} hops max",
+        cfg.dst, cfg.max_hops
+    ));
     let mut reached = false;
     let mut hops = 0u32;
     for ttl in 1..=cfg.max_hops {

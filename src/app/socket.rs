@@ -11,18 +11,28 @@ use std::task::Poll;
 
 impl Ctx {
     /// Runs `f` on this host's TCP stack and marks the host for output processing.
-    pub(crate) fn with_stack<R>(&self, f: impl FnOnce(&mut TcpStack, Instant) -> R) -> Result<R, TcpError> {
+    pub(crate) fn with_stack<R>(
+        &self,
+        f: impl FnOnce(&mut TcpStack, Instant) -> R,
+    ) -> Result<R, TcpError> {
         let mut net = self.core.net.borrow_mut();
         let now = net.fab.now;
         let Network { nodes, .. } = &mut *net;
-        let stack = nodes[self.node].tcp.as_mut().ok_or(TcpError::InvalidArgument)?;
+        let stack = nodes[self.node]
+            .tcp
+            .as_mut()
+            .ok_or(TcpError::InvalidArgument)?;
         let r = f(stack, now);
         net.touch(self.node);
         Ok(r)
     }
 
     /// Polls `op` until it returns `Some`, registering the task's waker with socket `id` in between.
-    async fn wait_on<R>(&self, id: SocketId, mut op: impl FnMut(&mut TcpStack, Instant) -> Option<R>) -> Result<R, TcpError> {
+    async fn wait_on<R>(
+        &self,
+        id: SocketId,
+        mut op: impl FnMut(&mut TcpStack, Instant) -> Option<R>,
+    ) -> Result<R, TcpError> {
         poll_fn(|cx| {
             let r = self.with_stack(|s, now| match op(s, now) {
                 Some(r) => Some(r),
@@ -41,15 +51,29 @@ impl Ctx {
     }
 
     /// listen() on `port` of every address of this host.
-    pub fn listen(&self, port: u16, backlog: usize, cfg: Option<TcpConfig>) -> Result<TcpListener, TcpError> {
+    pub fn listen(
+        &self,
+        port: u16,
+        backlog: usize,
+        cfg: Option<TcpConfig>,
+    ) -> Result<TcpListener, TcpError> {
         let local = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
         let id = self.with_stack(|s, now| s.listen(now, local, backlog, cfg))??;
-        Ok(TcpListener { ctx: self.clone(), id })
+        Ok(TcpListener {
+            ctx: self.clone(),
+            id,
+        })
     }
 
     /// connect(): returns once the connection is established, or with the error that ended it.
-    pub async fn connect(&self, remote: SocketAddrV4, cfg: Option<TcpConfig>) -> Result<TcpStream, TcpError> {
-        let src = self.source_for(*remote.ip()).ok_or(TcpError::InvalidArgument)?;
+    pub async fn connect(
+        &self,
+        remote: SocketAddrV4,
+        cfg: Option<TcpConfig>,
+    ) -> Result<TcpStream, TcpError> {
+        let src = self
+            .source_for(*remote.ip())
+            .ok_or(TcpError::InvalidArgument)?;
         let local = SocketAddrV4::new(src, 0);
         let id = self.with_stack(|s, now| s.connect(now, local, remote, cfg))??;
         self.wait_on(id, |s, _| match s.connect_result(id) {
@@ -58,7 +82,10 @@ impl Ctx {
             Err(e) => Some(Err(e)),
         })
         .await??;
-        Ok(TcpStream { ctx: self.clone(), id })
+        Ok(TcpStream {
+            ctx: self.clone(),
+            id,
+        })
     }
 }
 
@@ -78,7 +105,10 @@ impl TcpListener {
                 Err(e) => Some(Err(e)),
             })
             .await??;
-        Ok(TcpStream { ctx: self.ctx.clone(), id: child })
+        Ok(TcpStream {
+            ctx: self.ctx.clone(),
+            id: child,
+        })
     }
 
     pub fn close(&self) -> Result<(), TcpError> {
@@ -137,7 +167,8 @@ impl TcpStream {
 
     /// shutdown(SHUT_WR).
     pub fn shutdown(&self) -> Result<(), TcpError> {
-        self.ctx.with_stack(|s, now| s.shutdown_write(now, self.id))?
+        self.ctx
+            .with_stack(|s, now| s.shutdown_write(now, self.id))?
     }
 
     /// close(): the connection finishes on its own (FIN, TIME_WAIT) after the call returns.

@@ -35,7 +35,14 @@ impl Capture {
             ..Default::default()
         };
         let writer = PcapWriter::with_header(out, header).map_err(std::io::Error::other)?;
-        Ok(Capture { name, writer: Some(writer), pending: BinaryHeap::new(), seq: 0, frames: 0, error: None })
+        Ok(Capture {
+            name,
+            writer: Some(writer),
+            pending: BinaryHeap::new(),
+            seq: 0,
+            frames: 0,
+            error: None,
+        })
     }
 
     /// Records `frame` as seen on the wire at `ts`; `now` is the current simulated time (`ts >= now`).
@@ -55,13 +62,17 @@ impl Capture {
             if *ts > now {
                 break;
             }
-            let Some(Reverse((ts, _, data))) = self.pending.pop() else { break };
+            let Some(Reverse((ts, _, data))) = self.pending.pop() else {
+                break;
+            };
             self.write(ts, &data);
         }
     }
 
     fn write(&mut self, ts: Instant, frame: &[u8]) {
-        let Some(w) = self.writer.as_mut() else { return };
+        let Some(w) = self.writer.as_mut() else {
+            return;
+        };
         let ns = ts.as_nanos();
         let stamp = std::time::Duration::new(ns / 1_000_000_000, (ns % 1_000_000_000) as u32);
         let len = frame.len().min(SNAPLEN as usize);
@@ -69,7 +80,8 @@ impl Capture {
         match w.write_packet(&pkt) {
             Ok(_) => self.frames += 1,
             Err(e) => {
-                self.error.get_or_insert_with(|| format!("{}: {e}", self.name));
+                self.error
+                    .get_or_insert_with(|| format!("{}: {e}", self.name));
                 self.writer = None;
             }
         }
@@ -81,7 +93,8 @@ impl Capture {
         if let Some(w) = self.writer.take() {
             let mut inner = w.into_writer();
             if let Err(e) = inner.flush() {
-                self.error.get_or_insert_with(|| format!("{}: {e}", self.name));
+                self.error
+                    .get_or_insert_with(|| format!("{}: {e}", self.name));
             }
         }
         match &self.error {

@@ -18,7 +18,11 @@ pub struct Frame {
 /// What the engine can be asked to do at a point in simulated time.
 pub enum Event {
     /// A frame reaches the far end of a link.
-    Arrive { link: LinkId, dir: Dir, frame: Frame },
+    Arrive {
+        link: LinkId,
+        dir: Dir,
+        frame: Frame,
+    },
     /// A node's earliest timer (TCP, ARP) is due.
     NodeTimer { node: NodeId },
     /// An application task's sleep is over.
@@ -59,7 +63,10 @@ impl Fabric {
         let mut data = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(1514));
         data.clear();
         self.next_frame_id += 1;
-        Frame { id: self.next_frame_id, data }
+        Frame {
+            id: self.next_frame_id,
+            data,
+        }
     }
 
     /// Returns a frame's buffer to the pool.
@@ -75,40 +82,109 @@ impl Fabric {
 
     /// Offers `frame` to link `link` from end `side` (0 = a, 1 = b); `capture` is the sending
     /// interface's capture, if any.
-    pub fn transmit(&mut self, link: LinkId, side: usize, capture: Option<usize>, mut frame: Frame) {
+    pub fn transmit(
+        &mut self,
+        link: LinkId,
+        side: usize,
+        capture: Option<usize>,
+        mut frame: Frame,
+    ) {
         let now = self.now;
         let dir = Dir::from_sender_side(side);
         let len = frame.data.len();
         let fate = self.links[link].dirs[dir.index()].offer(now, len);
         match fate {
             Fate::Rejected(cause) => {
-                self.tracer.emit(now, TraceKind::LinkDrop { link, dir, frame: frame.id, len, cause });
+                self.tracer.emit(
+                    now,
+                    TraceKind::LinkDrop {
+                        link,
+                        dir,
+                        frame: frame.id,
+                        len,
+                        cause,
+                    },
+                );
                 self.recycle(frame);
             }
-            Fate::Sent { tx_start, arrival, duplicate_arrival, corrupt_bit, reordered } => {
+            Fate::Sent {
+                tx_start,
+                arrival,
+                duplicate_arrival,
+                corrupt_bit,
+                reordered,
+            } => {
                 if let Some(c) = capture {
                     self.captures[c].record(now, tx_start, &frame.data);
                 }
                 let queued_ns = (tx_start - now).as_nanos();
-                self.tracer.emit(now, TraceKind::LinkTx { link, dir, frame: frame.id, len, queued_ns });
+                self.tracer.emit(
+                    now,
+                    TraceKind::LinkTx {
+                        link,
+                        dir,
+                        frame: frame.id,
+                        len,
+                        queued_ns,
+                    },
+                );
                 let Some(at) = arrival else {
                     let cause = LinkDropCause::Loss;
-                    self.tracer.emit(now, TraceKind::LinkDrop { link, dir, frame: frame.id, len, cause });
+                    self.tracer.emit(
+                        now,
+                        TraceKind::LinkDrop {
+                            link,
+                            dir,
+                            frame: frame.id,
+                            len,
+                            cause,
+                        },
+                    );
                     self.recycle(frame);
                     return;
                 };
                 if let Some(dup_at) = duplicate_arrival {
                     let mut copy = self.new_frame();
                     copy.data.extend_from_slice(&frame.data);
-                    self.tracer.emit(now, TraceKind::LinkDuplicate { link, dir, frame: frame.id, copy: copy.id });
-                    self.queue.push(dup_at, Event::Arrive { link, dir, frame: copy });
+                    self.tracer.emit(
+                        now,
+                        TraceKind::LinkDuplicate {
+                            link,
+                            dir,
+                            frame: frame.id,
+                            copy: copy.id,
+                        },
+                    );
+                    self.queue.push(
+                        dup_at,
+                        Event::Arrive {
+                            link,
+                            dir,
+                            frame: copy,
+                        },
+                    );
                 }
                 if let Some(bit) = corrupt_bit {
                     frame.data[bit / 8] ^= 1 << (bit % 8);
-                    self.tracer.emit(now, TraceKind::LinkCorrupt { link, dir, frame: frame.id, bit });
+                    self.tracer.emit(
+                        now,
+                        TraceKind::LinkCorrupt {
+                            link,
+                            dir,
+                            frame: frame.id,
+                            bit,
+                        },
+                    );
                 }
                 if reordered {
-                    self.tracer.emit(now, TraceKind::LinkReorder { link, dir, frame: frame.id });
+                    self.tracer.emit(
+                        now,
+                        TraceKind::LinkReorder {
+                            link,
+                            dir,
+                            frame: frame.id,
+                        },
+                    );
                 }
                 self.queue.push(at, Event::Arrive { link, dir, frame });
             }

@@ -58,7 +58,9 @@ impl Network {
     }
 
     fn apply_fault(&mut self, index: usize) {
-        let Some(f) = self.faults.get(index).cloned() else { return };
+        let Some(f) = self.faults.get(index).cloned() else {
+            return;
+        };
         let link = &mut self.fab.links[f.link];
         let what = match &f.action {
             FaultAction::Down => {
@@ -75,7 +77,11 @@ impl Network {
                         link.dirs[d.index()].params = params[d.index()].clone();
                     }
                 }
-                format!("link {} impairments changed ({})", link.name, dir.map_or("both directions", |d| d.as_str()))
+                format!(
+                    "link {} impairments changed ({})",
+                    link.name,
+                    dir.map_or("both directions", |d| d.as_str())
+                )
             }
         };
         let up = matches!(f.action, FaultAction::Up);
@@ -99,7 +105,10 @@ pub enum FaultAction {
     Down,
     Up,
     /// New impairments for one direction (or both when `dir` is None); `params[d]` is used for d.
-    Set { dir: Option<Dir>, params: [Impairments; 2] },
+    Set {
+        dir: Option<Dir>,
+        params: [Impairments; 2],
+    },
 }
 
 /// An application's record: its output lines, metrics and how it ended.
@@ -125,6 +134,8 @@ pub struct Core {
     pub net: RefCell<Network>,
     pub apps: RefCell<Vec<AppReport>>,
     pub seed: u64,
+    /// Tasks spawned by running tasks (e.g. a server's per-connection handler), started by the loop.
+    pub spawned: RefCell<Vec<std::pin::Pin<Box<dyn Future<Output = ()>>>>>,
 }
 
 /// Why a run stopped.
@@ -159,7 +170,11 @@ pub struct RunLimits {
 
 impl Default for RunLimits {
     fn default() -> Self {
-        RunLimits { stop_at: Instant::from_nanos(600_000_000_000), max_events: u64::MAX, stop_when_apps_done: false }
+        RunLimits {
+            stop_at: Instant::from_nanos(600_000_000_000),
+            max_events: u64::MAX,
+            stop_when_apps_done: false,
+        }
     }
 }
 
@@ -176,7 +191,15 @@ impl World {
     }
 
     /// Registers an application and spawns its task. `make` receives the application's context.
-    pub fn spawn_app<F, Fut>(&mut self, name: &str, kind: &str, node: NodeId, daemon: bool, start: Instant, make: F) -> usize
+    pub fn spawn_app<F, Fut>(
+        &mut self,
+        name: &str,
+        kind: &str,
+        node: NodeId,
+        daemon: bool,
+        start: Instant,
+        make: F,
+    ) -> usize
     where
         F: FnOnce(crate::app::Ctx) -> Fut,
         Fut: Future<Output = Result<(), String>> + 'static,
@@ -184,7 +207,14 @@ impl World {
         let host = self.core.net.borrow().nodes[node].name.clone();
         let index = {
             let mut apps = self.core.apps.borrow_mut();
-            apps.push(AppReport { name: name.to_string(), kind: kind.to_string(), host, node, daemon, ..Default::default() });
+            apps.push(AppReport {
+                name: name.to_string(),
+                kind: kind.to_string(),
+                host,
+                node,
+                daemon,
+                ..Default::default()
+            });
             apps.len() - 1
         };
         let ctx = crate::app::Ctx::new(self.core.clone(), node, index);
@@ -211,15 +241,30 @@ impl World {
     }
 
     /// Like `run`, calling `progress(now)` every 65536 events (for a progress bar).
-    pub fn run_with_progress(&mut self, limits: RunLimits, progress: &mut dyn FnMut(Instant)) -> RunOutcome {
+    pub fn run_with_progress(
+        &mut self,
+        limits: RunLimits,
+        progress: &mut dyn FnMut(Instant),
+    ) -> RunOutcome {
         let reason = loop {
-            self.executor.run_ready();
+            loop {
+                self.executor.run_ready();
+                let new: Vec<_> = self.core.spawned.borrow_mut().drain(..).collect();
+                if new.is_empty() {
+                    break;
+                }
+                for fut in new {
+                    self.executor.spawn(fut);
+                }
+            }
             let mut net = self.core.net.borrow_mut();
             net.flush();
             if limits.stop_when_apps_done && self.apps_done() {
                 break StopReason::AppsFinished;
             }
-            let Some(t) = net.fab.queue.peek_time() else { break StopReason::Idle };
+            let Some(t) = net.fab.queue.peek_time() else {
+                break StopReason::Idle;
+            };
             if t > limits.stop_at {
                 net.fab.now = limits.stop_at;
                 break StopReason::TimeLimit;
@@ -227,7 +272,9 @@ impl World {
             if self.events >= limits.max_events {
                 break StopReason::EventBudget;
             }
-            let Some((t, ev)) = net.fab.queue.pop() else { break StopReason::Idle };
+            let Some((t, ev)) = net.fab.queue.pop() else {
+                break StopReason::Idle;
+            };
             net.fab.now = t;
             self.events += 1;
             if self.events & 0xffff == 0 {
@@ -237,7 +284,12 @@ impl World {
                 Event::Arrive { link, dir, frame } => {
                     let (node, ifx) = net.fab.links[link].ends[dir.receiver_side()];
                     let len = frame.data.len();
-                    net.fab.trace(TraceKind::LinkDeliver { link, dir, frame: frame.id, len });
+                    net.fab.trace(TraceKind::LinkDeliver {
+                        link,
+                        dir,
+                        frame: frame.id,
+                        len,
+                    });
                     if let Some(c) = net.nodes[node].ifaces[ifx].capture {
                         net.fab.captures[c].record(t, t, &frame.data);
                     }
@@ -266,11 +318,20 @@ impl World {
             .filter(|a| !a.finished && !a.daemon)
             .map(|a| a.name.clone())
             .collect();
-        RunOutcome { reason, sim_time: net.fab.now, events: self.events, unfinished }
+        RunOutcome {
+            reason,
+            sim_time: net.fab.now,
+            events: self.events,
+            unfinished,
+        }
     }
 
     fn apps_done(&self) -> bool {
-        self.core.apps.borrow().iter().all(|a| a.finished || a.daemon)
+        self.core
+            .apps
+            .borrow()
+            .iter()
+            .all(|a| a.finished || a.daemon)
     }
 
     /// Flushes captures and the trace. Call once after the last `run`.
@@ -337,11 +398,21 @@ impl WorldBuilder {
     }
     /// A host with a TCP stack using `tcp` as its defaults.
     pub fn host(&mut self, name: &str, tcp: TcpConfig) -> NodeId {
-        self.nodes.push(NodeSpec { name: name.into(), forwarding: false, tcp: Some(tcp), routes: None });
+        self.nodes.push(NodeSpec {
+            name: name.into(),
+            forwarding: false,
+            tcp: Some(tcp),
+            routes: None,
+        });
         self.nodes.len() - 1
     }
     pub fn router(&mut self, name: &str) -> NodeId {
-        self.nodes.push(NodeSpec { name: name.into(), forwarding: true, tcp: None, routes: None });
+        self.nodes.push(NodeSpec {
+            name: name.into(),
+            forwarding: true,
+            tcp: None,
+            routes: None,
+        });
         self.nodes.len() - 1
     }
     /// Static routes for a node: (prefix, gateway). A node with static routes gets no computed ones.
@@ -349,8 +420,18 @@ impl WorldBuilder {
         self.nodes[node].routes = Some(routes);
     }
     /// A link between `a` and `b` with their interface addresses; `params[0]` for a->b, `[1]` b->a.
-    pub fn link(&mut self, name: &str, a: (NodeId, Cidr), b: (NodeId, Cidr), params: [Impairments; 2]) -> LinkId {
-        self.links.push(LinkSpec { name: name.into(), ends: [a, b], params });
+    pub fn link(
+        &mut self,
+        name: &str,
+        a: (NodeId, Cidr),
+        b: (NodeId, Cidr),
+        params: [Impairments; 2],
+    ) -> LinkId {
+        self.links.push(LinkSpec {
+            name: name.into(),
+            ends: [a, b],
+            params,
+        });
         self.links.len() - 1
     }
     /// Capture at end `side` (0 = a, 1 = b) of `link` into `out`.
@@ -369,13 +450,22 @@ impl WorldBuilder {
     }
 
     pub fn build(self) -> Result<World, BuildError> {
-        let WorldBuilder { seed, nodes: specs, links: link_specs, captures, faults, trace_sink, keep_tcp_events } = self;
+        let WorldBuilder {
+            seed,
+            nodes: specs,
+            links: link_specs,
+            captures,
+            faults,
+            trace_sink,
+            keep_tcp_events,
+        } = self;
         let mut nodes: Vec<Node> = specs
             .iter()
             .enumerate()
             .map(|(i, s)| {
                 let tcp = s.tcp.clone().map(|cfg| {
-                    let key = SimRng::for_component(seed, &format!("host:{}:isn", s.name)).next_u64();
+                    let key =
+                        SimRng::for_component(seed, &format!("host:{}:isn", s.name)).next_u64();
                     TcpStack::new(key, cfg)
                 });
                 Node::new(i, s.name.clone(), s.forwarding, tcp)
@@ -388,7 +478,14 @@ impl WorldBuilder {
                 let (n, addr) = l.ends[side];
                 let node = &mut nodes[n];
                 let ifx = node.ifaces.len();
-                let mac = MacAddr([0x02, 0x00, (n >> 8) as u8, n as u8, (ifx >> 8) as u8, ifx as u8]);
+                let mac = MacAddr([
+                    0x02,
+                    0x00,
+                    (n >> 8) as u8,
+                    n as u8,
+                    (ifx >> 8) as u8,
+                    ifx as u8,
+                ]);
                 node.ifaces.push(Iface {
                     name: format!("eth{ifx}"),
                     mac,
@@ -404,24 +501,37 @@ impl WorldBuilder {
                 LinkDir::new(l.params[0].clone(), seed, &format!("link:{}:a->b", l.name)),
                 LinkDir::new(l.params[1].clone(), seed, &format!("link:{}:b->a", l.name)),
             ];
-            links.push(Link { name: l.name.clone(), ends, dirs });
+            links.push(Link {
+                name: l.name.clone(),
+                ends,
+                dirs,
+            });
         }
         // Connected routes, then static or computed ones.
         for node in &mut nodes {
             for (ifx, i) in node.ifaces.iter().enumerate() {
-                node.routes.add(Route { prefix: i.addr.network(), iface: ifx, via: None });
+                node.routes.add(Route {
+                    prefix: i.addr.network(),
+                    iface: ifx,
+                    via: None,
+                });
             }
         }
         for (n, spec) in specs.iter().enumerate() {
             if let Some(routes) = &spec.routes {
                 for (prefix, gw) in routes {
-                    let Some(ifx) = nodes[n].ifaces.iter().position(|i| i.addr.contains(*gw)) else {
+                    let Some(ifx) = nodes[n].ifaces.iter().position(|i| i.addr.contains(*gw))
+                    else {
                         return Err(BuildError(format!(
                             "{}: gateway {gw} of route {prefix} is not on any of its subnets",
                             spec.name
                         )));
                     };
-                    nodes[n].routes.add(Route { prefix: *prefix, iface: ifx, via: Some(*gw) });
+                    nodes[n].routes.add(Route {
+                        prefix: *prefix,
+                        iface: ifx,
+                        via: Some(*gw),
+                    });
                 }
             }
         }
@@ -445,9 +555,25 @@ impl WorldBuilder {
         }
         let n = nodes.len();
         let node_names = nodes.iter().map(|n| n.name.clone()).collect();
-        let net = Network { nodes, fab, dirty: Vec::new(), is_dirty: vec![false; n], faults, node_names };
-        let core = Rc::new(Core { net: RefCell::new(net), apps: RefCell::new(Vec::new()), seed });
-        Ok(World { core, executor: Executor::new(), events: 0 })
+        let net = Network {
+            nodes,
+            fab,
+            dirty: Vec::new(),
+            is_dirty: vec![false; n],
+            faults,
+            node_names,
+        };
+        let core = Rc::new(Core {
+            net: RefCell::new(net),
+            apps: RefCell::new(Vec::new()),
+            seed,
+            spawned: RefCell::new(Vec::new()),
+        });
+        Ok(World {
+            core,
+            executor: Executor::new(),
+            events: 0,
+        })
     }
 }
 
@@ -461,7 +587,9 @@ fn compute_routes(nodes: &mut [Node], specs: &[NodeSpec], links: &[LinkSpec]) {
         let w = l.params[0].delay.max(l.params[1].delay).as_nanos() + 1;
         g.add_edge(idx[l.ends[0].0], idx[l.ends[1].0], w);
     }
-    let needs: Vec<NodeId> = (0..nodes.len()).filter(|&n| specs[n].routes.is_none()).collect();
+    let needs: Vec<NodeId> = (0..nodes.len())
+        .filter(|&n| specs[n].routes.is_none())
+        .collect();
     if needs.is_empty() {
         return;
     }
@@ -474,8 +602,15 @@ fn compute_routes(nodes: &mut [Node], specs: &[NodeSpec], links: &[LinkSpec]) {
             let l = &links[ifs[0].link];
             let peer = l.ends[1 - ifs[0].side];
             if forwards[peer.0] {
-                let prefix = Cidr { addr: Ipv4Addr::UNSPECIFIED, len: 0 };
-                nodes[n].routes.add(Route { prefix, iface: 0, via: Some(peer.1.addr) });
+                let prefix = Cidr {
+                    addr: Ipv4Addr::UNSPECIFIED,
+                    len: 0,
+                };
+                nodes[n].routes.add(Route {
+                    prefix,
+                    iface: 0,
+                    via: Some(peer.1.addr),
+                });
                 continue;
             }
         }
@@ -490,10 +625,11 @@ fn compute_routes(nodes: &mut [Node], specs: &[NodeSpec], links: &[LinkSpec]) {
         let mut dist: BTreeMap<NodeId, u64> = BTreeMap::new();
         for end in [l.ends[0].0, l.ends[1].0] {
             let src = idx[end];
-            let filtered = EdgeFiltered::from_fn(&g, |e: petgraph::graph::EdgeReference<'_, u64>| {
-                let (s, t) = (e.source(), e.target());
-                (forwards[g[s]] || s == src) && (forwards[g[t]] || t == src)
-            });
+            let filtered =
+                EdgeFiltered::from_fn(&g, |e: petgraph::graph::EdgeReference<'_, u64>| {
+                    let (s, t) = (e.source(), e.target());
+                    (forwards[g[s]] || s == src) && (forwards[g[t]] || t == src)
+                });
             let d = petgraph::algo::dijkstra(&filtered, src, None, |e| *e.weight());
             for (k, v) in d {
                 let e = dist.entry(g[k]).or_insert(u64::MAX);
@@ -520,7 +656,11 @@ fn compute_routes(nodes: &mut [Node], specs: &[NodeSpec], links: &[LinkSpec]) {
                 }
             }
             if let Some((_, _, _, ifx, gw)) = best {
-                nodes[n].routes.add(Route { prefix: subnet, iface: ifx, via: Some(gw) });
+                nodes[n].routes.add(Route {
+                    prefix: subnet,
+                    iface: ifx,
+                    via: Some(gw),
+                });
             }
         }
     }

@@ -17,7 +17,11 @@ pub enum Target {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Check {
-    Metric { metric: String, min: Option<f64>, max: Option<f64> },
+    Metric {
+        metric: String,
+        min: Option<f64>,
+        max: Option<f64>,
+    },
     Finished(bool),
     OutputContains(String),
 }
@@ -87,18 +91,39 @@ pub fn validate(
 ) -> Result<Expect, SpanError> {
     let span = e.span();
     let s = e.get_ref();
-    let targets = [s.app.is_some(), s.link.is_some(), s.host.is_some()].iter().filter(|x| **x).count();
+    let targets = [s.app.is_some(), s.link.is_some(), s.host.is_some()]
+        .iter()
+        .filter(|x| **x)
+        .count();
     if targets != 1 {
-        return at(span, "expected exactly one of `app`, `link` or `host` in an [[expect]]");
+        return at(
+            span,
+            "expected exactly one of `app`, `link` or `host` in an [[expect]]",
+        );
     }
-    let (target, target_name, allowed): (Target, String, Option<&[&str]>) = if let Some(a) = &s.app {
+    let (target, target_name, allowed): (Target, String, Option<&[&str]>) = if let Some(a) = &s.app
+    {
         let Some(i) = apps.iter().position(|n| n == a.get_ref()) else {
-            return at(a.span(), format!("expected the name of an application (defined: {}), found \"{}\"", apps.join(", "), a.get_ref()));
+            return at(
+                a.span(),
+                format!(
+                    "expected the name of an application (defined: {}), found \"{}\"",
+                    apps.join(", "),
+                    a.get_ref()
+                ),
+            );
         };
         (Target::App(i), format!("app {}", a.get_ref()), None)
     } else if let Some(l) = &s.link {
         let Some(i) = links.iter().position(|n| n == l.get_ref()) else {
-            return at(l.span(), format!("expected the name of a link (defined: {}), found \"{}\"", links.join(", "), l.get_ref()));
+            return at(
+                l.span(),
+                format!(
+                    "expected the name of a link (defined: {}), found \"{}\"",
+                    links.join(", "),
+                    l.get_ref()
+                ),
+            );
         };
         let dir = s.dir.as_ref().map(super::parse_dir).transpose()?;
         let name = match dir {
@@ -109,37 +134,81 @@ pub fn validate(
     } else {
         let h = s.host.as_ref().expect("one target");
         let Some(&n) = nodes.get(h.get_ref()) else {
-            return at(h.span(), format!("expected the name of a host or router, found \"{}\"", h.get_ref()));
+            return at(
+                h.span(),
+                format!(
+                    "expected the name of a host or router, found \"{}\"",
+                    h.get_ref()
+                ),
+            );
         };
-        (Target::Host(n), format!("node {}", h.get_ref()), Some(HOST_METRICS))
+        (
+            Target::Host(n),
+            format!("node {}", h.get_ref()),
+            Some(HOST_METRICS),
+        )
     };
     if s.dir.is_some() && !matches!(target, Target::Link(..)) {
-        return at(s.dir.as_ref().map_or(span.clone(), |d| d.span()), "expected `dir` only with `link`");
+        return at(
+            s.dir.as_ref().map_or(span.clone(), |d| d.span()),
+            "expected `dir` only with `link`",
+        );
     }
     let comparisons = s.equals.is_some() || s.at_least.is_some() || s.at_most.is_some();
-    let kinds = [s.metric.is_some(), s.finished.is_some(), s.output_contains.is_some()].iter().filter(|x| **x).count();
+    let kinds = [
+        s.metric.is_some(),
+        s.finished.is_some(),
+        s.output_contains.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
     if kinds != 1 {
-        return at(span, "expected exactly one of `metric` (with equals / at_least / at_most), `finished` or `output_contains`");
+        return at(
+            span,
+            "expected exactly one of `metric` (with equals / at_least / at_most), `finished` or `output_contains`",
+        );
     }
     let check = if let Some(m) = &s.metric {
         if let Some(allowed) = allowed
             && !allowed.contains(&m.get_ref().as_str())
         {
-            return at(m.span(), format!("expected a metric of a {} ({}), found \"{}\"", target_name.split(' ').next().unwrap_or(""), allowed.join(", "), m.get_ref()));
+            return at(
+                m.span(),
+                format!(
+                    "expected a metric of a {} ({}), found \"{}\"",
+                    target_name.split(' ').next().unwrap_or(""),
+                    allowed.join(", "),
+                    m.get_ref()
+                ),
+            );
         }
         if !comparisons {
-            return at(m.span(), "expected a comparison with the metric: `equals`, `at_least` and/or `at_most`");
+            return at(
+                m.span(),
+                "expected a comparison with the metric: `equals`, `at_least` and/or `at_most`",
+            );
         }
         if s.equals.is_some() && (s.at_least.is_some() || s.at_most.is_some()) {
-            return at(span, "expected either `equals` or `at_least`/`at_most`, not both");
+            return at(
+                span,
+                "expected either `equals` or `at_least`/`at_most`, not both",
+            );
         }
         let (min, max) = match s.equals {
             Some(v) => (Some(v), Some(v)),
             None => (s.at_least, s.at_most),
         };
-        Check::Metric { metric: m.get_ref().clone(), min, max }
+        Check::Metric {
+            metric: m.get_ref().clone(),
+            min,
+            max,
+        }
     } else if comparisons {
-        return at(span, "expected `equals`/`at_least`/`at_most` only together with `metric`");
+        return at(
+            span,
+            "expected `equals`/`at_least`/`at_most` only together with `metric`",
+        );
     } else if let Some(f) = s.finished {
         if !matches!(target, Target::App(_)) {
             return at(span, "expected `finished` only with `app`");
@@ -166,7 +235,14 @@ pub fn validate(
         Check::Finished(false) => format!("{target_name} does not finish"),
         Check::OutputContains(t) => format!("{target_name} prints \"{t}\""),
     });
-    Ok(Expect { offset: span.start, line: 0, description, target, target_name, check })
+    Ok(Expect {
+        offset: span.start,
+        line: 0,
+        description,
+        target,
+        target_name,
+        check,
+    })
 }
 
 fn link_metric(s: &LinkDirStats, metric: &str) -> f64 {
@@ -216,7 +292,11 @@ fn node_metric(s: &NodeStats, metric: &str) -> f64 {
 }
 
 fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v:.3}") }
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.3}")
+    }
 }
 
 /// Checks every expectation against a finished run.
@@ -234,7 +314,10 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                         (true, Some(err)) => format!("finished with error: {err}"),
                         (false, _) => "still running when the run stopped".to_string(),
                     };
-                    (a.finished == *want && a.error.is_none() || (!*want && !a.finished), state)
+                    (
+                        a.finished == *want && a.error.is_none() || (!*want && !a.finished),
+                        state,
+                    )
                 }
                 (Target::App(i), Check::OutputContains(t)) => {
                     let a = &apps[*i];
@@ -242,14 +325,21 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                     let actual = if found {
                         "found".to_string()
                     } else {
-                        format!("not found in {} output lines{}", a.output.len(), a.output.last().map_or(String::new(), |l| format!(" (last: \"{l}\")")))
+                        format!(
+                            "not found in {} output lines{}",
+                            a.output.len(),
+                            a.output
+                                .last()
+                                .map_or(String::new(), |l| format!(" (last: \"{l}\")"))
+                        )
                     };
                     (found, actual)
                 }
                 (target, Check::Metric { metric, min, max }) => {
                     let value = match target {
                         Target::App(i) => apps[*i].metrics.get(metric).copied().ok_or_else(|| {
-                            let has: Vec<&str> = apps[*i].metrics.keys().map(|k| k.as_str()).collect();
+                            let has: Vec<&str> =
+                                apps[*i].metrics.keys().map(|k| k.as_str()).collect();
                             format!("no metric \"{metric}\" (it has: {})", has.join(", "))
                         }),
                         Target::Link(l, dir) => {
@@ -262,13 +352,21 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                         Target::Host(n) => Ok(node_metric(&net.fab.tracer.nodes[*n], metric)),
                     };
                     match value {
-                        Ok(v) => (min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m), format!("{metric} = {}", fmt_num(v))),
+                        Ok(v) => (
+                            min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m),
+                            format!("{metric} = {}", fmt_num(v)),
+                        ),
                         Err(msg) => (false, msg),
                     }
                 }
                 (_, _) => (false, "not applicable".to_string()),
             };
-            ExpectResult { line: e.line, description: e.description.clone(), passed, actual }
+            ExpectResult {
+                line: e.line,
+                description: e.description.clone(),
+                passed,
+                actual,
+            }
         })
         .collect()
 }

@@ -17,7 +17,7 @@ pub use error::ScenarioError;
 use error::{SourceMap, SpanError, at};
 use schema::*;
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
 use toml::Spanned;
 
@@ -68,6 +68,28 @@ pub struct AppDef {
 pub enum AppKind {
     Ping(PingConfig),
     Traceroute(TracerouteConfig),
+    EchoServer {
+        port: u16,
+    },
+    EchoClient {
+        to: SocketAddrV4,
+        messages: usize,
+        interval: Duration,
+    },
+    /// A transfer of `bytes` from the app's host to a sink on `to`'s host.
+    Bulk {
+        to: SocketAddrV4,
+        sink_host: NodeId,
+        bytes: u64,
+    },
+    HttpServer {
+        port: u16,
+    },
+    Webget {
+        to: SocketAddrV4,
+        host: String,
+        path: String,
+    },
 }
 
 impl AppKind {
@@ -75,11 +97,19 @@ impl AppKind {
         match self {
             AppKind::Ping(_) => "ping",
             AppKind::Traceroute(_) => "traceroute",
+            AppKind::EchoServer { .. } => "echo-server",
+            AppKind::EchoClient { .. } => "echo-client",
+            AppKind::Bulk { .. } => "bulk",
+            AppKind::HttpServer { .. } => "http-server",
+            AppKind::Webget { .. } => "webget",
         }
     }
     /// Servers run until the simulation ends and do not hold it open.
     pub fn daemon(&self) -> bool {
-        false
+        matches!(
+            self,
+            AppKind::EchoServer { .. } | AppKind::HttpServer { .. }
+        )
     }
 }
 
@@ -95,13 +125,25 @@ impl Scenario {
             source_line: None,
         })?;
         let text = String::from_utf8(text).map_err(|e| {
-            let map = SourceMap { file: &file, text: "" };
-            let mut err = map.error(None, format!("expected UTF-8 text; invalid byte at offset {}", e.utf8_error().valid_up_to()));
+            let map = SourceMap {
+                file: &file,
+                text: "",
+            };
+            let mut err = map.error(
+                None,
+                format!(
+                    "expected UTF-8 text; invalid byte at offset {}",
+                    e.utf8_error().valid_up_to()
+                ),
+            );
             err.line = 1;
             err.column = 1;
             err
         })?;
-        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into());
         Self::parse(&file, &text, &name)
     }
 
@@ -132,7 +174,11 @@ impl Scenario {
         let seed = opts.seed.unwrap_or(self.seed);
         let mut b = WorldBuilder::new(seed);
         for n in &self.nodes {
-            let id = if n.router { b.router(&n.name) } else { b.host(&n.name, n.tcp.clone()) };
+            let id = if n.router {
+                b.router(&n.name)
+            } else {
+                b.host(&n.name, n.tcp.clone())
+            };
             if let Some(r) = &n.routes {
                 b.routes(id, r.clone());
             }
@@ -145,26 +191,85 @@ impl Scenario {
         }
         b.keep_tcp_events(opts.keep_tcp_events);
         if let Some(out) = &opts.out_dir {
-            std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+            std::fs::create_dir_all(out)
+                .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
             if opts.captures {
                 for &(link, side) in &self.captures {
                     let l = &self.links[link];
                     let node = &self.nodes[l.ends[side].0].name;
                     let path = out.join(format!("{}-{}.pcap", l.name, node));
-                    let f = std::fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-                    b.capture(link, side, Box::new(std::io::BufWriter::with_capacity(1 << 16, f)));
+                    let f = std::fs::File::create(&path)
+                        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                    b.capture(
+                        link,
+                        side,
+                        Box::new(std::io::BufWriter::with_capacity(1 << 16, f)),
+                    );
                 }
             }
             if self.trace && opts.trace {
                 let path = out.join("trace.jsonl");
-                let f = std::fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                let f = std::fs::File::create(&path)
+                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
                 b.trace_to(Box::new(std::io::BufWriter::with_capacity(1 << 16, f)));
             }
         }
         let mut world = b.build().map_err(|e| e.to_string())?;
         for app in &self.apps {
             let daemon = app.kind.daemon();
+            let (name, kind, host, start) =
+                (app.name.as_str(), app.kind.name(), app.host, app.start);
             match &app.kind {
+                AppKind::EchoServer { port } => {
+                    let port = *port;
+                    world.spawn_app(name, kind, host, daemon, start, move |ctx| {
+                        crate::app::echo::server(ctx, port)
+                    });
+                }
+                AppKind::EchoClient {
+                    to,
+                    messages,
+                    interval,
+                } => {
+                    let (to, m, i) = (*to, *messages, *interval);
+                    world.spawn_app(name, kind, host, daemon, start, move |ctx| {
+                        crate::app::echo::client(ctx, to, m, i)
+                    });
+                }
+                AppKind::Bulk {
+                    to,
+                    sink_host,
+                    bytes,
+                } => {
+                    let shared = std::rc::Rc::new(std::cell::RefCell::new(
+                        crate::app::bulk::SinkResult::default(),
+                    ));
+                    let (to, bytes, r) = (*to, *bytes, shared.clone());
+                    let port = to.port();
+                    world.spawn_app(
+                        &format!("{name}.sink"),
+                        "bulk-sink",
+                        *sink_host,
+                        true,
+                        Instant::ZERO,
+                        move |ctx| crate::app::bulk::sink(ctx, port, r),
+                    );
+                    world.spawn_app(name, kind, host, daemon, start, move |ctx| {
+                        crate::app::bulk::sender(ctx, to, bytes, shared)
+                    });
+                }
+                AppKind::HttpServer { port } => {
+                    let port = *port;
+                    world.spawn_app(name, kind, host, daemon, start, move |ctx| {
+                        crate::app::http::server(ctx, port)
+                    });
+                }
+                AppKind::Webget { to, host: h, path } => {
+                    let (to, h, p) = (*to, h.clone(), path.clone());
+                    world.spawn_app(name, kind, host, daemon, start, move |ctx| {
+                        crate::app::http::webget(ctx, to, h, p)
+                    });
+                }
                 AppKind::Ping(cfg) => {
                     let cfg = cfg.clone();
                     world.spawn_app(&app.name, "ping", app.host, daemon, app.start, move |ctx| {
@@ -173,9 +278,14 @@ impl Scenario {
                 }
                 AppKind::Traceroute(cfg) => {
                     let cfg = cfg.clone();
-                    world.spawn_app(&app.name, "traceroute", app.host, daemon, app.start, move |ctx| {
-                        crate::app::ping::traceroute(ctx, cfg)
-                    });
+                    world.spawn_app(
+                        &app.name,
+                        "traceroute",
+                        app.host,
+                        daemon,
+                        app.start,
+                        move |ctx| crate::app::ping::traceroute(ctx, cfg),
+                    );
                 }
             }
         }
@@ -196,7 +306,13 @@ pub struct BuildOptions {
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        BuildOptions { seed: None, out_dir: None, captures: true, trace: true, keep_tcp_events: true }
+        BuildOptions {
+            seed: None,
+            out_dir: None,
+            captures: true,
+            trace: true,
+            keep_tcp_events: true,
+        }
     }
 }
 
@@ -213,8 +329,17 @@ fn spanned_str(s: &Spanned<String>) -> (&str, std::ops::Range<usize>) {
 
 fn check_name(s: &Spanned<String>, what: &str) -> Result<String, SpanError> {
     let (n, span) = spanned_str(s);
-    if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-        return at(span, format!("expected a {what} name made of letters, digits, '-', '_' or '.', found \"{n}\""));
+    if n.is_empty()
+        || !n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return at(
+            span,
+            format!(
+                "expected a {what} name made of letters, digits, '-', '_' or '.', found \"{n}\""
+            ),
+        );
     }
     Ok(n.to_string())
 }
@@ -225,7 +350,18 @@ fn tcp_config(base: &TcpConfig, spec: &Option<TcpSpec>) -> Result<TcpConfig, Spa
     macro_rules! set {
         ($($f:ident),*) => { $( if let Some(v) = s.$f { c.$f = v; } )* };
     }
-    set!(send_buffer, recv_buffer, mss, nagle, delayed_ack, sack, window_scaling, timestamps, max_retransmissions, max_syn_retransmissions);
+    set!(
+        send_buffer,
+        recv_buffer,
+        mss,
+        nagle,
+        delayed_ack,
+        sack,
+        window_scaling,
+        timestamps,
+        max_retransmissions,
+        max_syn_retransmissions
+    );
     macro_rules! set_dur {
         ($($f:ident),*) => { $( if let Some(v) = s.$f { c.$f = v.0; } )* };
     }
@@ -240,7 +376,14 @@ fn tcp_config(base: &TcpConfig, spec: &Option<TcpSpec>) -> Result<TcpConfig, Spa
         c.congestion = match cc.get_ref().as_str() {
             "newreno" | "reno" => CongestionAlgorithm::NewReno,
             "cubic" => CongestionAlgorithm::Cubic,
-            other => return at(cc.span(), format!("expected a congestion control, \"newreno\" or \"cubic\", found \"{other}\"")),
+            other => {
+                return at(
+                    cc.span(),
+                    format!(
+                        "expected a congestion control, \"newreno\" or \"cubic\", found \"{other}\""
+                    ),
+                );
+            }
         };
     }
     Ok(c)
@@ -322,7 +465,10 @@ fn parse_dir(s: &Spanned<String>) -> Result<Dir, SpanError> {
     match s.get_ref().as_str() {
         "a->b" | "a_to_b" => Ok(Dir::AtoB),
         "b->a" | "b_to_a" => Ok(Dir::BtoA),
-        other => at(s.span(), format!("expected a direction, \"a->b\" or \"b->a\", found \"{other}\"")),
+        other => at(
+            s.span(),
+            format!("expected a direction, \"a->b\" or \"b->a\", found \"{other}\""),
+        ),
     }
 }
 
@@ -331,7 +477,13 @@ fn resolve_node(names: &Names, s: &Spanned<String>, what: &str) -> Result<NodeId
     names.nodes.get(n).copied().map_or_else(
         || {
             let known: Vec<&str> = names.nodes.keys().map(|s| s.as_str()).collect();
-            at(span, format!("expected the name of a {what}; \"{n}\" is not defined (defined: {})", known.join(", ")))
+            at(
+                span,
+                format!(
+                    "expected the name of a {what}; \"{n}\" is not defined (defined: {})",
+                    known.join(", ")
+                ),
+            )
         },
         Ok,
     )
@@ -342,35 +494,64 @@ fn resolve_link(names: &Names, s: &Spanned<String>) -> Result<LinkId, SpanError>
     names.links.get(n).copied().map_or_else(
         || {
             let known: Vec<&str> = names.links.keys().map(|s| s.as_str()).collect();
-            at(span, format!("expected the name of a link; \"{n}\" is not defined (defined: {})", known.join(", ")))
+            at(
+                span,
+                format!(
+                    "expected the name of a link; \"{n}\" is not defined (defined: {})",
+                    known.join(", ")
+                ),
+            )
         },
         Ok,
     )
 }
 
 fn convert_routes(routes: &Option<Vec<RouteSpec>>) -> Option<Vec<(Cidr, Ipv4Addr)>> {
-    routes.as_ref().map(|rs| rs.iter().map(|r| (r.prefix.get_ref().0, r.via.get_ref().0)).collect())
+    routes.as_ref().map(|rs| {
+        rs.iter()
+            .map(|r| (r.prefix.get_ref().0, r.via.get_ref().0))
+            .collect()
+    })
 }
 
 fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenario, SpanError> {
     let sim = &raw.simulation;
-    let mut names = Names { nodes: BTreeMap::new(), links: BTreeMap::new() };
+    let mut names = Names {
+        nodes: BTreeMap::new(),
+        links: BTreeMap::new(),
+    };
     let mut nodes = Vec::new();
     let base_tcp = tcp_config(&TcpConfig::default(), &sim.tcp)?;
     for h in &raw.hosts {
         let name = check_name(&h.name, "host")?;
         if names.nodes.insert(name.clone(), nodes.len()).is_some() {
-            return at(h.name.span(), format!("expected a unique node name; \"{name}\" is defined twice"));
+            return at(
+                h.name.span(),
+                format!("expected a unique node name; \"{name}\" is defined twice"),
+            );
         }
         let tcp = tcp_config(&base_tcp, &h.tcp)?;
-        nodes.push(NodeDef { name, router: false, routes: convert_routes(&h.routes), tcp });
+        nodes.push(NodeDef {
+            name,
+            router: false,
+            routes: convert_routes(&h.routes),
+            tcp,
+        });
     }
     for r in &raw.routers {
         let name = check_name(&r.name, "router")?;
         if names.nodes.insert(name.clone(), nodes.len()).is_some() {
-            return at(r.name.span(), format!("expected a unique node name; \"{name}\" is defined twice"));
+            return at(
+                r.name.span(),
+                format!("expected a unique node name; \"{name}\" is defined twice"),
+            );
         }
-        nodes.push(NodeDef { name, router: true, routes: convert_routes(&r.routes), tcp: base_tcp.clone() });
+        nodes.push(NodeDef {
+            name,
+            router: true,
+            routes: convert_routes(&r.routes),
+            tcp: base_tcp.clone(),
+        });
     }
     // Links.
     let mut links = Vec::new();
@@ -378,26 +559,43 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
     for l in &raw.links {
         let name = check_name(&l.name, "link")?;
         if names.links.insert(name.clone(), links.len()).is_some() {
-            return at(l.name.span(), format!("expected a unique link name; \"{name}\" is defined twice"));
+            return at(
+                l.name.span(),
+                format!("expected a unique link name; \"{name}\" is defined twice"),
+            );
         }
         let a = resolve_node(&names, &l.a.node, "host or router")?;
         let b = resolve_node(&names, &l.b.node, "host or router")?;
         if a == b {
-            return at(l.b.node.span(), format!("expected the other end of link \"{name}\" to be a different node"));
+            return at(
+                l.b.node.span(),
+                format!("expected the other end of link \"{name}\" to be a different node"),
+            );
         }
         let (ca, cb) = (l.a.ip.get_ref().0, l.b.ip.get_ref().0);
         if ca.network() != cb.network() {
             return at(
                 l.b.ip.span(),
-                format!("expected both ends of link \"{name}\" on one subnet; {ca} and {cb} are not (use the same prefix)"),
+                format!(
+                    "expected both ends of link \"{name}\" on one subnet; {ca} and {cb} are not (use the same prefix)"
+                ),
             );
         }
         for (ep, c) in [(&l.a, ca), (&l.b, cb)] {
             if c.addr == c.network().addr && c.len < 31 || c.addr == c.broadcast() && c.len < 31 {
-                return at(ep.ip.span(), format!("expected a host address, not the network or broadcast address of {c}"));
+                return at(
+                    ep.ip.span(),
+                    format!("expected a host address, not the network or broadcast address of {c}"),
+                );
             }
             if let Some(other) = addrs.insert(c.addr, name.clone()) {
-                return at(ep.ip.span(), format!("expected a unique address; {} is already used on link \"{other}\"", c.addr));
+                return at(
+                    ep.ip.span(),
+                    format!(
+                        "expected a unique address; {} is already used on link \"{other}\"",
+                        c.addr
+                    ),
+                );
             }
         }
         let mut common = Impairments::default();
@@ -409,17 +607,34 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
         if let Some(d) = &l.b_to_a {
             apply_impairments!(d, &mut params[1]);
         }
-        links.push(LinkDef { name, ends: [(a, ca), (b, cb)], params });
+        links.push(LinkDef {
+            name,
+            ends: [(a, ca), (b, cb)],
+            params,
+        });
     }
     // Static routes must have their gateway on a subnet of the node.
-    for (spec_routes, node_name) in raw.hosts.iter().map(|h| (&h.routes, &h.name)).chain(raw.routers.iter().map(|r| (&r.routes, &r.name))) {
+    for (spec_routes, node_name) in raw
+        .hosts
+        .iter()
+        .map(|h| (&h.routes, &h.name))
+        .chain(raw.routers.iter().map(|r| (&r.routes, &r.name)))
+    {
         let Some(routes) = spec_routes else { continue };
         let n = names.nodes[node_name.get_ref()];
         for r in routes {
             let gw = r.via.get_ref().0;
-            let on_subnet = links.iter().any(|l| l.ends.iter().any(|(en, c)| *en == n && c.contains(gw)));
+            let on_subnet = links
+                .iter()
+                .any(|l| l.ends.iter().any(|(en, c)| *en == n && c.contains(gw)));
             if !on_subnet {
-                return at(r.via.span(), format!("expected a gateway on one of {}'s subnets; {gw} is not", node_name.get_ref()));
+                return at(
+                    r.via.span(),
+                    format!(
+                        "expected a gateway on one of {}'s subnets; {gw} is not",
+                        node_name.get_ref()
+                    ),
+                );
             }
         }
     }
@@ -440,12 +655,27 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
                 }
                 FaultAction::Set { dir, params }
             }
-            other => return at(f.action.span(), format!("expected a fault action, \"down\", \"up\" or \"set\", found \"{other}\"")),
+            other => {
+                return at(
+                    f.action.span(),
+                    format!(
+                        "expected a fault action, \"down\", \"up\" or \"set\", found \"{other}\""
+                    ),
+                );
+            }
         };
-        faults.push(TimedFault { at: Instant::ZERO + f.at.0, link, action });
+        faults.push(TimedFault {
+            at: Instant::ZERO + f.at.0,
+            link,
+            action,
+        });
     }
     // Captures.
-    let mode = sim.capture.as_ref().map(|m| (m.get_ref().as_str(), m.span())).unwrap_or(("hosts", 0..0));
+    let mode = sim
+        .capture
+        .as_ref()
+        .map(|m| (m.get_ref().as_str(), m.span()))
+        .unwrap_or(("hosts", 0..0));
     let mut captures: Vec<(LinkId, usize)> = Vec::new();
     match mode.0 {
         "hosts" | "all" => {
@@ -458,7 +688,14 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
             }
         }
         "listed" | "none" => {}
-        other => return at(mode.1, format!("expected a capture mode, \"hosts\", \"all\", \"listed\" or \"none\", found \"{other}\"")),
+        other => {
+            return at(
+                mode.1,
+                format!(
+                    "expected a capture mode, \"hosts\", \"all\", \"listed\" or \"none\", found \"{other}\""
+                ),
+            );
+        }
     }
     for c in &raw.captures {
         let link = resolve_link(&names, &c.link)?;
@@ -468,7 +705,16 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
                 let node = resolve_node(&names, n, "node")?;
                 match links[link].ends.iter().position(|(e, _)| *e == node) {
                     Some(s) => vec![s],
-                    None => return at(n.span(), format!("expected an end of link \"{}\"; {} is not on it", links[link].name, n.get_ref())),
+                    None => {
+                        return at(
+                            n.span(),
+                            format!(
+                                "expected an end of link \"{}\"; {} is not on it",
+                                links[link].name,
+                                n.get_ref()
+                            ),
+                        );
+                    }
                 }
             }
         };
@@ -483,14 +729,28 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
     for (i, a) in raw.apps.iter().enumerate() {
         apps.push(validate_app(a, i, &names, &nodes, &links, &apps)?);
     }
-    let stop = sim.stop.as_ref().map_or(Duration::from_secs(600), |s| s.get_ref().0);
+    let stop = sim
+        .stop
+        .as_ref()
+        .map_or(Duration::from_secs(600), |s| s.get_ref().0);
     if stop.is_zero() {
-        return at(sim.stop.as_ref().map_or(0..0, |s| s.span()), "expected a time limit greater than zero");
+        return at(
+            sim.stop.as_ref().map_or(0..0, |s| s.span()),
+            "expected a time limit greater than zero",
+        );
     }
-    let scenario_partial = (links.iter().map(|l| l.name.clone()).collect::<Vec<_>>(), apps.iter().map(|a| a.name.clone()).collect::<Vec<_>>());
+    let scenario_partial = (
+        links.iter().map(|l| l.name.clone()).collect::<Vec<_>>(),
+        apps.iter().map(|a| a.name.clone()).collect::<Vec<_>>(),
+    );
     let mut expects = Vec::new();
     for e in &raw.expect {
-        expects.push(expect::validate(e, &names.nodes, &scenario_partial.0, &scenario_partial.1)?);
+        expects.push(expect::validate(
+            e,
+            &names.nodes,
+            &scenario_partial.0,
+            &scenario_partial.1,
+        )?);
     }
     Ok(Scenario {
         file: file.to_string(),
@@ -514,15 +774,37 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
 const APP_FIELDS: &[(&str, &[&str])] = &[
     ("ping", &["to", "count", "interval", "size", "ttl", "wait"]),
     ("traceroute", &["to", "max_hops", "wait"]),
+    ("echo-server", &["port"]),
+    ("echo-client", &["to", "port", "messages", "interval"]),
+    ("bulk", &["to", "port", "bytes"]),
+    ("http-server", &["port"]),
+    ("webget", &["to", "port", "path"]),
 ];
 
-fn validate_app(a: &AppSpec, index: usize, names: &Names, nodes: &[NodeDef], links: &[LinkDef], earlier: &[AppDef]) -> Result<AppDef, SpanError> {
+fn validate_app(
+    a: &AppSpec,
+    index: usize,
+    names: &Names,
+    nodes: &[NodeDef],
+    links: &[LinkDef],
+    earlier: &[AppDef],
+) -> Result<AppDef, SpanError> {
     let kind = a.kind.get_ref().as_str();
     let Some((_, allowed)) = APP_FIELDS.iter().find(|(k, _)| *k == kind) else {
         let kinds: Vec<&str> = APP_FIELDS.iter().map(|(k, _)| *k).collect();
-        return at(a.kind.span(), format!("expected an application kind ({}), found \"{kind}\"", kinds.join(", ")));
+        return at(
+            a.kind.span(),
+            format!(
+                "expected an application kind ({}), found \"{kind}\"",
+                kinds.join(", ")
+            ),
+        );
     };
-    let given: [(&str, bool); 7] = [
+    let given: [(&str, bool); 11] = [
+        ("port", a.port.is_some()),
+        ("messages", a.messages.is_some()),
+        ("bytes", a.bytes.is_some()),
+        ("path", a.path.is_some()),
         ("to", a.to.is_some()),
         ("count", a.count.is_some()),
         ("interval", a.interval.is_some()),
@@ -533,33 +815,75 @@ fn validate_app(a: &AppSpec, index: usize, names: &Names, nodes: &[NodeDef], lin
     ];
     for (field, present) in given {
         if present && !allowed.contains(&field) {
-            return at(a.kind.span(), format!("expected only the fields of a {kind} app ({}); `{field}` does not apply", allowed.join(", ")));
+            return at(
+                a.kind.span(),
+                format!(
+                    "expected only the fields of a {kind} app ({}); `{field}` does not apply",
+                    allowed.join(", ")
+                ),
+            );
         }
     }
     let host = resolve_node(names, &a.host, "host")?;
     if nodes[host].router {
-        return at(a.host.span(), format!("expected a host; \"{}\" is a router", a.host.get_ref()));
+        return at(
+            a.host.span(),
+            format!("expected a host; \"{}\" is a router", a.host.get_ref()),
+        );
     }
     let name = match &a.name {
         Some(n) => check_name(n, "application")?,
         None => format!("{kind}-{}", index + 1),
     };
     if earlier.iter().any(|e| e.name == name) {
-        return at(a.name.as_ref().map_or(a.kind.span(), |n| n.span()), format!("expected a unique application name; \"{name}\" is used twice"));
+        return at(
+            a.name.as_ref().map_or(a.kind.span(), |n| n.span()),
+            format!("expected a unique application name; \"{name}\" is used twice"),
+        );
     }
-    let to = |a: &AppSpec| -> Result<Ipv4Addr, SpanError> {
-        let Some(t) = &a.to else { return at(a.kind.span(), format!("expected `to` (a host name or an address) for a {kind} app")) };
+    // `to`: a node name (its first address) or an address; returns the address and the node owning it.
+    let to_node = |a: &AppSpec| -> Result<(Ipv4Addr, Option<NodeId>), SpanError> {
+        let Some(t) = &a.to else {
+            return at(
+                a.kind.span(),
+                format!("expected `to` (a host name or an address) for a {kind} app"),
+            );
+        };
+        let owner = |ip: Ipv4Addr| {
+            links
+                .iter()
+                .flat_map(|l| l.ends.iter())
+                .find(|(_, c)| c.addr == ip)
+                .map(|(n, _)| *n)
+        };
         if let Ok(ip) = t.get_ref().parse::<Ipv4Addr>() {
-            return Ok(ip);
+            return Ok((ip, owner(ip)));
         }
         let n = resolve_node(names, t, "host, or an IPv4 address")?;
         links
             .iter()
             .flat_map(|l| l.ends.iter())
             .find(|(en, _)| *en == n)
-            .map(|(_, c)| c.addr)
-            .map_or_else(|| at(t.span(), format!("expected a node with an address; \"{}\" has no links", t.get_ref())), Ok)
+            .map(|(_, c)| (c.addr, Some(n)))
+            .map_or_else(
+                || {
+                    at(
+                        t.span(),
+                        format!(
+                            "expected a node with an address; \"{}\" has no links",
+                            t.get_ref()
+                        ),
+                    )
+                },
+                Ok,
+            )
     };
+    let to = |a: &AppSpec| to_node(a).map(|(ip, _)| ip);
+    let port = a.port.unwrap_or(match kind {
+        "echo-server" | "echo-client" => 7,
+        "http-server" | "webget" => 80,
+        _ => 5001 + index as u16,
+    });
     let kind = match kind {
         "ping" => AppKind::Ping(PingConfig {
             dst: to(a)?,
@@ -569,11 +893,48 @@ fn validate_app(a: &AppSpec, index: usize, names: &Names, nodes: &[NodeDef], lin
             ttl: a.ttl.unwrap_or(64),
             wait: a.wait.map_or(Duration::from_secs(2), |d| d.0),
         }),
+        "echo-server" => AppKind::EchoServer { port },
+        "echo-client" => AppKind::EchoClient {
+            to: SocketAddrV4::new(to(a)?, port),
+            messages: a.messages.unwrap_or(3),
+            interval: a.interval.map_or(Duration::from_secs(1), |d| d.0),
+        },
+        "http-server" => AppKind::HttpServer { port },
+        "webget" => {
+            let dst = to(a)?;
+            AppKind::Webget {
+                to: SocketAddrV4::new(dst, port),
+                host: a
+                    .to
+                    .as_ref()
+                    .map_or(dst.to_string(), |t| t.get_ref().clone()),
+                path: a.path.clone().unwrap_or_else(|| "/".to_string()),
+            }
+        }
+        "bulk" => {
+            let (dst, node) = to_node(a)?;
+            let Some(sink_host) = node.filter(|n| !nodes[*n].router) else {
+                return at(
+                    a.to.as_ref().map_or(a.kind.span(), |t| t.span()),
+                    "expected `to` to name a simulated host (the sink runs there)",
+                );
+            };
+            AppKind::Bulk {
+                to: SocketAddrV4::new(dst, port),
+                sink_host,
+                bytes: a.bytes.unwrap_or(1_000_000),
+            }
+        }
         _ => AppKind::Traceroute(TracerouteConfig {
             dst: to(a)?,
             max_hops: a.max_hops.unwrap_or(30),
             wait: a.wait.map_or(Duration::from_secs(2), |d| d.0),
         }),
     };
-    Ok(AppDef { name, host, start: Instant::ZERO + a.start.map_or(Duration::ZERO, |d| d.0), kind })
+    Ok(AppDef {
+        name,
+        host,
+        start: Instant::ZERO + a.start.map_or(Duration::ZERO, |d| d.0),
+        kind,
+    })
 }

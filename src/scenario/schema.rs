@@ -201,6 +201,11 @@ pub struct AppSpec {
     pub ttl: Option<u8>,
     pub wait: Option<Dur>,
     pub max_hops: Option<u8>,
+    // TCP applications
+    pub port: Option<u16>,
+    pub messages: Option<usize>,
+    pub bytes: Option<u64>,
+    pub path: Option<String>,
 }
 
 /// A check made at the end of the run.

@@ -94,22 +94,84 @@ pub enum NodeDropCause {
 #[serde(tag = "ev", rename_all = "snake_case")]
 pub enum TraceKind {
     /// A frame started on the wire (after waiting in the link's queue).
-    LinkTx { link: LinkId, dir: Dir, frame: u64, len: usize, queued_ns: u64 },
-    LinkDrop { link: LinkId, dir: Dir, frame: u64, len: usize, cause: LinkDropCause },
-    LinkDeliver { link: LinkId, dir: Dir, frame: u64, len: usize },
-    LinkDuplicate { link: LinkId, dir: Dir, frame: u64, copy: u64 },
-    LinkReorder { link: LinkId, dir: Dir, frame: u64 },
-    LinkCorrupt { link: LinkId, dir: Dir, frame: u64, bit: usize },
-    LinkState { link: LinkId, up: bool },
-    LinkChange { link: LinkId, what: String },
-    NodeDrop { node: NodeId, frame: u64, cause: NodeDropCause },
+    LinkTx {
+        link: LinkId,
+        dir: Dir,
+        frame: u64,
+        len: usize,
+        queued_ns: u64,
+    },
+    LinkDrop {
+        link: LinkId,
+        dir: Dir,
+        frame: u64,
+        len: usize,
+        cause: LinkDropCause,
+    },
+    LinkDeliver {
+        link: LinkId,
+        dir: Dir,
+        frame: u64,
+        len: usize,
+    },
+    LinkDuplicate {
+        link: LinkId,
+        dir: Dir,
+        frame: u64,
+        copy: u64,
+    },
+    LinkReorder {
+        link: LinkId,
+        dir: Dir,
+        frame: u64,
+    },
+    LinkCorrupt {
+        link: LinkId,
+        dir: Dir,
+        frame: u64,
+        bit: usize,
+    },
+    LinkState {
+        link: LinkId,
+        up: bool,
+    },
+    LinkChange {
+        link: LinkId,
+        what: String,
+    },
+    NodeDrop {
+        node: NodeId,
+        frame: u64,
+        cause: NodeDropCause,
+    },
     /// A node sent an ICMP error (time exceeded, unreachable).
-    IcmpError { node: NodeId, icmp_type: u8, code: u8, to: std::net::Ipv4Addr },
-    ArpRequest { node: NodeId, target: std::net::Ipv4Addr },
-    ArpReply { node: NodeId, target: std::net::Ipv4Addr },
-    Tcp { node: NodeId, #[serde(flatten)] event: TcpEvent },
-    App { app: usize, line: String },
-    Fault { index: usize, what: String },
+    IcmpError {
+        node: NodeId,
+        icmp_type: u8,
+        code: u8,
+        to: std::net::Ipv4Addr,
+    },
+    ArpRequest {
+        node: NodeId,
+        target: std::net::Ipv4Addr,
+    },
+    ArpReply {
+        node: NodeId,
+        target: std::net::Ipv4Addr,
+    },
+    Tcp {
+        node: NodeId,
+        #[serde(flatten)]
+        event: TcpEvent,
+    },
+    App {
+        app: usize,
+        line: String,
+    },
+    Fault {
+        index: usize,
+        what: String,
+    },
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -190,7 +252,9 @@ impl Tracer {
         self.count(&kind);
         let ev = TraceEvent { t, kind };
         if let Some(w) = self.sink.as_mut() {
-            let r = serde_json::to_writer(&mut *w, &ev).map_err(std::io::Error::from).and_then(|_| w.write_all(b"\n"));
+            let r = serde_json::to_writer(&mut *w, &ev)
+                .map_err(std::io::Error::from)
+                .and_then(|_| w.write_all(b"\n"));
             if let Err(e) = r {
                 self.write_error.get_or_insert_with(|| e.to_string());
                 self.sink = None;
@@ -210,19 +274,34 @@ impl Tracer {
                 s.sent += 1;
                 s.sent_bytes += *len as u64;
             }
-            TraceKind::LinkDrop { link, dir, cause, .. } => {
-                *self.links[*link][dir.index()].dropped.entry(*cause).or_default() += 1;
+            TraceKind::LinkDrop {
+                link, dir, cause, ..
+            } => {
+                *self.links[*link][dir.index()]
+                    .dropped
+                    .entry(*cause)
+                    .or_default() += 1;
             }
             TraceKind::LinkDeliver { link, dir, len, .. } => {
                 let s = &mut self.links[*link][dir.index()];
                 s.delivered += 1;
                 s.delivered_bytes += *len as u64;
             }
-            TraceKind::LinkDuplicate { link, dir, .. } => self.links[*link][dir.index()].duplicated += 1,
-            TraceKind::LinkReorder { link, dir, .. } => self.links[*link][dir.index()].reordered += 1,
-            TraceKind::LinkCorrupt { link, dir, .. } => self.links[*link][dir.index()].corrupted += 1,
-            TraceKind::NodeDrop { node, cause, .. } => *self.nodes[*node].dropped.entry(*cause).or_default() += 1,
-            TraceKind::IcmpError { node, icmp_type, .. } => {
+            TraceKind::LinkDuplicate { link, dir, .. } => {
+                self.links[*link][dir.index()].duplicated += 1
+            }
+            TraceKind::LinkReorder { link, dir, .. } => {
+                self.links[*link][dir.index()].reordered += 1
+            }
+            TraceKind::LinkCorrupt { link, dir, .. } => {
+                self.links[*link][dir.index()].corrupted += 1
+            }
+            TraceKind::NodeDrop { node, cause, .. } => {
+                *self.nodes[*node].dropped.entry(*cause).or_default() += 1
+            }
+            TraceKind::IcmpError {
+                node, icmp_type, ..
+            } => {
                 let s = &mut self.nodes[*node];
                 s.icmp_errors_sent += 1;
                 match icmp_type {
@@ -234,7 +313,10 @@ impl Tracer {
             TraceKind::ArpRequest { node, .. } => self.nodes[*node].arp_requests += 1,
             TraceKind::ArpReply { node, .. } => self.nodes[*node].arp_replies += 1,
             TraceKind::Tcp { node, .. } => self.nodes[*node].tcp_events += 1,
-            TraceKind::LinkState { .. } | TraceKind::LinkChange { .. } | TraceKind::App { .. } | TraceKind::Fault { .. } => {}
+            TraceKind::LinkState { .. }
+            | TraceKind::LinkChange { .. }
+            | TraceKind::App { .. }
+            | TraceKind::Fault { .. } => {}
         }
     }
 

@@ -1,0 +1,95 @@
+//! The echo pair of the classic lab. The server answers every line with "server echoes: " followed by
+//! the line; the client sends the digits and letters rotated by 0, 1, 2, ... positions, one line per
+//! interval, prints each reply, then closes. Lines end with '\n', so a reply never depends on how TCP
+//! happened to split or merge the bytes.
+
+use super::Ctx;
+use super::socket::TcpStream;
+use crate::sim::Duration;
+use std::net::SocketAddrV4;
+
+pub const ALPHABET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+pub const PREFIX: &str = "server echoes: ";
+
+/// Reads one '\n'-terminated line (without the '\n'); `None` at end of stream.
+async fn read_line(s: &TcpStream, pending: &mut Vec<u8>) -> Result<Option<String>, String> {
+    loop {
+        if let Some(i) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=i).collect();
+            return Ok(Some(
+                String::from_utf8_lossy(&line[..line.len() - 1]).into_owned(),
+            ));
+        }
+        let mut buf = [0u8; 2048];
+        let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Ok(None);
+        }
+        pending.extend_from_slice(&buf[..n]);
+    }
+}
+
+pub async fn server(ctx: Ctx, port: u16) -> Result<(), String> {
+    let l = ctx
+        .listen(port, 16, None)
+        .map_err(|e| format!("listen on {port}: {e}"))?;
+    ctx.print(format!("echo server listening on port {port}"));
+    loop {
+        let s = l.accept().await.map_err(|e| e.to_string())?;
+        let c = ctx.clone();
+        let mut served = 0u64;
+        ctx.spawn(async move {
+            let mut pending = Vec::new();
+            while let Ok(Some(line)) = read_line(&s, &mut pending).await {
+                let reply = format!("{PREFIX}{line}\n");
+                if s.write_all(reply.as_bytes()).await.is_err() {
+                    break;
+                }
+                served += 1;
+            }
+            let _ = s.close();
+            c.print(format!("connection closed after {served} messages"));
+        });
+    }
+}
+
+pub async fn client(
+    ctx: Ctx,
+    to: SocketAddrV4,
+    messages: usize,
+    interval: Duration,
+) -> Result<(), String> {
+    let s = ctx
+        .connect(to, None)
+        .await
+        .map_err(|e| format!("connect to {to}: {e}"))?;
+    ctx.print(format!("connected to {to}"));
+    let mut pending = Vec::new();
+    let mut ok = 0;
+    for i in 0..messages {
+        if i > 0 {
+            ctx.sleep(interval).await;
+        }
+        let k = i % ALPHABET.len();
+        let msg = format!("{}{}", &ALPHABET[k..], &ALPHABET[..k]);
+        s.write_all(format!("{msg}\n").as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        match read_line(&s, &mut pending).await? {
+            Some(reply) => {
+                ctx.print(reply.clone());
+                if reply == format!("{PREFIX}{msg}") {
+                    ok += 1;
+                }
+            }
+            None => return Err("server closed the connection early".into()),
+        }
+    }
+    s.close().map_err(|e| e.to_string())?;
+    // Wait for the server's FIN so the exchange ends cleanly (the connection then goes to TIME_WAIT).
+    let mut rest = [0u8; 64];
+    while s.read(&mut rest).await.map_err(|e| e.to_string())? > 0 {}
+    ctx.metric("messages", messages as f64);
+    ctx.metric("correct_replies", ok as f64);
+    Ok(())
+}
