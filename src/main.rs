@@ -95,6 +95,10 @@ fn run(
     captures: bool,
     trace: bool,
 ) -> ExitCode {
+    if until.is_some_and(|u| u.is_zero()) {
+        eprintln!("error: --until: expected a time limit greater than zero");
+        return ExitCode::from(2);
+    }
     let sc = match Scenario::load(&path) {
         Ok(sc) => sc,
         Err(e) => {
@@ -112,6 +116,10 @@ fn run(
     };
     let mut world = match sc.build(&opts) {
         Ok(w) => w,
+        Err(e @ netlab::scenario::BuildFailure::Io(_)) => {
+            eprintln!("error: writing output: {e}");
+            return ExitCode::from(3);
+        }
         Err(e) => {
             eprintln!("error: {}: {e}", sc.file);
             return ExitCode::from(2);

@@ -17,6 +17,11 @@ pub struct PingConfig {
     pub wait: Duration,
 }
 
+/// Each application gets its own ICMP identifier, so replies reach only the app that asked.
+fn icmp_ident(ctx: &Ctx) -> u16 {
+    (ctx.app as u16).wrapping_add(1)
+}
+
 fn payload(size: usize, seq: u16) -> Vec<u8> {
     (0..size)
         .map(|i| (i as u16).wrapping_add(seq) as u8)
@@ -25,10 +30,11 @@ fn payload(size: usize, seq: u16) -> Vec<u8> {
 
 /// Sends `count` echo requests `interval` apart and reports replies like ping(8).
 pub async fn ping(ctx: Ctx, cfg: PingConfig) -> Result<(), String> {
-    let ident = 0x4e00 | (ctx.app as u16 & 0xff);
+    let ident = icmp_ident(&ctx);
     ctx.icmp_open(ident);
     let mut sent_at: Vec<Instant> = Vec::new();
-    let (mut received, mut exceeded, mut unreachable, mut dups) = (0u32, 0u32, 0u32, 0u32);
+    let (mut received, mut exceeded, mut unreachable, mut dups, mut transmitted) =
+        (0u32, 0u32, 0u32, 0u32, 0u32);
     let mut rtts: Vec<f64> = Vec::new();
     let mut seen = vec![false; usize::from(cfg.count) + 1];
     ctx.print(format!(
@@ -42,7 +48,9 @@ pub async fn ping(ctx: Ctx, cfg: PingConfig) -> Result<(), String> {
         let t_send = start + cfg.interval.saturating_mul(u64::from(seq - 1));
         ctx.sleep_until(t_send).await;
         sent_at.push(ctx.now());
-        if !ctx.icmp_echo(cfg.dst, ident, seq, cfg.ttl, &payload(cfg.size, seq)) {
+        if ctx.icmp_echo(cfg.dst, ident, seq, cfg.ttl, &payload(cfg.size, seq)) {
+            transmitted += 1;
+        } else {
             ctx.print(format!("ping: {}: no route to host", cfg.dst));
         }
         let until = if seq == cfg.count {
@@ -100,7 +108,7 @@ pub async fn ping(ctx: Ctx, cfg: PingConfig) -> Result<(), String> {
         }
     }
     ctx.icmp_close(ident);
-    let tx = u32::from(cfg.count);
+    let tx = transmitted;
     let loss = if tx == 0 {
         0.0
     } else {
@@ -139,7 +147,7 @@ pub struct TracerouteConfig {
 /// traceroute with ICMP echo probes (like `traceroute -I`): TTL 1, 2, ... until the destination
 /// answers. Prints one line per hop.
 pub async fn traceroute(ctx: Ctx, cfg: TracerouteConfig) -> Result<(), String> {
-    let ident = 0x5400 | (ctx.app as u16 & 0xff);
+    let ident = icmp_ident(&ctx);
     ctx.icmp_open(ident);
     ctx.print(format!(
         "traceroute to {}, {} hops max",

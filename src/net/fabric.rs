@@ -2,9 +2,12 @@
 //! frames to put on a link; it decides each frame's fate and schedules its arrival.
 
 use super::link::{Fate, Link};
+use super::rules::{PacketAction, Rules};
 use crate::capture::Capture;
+use crate::sim::Duration;
 use crate::sim::{EventQueue, Instant};
 use crate::trace::{Dir, LinkDropCause, LinkId, NodeId, TraceKind, Tracer};
+use std::collections::BTreeMap;
 use std::task::Waker;
 
 /// A frame in flight. `id` follows the frame through every hop (it is the same packet), so trace
@@ -29,6 +32,8 @@ pub enum Event {
     Wake(Waker),
     /// A timed fault from the scenario.
     Fault(usize),
+    /// A frame held back by a reorder rule is released because no later frame came to pass it.
+    Release { link: LinkId, dir: Dir, frame: u64 },
 }
 
 pub struct Fabric {
@@ -39,6 +44,9 @@ pub struct Fabric {
     pub captures: Vec<Capture>,
     pool: Vec<Vec<u8>>,
     next_frame_id: u64,
+    pub rules: Rules,
+    /// Frames held back by a reorder rule, per (link, direction), waiting for the next frame to pass.
+    held: BTreeMap<(LinkId, Dir), Frame>,
 }
 
 /// Frames are at most this large (Ethernet header + the largest MTU we allow).
@@ -54,6 +62,8 @@ impl Fabric {
             captures: Vec::new(),
             pool: Vec::new(),
             next_frame_id: 0,
+            rules: Rules::default(),
+            held: BTreeMap::new(),
         }
     }
 
@@ -128,6 +138,38 @@ impl Fabric {
                         queued_ns,
                     },
                 );
+                // Packet-matching fault rules (only on links that have some).
+                let mut rule_drop = false;
+                let mut rule_delay = Duration::ZERO;
+                let mut rule_dups: Vec<Duration> = Vec::new();
+                let mut rule_hold = None;
+                let mut rule_corrupt = None;
+                if self.rules.watches(link) {
+                    let (info, acts) = self.rules.apply(now, link, dir, &frame.data);
+                    for (index, act) in acts {
+                        let what = format!(
+                            "{act:?} frame {} on link {} {}",
+                            frame.id,
+                            self.links[link].name,
+                            dir.as_str()
+                        );
+                        self.tracer.emit(now, TraceKind::Fault { index, what });
+                        match act {
+                            PacketAction::Drop => rule_drop = true,
+                            PacketAction::Delay(d) => rule_delay += d,
+                            PacketAction::Duplicate(d) => rule_dups.push(d),
+                            PacketAction::Reorder(max) => rule_hold = Some(max),
+                            PacketAction::Corrupt => {
+                                let end = if info.ip_end > 0 {
+                                    info.ip_end
+                                } else {
+                                    frame.data.len()
+                                };
+                                rule_corrupt = Some((end.max(1) - 1) * 8);
+                            }
+                        }
+                    }
+                }
                 let Some(at) = arrival else {
                     let cause = LinkDropCause::Loss;
                     self.tracer.emit(
@@ -143,7 +185,23 @@ impl Fabric {
                     self.recycle(frame);
                     return;
                 };
-                if let Some(dup_at) = duplicate_arrival {
+                if rule_drop {
+                    let cause = LinkDropCause::Fault;
+                    self.tracer.emit(
+                        now,
+                        TraceKind::LinkDrop {
+                            link,
+                            dir,
+                            frame: frame.id,
+                            len,
+                            cause,
+                        },
+                    );
+                    self.recycle(frame);
+                    return;
+                }
+                let at = at + rule_delay;
+                for d in rule_dups {
                     let mut copy = self.new_frame();
                     copy.data.extend_from_slice(&frame.data);
                     self.tracer.emit(
@@ -156,7 +214,7 @@ impl Fabric {
                         },
                     );
                     self.queue.push(
-                        dup_at,
+                        at + d,
                         Event::Arrive {
                             link,
                             dir,
@@ -164,8 +222,8 @@ impl Fabric {
                         },
                     );
                 }
-                if let Some(bit) = corrupt_bit {
-                    frame.data[bit / 8] ^= 1 << (bit % 8);
+                if let Some(bit) = rule_corrupt {
+                    frame.data[bit / 8] ^= 1;
                     self.tracer.emit(
                         now,
                         TraceKind::LinkCorrupt {
@@ -176,18 +234,29 @@ impl Fabric {
                         },
                     );
                 }
-                if reordered {
-                    self.tracer.emit(
-                        now,
-                        TraceKind::LinkReorder {
-                            link,
-                            dir,
-                            frame: frame.id,
-                        },
-                    );
-                }
                 self.queue.push(at, Event::Arrive { link, dir, frame });
             }
+        }
+    }
+}
+
+impl Fabric {
+    /// A held frame's time is up: deliver it now.
+    pub fn release(&mut self, link: LinkId, dir: Dir, frame_id: u64) {
+        if self
+            .held
+            .get(&(link, dir))
+            .is_some_and(|f| f.id == frame_id)
+            && let Some(f) = self.held.remove(&(link, dir))
+        {
+            self.queue.push(
+                self.now,
+                Event::Arrive {
+                    link,
+                    dir,
+                    frame: f,
+                },
+            );
         }
     }
 }

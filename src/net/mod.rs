@@ -6,6 +6,7 @@ pub mod fabric;
 pub mod link;
 pub mod node;
 pub mod route;
+pub mod rules;
 pub mod world;
 
 pub use addr::Cidr;

@@ -307,6 +307,7 @@ impl World {
                 }
                 Event::Wake(w) => w.wake(),
                 Event::Fault(i) => net.apply_fault(i),
+                Event::Release { link, dir, frame } => net.fab.release(link, dir, frame),
             }
         };
         let net = self.core.net.borrow();
@@ -372,6 +373,7 @@ pub struct WorldBuilder {
     links: Vec<LinkSpec>,
     captures: Vec<(LinkId, usize, Box<dyn std::io::Write>)>,
     faults: Vec<TimedFault>,
+    rules: Vec<super::rules::PacketRule>,
     trace_sink: Option<Box<dyn std::io::Write>>,
     keep_tcp_events: bool,
 }
@@ -389,6 +391,7 @@ impl WorldBuilder {
             links: Vec::new(),
             captures: Vec::new(),
             faults: Vec::new(),
+            rules: Vec::new(),
             trace_sink: None,
             keep_tcp_events: true,
         }
@@ -441,6 +444,10 @@ impl WorldBuilder {
     pub fn fault(&mut self, f: TimedFault) {
         self.faults.push(f);
     }
+    /// A packet-matching fault rule.
+    pub fn rule(&mut self, r: super::rules::PacketRule) {
+        self.rules.push(r);
+    }
     pub fn trace_to(&mut self, out: Box<dyn std::io::Write>) {
         self.trace_sink = Some(out);
     }
@@ -456,6 +463,7 @@ impl WorldBuilder {
             links: link_specs,
             captures,
             faults,
+            rules,
             trace_sink,
             keep_tcp_events,
         } = self;
@@ -542,7 +550,9 @@ impl WorldBuilder {
         if let Some(sink) = trace_sink {
             tracer.set_sink(sink);
         }
+        let nlinks = links.len();
         let mut fab = Fabric::new(links, tracer);
+        fab.rules = super::rules::Rules::new(rules, nlinks);
         for (link, side, out) in captures {
             let (n, ifx) = fab.links[link].ends[side];
             let name = format!("{}-{}", fab.links[link].name, nodes[n].name);

@@ -81,13 +81,42 @@ const HOST_METRICS: &[&str] = &[
     "unreachable_sent",
     "arp_requests",
     "arp_replies",
+    "tcp_events",
 ];
+
+/// The metrics each application kind reports.
+pub fn app_metrics(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "ping" => &[
+            "transmitted",
+            "received",
+            "duplicates",
+            "time_exceeded",
+            "unreachable",
+            "loss_percent",
+            "rtt_min_ms",
+            "rtt_avg_ms",
+            "rtt_max_ms",
+        ],
+        "traceroute" => &["hops", "reached"],
+        "echo-client" => &["messages", "correct_replies"],
+        "bulk" => &[
+            "bytes_sent",
+            "bytes_received",
+            "sha256_match",
+            "duration_s",
+            "goodput_mbps",
+        ],
+        "webget" => &["status", "body_bytes", "duration_s", "complete"],
+        _ => &[],
+    }
+}
 
 pub fn validate(
     e: &Spanned<ExpectSpec>,
     nodes: &BTreeMap<String, NodeId>,
     links: &[String],
-    apps: &[String],
+    apps: &[(String, &'static str)],
 ) -> Result<Expect, SpanError> {
     let span = e.span();
     let s = e.get_ref();
@@ -103,17 +132,22 @@ pub fn validate(
     }
     let (target, target_name, allowed): (Target, String, Option<&[&str]>) = if let Some(a) = &s.app
     {
-        let Some(i) = apps.iter().position(|n| n == a.get_ref()) else {
+        let Some(i) = apps.iter().position(|(n, _)| n == a.get_ref()) else {
+            let known: Vec<&str> = apps.iter().map(|(n, _)| n.as_str()).collect();
             return at(
                 a.span(),
                 format!(
                     "expected the name of an application (defined: {}), found \"{}\"",
-                    apps.join(", "),
+                    known.join(", "),
                     a.get_ref()
                 ),
             );
         };
-        (Target::App(i), format!("app {}", a.get_ref()), None)
+        (
+            Target::App(i),
+            format!("app {}", a.get_ref()),
+            Some(app_metrics(apps[i].1)),
+        )
     } else if let Some(l) = &s.link {
         let Some(i) = links.iter().position(|n| n == l.get_ref()) else {
             return at(
@@ -287,6 +321,7 @@ fn node_metric(s: &NodeStats, metric: &str) -> f64 {
         "unreachable_sent" => s.unreachable_sent,
         "arp_requests" => s.arp_requests,
         "arp_replies" => s.arp_replies,
+        "tcp_events" => s.tcp_events,
         _ => 0,
     }) as f64
 }

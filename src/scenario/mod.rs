@@ -8,6 +8,7 @@ pub mod schema;
 pub mod values;
 
 use crate::app::ping::{PingConfig, TracerouteConfig};
+use crate::net::rules::{MatchProto, PacketAction, PacketMatch, PacketRule, parse_flags};
 use crate::net::world::{FaultAction, TimedFault};
 use crate::net::{Cidr, Impairments, Jitter, LossModel, World, WorldBuilder};
 use crate::sim::{Duration, Instant};
@@ -35,6 +36,7 @@ pub struct Scenario {
     pub nodes: Vec<NodeDef>,
     pub links: Vec<LinkDef>,
     pub faults: Vec<TimedFault>,
+    pub rules: Vec<PacketRule>,
     /// (link, side) pairs to capture, in file order, without repeats.
     pub captures: Vec<(LinkId, usize)>,
     pub apps: Vec<AppDef>,
@@ -170,7 +172,7 @@ impl Scenario {
     }
 
     /// Builds the world: topology, captures (files under `out` when given), trace, faults, apps.
-    pub fn build(&self, opts: &BuildOptions) -> Result<World, String> {
+    pub fn build(&self, opts: &BuildOptions) -> Result<World, BuildFailure> {
         let seed = opts.seed.unwrap_or(self.seed);
         let mut b = WorldBuilder::new(seed);
         for n in &self.nodes {
@@ -189,17 +191,21 @@ impl Scenario {
         for f in &self.faults {
             b.fault(f.clone());
         }
+        for r in &self.rules {
+            b.rule(r.clone());
+        }
         b.keep_tcp_events(opts.keep_tcp_events);
         if let Some(out) = &opts.out_dir {
             std::fs::create_dir_all(out)
-                .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+                .map_err(|e| BuildFailure::Io(format!("cannot create {}: {e}", out.display())))?;
             if opts.captures {
                 for &(link, side) in &self.captures {
                     let l = &self.links[link];
                     let node = &self.nodes[l.ends[side].0].name;
                     let path = out.join(format!("{}-{}.pcap", l.name, node));
-                    let f = std::fs::File::create(&path)
-                        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                    let f = std::fs::File::create(&path).map_err(|e| {
+                        BuildFailure::Io(format!("cannot create {}: {e}", path.display()))
+                    })?;
                     b.capture(
                         link,
                         side,
@@ -209,12 +215,15 @@ impl Scenario {
             }
             if self.trace && opts.trace {
                 let path = out.join("trace.jsonl");
-                let f = std::fs::File::create(&path)
-                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                let f = std::fs::File::create(&path).map_err(|e| {
+                    BuildFailure::Io(format!("cannot create {}: {e}", path.display()))
+                })?;
                 b.trace_to(Box::new(std::io::BufWriter::with_capacity(1 << 16, f)));
             }
         }
-        let mut world = b.build().map_err(|e| e.to_string())?;
+        let mut world = b
+            .build()
+            .map_err(|e| BuildFailure::Topology(e.to_string()))?;
         for app in &self.apps {
             let daemon = app.kind.daemon();
             let (name, kind, host, start) =
@@ -291,6 +300,17 @@ impl Scenario {
         }
         Ok(world)
     }
+}
+
+/// Why a scenario could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildFailure {
+    /// The topology is inconsistent (a bad input).
+    #[error("{0}")]
+    Topology(String),
+    /// An output file could not be created.
+    #[error("{0}")]
+    Io(String),
 }
 
 /// How to build a world from a scenario.
@@ -372,6 +392,16 @@ fn tcp_config(base: &TcpConfig, spec: &Option<TcpSpec>) -> Result<TcpConfig, Spa
     if let Some(iw) = s.initial_window {
         c.initial_window_segments = iw;
     }
+    if c.rto_min > c.rto_max || c.rto_initial > c.rto_max {
+        let span = s.congestion.as_ref().map_or(0..0, |c| c.span());
+        return at(
+            span,
+            format!(
+                "expected rto_min <= rto_initial <= rto_max, found {} / {} / {}",
+                c.rto_min, c.rto_initial, c.rto_max
+            ),
+        );
+    }
     if let Some(cc) = &s.congestion {
         c.congestion = match cc.get_ref().as_str() {
             "newreno" | "reno" => CongestionAlgorithm::NewReno,
@@ -450,7 +480,8 @@ macro_rules! apply_impairments {
             },
         };
         if let Some(j) = s.jitter {
-            imp.jitter = if normal == Some(true) { Jitter::Normal(j.0) } else { Jitter::Uniform(j.0) };
+            let keep_normal = normal.is_none() && matches!(imp.jitter, Jitter::Normal(_));
+            imp.jitter = if normal == Some(true) || keep_normal { Jitter::Normal(j.0) } else { Jitter::Uniform(j.0) };
         } else if let Some(n) = normal {
             imp.jitter = match imp.jitter {
                 Jitter::Uniform(d) | Jitter::Normal(d) if n => Jitter::Normal(d),
@@ -598,6 +629,21 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
                 );
             }
         }
+        for t in std::iter::once(l.given_impairments()).chain(
+            l.a_to_b
+                .iter()
+                .chain(&l.b_to_a)
+                .map(|d| d.given_impairments()),
+        ) {
+            if t.contains(&"loss") && t.contains(&"burst_loss") {
+                return at(
+                    l.name.span(),
+                    format!(
+                        "expected either `loss` or `burst_loss` in link \"{name}\" (or one of its directions), not both"
+                    ),
+                );
+            }
+        }
         let mut common = Impairments::default();
         apply_impairments!(l, &mut common);
         let mut params = [common.clone(), common];
@@ -638,36 +684,143 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
             }
         }
     }
-    // Faults.
+    // Faults: timed changes (in time order, each `set` applies on top of the earlier ones) and
+    // packet-matching rules.
     let mut faults = Vec::new();
-    for f in &raw.faults {
+    let mut rules = Vec::new();
+    let mut current: Vec<[Impairments; 2]> = links.iter().map(|l| l.params.clone()).collect();
+    let mut order: Vec<usize> = (0..raw.faults.len()).collect();
+    order.sort_by_key(|&i| {
+        raw.faults[i]
+            .at
+            .as_ref()
+            .map_or(Duration::ZERO, |a| a.get_ref().0)
+    });
+    for i in order {
+        let f = &raw.faults[i];
         let link = resolve_link(&names, &f.link)?;
         let dir = f.dir.as_ref().map(parse_dir).transpose()?;
-        let action = match f.action.get_ref().as_str() {
-            "down" => FaultAction::Down,
-            "up" => FaultAction::Up,
-            "set" => {
-                let mut params = links[link].params.clone();
-                for d in [Dir::AtoB, Dir::BtoA] {
-                    if dir.is_none_or(|x| x == d) {
-                        apply_impairments!(f, &mut params[d.index()]);
-                    }
-                }
-                FaultAction::Set { dir, params }
+        let action = f.action.get_ref().as_str();
+        let given = f.given_impairments();
+        let timed = matches!(action, "down" | "up" | "set");
+        if timed {
+            let Some(at_time) = &f.at else {
+                return at(
+                    f.action.span(),
+                    format!("expected `at` (when) for a \"{action}\" fault"),
+                );
+            };
+            if let Some(m) = &f.matcher {
+                return at(
+                    m.span(),
+                    format!(
+                        "expected no `match` for a \"{action}\" fault (it changes the whole link)"
+                    ),
+                );
             }
+            if f.nth.is_some() || f.count.is_some() || f.hold.is_some() {
+                return at(
+                    f.action.span(),
+                    format!("expected no `nth`, `count` or `hold` for a \"{action}\" fault"),
+                );
+            }
+            if action != "set" && (!given.is_empty() || dir.is_some()) {
+                return at(
+                    f.action.span(),
+                    format!(
+                        "expected no `dir` or impairment fields for a \"{action}\" fault (use \"set\" to change impairments)"
+                    ),
+                );
+            }
+            let fa = match action {
+                "down" => FaultAction::Down,
+                "up" => FaultAction::Up,
+                _ => {
+                    if given.is_empty() {
+                        return at(
+                            f.action.span(),
+                            "expected at least one impairment field (delay, loss, rate, ...) for a \"set\" fault",
+                        );
+                    }
+                    let mut params = current[link].clone();
+                    for d in [Dir::AtoB, Dir::BtoA] {
+                        if dir.is_none_or(|x| x == d) {
+                            apply_impairments!(f, &mut params[d.index()]);
+                        }
+                    }
+                    current[link] = params.clone();
+                    FaultAction::Set { dir, params }
+                }
+            };
+            faults.push(TimedFault {
+                at: Instant::ZERO + at_time.get_ref().0,
+                link,
+                action: fa,
+            });
+            continue;
+        }
+        let pa = match action {
+            "drop" => PacketAction::Drop,
+            "duplicate" => PacketAction::Duplicate(f.delay.map_or(Duration::ZERO, |d| d.0)),
+            "delay" => match f.delay {
+                Some(d) => PacketAction::Delay(d.0),
+                None => {
+                    return at(
+                        f.action.span(),
+                        "expected `delay` (how much later) for a \"delay\" fault",
+                    );
+                }
+            },
+            "reorder" => PacketAction::Reorder(f.hold.map_or(Duration::from_secs(1), |d| d.0)),
+            "corrupt" => PacketAction::Corrupt,
             other => {
                 return at(
                     f.action.span(),
                     format!(
-                        "expected a fault action, \"down\", \"up\" or \"set\", found \"{other}\""
+                        "expected a fault action: \"down\", \"up\", \"set\" (timed) or \"drop\", \"duplicate\", \"delay\", \"reorder\", \"corrupt\" (packet rules), found \"{other}\""
                     ),
                 );
             }
         };
-        faults.push(TimedFault {
-            at: Instant::ZERO + f.at.0,
+        if let Some(a) = &f.at {
+            return at(
+                a.span(),
+                format!(
+                    "expected no `at` for a \"{action}\" rule (it acts on matching packets; use `match.after` to start later)"
+                ),
+            );
+        }
+        if let Some(g) = given.iter().find(|g| **g != "delay") {
+            return at(
+                f.action.span(),
+                format!("expected no impairment field `{g}` in a \"{action}\" rule"),
+            );
+        }
+        let Some(m) = &f.matcher else {
+            return at(
+                f.action.span(),
+                format!(
+                    "expected `match` (which packets) for a \"{action}\" rule; `match = {{}}` matches every packet"
+                ),
+            );
+        };
+        let matcher = validate_match(m.get_ref(), &names, &links)?;
+        let nth = f.nth.unwrap_or(1).max(1);
+        let count = match f.count {
+            Some(0) => u64::MAX,
+            Some(c) => c,
+            None => 1,
+        };
+        rules.push(PacketRule {
+            index: i,
             link,
-            action,
+            dir,
+            matcher,
+            nth,
+            count,
+            action: pa,
+            seen: 0,
+            acted: 0,
         });
     }
     // Captures.
@@ -729,6 +882,20 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
     for (i, a) in raw.apps.iter().enumerate() {
         apps.push(validate_app(a, i, &names, &nodes, &links, &apps)?);
     }
+    let name = sim.name.clone().unwrap_or_else(|| default_name.to_string());
+    if name.is_empty()
+        || name.starts_with('.')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return at(
+            0..0,
+            format!(
+                "expected a scenario name made of letters, digits, '-', '_' or '.' (it names the output folder), found \"{name}\""
+            ),
+        );
+    }
     let stop = sim
         .stop
         .as_ref()
@@ -741,7 +908,9 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
     }
     let scenario_partial = (
         links.iter().map(|l| l.name.clone()).collect::<Vec<_>>(),
-        apps.iter().map(|a| a.name.clone()).collect::<Vec<_>>(),
+        apps.iter()
+            .map(|a| (a.name.clone(), a.kind.name()))
+            .collect::<Vec<_>>(),
     );
     let mut expects = Vec::new();
     for e in &raw.expect {
@@ -754,7 +923,7 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
     }
     Ok(Scenario {
         file: file.to_string(),
-        name: sim.name.clone().unwrap_or_else(|| default_name.to_string()),
+        name,
         description: sim.description.clone(),
         seed: sim.seed,
         stop,
@@ -764,9 +933,76 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
         nodes,
         links,
         faults,
+        rules,
         captures,
         apps,
         expects,
+    })
+}
+
+fn validate_match(
+    m: &MatchSpec,
+    names: &Names,
+    links: &[LinkDef],
+) -> Result<PacketMatch, SpanError> {
+    let addr = |s: &Option<Spanned<String>>| -> Result<Option<Ipv4Addr>, SpanError> {
+        let Some(s) = s else { return Ok(None) };
+        if let Ok(ip) = s.get_ref().parse() {
+            return Ok(Some(ip));
+        }
+        let n = resolve_node(names, s, "node, or an IPv4 address")?;
+        match links
+            .iter()
+            .flat_map(|l| l.ends.iter())
+            .find(|(en, _)| *en == n)
+        {
+            Some((_, c)) => Ok(Some(c.addr)),
+            None => at(
+                s.span(),
+                format!(
+                    "expected a node with an address; \"{}\" has no links",
+                    s.get_ref()
+                ),
+            ),
+        }
+    };
+    let flags = |s: &Option<Spanned<String>>| -> Result<Option<crate::wire::TcpFlags>, SpanError> {
+        match s {
+            None => Ok(None),
+            Some(f) => parse_flags(f.get_ref())
+                .map(Some)
+                .or_else(|e| at(f.span(), format!("expected {e}"))),
+        }
+    };
+    let protocol = match &m.protocol {
+        None => None,
+        Some(p) => Some(match p.get_ref().as_str() {
+            "tcp" => MatchProto::Tcp,
+            "udp" => MatchProto::Udp,
+            "icmp" => MatchProto::Icmp,
+            "arp" => MatchProto::Arp,
+            other => {
+                return at(
+                    p.span(),
+                    format!(
+                        "expected a protocol, \"tcp\", \"udp\", \"icmp\" or \"arp\", found \"{other}\""
+                    ),
+                );
+            }
+        }),
+    };
+    Ok(PacketMatch {
+        protocol,
+        src: addr(&m.src)?,
+        dst: addr(&m.dst)?,
+        src_port: m.src_port,
+        dst_port: m.dst_port,
+        flags: flags(&m.flags)?,
+        not_flags: flags(&m.not_flags)?,
+        min_len: m.min_len,
+        max_len: m.max_len,
+        rel_seq: m.seq.map(|[a, b]| (a, b)),
+        after: m.after.map(|d| Instant::ZERO + d.0),
     })
 }
 
@@ -889,7 +1125,15 @@ fn validate_app(
             dst: to(a)?,
             count: a.count.unwrap_or(5),
             interval: a.interval.map_or(Duration::from_secs(1), |d| d.0),
-            size: a.size.unwrap_or(56).min(65_000),
+            size: match a.size {
+                Some(n) if n > 65_000 => {
+                    return at(
+                        a.kind.span(),
+                        format!("expected a ping `size` of at most 65000 bytes, found {n}"),
+                    );
+                }
+                n => n.unwrap_or(56),
+            },
             ttl: a.ttl.unwrap_or(64),
             wait: a.wait.map_or(Duration::from_secs(2), |d| d.0),
         }),

@@ -148,6 +148,27 @@ macro_rules! with_impairments {
             pub duplicate_delay: Option<Dur>,
             pub corrupt: Option<Prob>,
         }
+        impl $name {
+            /// Names of the impairment fields that were given.
+            pub fn given_impairments(&self) -> Vec<&'static str> {
+                let mut v = Vec::new();
+                if self.delay.is_some() { v.push("delay"); }
+                if self.jitter.is_some() { v.push("jitter"); }
+                if self.jitter_distribution.is_some() { v.push("jitter_distribution"); }
+                if self.rate.is_some() { v.push("rate"); }
+                if self.queue_packets.is_some() { v.push("queue_packets"); }
+                if self.queue_bytes.is_some() { v.push("queue_bytes"); }
+                if self.mtu.is_some() { v.push("mtu"); }
+                if self.loss.is_some() { v.push("loss"); }
+                if self.burst_loss.is_some() { v.push("burst_loss"); }
+                if self.reorder.is_some() { v.push("reorder"); }
+                if self.reorder_delay.is_some() { v.push("reorder_delay"); }
+                if self.duplicate.is_some() { v.push("duplicate"); }
+                if self.duplicate_delay.is_some() { v.push("duplicate_delay"); }
+                if self.corrupt.is_some() { v.push("corrupt"); }
+                v
+            }
+        }
     };
 }
 
@@ -166,16 +187,48 @@ with_impairments!(
     DirSpec {}
 );
 with_impairments!(
-    /// A timed change to a link.
+    /// A fault: a timed change to a link ("down", "up", "set") or a packet-matching rule ("drop",
+    /// "duplicate", "delay", "reorder", "corrupt" the packets that match).
     FaultSpec {
-        pub at: Dur,
+        pub at: Option<Spanned<Dur>>,
         pub link: Spanned<String>,
-        /// "down", "up" or "set" (new impairments given by the other fields).
         pub action: Spanned<String>,
-        /// For "set": "a->b" or "b->a"; both when absent.
+        /// "a->b" or "b->a"; both when absent.
         pub dir: Option<Spanned<String>>,
+        #[serde(rename = "match")]
+        pub matcher: Option<Spanned<MatchSpec>>,
+        /// Act on the nth matching packet (default 1)...
+        pub nth: Option<u64>,
+        /// ...and on this many in total (default 1; 0 = every one from the nth on).
+        pub count: Option<u64>,
+        /// For "reorder": the longest a packet is held waiting for another to pass it (default 1s).
+        pub hold: Option<Dur>,
     }
 );
+
+/// Which packets a fault rule acts on; every field given must match.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct MatchSpec {
+    /// "tcp", "udp", "icmp" or "arp".
+    pub protocol: Option<Spanned<String>>,
+    /// Source / destination: a node name (its first address) or an IPv4 address.
+    pub src: Option<Spanned<String>>,
+    pub dst: Option<Spanned<String>>,
+    pub src_port: Option<u16>,
+    pub dst_port: Option<u16>,
+    /// TCP flags that must be set, e.g. "FIN" or "SYN|ACK".
+    pub flags: Option<Spanned<String>>,
+    /// TCP flags that must be clear.
+    pub not_flags: Option<Spanned<String>>,
+    /// TCP payload length bounds (inclusive).
+    pub min_len: Option<usize>,
+    pub max_len: Option<usize>,
+    /// Relative sequence number range [first, last] of the segment's first byte (SYN = 0).
+    pub seq: Option<[u32; 2]>,
+    /// Only packets sent at or after this time.
+    pub after: Option<Dur>,
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

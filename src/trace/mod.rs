@@ -78,11 +78,12 @@ pub enum NodeDropCause {
     NoRoute,
     /// TTL reached zero in a router.
     TtlExpired,
-    /// Larger than the outgoing MTU with DF set (ICMP fragmentation-needed sent).
+    /// Larger than the outgoing MTU: with DF set, ICMP fragmentation-needed is sent back; without DF it
+    /// is dropped silently (netlab routers do not fragment).
     TooBig,
     /// Waited for an ARP reply that never came (CS144: 5 s).
     ArpTimeout,
-    /// An ARP request went unanswered or the queue of waiting datagrams was full.
+    /// Too many datagrams (256) were already waiting for one ARP reply.
     ArpQueueFull,
     /// A transport protocol or port nobody listens on.
     NoListener,
@@ -93,7 +94,8 @@ pub enum NodeDropCause {
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "ev", rename_all = "snake_case")]
 pub enum TraceKind {
-    /// A frame started on the wire (after waiting in the link's queue).
+    /// A link accepted a frame (recorded when it was offered); it starts on the wire `queued_ns` later,
+    /// after waiting in the link's queue.
     LinkTx {
         link: LinkId,
         dir: Dir,
