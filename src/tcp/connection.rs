@@ -76,6 +76,8 @@ pub(crate) struct Connection {
     pub passive: bool,
     /// Freed as soon as it reaches CLOSED: the application closed it, or never accepted it.
     pub orphan: bool,
+    /// The application closed the socket (nobody will read).
+    pub app_closed: bool,
     /// Put in the listener's accept queue already.
     pub queued_for_accept: bool,
     pub error: Option<TcpError>,
@@ -177,6 +179,7 @@ impl Connection {
             listener: None,
             passive: false,
             orphan: false,
+            app_closed: false,
             queued_for_accept: false,
             error: None,
             waker: None,
@@ -275,7 +278,7 @@ impl Connection {
     fn arm_fin_wait_2(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
         // An orphaned FIN-WAIT-2 would wait for the peer's FIN forever: give up after 2*MSL
         // (Linux's tcp_fin_timeout plays this role).
-        if self.orphan
+        if self.app_closed
             && self.state == TcpState::FinWait2
             && self.timer(TimerKind::FinWait2).is_none()
         {
@@ -287,6 +290,7 @@ impl Connection {
     /// The application closed the socket: nobody reads any more.
     pub fn on_orphaned(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
         self.orphan = true;
+        self.app_closed = true;
         self.rbuf.discard_ready();
         self.arm_fin_wait_2(ctx, now);
     }
@@ -946,7 +950,7 @@ impl Connection {
         let out = self
             .rbuf
             .insert(&mut self.rcv_nxt, seq, payload, self.rcv_adv);
-        if self.orphan {
+        if self.app_closed {
             // Nobody will read it.
             self.rbuf.discard_ready();
         }
