@@ -98,6 +98,8 @@ pub(crate) struct Connection {
     sbuf: SendBuffer,
     /// The application shut the write side: a FIN follows the data.
     fin_queued: bool,
+    /// Sequence number of our FIN, once sent.
+    fin_seq: Option<Seq>,
 
     // ---- options ----
     our_wscale: u8,
@@ -194,6 +196,7 @@ impl Connection {
             syn_acked: false,
             sbuf: SendBuffer::new(cfg.send_buffer),
             fin_queued: false,
+            fin_seq: None,
             our_wscale,
             snd_wscale: 0,
             rcv_wscale: 0,
@@ -338,6 +341,9 @@ impl Connection {
     }
 
     fn data_end(&self) -> Seq {
+        if let Some(f) = self.fin_seq {
+            return f;
+        }
         let base = if self.syn_acked {
             self.snd_una
         } else {
@@ -346,7 +352,7 @@ impl Connection {
         base + self.sbuf.len()
     }
     fn fin_sent(&self) -> bool {
-        self.fin_queued && self.snd_max > self.data_end()
+        self.fin_seq.is_some()
     }
 
     fn tsval(now: Instant) -> u32 {
@@ -902,7 +908,7 @@ impl Connection {
     }
 
     fn fin_acked_now(&self) -> bool {
-        self.fin_queued && self.fin_sent() && self.snd_una == self.snd_max && self.sbuf.is_empty()
+        self.fin_seq.is_some_and(|f| self.snd_una > f)
     }
 
     fn check_fin(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
@@ -1519,6 +1525,9 @@ impl Connection {
         }
         self.after_ack_sent();
         let end = seq + len + u32::from(fin);
+        if fin {
+            self.fin_seq = Some(seq + len);
+        }
         if reason.is_some() {
             // Karn: a retransmission invalidates the timing in progress.
             self.rtt_timing = None;
