@@ -276,7 +276,16 @@ fn run(seed: u64, cfg: &TcpConfig) -> Result<Outcome, String> {
 #[ignore]
 fn trace_one() {
     let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
-    let cfg = TcpConfig::default();
+    let cfg = if std::env::var("PLAIN").is_ok() {
+        TcpConfig {
+            sack: false,
+            timestamps: false,
+            window_scaling: false,
+            ..TcpConfig::default()
+        }
+    } else {
+        TcpConfig::default()
+    };
     let _ = run(seed, &cfg);
 }
 
@@ -301,7 +310,12 @@ fn check_many(name: &str, base: u64, cfg: TcpConfig) -> BTreeMap<String, u64> {
                     failures.push(format!("seed {seed}: data mismatch (size {})", o.size));
                 }
                 // Both ends closed, TIME_WAIT (60 s) included.
-                assert!(o.end >= Instant::ZERO + Duration::from_secs(60));
+                if o.end < Instant::ZERO + Duration::from_secs(60) {
+                    failures.push(format!(
+                        "seed {seed}: ended at {:?}, before TIME_WAIT",
+                        o.end
+                    ));
+                }
             }
             Err(e) => failures.push(format!("seed {seed}: {e}")),
         }
@@ -333,7 +347,7 @@ fn newreno_without_sack_timestamps_or_scaling() {
     };
     let t = check_many("newreno", 2000, cfg);
     assert!(t[&reason(RetransmitReason::FastRetransmit)] > 0);
-    assert!(t.get(&reason(RetransmitReason::Sack)).is_none());
+    assert!(!t.contains_key(&reason(RetransmitReason::Sack)));
 }
 
 #[test]

@@ -590,6 +590,79 @@ fn active_close_fin_wait_time_wait_and_retransmitted_fin_restarts_2msl() {
 }
 
 #[test]
+fn rst_in_time_wait_is_ignored_rfc1337() {
+    let mut h = H::plain_client();
+    h.stack.close(h.now, h.id).unwrap();
+    h.poll();
+    h.inject(pseg(f(FIN, ACK), PISS + 1, h.iss + 2, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::TimeWait));
+    assert!(h.inject(pseg(RST, PISS + 2, 0, 0, 0)).is_empty());
+    assert_eq!(h.state(), Some(TcpState::TimeWait));
+    h.advance(ms(60_000));
+    assert_eq!(h.stack.open_sockets(), 0);
+}
+
+#[test]
+fn listener_close_resets_unaccepted_connections() {
+    let mut h = H::new(plain_cfg());
+    let l = h
+        .stack
+        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
+        .unwrap();
+    let iss = h.inject(pseg(SYN, PISS, 0, 65535, 0))[0].seq;
+    h.inject(pseg(ACK, PISS + 1, iss + 1, 65535, 0));
+    h.stack.close(h.now, l).unwrap();
+    let out = h.poll();
+    assert_eq!(summary(&out), vec![(f(RST, ACK), iss + 1, PISS + 1, 0)]);
+    assert_eq!(h.stack.open_sockets(), 0);
+}
+
+#[test]
+fn waker_fires_when_data_arrives() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Wake, Waker};
+    struct Counter(AtomicUsize);
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let mut h = H::plain_client();
+    let c = Arc::new(Counter(AtomicUsize::new(0)));
+    let w = Waker::from(c.clone());
+    assert_eq!(h.read_all(), Ok(None));
+    h.stack.register_waker(h.id, &w);
+    h.inject(pseg(ACK, PISS + 1, h.iss + 1, 65535, 10));
+    assert_eq!(c.0.load(Ordering::SeqCst), 1);
+    assert_eq!(h.read_all().unwrap().unwrap().len(), 10);
+}
+
+#[test]
+fn keepalive_probes_an_idle_connection() {
+    let cfg = TcpConfig {
+        keepalive: Some(Duration::from_secs(10)),
+        ..plain_cfg()
+    };
+    let mut h = H::client(cfg, 65535, mss_opt(1460));
+    // The handshake's segment arrival arms the timer: first probe 10 s later, SEQ = SND.NXT - 1.
+    let out = h.advance(ms(10_500));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, ms(10_000));
+    assert_eq!(
+        summary(&[out[0].1.clone()]),
+        vec![(ACK, h.iss, PISS + 1, 0)]
+    );
+    // The peer answers: the connection stays up.
+    h.inject(pseg(ACK, PISS + 1, h.iss + 1, 65535, 0));
+    // Unanswered probes: after 9 of them the connection is reset.
+    let out = h.advance(ms(1_000_000));
+    assert_eq!(out.last().unwrap().1.fl(), f(RST, ACK));
+    assert_eq!(out.len(), 10);
+    assert_eq!(h.read_all(), Err(TcpError::TimedOut));
+}
+
+#[test]
 fn passive_close_with_duplicate_fins_in_close_wait_and_last_ack() {
     let mut h = H::plain_client();
     let out = h.inject(pseg(f(FIN, ACK), PISS + 1, h.iss + 1, 65535, 0));
@@ -1032,7 +1105,7 @@ fn rfc6675_sack_recovery_retransmits_exactly_the_holes() {
     let mut h = ten_segments_in_flight(cfg, opts);
     let una = h.iss + 1;
     // Segments 0 and 4 lost; the peer SACKs 1..4 and 5..9 progressively.
-    let mut ack = |h: &mut H, blocks: &[(u32, u32)]| {
+    let ack = |h: &mut H, blocks: &[(u32, u32)]| {
         let mut s = pseg(ACK, PISS + 1, una, 65535, 0);
         for (i, (l, r)) in blocks.iter().enumerate() {
             s.options.sack_blocks[i] = Some((una + l * 1000, una + r * 1000));

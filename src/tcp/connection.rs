@@ -756,6 +756,19 @@ impl Connection {
 
         // Second: RST (RFC 5961 3.2).
         if f.rst() {
+            if self.state == TcpState::TimeWait {
+                // RFC 1337 section 3 (TIME-WAIT assassination): ignore RSTs in TIME-WAIT so that
+                // the 2 MSL quiet time always runs out. RFC 9293 would close; Linux's
+                // net.ipv4.tcp_rfc1337=1 behaves like this.
+                self.ev(
+                    ctx,
+                    now,
+                    TcpEventKind::Dropped {
+                        reason: "rst_in_time_wait",
+                    },
+                );
+                return;
+            }
             if seq == self.rcv_nxt {
                 self.on_reset(ctx, now);
             } else {
@@ -1597,7 +1610,7 @@ impl Connection {
                 if hole.is_none() {
                     // Rule 2 (new data) goes first; rule 3 only when there is none to send.
                     let new_data = data_end.since(self.snd_nxt) > 0 && self.wnd_room() > 0;
-                    if !new_data && !(self.fin_queued && !self.fin_sent()) {
+                    if !new_data && (!self.fin_queued || self.fin_sent()) {
                         hole = self.scoreboard.next_hole(from, self.snd_max.min(data_end));
                     }
                 }
@@ -1742,16 +1755,18 @@ impl Connection {
         let pending = data_end > self.snd_nxt
             || (self.fin_queued && !self.fin_sent())
             || self.snd_max > self.snd_una;
-        if self.snd_wnd == 0 && pending && self.state != TcpState::TimeWait {
-            if self.timer(TimerKind::Persist).is_none() {
-                self.cancel_timer(TimerKind::Retransmit);
-                let d = self
-                    .rtt
-                    .rto()
-                    .saturating_mul(1u64 << self.persist_backoff.min(16))
-                    .min(self.cfg.rto_max);
-                self.set_timer(ctx, now, TimerKind::Persist, now + d);
-            }
+        if self.snd_wnd == 0
+            && pending
+            && self.state != TcpState::TimeWait
+            && self.timer(TimerKind::Persist).is_none()
+        {
+            self.cancel_timer(TimerKind::Retransmit);
+            let d = self
+                .rtt
+                .rto()
+                .saturating_mul(1u64 << self.persist_backoff.min(16))
+                .min(self.cfg.rto_max);
+            self.set_timer(ctx, now, TimerKind::Persist, now + d);
         }
     }
 

@@ -180,7 +180,7 @@ impl RecvBuffer {
     /// SACK blocks (left, right), most recently changed first, at most `max`.
     pub fn sack_blocks(&self, max: usize) -> Vec<(Seq, Seq)> {
         let mut v: Vec<&OooBlock> = self.ooo.iter().collect();
-        v.sort_by(|a, b| b.touched.cmp(&a.touched));
+        v.sort_by_key(|b| std::cmp::Reverse(b.touched));
         v.into_iter()
             .take(max)
             .map(|b| (b.start, b.end()))

@@ -22,6 +22,7 @@ impl SendBuffer {
     pub fn len(&self) -> usize {
         self.buf.len() - self.head
     }
+    #[allow(dead_code)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
