@@ -603,6 +603,50 @@ fn rst_in_time_wait_is_ignored_rfc1337() {
 }
 
 #[test]
+fn new_syn_reopens_a_time_wait_connection_of_a_listener() {
+    let (mut h, _l) = H::server(plain_cfg(), 4);
+    // We close first: FIN, the peer ACKs and FINs: TIME-WAIT.
+    h.stack.close(h.now, h.id).unwrap();
+    h.poll();
+    h.inject(pseg(f(FIN, ACK), PISS + 1, h.iss + 2, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::TimeWait));
+    // An old-incarnation SYN (at or below RCV.NXT) gets a challenge ACK ...
+    let out = h.inject(pseg(SYN, PISS, 0, 65535, 0));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 2, PISS + 2, 0)]);
+    // ... a new one above it ends TIME-WAIT and reaches the listener.
+    let out = h.inject(pseg(SYN, PISS + 100_000, 0, 65535, 0));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].flags, f(SYN, ACK));
+    assert_eq!(out[0].ack, PISS + 100_001);
+    assert_eq!(h.state(), None);
+}
+
+#[test]
+fn paws_drops_old_timestamps() {
+    let cfg = TcpConfig {
+        timestamps: true,
+        ..plain_cfg()
+    };
+    let opts = TcpOptions {
+        mss: Some(1460),
+        timestamps: Some((1000, 1)),
+        ..TcpOptions::default()
+    };
+    let mut h = H::client(cfg, 65535, opts);
+    let mut s = pseg(ACK, PISS + 1, h.iss + 1, 65535, 100);
+    s.options.timestamps = Some((1010, 1));
+    let out = h.inject(s);
+    assert_eq!(out[0].ack, PISS + 101);
+    assert_eq!(out[0].options.timestamps.unwrap().1, 1010);
+    // TSval 900 < TS.Recent 1010: dropped and ACKed.
+    let mut old = pseg(ACK, PISS + 101, h.iss + 1, 65535, 100);
+    old.options.timestamps = Some((900, 1));
+    let out = h.inject(old);
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, PISS + 101, 0)]);
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Dropped { reason: "paws" })));
+}
+
+#[test]
 fn listener_close_resets_unaccepted_connections() {
     let mut h = H::new(plain_cfg());
     let l = h

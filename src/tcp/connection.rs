@@ -715,6 +715,19 @@ impl Connection {
         let seg_len = seg.segment_len() as u32;
         let rcv_wnd = self.rcv_adv.since(self.rcv_nxt);
 
+        // RFC 7323 5.3 R1 (PAWS): a segment whose TSval is older than TS.Recent is an old
+        // duplicate: ACK it (unless RST) and drop it.
+        if self.ts_ok
+            && let Some((tsval, _)) = seg.options.timestamps
+            && (tsval.wrapping_sub(self.ts_recent) as i32) < 0
+        {
+            if !f.rst() {
+                self.ack_pending = true;
+            }
+            self.ev(ctx, now, TcpEventKind::Dropped { reason: "paws" });
+            return;
+        }
+
         // First: sequence number acceptability, the four cases.
         let mut acceptable = if seg_len == 0 {
             if rcv_wnd == 0 {
@@ -1029,6 +1042,10 @@ impl Connection {
         }
     }
 
+    pub fn rcv_nxt(&self) -> u32 {
+        self.rcv_nxt.0
+    }
+
     fn flight(&self) -> u32 {
         self.snd_max.since(self.snd_una)
     }
@@ -1077,6 +1094,11 @@ impl Connection {
                 self.high_rxt = ack;
             }
             self.scoreboard.advance(ack);
+            if !self.in_recovery && self.recover < ack - 1u32 {
+                // Keep "recover" trailing SND.UNA so that the RFC 6582 comparison stays within
+                // 2^31 of it on long transfers.
+                self.recover = ack - 1u32;
+            }
             self.retries = 0;
             self.dupacks = 0;
             if self.in_recovery {

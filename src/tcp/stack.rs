@@ -225,8 +225,20 @@ impl TcpStack {
         let local = SocketAddrV4::new(dst, seg.dst_port);
         let remote = SocketAddrV4::new(src, seg.src_port);
         if let Some(&id) = self.by_tuple.get(&(local, remote)) {
-            self.with_conn(id, |c, ctx| c.on_segment(ctx, now, seg));
-            return;
+            let reuse = matches!(self.sockets.get(&id), Some(Socket::Conn(c))
+                if c.state == TcpState::TimeWait
+                    && c.orphan
+                    && seg.flags.syn()
+                    && !seg.flags.ack()
+                    && !seg.flags.rst()
+                    && (seg.seq.wrapping_sub(c.rcv_nxt()) as i32) > 0);
+            if !reuse {
+                self.with_conn(id, |c, ctx| c.on_segment(ctx, now, seg));
+                return;
+            }
+            // RFC 9293 3.10.7.4 / RFC 6191: a new SYN above RCV.NXT may reopen a connection in
+            // TIME-WAIT: the old incarnation ends here and a listener, if any, takes the SYN.
+            self.with_conn(id, |c, ctx| c.set_state(ctx, now, TcpState::Closed));
         }
         let lid = self
             .listeners
