@@ -6,10 +6,22 @@
 //! signatures below are what `net/` and `app/` call. The implementation behind them lives in the
 //! sibling modules.
 
+mod congestion;
+mod connection;
+mod event;
+mod isn;
+mod recv;
+mod rtt;
+mod send;
+mod seq;
+mod stack;
+
+pub use congestion::CongestionControl;
+pub use event::{AppCall, RetransmitReason, SegmentInfo, TimerKind};
+pub use stack::{ConnInfo, NO_SOCKET, TcpStack};
+
 use crate::sim::{Duration, Instant};
-use crate::wire::TcpRepr;
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::task::Waker;
+use std::net::SocketAddrV4;
 
 /// Identifies a socket (listener or connection) within one host's stack. Never reused within a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -106,115 +118,101 @@ pub struct TcpEvent {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TcpEventKind {
-    StateChange { from: TcpState, to: TcpState },
-    // The implementation adds the rest.
+    StateChange {
+        from: TcpState,
+        to: TcpState,
+    },
+    SegmentSent(SegmentInfo),
+    SegmentReceived(SegmentInfo),
+    /// A segment sent again (the matching `segment_sent` follows).
+    Retransmit {
+        seq: u32,
+        len: usize,
+        reason: RetransmitReason,
+    },
+    TimerSet {
+        timer: TimerKind,
+        deadline: Instant,
+    },
+    TimerFired {
+        timer: TimerKind,
+    },
+    /// cwnd / ssthresh changed (bytes).
+    Congestion {
+        cwnd: u32,
+        ssthresh: u32,
+        reason: &'static str,
+    },
+    /// A new RTT sample and the resulting estimator state (RFC 6298).
+    Rtt {
+        sample: Duration,
+        srtt: Duration,
+        rttvar: Duration,
+        rto: Duration,
+    },
+    /// The retransmission timer expired and was backed off (RFC 6298 5.5).
+    RtoBackoff {
+        rto: Duration,
+        retries: u32,
+    },
+    RecoveryStart {
+        recover: u32,
+        sack: bool,
+    },
+    RecoveryEnd {
+        ack: u32,
+    },
+    AppCall {
+        call: AppCall,
+        len: Option<usize>,
+        result: String,
+    },
+    /// A received segment was dropped (after any ACK it required).
+    Dropped {
+        reason: &'static str,
+    },
+    /// RFC 5961 challenge ACK.
+    ChallengeAck {
+        reason: &'static str,
+    },
+    /// The connection failed with this error (reset, refused, timed out).
+    Error {
+        error: TcpError,
+    },
 }
 
-/// One host's TCP: socket table, demultiplexing, connections.
-pub struct TcpStack {}
-
-impl TcpStack {
-    /// `isn_key` keys the RFC 6528 style ISN generator (drawn from the host's seeded stream).
-    pub fn new(isn_key: u64, defaults: TcpConfig) -> Self {
-        todo!()
-    }
-    pub fn defaults(&self) -> &TcpConfig {
-        todo!()
-    }
-
-    // ---- network side ----
-    /// A segment arrived for one of our addresses; its checksum was already verified by `net/`.
-    pub fn on_segment(&mut self, now: Instant, src: Ipv4Addr, dst: Ipv4Addr, seg: &TcpRepr<'_>) {
-        todo!()
-    }
-    /// Calls `out(src, dst, segment)` for each segment to send now (data, ACKs, RSTs...).
-    pub fn poll_transmit(
-        &mut self,
-        now: Instant,
-        out: &mut dyn FnMut(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>),
-    ) {
-        todo!()
-    }
-    /// The earliest time `handle_timeout` must be called.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        todo!()
-    }
-    pub fn handle_timeout(&mut self, now: Instant) {
-        todo!()
-    }
-    /// Hands over the events recorded since the last call, oldest first.
-    pub fn drain_events(&mut self, f: &mut dyn FnMut(TcpEvent)) {
-        todo!()
-    }
-
-    // ---- application side (non-blocking; `app::socket` builds the async calls on these) ----
-    pub fn listen(
-        &mut self,
-        now: Instant,
-        local: SocketAddrV4,
-        backlog: usize,
-        cfg: Option<TcpConfig>,
-    ) -> Result<SocketId, TcpError> {
-        todo!()
-    }
-    /// An established connection from the accept queue, or `Ok(None)` if there is none yet.
-    pub fn accept(
-        &mut self,
-        now: Instant,
-        listener: SocketId,
-    ) -> Result<Option<SocketId>, TcpError> {
-        todo!()
-    }
-    /// Starts an active open. A local port of 0 picks an ephemeral port.
-    pub fn connect(
-        &mut self,
-        now: Instant,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
-        cfg: Option<TcpConfig>,
-    ) -> Result<SocketId, TcpError> {
-        todo!()
-    }
-    /// `Ok(None)` while the handshake is in progress; `Ok(Some(()))` once established; `Err` if it failed.
-    pub fn connect_result(&self, id: SocketId) -> Result<Option<()>, TcpError> {
-        todo!()
-    }
-    /// Queues as much of `data` as the send buffer takes; `Ok(0)` when it is full.
-    pub fn send(&mut self, now: Instant, id: SocketId, data: &[u8]) -> Result<usize, TcpError> {
-        todo!()
-    }
-    /// Reads in-order data. `Ok(Some(n))` with n > 0: data; `Ok(Some(0))`: end of stream (peer's FIN);
-    /// `Ok(None)`: nothing yet.
-    pub fn recv(
-        &mut self,
-        now: Instant,
-        id: SocketId,
-        buf: &mut [u8],
-    ) -> Result<Option<usize>, TcpError> {
-        todo!()
-    }
-    /// shutdown(SHUT_WR): send FIN after the queued data; keep receiving.
-    pub fn shutdown_write(&mut self, now: Instant, id: SocketId) -> Result<(), TcpError> {
-        todo!()
-    }
-    /// close(): shutdown_write + the application gives up the socket; the connection lives on until
-    /// CLOSED (after TIME_WAIT for the active closer).
-    pub fn close(&mut self, now: Instant, id: SocketId) -> Result<(), TcpError> {
-        todo!()
-    }
-    /// abort(): send RST at once, free the connection.
-    pub fn abort(&mut self, now: Instant, id: SocketId) -> Result<(), TcpError> {
-        todo!()
-    }
-    pub fn state(&self, id: SocketId) -> Option<TcpState> {
-        todo!()
-    }
-    /// Wake `waker` when `id` becomes readable, writable, connected, accepted, closed or fails.
-    pub fn register_waker(&mut self, id: SocketId, waker: &Waker) {
-        todo!()
-    }
-    /// Number of sockets not yet freed (for "no connection left open" checks and leak tests).
-    pub fn open_sockets(&self) -> usize {
-        todo!()
+impl Default for TcpConfig {
+    /// Defaults, Linux-like where the RFCs leave a choice:
+    /// - buffers 256 KiB each; MSS 1460 (Ethernet MTU 1500 - 40);
+    /// - Nagle on (RFC 1122 4.2.3.4); delayed ACK on with a 40 ms timer (Linux's TCP_DELACK_MIN;
+    ///   RFC 1122 4.2.3.2 allows up to 500 ms, values above 500 ms are clamped);
+    /// - SACK (RFC 2018), window scaling and timestamps (RFC 7323) on; NewReno;
+    /// - rto_min 200 ms (Linux's TCP_RTO_MIN; RFC 6298 2.4 says 1 s, but a 1 s floor makes every
+    ///   loss on a LAN-scale simulated path cost a second), rto_max 60 s (RFC 6298 2.5),
+    ///   rto_initial 1 s (RFC 6298 2.1);
+    /// - 15 retransmissions (Linux tcp_retries2) and 6 SYN retransmissions (tcp_syn_retries);
+    /// - MSL 30 s, so TIME_WAIT lasts 2*MSL = 60 s like Linux; no keepalive;
+    /// - initial window 10 segments (RFC 6928).
+    fn default() -> Self {
+        TcpConfig {
+            send_buffer: 256 * 1024,
+            recv_buffer: 256 * 1024,
+            mss: 1460,
+            nagle: true,
+            delayed_ack: true,
+            delayed_ack_timeout: Duration::from_millis(40),
+            sack: true,
+            window_scaling: true,
+            timestamps: true,
+            congestion: CongestionAlgorithm::NewReno,
+            rto_min: Duration::from_millis(200),
+            rto_max: Duration::from_secs(60),
+            rto_initial: Duration::from_secs(1),
+            max_retransmissions: 15,
+            max_syn_retransmissions: 6,
+            msl: Duration::from_secs(30),
+            keepalive: None,
+            initial_window_segments: 10,
+        }
     }
 }

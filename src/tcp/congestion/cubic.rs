@@ -1,0 +1,152 @@
+//! CUBIC, RFC 9438: W_cubic(t) = C*(t-K)^3 + W_max, with the Reno-friendly region (section 4.3),
+//! fast convergence (4.7) and beta_cubic = 0.7. Slow start is standard (RFC 5681).
+
+use super::{CongestionControl, initial_window};
+use crate::sim::{Duration, Instant};
+
+const C: f64 = 0.4;
+const BETA: f64 = 0.7;
+
+#[derive(Debug, Clone)]
+pub struct Cubic {
+    /// cwnd in bytes, fractional so that per-ACK increments accumulate.
+    cwnd: f64,
+    ssthresh: u32,
+    mss: u32,
+    iw_segments: u32,
+    /// W_max in segments, and the previous W_max for fast convergence.
+    w_max: f64,
+    w_last_max: f64,
+    k: f64,
+    epoch_start: Option<Instant>,
+    /// Reno-friendly estimate, in segments (section 4.3).
+    w_est: f64,
+}
+
+impl Cubic {
+    pub fn new(mss: u32, iw_segments: u32) -> Self {
+        Cubic {
+            cwnd: f64::from(initial_window(iw_segments, mss)),
+            ssthresh: u32::MAX,
+            mss,
+            iw_segments,
+            w_max: 0.0,
+            w_last_max: 0.0,
+            k: 0.0,
+            epoch_start: None,
+            w_est: 0.0,
+        }
+    }
+    fn segs(&self) -> f64 {
+        self.cwnd / f64::from(self.mss)
+    }
+    fn w_cubic(&self, t: f64) -> f64 {
+        C * (t - self.k).powi(3) + self.w_max
+    }
+}
+
+impl CongestionControl for Cubic {
+    fn cwnd(&self) -> u32 {
+        self.cwnd as u32
+    }
+    fn ssthresh(&self) -> u32 {
+        self.ssthresh
+    }
+    fn set_cwnd(&mut self, cwnd: u32) {
+        self.cwnd = f64::from(cwnd.max(self.mss));
+    }
+    fn on_ack(&mut self, now: Instant, acked: u32, _flight: u32, srtt: Option<Duration>) {
+        let mss = f64::from(self.mss);
+        if (self.cwnd as u32) < self.ssthresh {
+            self.cwnd += f64::from(acked.min(self.mss));
+            return;
+        }
+        let cwnd_segs = self.segs();
+        let start = match self.epoch_start {
+            Some(s) => s,
+            None => {
+                // Section 4.2: a new congestion avoidance epoch.
+                self.epoch_start = Some(now);
+                if self.w_max <= cwnd_segs {
+                    self.w_max = cwnd_segs;
+                    self.k = 0.0;
+                } else {
+                    self.k = ((self.w_max - cwnd_segs) / C).cbrt();
+                }
+                self.w_est = cwnd_segs;
+                now
+            }
+        };
+        let rtt = srtt.map(|d| d.as_secs_f64()).unwrap_or(0.1);
+        let t = (now - start).as_secs_f64();
+        let acked_segs = f64::from(acked) / mss;
+        // Section 4.3: W_est grows by alpha_cubic per RTT.
+        let alpha = 3.0 * (1.0 - BETA) / (1.0 + BETA);
+        self.w_est += alpha * acked_segs / cwnd_segs;
+        let w_cubic_now = self.w_cubic(t);
+        if w_cubic_now < self.w_est {
+            // Reno-friendly region.
+            self.cwnd = self.w_est * mss;
+            return;
+        }
+        // Section 4.4/4.5: target = W_cubic(t + RTT), clamped to [cwnd, 1.5 cwnd].
+        let target = self.w_cubic(t + rtt).clamp(cwnd_segs, 1.5 * cwnd_segs);
+        self.cwnd += (target - cwnd_segs) / cwnd_segs * acked_segs * mss;
+    }
+    fn on_loss(&mut self, _now: Instant, _flight: u32) {
+        let segs = self.segs();
+        // Section 4.7 fast convergence.
+        if segs < self.w_last_max {
+            self.w_last_max = segs;
+            self.w_max = segs * (1.0 + BETA) / 2.0;
+        } else {
+            self.w_last_max = segs;
+            self.w_max = segs;
+        }
+        // Section 4.6: ssthresh = cwnd * beta_cubic, at least 2 segments.
+        let ss = (self.cwnd * BETA).max(2.0 * f64::from(self.mss));
+        self.ssthresh = ss as u32;
+        self.cwnd = ss;
+        self.epoch_start = None;
+    }
+    fn on_rto(&mut self, now: Instant, flight: u32) {
+        // Section 4.8: as on loss for ssthresh, then cwnd = 1 SMSS (loss window).
+        self.on_loss(now, flight);
+        self.cwnd = f64::from(self.mss);
+    }
+    fn on_recovery_exit(&mut self, _now: Instant) {
+        self.epoch_start = None;
+    }
+    fn set_mss(&mut self, mss: u32) {
+        self.mss = mss;
+        self.cwnd = f64::from(initial_window(self.iw_segments, mss));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cubic_reduces_by_beta_and_regrows_towards_wmax() {
+        let mss = 1000;
+        let mut c = Cubic::new(mss, 10);
+        c.ssthresh = 0; // force congestion avoidance
+        c.cwnd = 100_000.0;
+        let t0 = Instant::ZERO;
+        c.on_loss(t0, 100_000);
+        assert_eq!(c.cwnd(), 70_000);
+        assert_eq!(c.ssthresh(), 70_000);
+        let rtt = Some(Duration::from_millis(100));
+        let mut t = t0;
+        // K = cbrt(30 / 0.4) ~ 4.2 s: after ~4.2 s cwnd is back near W_max = 100 segments.
+        for _ in 0..45 {
+            t += Duration::from_millis(100);
+            for _ in 0..(c.cwnd() / mss) {
+                c.on_ack(t, mss, 0, rtt);
+            }
+        }
+        let w = c.cwnd();
+        assert!((95_000..=110_000).contains(&w), "{w}");
+    }
+}

@@ -1,0 +1,48 @@
+//! Congestion control behind a trait, chosen per connection (`TcpConfig::congestion`).
+//!
+//! The connection owns loss detection and recovery (dup ACKs, RFC 6582 NewReno recovery, RFC 6675
+//! SACK recovery); the algorithm only decides cwnd and ssthresh on ACKs, on entering recovery and on
+//! retransmission timeouts. All quantities are in bytes.
+
+pub mod cubic;
+pub mod newreno;
+
+use super::CongestionAlgorithm;
+use crate::sim::{Duration, Instant};
+
+pub trait CongestionControl: std::fmt::Debug {
+    fn cwnd(&self) -> u32;
+    fn ssthresh(&self) -> u32;
+    /// Set by loss recovery (NewReno window inflation / deflation, RFC 6582).
+    fn set_cwnd(&mut self, cwnd: u32);
+    /// New data was cumulatively acknowledged outside of loss recovery.
+    fn on_ack(&mut self, now: Instant, acked: u32, flight: u32, srtt: Option<Duration>);
+    /// Loss detected by duplicate ACKs / SACK: enter recovery. Sets ssthresh and cwnd = ssthresh.
+    fn on_loss(&mut self, now: Instant, flight: u32);
+    /// Retransmission timeout: ssthresh reduced, cwnd = loss window (1 SMSS), RFC 5681 section 3.1.
+    fn on_rto(&mut self, now: Instant, flight: u32);
+    /// Recovery ended on a full ACK.
+    fn on_recovery_exit(&mut self, now: Instant);
+    /// The SMSS changed (after the handshake).
+    fn set_mss(&mut self, mss: u32);
+}
+
+/// RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)) with 10 segments; generalised to `segments`.
+pub fn initial_window(segments: u32, mss: u32) -> u32 {
+    if segments >= 10 {
+        (segments * mss).min((2 * mss).max(14600))
+    } else {
+        segments.max(1) * mss
+    }
+}
+
+pub fn new_controller(
+    alg: CongestionAlgorithm,
+    mss: u32,
+    iw_segments: u32,
+) -> Box<dyn CongestionControl> {
+    match alg {
+        CongestionAlgorithm::NewReno => Box::new(newreno::NewReno::new(mss, iw_segments)),
+        CongestionAlgorithm::Cubic => Box::new(cubic::Cubic::new(mss, iw_segments)),
+    }
+}

@@ -1,0 +1,132 @@
+//! Event payload types and the human-readable summaries used in `TcpEvent`s.
+
+use crate::wire::{TcpFlags, TcpOptions, TcpRepr};
+use serde::Serialize;
+
+/// Summary of one segment, as it appears in `segment_sent` / `segment_received` events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SegmentInfo {
+    pub seq: u32,
+    pub ack: u32,
+    /// "SYN|ACK" style, in Wireshark's order.
+    pub flags: String,
+    pub window: u16,
+    pub len: usize,
+    /// e.g. "mss=1460 ws=7 sackok ts=1000/0 sack=[100-200]"; empty when there are none.
+    pub options: String,
+}
+
+impl SegmentInfo {
+    pub fn of(seg: &TcpRepr<'_>) -> Self {
+        SegmentInfo {
+            seq: seg.seq,
+            ack: seg.ack,
+            flags: flags_str(seg.flags),
+            window: seg.window,
+            len: seg.payload.len(),
+            options: options_str(&seg.options),
+        }
+    }
+}
+
+pub fn flags_str(f: TcpFlags) -> String {
+    let names = [
+        (TcpFlags::CWR, "CWR"),
+        (TcpFlags::ECE, "ECE"),
+        (TcpFlags::URG, "URG"),
+        (TcpFlags::ACK, "ACK"),
+        (TcpFlags::PSH, "PSH"),
+        (TcpFlags::RST, "RST"),
+        (TcpFlags::SYN, "SYN"),
+        (TcpFlags::FIN, "FIN"),
+    ];
+    let mut s = String::new();
+    for (flag, name) in names {
+        if f.contains(flag) {
+            if !s.is_empty() {
+                s.push('|');
+            }
+            s.push_str(name);
+        }
+    }
+    s
+}
+
+pub fn options_str(o: &TcpOptions) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    if let Some(m) = o.mss {
+        let _ = write!(s, "mss={m} ");
+    }
+    if let Some(w) = o.window_scale {
+        let _ = write!(s, "ws={w} ");
+    }
+    if o.sack_permitted {
+        s.push_str("sackok ");
+    }
+    if let Some((v, e)) = o.timestamps {
+        let _ = write!(s, "ts={v}/{e} ");
+    }
+    if o.sack_blocks.iter().any(Option::is_some) {
+        s.push_str("sack=");
+        for (l, r) in o.sack_blocks.iter().flatten() {
+            let _ = write!(s, "[{l}-{r}]");
+        }
+    }
+    let t = s.trim_end().len();
+    s.truncate(t);
+    s
+}
+
+/// Why a segment was sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetransmitReason {
+    /// Retransmission timeout (RFC 6298), including SYN / SYN-ACK retries.
+    Rto,
+    /// Fast retransmit / NewReno partial ACK (RFC 5681, RFC 6582).
+    FastRetransmit,
+    /// SACK-based loss recovery (RFC 6675 NextSeg).
+    Sack,
+    /// Zero-window probe (persist timer), RFC 9293 3.8.6.1.
+    Probe,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerKind {
+    Retransmit,
+    Persist,
+    DelayedAck,
+    TimeWait,
+    FinWait2,
+    Keepalive,
+}
+
+impl TimerKind {
+    pub const ALL: [TimerKind; 6] = [
+        TimerKind::Retransmit,
+        TimerKind::Persist,
+        TimerKind::DelayedAck,
+        TimerKind::TimeWait,
+        TimerKind::FinWait2,
+        TimerKind::Keepalive,
+    ];
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// An application call, for `app_call` events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppCall {
+    Listen,
+    Accept,
+    Connect,
+    Send,
+    Recv,
+    ShutdownWrite,
+    Close,
+    Abort,
+}

@@ -1,0 +1,230 @@
+//! Receive side: in-order bytes waiting for the application, and out-of-order segments kept for
+//! reassembly (overlaps merged, duplicates discarded) together with their recency for SACK (RFC 2018
+//! section 4: the block holding the most recently received segment is reported first).
+
+use super::seq::Seq;
+use std::collections::VecDeque;
+
+#[derive(Debug, Clone)]
+struct OooBlock {
+    start: Seq,
+    data: Vec<u8>,
+    /// Recency counter: higher is more recent.
+    touched: u64,
+}
+
+impl OooBlock {
+    fn end(&self) -> Seq {
+        self.start + self.data.len()
+    }
+}
+
+/// What `insert` did with a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InsertOutcome {
+    /// Bytes that advanced RCV.NXT (including previously queued out-of-order bytes).
+    pub advanced: u32,
+    /// The segment landed beyond RCV.NXT (a hole remains before it).
+    pub out_of_order: bool,
+    /// Out-of-order data was joined to the in-order stream (a hole was filled).
+    pub filled_hole: bool,
+    /// Nothing new: every byte was already received.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecvBuffer {
+    ready: VecDeque<u8>,
+    ooo: Vec<OooBlock>,
+    cap: usize,
+    clock: u64,
+}
+
+impl RecvBuffer {
+    pub fn new(cap: usize) -> Self {
+        RecvBuffer {
+            ready: VecDeque::new(),
+            ooo: Vec::new(),
+            cap,
+            clock: 0,
+        }
+    }
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+    /// In-order bytes the application has not read.
+    pub fn readable(&self) -> usize {
+        self.ready.len()
+    }
+    /// Free space for the receive window (out-of-order bytes live inside the advertised window).
+    pub fn free(&self) -> usize {
+        self.cap.saturating_sub(self.ready.len())
+    }
+    pub fn has_ooo(&self) -> bool {
+        !self.ooo.is_empty()
+    }
+    pub fn read(&mut self, buf: &mut [u8]) -> usize {
+        let n = buf.len().min(self.ready.len());
+        let (a, b) = self.ready.as_slices();
+        if n <= a.len() {
+            buf[..n].copy_from_slice(&a[..n]);
+        } else {
+            buf[..a.len()].copy_from_slice(a);
+            buf[a.len()..n].copy_from_slice(&b[..n - a.len()]);
+        }
+        self.ready.drain(..n);
+        n
+    }
+    /// Discards unread data (when the application has closed the socket).
+    pub fn discard_ready(&mut self) {
+        self.ready.clear();
+    }
+
+    /// Inserts `data` at `seq`; `rcv_nxt` is updated. Bytes before RCV.NXT or at/after `right`
+    /// (the window's right edge) are trimmed.
+    pub fn insert(
+        &mut self,
+        rcv_nxt: &mut Seq,
+        mut seq: Seq,
+        mut data: &[u8],
+        right: Seq,
+    ) -> InsertOutcome {
+        let mut out = InsertOutcome::default();
+        if seq < *rcv_nxt {
+            let skip = rcv_nxt.since(seq) as usize;
+            if skip >= data.len() {
+                out.duplicate = true;
+                return out;
+            }
+            data = &data[skip..];
+            seq = *rcv_nxt;
+        }
+        if seq + data.len() > right {
+            let keep = right.since(seq) as usize;
+            data = &data[..keep.min(data.len())];
+        }
+        if data.is_empty() {
+            out.duplicate = true;
+            return out;
+        }
+        self.clock += 1;
+        if seq == *rcv_nxt {
+            self.ready.extend(data);
+            *rcv_nxt += data.len();
+            out.advanced = data.len() as u32;
+            // Pull in out-of-order blocks that are now contiguous (or overlap).
+            while let Some(first) = self.ooo.first() {
+                if first.start > *rcv_nxt {
+                    break;
+                }
+                let b = self.ooo.remove(0);
+                if b.end() > *rcv_nxt {
+                    let skip = rcv_nxt.since(b.start) as usize;
+                    self.ready.extend(&b.data[skip..]);
+                    let n = b.data.len() - skip;
+                    *rcv_nxt += n;
+                    out.advanced += n as u32;
+                    out.filled_hole = true;
+                }
+            }
+            return out;
+        }
+        out.out_of_order = true;
+        // Merge [seq, seq+len) with the overlapping/adjacent blocks.
+        let end = seq + data.len();
+        let mut i = 0;
+        while i < self.ooo.len() && self.ooo[i].end() < seq {
+            i += 1;
+        }
+        let mut j = i;
+        while j < self.ooo.len() && self.ooo[j].start <= end {
+            j += 1;
+        }
+        if i == j {
+            self.ooo.insert(
+                i,
+                OooBlock {
+                    start: seq,
+                    data: data.to_vec(),
+                    touched: self.clock,
+                },
+            );
+            return out;
+        }
+        if j == i + 1 && self.ooo[i].start <= seq && self.ooo[i].end() >= end {
+            // Entirely a duplicate of what we hold.
+            out.duplicate = true;
+            self.ooo[i].touched = self.clock;
+            return out;
+        }
+        let start = seq.min(self.ooo[i].start);
+        let new_end = end.max(self.ooo[j - 1].end());
+        let mut merged = vec![0u8; new_end.since(start) as usize];
+        for b in &self.ooo[i..j] {
+            let off = b.start.since(start) as usize;
+            merged[off..off + b.data.len()].copy_from_slice(&b.data);
+        }
+        let off = seq.since(start) as usize;
+        merged[off..off + data.len()].copy_from_slice(data);
+        self.ooo.splice(
+            i..j,
+            [OooBlock {
+                start,
+                data: merged,
+                touched: self.clock,
+            }],
+        );
+        out
+    }
+
+    /// SACK blocks (left, right), most recently changed first, at most `max`.
+    pub fn sack_blocks(&self, max: usize) -> Vec<(Seq, Seq)> {
+        let mut v: Vec<&OooBlock> = self.ooo.iter().collect();
+        v.sort_by_key(|b| std::cmp::Reverse(b.touched));
+        v.into_iter()
+            .take(max)
+            .map(|b| (b.start, b.end()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reassembly_with_overlaps_and_duplicates() {
+        let mut r = RecvBuffer::new(1000);
+        let mut nxt = Seq(100);
+        let right = Seq(1100);
+        let o = r.insert(&mut nxt, Seq(110), b"klmno", right);
+        assert!(o.out_of_order);
+        let o = r.insert(&mut nxt, Seq(120), b"uvwxyz", right);
+        assert!(o.out_of_order);
+        assert_eq!(
+            r.sack_blocks(4),
+            vec![(Seq(120), Seq(126)), (Seq(110), Seq(115))]
+        );
+        // overlapping both blocks
+        let o = r.insert(&mut nxt, Seq(113), b"nopqrstu", right);
+        assert!(o.out_of_order && !o.duplicate);
+        assert_eq!(r.sack_blocks(4), vec![(Seq(110), Seq(126))]);
+        let o = r.insert(&mut nxt, Seq(112), b"mn", right);
+        assert!(o.duplicate);
+        // fill the hole, overlapping into the block
+        let o = r.insert(&mut nxt, Seq(100), b"abcdefghijkl", right);
+        assert!(o.filled_hole);
+        assert_eq!(nxt, Seq(126));
+        assert_eq!(o.advanced, 26);
+        let mut buf = [0u8; 64];
+        let n = r.read(&mut buf);
+        assert_eq!(&buf[..n], b"abcdefghijklmnopqrstuvwxyz");
+        // old duplicate
+        let o = r.insert(&mut nxt, Seq(100), b"abc", right);
+        assert!(o.duplicate);
+        // trimmed at the right edge
+        let o = r.insert(&mut nxt, Seq(1098), b"0123456789", Seq(1100));
+        assert!(o.out_of_order);
+        assert_eq!(r.sack_blocks(4), vec![(Seq(1098), Seq(1100))]);
+    }
+}

@@ -1,0 +1,1210 @@
+//! Segment-level tests ("packetdrill in Rust"): one `TcpStack` under test, a scripted peer. Each
+//! case drives a connection into a state through real segments, injects a segment at a given time
+//! and asserts the exact segments emitted and the resulting state.
+
+use netlab::sim::{Duration, Instant};
+use netlab::tcp::{
+    RetransmitReason, SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpStack, TcpState,
+    TimerKind,
+};
+use netlab::wire::{TcpFlags, TcpOptions, TcpRepr};
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+const US: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+const US_PORT: u16 = 4000;
+const PEER_PORT: u16 = 80;
+/// The scripted peer's ISS.
+const PISS: u32 = 5000;
+
+const SYN: TcpFlags = TcpFlags::SYN;
+const ACK: TcpFlags = TcpFlags::ACK;
+const FIN: TcpFlags = TcpFlags::FIN;
+const RST: TcpFlags = TcpFlags::RST;
+const PSH: TcpFlags = TcpFlags::PSH;
+
+fn f(a: TcpFlags, b: TcpFlags) -> TcpFlags {
+    a | b
+}
+
+/// An owned segment, as emitted or injected.
+#[derive(Clone, Debug, PartialEq)]
+struct Seg {
+    src_port: u16,
+    dst_port: u16,
+    seq: u32,
+    ack: u32,
+    flags: TcpFlags,
+    window: u16,
+    options: TcpOptions,
+    payload: Vec<u8>,
+}
+
+impl Seg {
+    fn repr(&self) -> TcpRepr<'_> {
+        TcpRepr {
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+            seq: self.seq,
+            ack: self.ack,
+            flags: self.flags,
+            window: self.window,
+            urgent: 0,
+            options: self.options,
+            payload: &self.payload,
+        }
+    }
+    fn len(&self) -> usize {
+        self.payload.len()
+    }
+    /// Flags without PSH (whether PSH is set is not what these tests are about).
+    fn fl(&self) -> TcpFlags {
+        TcpFlags(self.flags.0 & !PSH.0)
+    }
+    fn sack(&self) -> Vec<(u32, u32)> {
+        self.options.sack_blocks.iter().flatten().copied().collect()
+    }
+}
+
+/// A segment from the peer.
+fn pseg(flags: TcpFlags, seq: u32, ack: u32, window: u16, len: usize) -> Seg {
+    Seg {
+        src_port: PEER_PORT,
+        dst_port: US_PORT,
+        seq,
+        ack,
+        flags,
+        window,
+        options: TcpOptions::default(),
+        payload: (0..len).map(|i| (seq as usize + i) as u8).collect(),
+    }
+}
+
+fn plain_cfg() -> TcpConfig {
+    TcpConfig {
+        sack: false,
+        timestamps: false,
+        window_scaling: false,
+        delayed_ack: false,
+        recv_buffer: 65535,
+        ..TcpConfig::default()
+    }
+}
+
+struct H {
+    stack: TcpStack,
+    now: Instant,
+    events: Vec<TcpEvent>,
+    id: SocketId,
+    /// Our ISS (from our SYN / SYN-ACK).
+    iss: u32,
+}
+
+fn ms(n: u64) -> Instant {
+    Instant::ZERO + Duration::from_millis(n)
+}
+
+impl H {
+    fn new(cfg: TcpConfig) -> H {
+        H {
+            stack: TcpStack::new(42, cfg),
+            now: Instant::ZERO,
+            events: Vec::new(),
+            id: SocketId(0),
+            iss: 0,
+        }
+    }
+    fn poll(&mut self) -> Vec<Seg> {
+        let mut v = Vec::new();
+        self.stack.poll_transmit(self.now, &mut |s, d, r| {
+            assert_eq!((s, d), (US, PEER));
+            v.push(Seg {
+                src_port: r.src_port,
+                dst_port: r.dst_port,
+                seq: r.seq,
+                ack: r.ack,
+                flags: r.flags,
+                window: r.window,
+                options: r.options,
+                payload: r.payload.to_vec(),
+            });
+        });
+        let ev = &mut self.events;
+        self.stack.drain_events(&mut |e| ev.push(e));
+        v
+    }
+    /// Injects a peer segment at the current time; returns what the stack sends in response.
+    fn inject(&mut self, s: Seg) -> Vec<Seg> {
+        self.stack.on_segment(self.now, PEER, US, &s.repr());
+        self.poll()
+    }
+    /// Advances the clock to `t`, firing timers on the way; returns (time, segment) sent.
+    fn advance(&mut self, t: Instant) -> Vec<(Instant, Seg)> {
+        let mut out = Vec::new();
+        while let Some(d) = self.stack.poll_timeout() {
+            if d > t {
+                break;
+            }
+            self.now = self.now.max(d);
+            self.stack.handle_timeout(self.now);
+            for s in self.poll() {
+                out.push((self.now, s));
+            }
+        }
+        self.now = t;
+        out
+    }
+    fn state(&self) -> Option<TcpState> {
+        self.stack.state(self.id)
+    }
+    fn send(&mut self, n: usize) -> usize {
+        let data: Vec<u8> = (0..n).map(|i| i as u8).collect();
+        self.stack.send(self.now, self.id, &data).unwrap()
+    }
+    fn read_all(&mut self) -> Result<Option<Vec<u8>>, TcpError> {
+        let mut buf = vec![0u8; 1 << 20];
+        self.stack
+            .recv(self.now, self.id, &mut buf)
+            .map(|o| o.map(|n| buf[..n].to_vec()))
+    }
+
+    /// Active open up to ESTABLISHED: our SYN, the peer's SYN-ACK (with `opts`), our ACK.
+    fn client(cfg: TcpConfig, peer_window: u16, opts: TcpOptions) -> H {
+        let mut h = H::new(cfg);
+        h.id = h
+            .stack
+            .connect(
+                h.now,
+                SocketAddrV4::new(US, US_PORT),
+                SocketAddrV4::new(PEER, PEER_PORT),
+                None,
+            )
+            .unwrap();
+        let out = h.poll();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].flags, SYN);
+        h.iss = out[0].seq;
+        let mut synack = pseg(f(SYN, ACK), PISS, h.iss + 1, peer_window, 0);
+        synack.options = opts;
+        let out = h.inject(synack);
+        assert_eq!(h.state(), Some(TcpState::Established));
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (out[0].flags, out[0].seq, out[0].ack, out[0].len()),
+            (ACK, h.iss + 1, PISS + 1, 0)
+        );
+        h
+    }
+    fn plain_client() -> H {
+        H::client(plain_cfg(), 65535, mss_opt(1460))
+    }
+    /// Passive open up to ESTABLISHED and accepted.
+    fn server(cfg: TcpConfig, backlog: usize) -> (H, SocketId) {
+        let mut h = H::new(cfg);
+        let l = h
+            .stack
+            .listen(h.now, SocketAddrV4::new(US, US_PORT), backlog, None)
+            .unwrap();
+        let mut syn = pseg(SYN, PISS, 0, 65535, 0);
+        syn.options = mss_opt(1460);
+        let out = h.inject(syn);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].flags, f(SYN, ACK));
+        assert_eq!(out[0].ack, PISS + 1);
+        h.iss = out[0].seq;
+        assert_eq!(h.stack.accept(h.now, l).unwrap(), None);
+        let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1, 65535, 0));
+        assert!(out.is_empty());
+        h.id = h.stack.accept(h.now, l).unwrap().unwrap();
+        assert_eq!(h.state(), Some(TcpState::Established));
+        (h, l)
+    }
+    fn has_event(&self, pred: impl Fn(&TcpEventKind) -> bool) -> bool {
+        self.events.iter().any(|e| pred(&e.kind))
+    }
+}
+
+fn mss_opt(mss: u16) -> TcpOptions {
+    TcpOptions {
+        mss: Some(mss),
+        ..TcpOptions::default()
+    }
+}
+
+fn summary(s: &[Seg]) -> Vec<(TcpFlags, u32, u32, usize)> {
+    s.iter().map(|s| (s.fl(), s.seq, s.ack, s.len())).collect()
+}
+
+// ====================================================================== opening
+
+#[test]
+fn active_open_syn_carries_options_and_handshake_completes() {
+    let mut h = H::new(TcpConfig::default());
+    h.id = h
+        .stack
+        .connect(
+            h.now,
+            SocketAddrV4::new(US, US_PORT),
+            SocketAddrV4::new(PEER, PEER_PORT),
+            None,
+        )
+        .unwrap();
+    assert_eq!(h.state(), Some(TcpState::SynSent));
+    assert_eq!(h.stack.connect_result(h.id), Ok(None));
+    let out = h.poll();
+    let o = out[0].options;
+    assert_eq!(o.mss, Some(1460));
+    // 256 KiB buffer: scale 3 makes it fit in 16 bits.
+    assert_eq!(o.window_scale, Some(3));
+    assert!(o.sack_permitted);
+    assert!(o.timestamps.is_some());
+    assert_eq!(out[0].window, 65535);
+    let mut synack = pseg(f(SYN, ACK), PISS, out[0].seq + 1, 1000, 0);
+    synack.options = TcpOptions {
+        mss: Some(1000),
+        window_scale: Some(2),
+        sack_permitted: true,
+        timestamps: Some((777, o.timestamps.unwrap().0)),
+        ..TcpOptions::default()
+    };
+    let out2 = h.inject(synack);
+    assert_eq!(h.stack.connect_result(h.id), Ok(Some(())));
+    assert_eq!(out2[0].fl(), ACK);
+    assert_eq!(out2[0].options.timestamps.unwrap().1, 777);
+    // Our windows are now scaled by 3.
+    assert_eq!(out2[0].window, (256 * 1024 / 8) as u16);
+    // Effective MSS = min(1460, 1000) - 12 (timestamps).
+    h.send(5000);
+    let out = h.poll();
+    assert_eq!(out[0].len(), 988);
+}
+
+#[test]
+fn passive_open_and_accept() {
+    let (h, _l) = H::server(plain_cfg(), 4);
+    assert_eq!(h.stack.open_sockets(), 2);
+}
+
+#[test]
+fn syn_without_options_gets_no_scaling_sack_or_timestamps() {
+    let mut h = H::new(TcpConfig::default());
+    h.stack
+        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
+        .unwrap();
+    let out = h.inject(pseg(SYN, PISS, 0, 65535, 0));
+    let o = out[0].options;
+    assert_eq!(o.window_scale, None);
+    assert!(!o.sack_permitted);
+    assert_eq!(o.timestamps, None);
+    assert_eq!(o.mss, Some(1460));
+}
+
+#[test]
+fn simultaneous_open() {
+    let mut h = H::new(plain_cfg());
+    h.id = h
+        .stack
+        .connect(
+            h.now,
+            SocketAddrV4::new(US, US_PORT),
+            SocketAddrV4::new(PEER, PEER_PORT),
+            None,
+        )
+        .unwrap();
+    let syn = h.poll();
+    h.iss = syn[0].seq;
+    // The peer's SYN crosses ours.
+    let out = h.inject(pseg(SYN, PISS, 0, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::SynReceived));
+    assert_eq!(summary(&out), vec![(f(SYN, ACK), h.iss, PISS + 1, 0)]);
+    // The peer's SYN,ACK.
+    let out = h.inject(pseg(f(SYN, ACK), PISS, h.iss + 1, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::Established));
+    assert!(out.iter().all(|s| s.fl() == ACK));
+    assert_eq!(h.stack.connect_result(h.id), Ok(Some(())));
+}
+
+#[test]
+fn retransmitted_syn_in_syn_received_resends_syn_ack() {
+    let mut h = H::new(plain_cfg());
+    h.stack
+        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
+        .unwrap();
+    let a = h.inject(pseg(SYN, PISS, 0, 65535, 0));
+    h.now = ms(100);
+    let b = h.inject(pseg(SYN, PISS, 0, 65535, 0));
+    assert_eq!(summary(&a), summary(&b));
+}
+
+#[test]
+fn syn_ack_retransmitted_on_timeout_and_child_dropped_after_limit() {
+    let cfg = TcpConfig {
+        max_syn_retransmissions: 2,
+        ..plain_cfg()
+    };
+    let mut h = H::new(cfg);
+    h.stack
+        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
+        .unwrap();
+    h.inject(pseg(SYN, PISS, 0, 65535, 0));
+    assert_eq!(h.stack.open_sockets(), 2);
+    let out = h.advance(ms(100_000));
+    let times: Vec<Instant> = out.iter().map(|(t, _)| *t).collect();
+    assert_eq!(times, vec![ms(1000), ms(3000)]);
+    assert!(out.iter().all(|(_, s)| s.flags == f(SYN, ACK)));
+    // The embryonic connection gave up silently (back to LISTEN).
+    assert_eq!(h.stack.open_sockets(), 1);
+}
+
+#[test]
+fn syn_retries_bounded_then_connect_times_out() {
+    let cfg = TcpConfig {
+        max_syn_retransmissions: 2,
+        ..plain_cfg()
+    };
+    let mut h = H::new(cfg);
+    h.id = h
+        .stack
+        .connect(
+            h.now,
+            SocketAddrV4::new(US, US_PORT),
+            SocketAddrV4::new(PEER, PEER_PORT),
+            None,
+        )
+        .unwrap();
+    h.poll();
+    let out = h.advance(ms(100_000));
+    let times: Vec<Instant> = out.iter().map(|(t, _)| *t).collect();
+    // RTO 1 s, backed off: retransmissions at 1 s and 3 s; failure at 7 s.
+    assert_eq!(times, vec![ms(1000), ms(3000)]);
+    assert_eq!(h.stack.connect_result(h.id), Err(TcpError::TimedOut));
+    assert_eq!(h.state(), Some(TcpState::Closed));
+    h.stack.close(h.now, h.id).unwrap();
+    assert_eq!(h.stack.open_sockets(), 0);
+}
+
+#[test]
+fn backlog_overflow_drops_syn_without_reset() {
+    let mut h = H::new(plain_cfg());
+    h.stack
+        .listen(h.now, SocketAddrV4::new(US, US_PORT), 1, None)
+        .unwrap();
+    let out = h.inject(pseg(SYN, PISS, 0, 65535, 0));
+    assert_eq!(out.len(), 1);
+    let mut syn2 = pseg(SYN, 9000, 0, 65535, 0);
+    syn2.src_port = 81;
+    let out = h.inject(syn2);
+    assert!(out.is_empty(), "{out:?}");
+    assert!(h.has_event(|k| matches!(
+        k,
+        TcpEventKind::Dropped {
+            reason: "backlog_full"
+        }
+    )));
+    assert_eq!(h.stack.open_sockets(), 2);
+}
+
+#[test]
+fn rst_in_syn_sent_means_refused() {
+    let mut h = H::new(plain_cfg());
+    h.id = h
+        .stack
+        .connect(
+            h.now,
+            SocketAddrV4::new(US, US_PORT),
+            SocketAddrV4::new(PEER, PEER_PORT),
+            None,
+        )
+        .unwrap();
+    let iss = h.poll()[0].seq;
+    // RST without an acceptable ACK is ignored.
+    assert!(h.inject(pseg(RST, 0, 0, 0, 0)).is_empty());
+    assert_eq!(h.state(), Some(TcpState::SynSent));
+    let out = h.inject(pseg(f(RST, ACK), 0, iss + 1, 0, 0));
+    assert!(out.is_empty());
+    assert_eq!(
+        h.stack.connect_result(h.id),
+        Err(TcpError::ConnectionRefused)
+    );
+}
+
+#[test]
+fn bad_ack_in_syn_sent_gets_rst() {
+    let mut h = H::new(plain_cfg());
+    h.id = h
+        .stack
+        .connect(
+            h.now,
+            SocketAddrV4::new(US, US_PORT),
+            SocketAddrV4::new(PEER, PEER_PORT),
+            None,
+        )
+        .unwrap();
+    let iss = h.poll()[0].seq;
+    let out = h.inject(pseg(f(SYN, ACK), PISS, iss + 100, 65535, 0));
+    assert_eq!(summary(&out), vec![(RST, iss + 100, 0, 0)]);
+    assert_eq!(h.state(), Some(TcpState::SynSent));
+}
+
+#[test]
+fn bad_ack_in_syn_received_gets_rst() {
+    let mut h = H::new(plain_cfg());
+    h.stack
+        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
+        .unwrap();
+    let iss = h.inject(pseg(SYN, PISS, 0, 65535, 0))[0].seq;
+    let out = h.inject(pseg(ACK, PISS + 1, iss + 7, 65535, 0));
+    assert_eq!(summary(&out), vec![(RST, iss + 7, 0, 0)]);
+    assert_eq!(h.stack.state(SocketId(2)), Some(TcpState::SynReceived));
+}
+
+#[test]
+fn rst_in_syn_received_returns_to_listen() {
+    let mut h = H::new(plain_cfg());
+    h.stack
+        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
+        .unwrap();
+    h.inject(pseg(SYN, PISS, 0, 65535, 0));
+    assert_eq!(h.stack.open_sockets(), 2);
+    h.inject(pseg(RST, PISS + 1, 0, 0, 0));
+    assert_eq!(h.stack.open_sockets(), 1);
+}
+
+// ====================================================================== closed ports, RSTs
+
+#[test]
+fn rst_to_closed_port_follows_rfc_seq_ack_rules() {
+    let mut h = H::new(plain_cfg());
+    // No ACK bit: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>, SYN counts one.
+    let out = h.inject(pseg(SYN, 1234, 0, 65535, 0));
+    assert_eq!(summary(&out), vec![(f(RST, ACK), 0, 1235, 0)]);
+    let out = h.inject(pseg(FIN, 1234, 0, 65535, 10));
+    assert_eq!(summary(&out), vec![(f(RST, ACK), 0, 1245, 0)]);
+    // ACK bit: <SEQ=SEG.ACK><CTL=RST>.
+    let out = h.inject(pseg(ACK, 1234, 999, 65535, 5));
+    assert_eq!(summary(&out), vec![(RST, 999, 0, 0)]);
+    assert_eq!((out[0].src_port, out[0].dst_port), (US_PORT, PEER_PORT));
+    // A RST never gets a RST.
+    assert!(h.inject(pseg(RST, 1234, 0, 0, 0)).is_empty());
+}
+
+#[test]
+fn ack_to_listener_gets_rst() {
+    let mut h = H::new(plain_cfg());
+    h.stack
+        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
+        .unwrap();
+    let out = h.inject(pseg(ACK, 1, 77, 65535, 0));
+    assert_eq!(summary(&out), vec![(RST, 77, 0, 0)]);
+    assert!(h.inject(pseg(RST, 1, 0, 0, 0)).is_empty());
+}
+
+#[test]
+fn rst_exactly_at_rcv_nxt_resets() {
+    let mut h = H::plain_client();
+    let out = h.inject(pseg(RST, PISS + 1, 0, 0, 0));
+    assert!(out.is_empty());
+    assert_eq!(h.state(), Some(TcpState::Closed));
+    assert_eq!(h.read_all(), Err(TcpError::ConnectionReset));
+    assert_eq!(
+        h.stack.send(h.now, h.id, b"x"),
+        Err(TcpError::ConnectionReset)
+    );
+    // Freed only when the application closes it.
+    assert_eq!(h.stack.open_sockets(), 1);
+    h.stack.close(h.now, h.id).unwrap();
+    assert_eq!(h.stack.open_sockets(), 0);
+}
+
+#[test]
+fn rst_in_window_but_not_exact_gets_challenge_ack() {
+    let mut h = H::plain_client();
+    let out = h.inject(pseg(RST, PISS + 1 + 100, 0, 0, 0));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, PISS + 1, 0)]);
+    assert_eq!(h.state(), Some(TcpState::Established));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::ChallengeAck { .. })));
+}
+
+#[test]
+fn rst_outside_window_is_ignored_silently() {
+    let mut h = H::plain_client();
+    let out = h.inject(pseg(RST, PISS + 1 + 100_000, 0, 0, 0));
+    assert!(out.is_empty());
+    let out = h.inject(pseg(RST, PISS - 10, 0, 0, 0));
+    assert!(out.is_empty());
+    assert_eq!(h.state(), Some(TcpState::Established));
+}
+
+#[test]
+fn syn_in_established_gets_challenge_ack() {
+    let mut h = H::plain_client();
+    let out = h.inject(pseg(SYN, PISS + 1 + 10, 0, 65535, 0));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, PISS + 1, 0)]);
+    assert_eq!(h.state(), Some(TcpState::Established));
+}
+
+#[test]
+fn ack_of_unsent_data_is_acked_and_dropped() {
+    let mut h = H::plain_client();
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1000, 65535, 10));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, PISS + 1, 0)]);
+    assert_eq!(h.read_all(), Ok(None));
+}
+
+#[test]
+fn abort_sends_rst_and_frees() {
+    let mut h = H::plain_client();
+    h.stack.abort(h.now, h.id).unwrap();
+    let out = h.poll();
+    assert_eq!(summary(&out), vec![(f(RST, ACK), h.iss + 1, PISS + 1, 0)]);
+    assert_eq!(h.stack.open_sockets(), 0);
+    assert_eq!(h.stack.state(h.id), None);
+    assert_eq!(h.read_all(), Err(TcpError::InvalidSocket));
+}
+
+// ====================================================================== closing
+
+#[test]
+fn active_close_fin_wait_time_wait_and_retransmitted_fin_restarts_2msl() {
+    let mut h = H::plain_client();
+    h.stack.close(h.now, h.id).unwrap();
+    assert_eq!(h.state(), Some(TcpState::FinWait1));
+    let out = h.poll();
+    assert_eq!(summary(&out), vec![(f(FIN, ACK), h.iss + 1, PISS + 1, 0)]);
+    h.inject(pseg(ACK, PISS + 1, h.iss + 2, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::FinWait2));
+    h.now = ms(1000);
+    let out = h.inject(pseg(f(FIN, ACK), PISS + 1, h.iss + 2, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::TimeWait));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 2, PISS + 2, 0)]);
+    // 2*MSL = 60 s from 1 s; a retransmitted FIN at 31 s restarts it (ends at 91 s).
+    assert!(h.advance(ms(31_000)).is_empty());
+    let out = h.inject(pseg(f(FIN, ACK), PISS + 1, h.iss + 2, 65535, 0));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 2, PISS + 2, 0)]);
+    h.advance(ms(61_000 + 1));
+    assert_eq!(h.state(), Some(TcpState::TimeWait));
+    h.advance(ms(91_000));
+    // CLOSED and freed (the application had closed it).
+    assert_eq!(h.state(), None);
+    assert_eq!(h.stack.open_sockets(), 0);
+}
+
+#[test]
+fn rst_in_time_wait_is_ignored_rfc1337() {
+    let mut h = H::plain_client();
+    h.stack.close(h.now, h.id).unwrap();
+    h.poll();
+    h.inject(pseg(f(FIN, ACK), PISS + 1, h.iss + 2, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::TimeWait));
+    assert!(h.inject(pseg(RST, PISS + 2, 0, 0, 0)).is_empty());
+    assert_eq!(h.state(), Some(TcpState::TimeWait));
+    h.advance(ms(60_000));
+    assert_eq!(h.stack.open_sockets(), 0);
+}
+
+#[test]
+fn new_syn_reopens_a_time_wait_connection_of_a_listener() {
+    let (mut h, _l) = H::server(plain_cfg(), 4);
+    // We close first: FIN, the peer ACKs and FINs: TIME-WAIT.
+    h.stack.close(h.now, h.id).unwrap();
+    h.poll();
+    h.inject(pseg(f(FIN, ACK), PISS + 1, h.iss + 2, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::TimeWait));
+    // An old-incarnation SYN (at or below RCV.NXT) gets a challenge ACK ...
+    let out = h.inject(pseg(SYN, PISS, 0, 65535, 0));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 2, PISS + 2, 0)]);
+    // ... a new one above it ends TIME-WAIT and reaches the listener.
+    let out = h.inject(pseg(SYN, PISS + 100_000, 0, 65535, 0));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].flags, f(SYN, ACK));
+    assert_eq!(out[0].ack, PISS + 100_001);
+    assert_eq!(h.state(), None);
+}
+
+#[test]
+fn paws_drops_old_timestamps() {
+    let cfg = TcpConfig {
+        timestamps: true,
+        ..plain_cfg()
+    };
+    let opts = TcpOptions {
+        mss: Some(1460),
+        timestamps: Some((1000, 1)),
+        ..TcpOptions::default()
+    };
+    let mut h = H::client(cfg, 65535, opts);
+    let mut s = pseg(ACK, PISS + 1, h.iss + 1, 65535, 100);
+    s.options.timestamps = Some((1010, 1));
+    let out = h.inject(s);
+    assert_eq!(out[0].ack, PISS + 101);
+    assert_eq!(out[0].options.timestamps.unwrap().1, 1010);
+    // TSval 900 < TS.Recent 1010: dropped and ACKed.
+    let mut old = pseg(ACK, PISS + 101, h.iss + 1, 65535, 100);
+    old.options.timestamps = Some((900, 1));
+    let out = h.inject(old);
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, PISS + 101, 0)]);
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Dropped { reason: "paws" })));
+}
+
+#[test]
+fn listener_close_resets_unaccepted_connections() {
+    let mut h = H::new(plain_cfg());
+    let l = h
+        .stack
+        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
+        .unwrap();
+    let iss = h.inject(pseg(SYN, PISS, 0, 65535, 0))[0].seq;
+    h.inject(pseg(ACK, PISS + 1, iss + 1, 65535, 0));
+    h.stack.close(h.now, l).unwrap();
+    let out = h.poll();
+    assert_eq!(summary(&out), vec![(f(RST, ACK), iss + 1, PISS + 1, 0)]);
+    assert_eq!(h.stack.open_sockets(), 0);
+}
+
+#[test]
+fn waker_fires_when_data_arrives() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Wake, Waker};
+    struct Counter(AtomicUsize);
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let mut h = H::plain_client();
+    let c = Arc::new(Counter(AtomicUsize::new(0)));
+    let w = Waker::from(c.clone());
+    assert_eq!(h.read_all(), Ok(None));
+    h.stack.register_waker(h.id, &w);
+    h.inject(pseg(ACK, PISS + 1, h.iss + 1, 65535, 10));
+    assert_eq!(c.0.load(Ordering::SeqCst), 1);
+    assert_eq!(h.read_all().unwrap().unwrap().len(), 10);
+}
+
+#[test]
+fn keepalive_probes_an_idle_connection() {
+    let cfg = TcpConfig {
+        keepalive: Some(Duration::from_secs(10)),
+        ..plain_cfg()
+    };
+    let mut h = H::client(cfg, 65535, mss_opt(1460));
+    // The handshake's segment arrival arms the timer: first probe 10 s later, SEQ = SND.NXT - 1.
+    let out = h.advance(ms(10_500));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, ms(10_000));
+    assert_eq!(
+        summary(&[out[0].1.clone()]),
+        vec![(ACK, h.iss, PISS + 1, 0)]
+    );
+    // The peer answers: the connection stays up.
+    h.inject(pseg(ACK, PISS + 1, h.iss + 1, 65535, 0));
+    // Unanswered probes: after 9 of them the connection is reset.
+    let out = h.advance(ms(1_000_000));
+    assert_eq!(out.last().unwrap().1.fl(), f(RST, ACK));
+    assert_eq!(out.len(), 10);
+    assert_eq!(h.read_all(), Err(TcpError::TimedOut));
+}
+
+#[test]
+fn passive_close_with_duplicate_fins_in_close_wait_and_last_ack() {
+    let mut h = H::plain_client();
+    let out = h.inject(pseg(f(FIN, ACK), PISS + 1, h.iss + 1, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::CloseWait));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, PISS + 2, 0)]);
+    assert_eq!(h.read_all(), Ok(Some(vec![])));
+    // Duplicate FIN: re-ACKed, no state change.
+    let out = h.inject(pseg(f(FIN, ACK), PISS + 1, h.iss + 1, 65535, 0));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, PISS + 2, 0)]);
+    assert_eq!(h.state(), Some(TcpState::CloseWait));
+    h.stack.close(h.now, h.id).unwrap();
+    assert_eq!(h.state(), Some(TcpState::LastAck));
+    let out = h.poll();
+    assert_eq!(summary(&out), vec![(f(FIN, ACK), h.iss + 1, PISS + 2, 0)]);
+    let out = h.inject(pseg(f(FIN, ACK), PISS + 1, h.iss + 1, 65535, 0));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 2, PISS + 2, 0)]);
+    assert_eq!(h.state(), Some(TcpState::LastAck));
+    let out = h.inject(pseg(ACK, PISS + 2, h.iss + 2, 65535, 0));
+    assert!(out.is_empty());
+    assert_eq!(h.state(), None);
+    assert_eq!(h.stack.open_sockets(), 0);
+}
+
+#[test]
+fn simultaneous_close_goes_through_closing() {
+    let mut h = H::plain_client();
+    h.stack.shutdown_write(h.now, h.id).unwrap();
+    let fin = h.poll();
+    assert_eq!(summary(&fin), vec![(f(FIN, ACK), h.iss + 1, PISS + 1, 0)]);
+    // The peer's FIN crosses ours (it does not acknowledge our FIN).
+    let out = h.inject(pseg(f(FIN, ACK), PISS + 1, h.iss + 1, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::Closing));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 2, PISS + 2, 0)]);
+    h.inject(pseg(ACK, PISS + 2, h.iss + 2, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::TimeWait));
+    h.advance(ms(60_000));
+    assert_eq!(h.state(), Some(TcpState::Closed));
+    // shutdown_write kept the socket: close() frees it now that it is CLOSED.
+    assert_eq!(h.stack.open_sockets(), 1);
+    h.stack.close(h.now, h.id).unwrap();
+    assert_eq!(h.stack.open_sockets(), 0);
+}
+
+#[test]
+fn half_close_keeps_receiving() {
+    let mut h = H::plain_client();
+    h.send(100);
+    h.stack.shutdown_write(h.now, h.id).unwrap();
+    let out = h.poll();
+    assert_eq!(summary(&out), vec![(f(FIN, ACK), h.iss + 1, PISS + 1, 100)]);
+    assert_eq!(h.stack.send(h.now, h.id, b"more"), Err(TcpError::Closing));
+    h.inject(pseg(ACK, PISS + 1, h.iss + 102, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::FinWait2));
+    h.inject(pseg(ACK, PISS + 1, h.iss + 102, 65535, 300));
+    assert_eq!(h.read_all().unwrap().unwrap().len(), 300);
+    h.inject(pseg(f(FIN, ACK), PISS + 301, h.iss + 102, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::TimeWait));
+    assert_eq!(h.read_all(), Ok(Some(vec![])));
+}
+
+#[test]
+fn close_keeps_connection_until_closed() {
+    let mut h = H::plain_client();
+    h.stack.close(h.now, h.id).unwrap();
+    assert_eq!(h.state(), Some(TcpState::FinWait1));
+    assert_eq!(h.stack.open_sockets(), 1);
+}
+
+// ====================================================================== receiving
+
+#[test]
+fn out_of_window_data_is_acked_and_dropped() {
+    let mut h = H::plain_client();
+    let out = h.inject(pseg(ACK, PISS + 1 + 70_000, h.iss + 1, 65535, 100));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, PISS + 1, 0)]);
+    // Old duplicate: also ACKed.
+    let out = h.inject(pseg(ACK, PISS - 200, h.iss + 1, 65535, 100));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, PISS + 1, 0)]);
+    assert_eq!(h.read_all(), Ok(None));
+}
+
+#[test]
+fn reassembly_with_overlaps_and_immediate_acks() {
+    let mut h = H::plain_client();
+    let base = PISS + 1;
+    // 100..200 first (out of order): immediate duplicate ACK.
+    let out = h.inject(pseg(ACK, base + 100, h.iss + 1, 65535, 100));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, base, 0)]);
+    // 150..300 overlaps it.
+    let out = h.inject(pseg(ACK, base + 150, h.iss + 1, 65535, 150));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, base, 0)]);
+    // 0..120 fills the hole and overlaps: ACK up to 300 at once.
+    let out = h.inject(pseg(ACK, base, h.iss + 1, 65535, 120));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, base + 300, 0)]);
+    let data = h.read_all().unwrap().unwrap();
+    let expect: Vec<u8> = (0..300).map(|i| (base as usize + i) as u8).collect();
+    assert_eq!(data, expect);
+    // An exact duplicate is discarded but ACKed.
+    let out = h.inject(pseg(ACK, base + 100, h.iss + 1, 65535, 100));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, base + 300, 0)]);
+    assert_eq!(h.read_all(), Ok(None));
+}
+
+#[test]
+fn sack_blocks_reported_most_recent_first() {
+    let cfg = TcpConfig {
+        sack: true,
+        ..plain_cfg()
+    };
+    let opts = TcpOptions {
+        mss: Some(1460),
+        sack_permitted: true,
+        ..TcpOptions::default()
+    };
+    let mut h = H::client(cfg, 65535, opts);
+    let base = PISS + 1;
+    let out = h.inject(pseg(ACK, base + 1000, h.iss + 1, 65535, 100));
+    assert_eq!(out[0].sack(), vec![(base + 1000, base + 1100)]);
+    let out = h.inject(pseg(ACK, base + 3000, h.iss + 1, 65535, 100));
+    assert_eq!(
+        out[0].sack(),
+        vec![(base + 3000, base + 3100), (base + 1000, base + 1100)]
+    );
+    let out = h.inject(pseg(ACK, base + 1100, h.iss + 1, 65535, 100));
+    assert_eq!(
+        out[0].sack(),
+        vec![(base + 1000, base + 1200), (base + 3000, base + 3100)]
+    );
+    // Hole filled up to 1200: only the block above remains.
+    let out = h.inject(pseg(ACK, base, h.iss + 1, 65535, 1000));
+    assert_eq!(out[0].ack, base + 1200);
+    assert_eq!(out[0].sack(), vec![(base + 3000, base + 3100)]);
+}
+
+#[test]
+fn delayed_ack_every_second_segment_and_on_timer() {
+    let cfg = TcpConfig {
+        delayed_ack: true,
+        ..plain_cfg()
+    };
+    let mut h = H::client(cfg, 65535, mss_opt(1460));
+    let base = PISS + 1;
+    assert!(h.inject(pseg(ACK, base, h.iss + 1, 65535, 1460)).is_empty());
+    let out = h.inject(pseg(ACK, base + 1460, h.iss + 1, 65535, 1460));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, base + 2920, 0)]);
+    h.now = ms(10);
+    assert!(
+        h.inject(pseg(ACK, base + 2920, h.iss + 1, 65535, 100))
+            .is_empty()
+    );
+    let out = h.advance(ms(1000));
+    assert_eq!(out.len(), 1);
+    // 40 ms delayed-ACK timer.
+    assert_eq!(out[0].0, ms(50));
+    assert_eq!(out[0].1.ack, base + 3020);
+}
+
+#[test]
+fn window_follows_buffer_and_right_edge_never_shrinks() {
+    let cfg = TcpConfig {
+        recv_buffer: 4000,
+        ..plain_cfg()
+    };
+    let mut h = H::client(cfg, 65535, mss_opt(1000));
+    let base = PISS + 1;
+    let mut right = base + 4000;
+    let mut seq = base;
+    let mut windows = vec![];
+    for _ in 0..4 {
+        let out = h.inject(pseg(ACK, seq, h.iss + 1, 65535, 1000));
+        seq += 1000;
+        let s = &out[0];
+        assert!(
+            s.ack + u32::from(s.window) >= right,
+            "right edge moved left"
+        );
+        right = s.ack + u32::from(s.window);
+        windows.push(s.window);
+    }
+    assert_eq!(windows, vec![3000, 2000, 1000, 0]);
+    // Data beyond the zero window is not accepted, but ACKed.
+    let out = h.inject(pseg(ACK, seq, h.iss + 1, 65535, 10));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, seq, 0)]);
+    assert_eq!(out[0].window, 0);
+    // Reading 1500 bytes reopens the window (>= min(buffer/2, MSS)): a window update is sent.
+    let mut buf = [0u8; 1500];
+    h.stack.recv(h.now, h.id, &mut buf).unwrap();
+    let out = h.poll();
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, seq, 0)]);
+    assert_eq!(out[0].window, 1500);
+}
+
+// ====================================================================== sending
+
+#[test]
+fn nagle_holds_small_segments_while_data_is_unacked() {
+    let mut h = H::plain_client();
+    h.send(100);
+    let out = h.poll();
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, PISS + 1, 100)]);
+    h.send(100);
+    h.send(100);
+    assert!(h.poll().is_empty());
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 101, 65535, 0));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 101, PISS + 1, 200)]);
+}
+
+#[test]
+fn nagle_off_sends_small_segments_at_once() {
+    let cfg = TcpConfig {
+        nagle: false,
+        ..plain_cfg()
+    };
+    let mut h = H::client(cfg, 65535, mss_opt(1460));
+    h.send(100);
+    h.poll();
+    h.send(100);
+    let out = h.poll();
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 101, PISS + 1, 100)]);
+}
+
+#[test]
+fn effective_mss_is_the_smaller_one() {
+    let mut h = H::client(plain_cfg(), 65535, mss_opt(500));
+    h.send(1200);
+    let out = h.poll();
+    assert_eq!(out.iter().map(Seg::len).collect::<Vec<_>>(), vec![500, 500]);
+    // The 200-byte tail waits for the ACK (Nagle).
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1001, 65535, 0));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1001, PISS + 1, 200)]);
+}
+
+#[test]
+fn initial_window_is_ten_segments() {
+    let mut h = H::client(plain_cfg(), 65535, mss_opt(1000));
+    h.send(20_000);
+    let out = h.poll();
+    assert_eq!(out.len(), 10);
+    assert_eq!(h.stack.conn_info(h.id).unwrap().cwnd, 10_000);
+}
+
+#[test]
+fn zero_window_persist_probes_with_backoff() {
+    let mut h = H::client(plain_cfg(), 1000, mss_opt(1000));
+    h.send(3000);
+    let out = h.poll();
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1, PISS + 1, 1000)]);
+    // All acknowledged, window closed.
+    h.now = ms(100);
+    assert!(h.inject(pseg(ACK, PISS + 1, h.iss + 1001, 0, 0)).is_empty());
+    let info = h.stack.conn_info(h.id).unwrap();
+    assert!(info.timers.iter().any(|(t, _)| *t == TimerKind::Persist));
+    assert!(!info.timers.iter().any(|(t, _)| *t == TimerKind::Retransmit));
+    let out = h.advance(ms(350));
+    // First probe after the RTO (the handshake sample gave rto = 200 ms floor): one byte at SND.UNA.
+    assert_eq!(out.len(), 1);
+    let (t1, p1) = &out[0];
+    assert_eq!((p1.seq, p1.len()), (h.iss + 1001, 1));
+    // The peer still has a zero window: ACK without accepting the byte.
+    let _ = h.inject(pseg(ACK, PISS + 1, h.iss + 1001, 0, 0));
+    let out = h.advance(ms(800));
+    assert_eq!(out.len(), 1);
+    let (t2, p2) = &out[0];
+    assert_eq!((p2.seq, p2.len()), (h.iss + 1001, 1));
+    let _ = h.inject(pseg(ACK, PISS + 1, h.iss + 1001, 0, 0));
+    let out = h.advance(ms(1600));
+    assert_eq!(out.len(), 1);
+    let (t3, _) = &out[0];
+    // Backoff doubles the interval.
+    assert!((*t3 - *t2) > (*t2 - *t1), "{t1:?} {t2:?} {t3:?}");
+    assert!(h.has_event(|k| matches!(
+        k,
+        TcpEventKind::Retransmit {
+            reason: RetransmitReason::Probe,
+            ..
+        }
+    )));
+    // The window opens: the probe byte is acknowledged and the rest flows.
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1002, 5000, 0));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1002, PISS + 1, 1000)]);
+    // The 999-byte tail waits for that ACK (Nagle).
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 2002, 5000, 0));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 2002, PISS + 1, 999)]);
+}
+
+// ====================================================================== retransmission timer
+
+#[test]
+fn rto_backoff_doubles() {
+    let mut h = H::plain_client();
+    h.send(100);
+    h.poll();
+    let out = h.advance(ms(20_000));
+    let times: Vec<u64> = out.iter().map(|(t, _)| t.as_nanos() / 1_000_000).collect();
+    // The SYN-ACK arrived at t=0 so the RTT sample is 0: RTO = rto_min 200 ms, then doubling.
+    assert_eq!(times, vec![200, 600, 1400, 3000, 6200, 12600]);
+    assert!(
+        out.iter()
+            .all(|(_, s)| s.seq == h.iss + 1 && s.len() == 100)
+    );
+    assert!(h.has_event(|k| matches!(
+        k,
+        TcpEventKind::Retransmit {
+            reason: RetransmitReason::Rto,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn karn_no_rtt_sample_from_retransmitted_segment() {
+    let mut h = H::new(plain_cfg());
+    h.id = h
+        .stack
+        .connect(
+            h.now,
+            SocketAddrV4::new(US, US_PORT),
+            SocketAddrV4::new(PEER, PEER_PORT),
+            None,
+        )
+        .unwrap();
+    h.iss = h.poll()[0].seq;
+    h.now = ms(100);
+    let mut sa = pseg(f(SYN, ACK), PISS, h.iss + 1, 65535, 0);
+    sa.options = mss_opt(1460);
+    h.inject(sa);
+    let info = h.stack.conn_info(h.id).unwrap();
+    assert_eq!(info.srtt, Some(Duration::from_millis(100)));
+    assert_eq!(info.rto, Duration::from_millis(300));
+    h.send(100);
+    h.poll();
+    // Retransmitted at 400 ms, ACKed at 450 ms: ambiguous, no sample; the backed-off RTO stays.
+    let out = h.advance(ms(450));
+    assert_eq!(out.len(), 1);
+    h.inject(pseg(ACK, PISS + 1, h.iss + 101, 65535, 0));
+    let info = h.stack.conn_info(h.id).unwrap();
+    assert_eq!(info.srtt, Some(Duration::from_millis(100)));
+    assert_eq!(info.rto, Duration::from_millis(600));
+    // A fresh segment acknowledged 100 ms later is sampled.
+    h.send(100);
+    h.poll();
+    h.now = ms(550);
+    h.inject(pseg(ACK, PISS + 1, h.iss + 201, 65535, 0));
+    let info = h.stack.conn_info(h.id).unwrap();
+    assert_eq!(info.srtt, Some(Duration::from_millis(100)));
+    assert_eq!(info.rto, Duration::from_micros(250_000));
+}
+
+#[test]
+fn retransmission_limit_aborts_with_rst_and_timed_out() {
+    let cfg = TcpConfig {
+        max_retransmissions: 3,
+        ..plain_cfg()
+    };
+    let mut h = H::client(cfg, 65535, mss_opt(1460));
+    h.send(100);
+    h.poll();
+    let out = h.advance(ms(100_000));
+    let kinds: Vec<TcpFlags> = out.iter().map(|(_, s)| s.fl()).collect();
+    assert_eq!(kinds, vec![ACK, ACK, ACK, f(RST, ACK)]);
+    assert_eq!(out[3].1.seq, h.iss + 101);
+    assert_eq!(h.state(), Some(TcpState::Closed));
+    assert_eq!(h.read_all(), Err(TcpError::TimedOut));
+    assert_eq!(h.stack.send(h.now, h.id, b"x"), Err(TcpError::TimedOut));
+}
+
+#[test]
+fn rto_sets_loss_window_and_halves_ssthresh() {
+    let mut h = H::client(plain_cfg(), 65535, mss_opt(1000));
+    h.send(10_000);
+    assert_eq!(h.poll().len(), 10);
+    let out = h.advance(ms(200));
+    assert_eq!(out.len(), 1);
+    let info = h.stack.conn_info(h.id).unwrap();
+    assert_eq!(info.cwnd, 1000);
+    assert_eq!(info.ssthresh, 5000);
+}
+
+// ====================================================================== loss recovery
+
+fn ten_segments_in_flight(cfg: TcpConfig, opts: TcpOptions) -> H {
+    let mut h = H::client(cfg, 65535, opts);
+    h.send(20_000);
+    let out = h.poll();
+    assert_eq!(out.len(), 10);
+    h
+}
+
+#[test]
+fn fast_retransmit_after_three_dupacks_and_newreno_partial_ack() {
+    let mut h = ten_segments_in_flight(plain_cfg(), mss_opt(1000));
+    let una = h.iss + 1;
+    // Segments 0 and 3 are lost; ACKs for 1, 2 are duplicates of una.
+    assert!(h.inject(pseg(ACK, PISS + 1, una, 65535, 0)).is_empty());
+    assert!(h.inject(pseg(ACK, PISS + 1, una, 65535, 0)).is_empty());
+    let out = h.inject(pseg(ACK, PISS + 1, una, 65535, 0));
+    assert_eq!(summary(&out), vec![(ACK, una, PISS + 1, 1000)]);
+    assert!(h.has_event(|k| matches!(
+        k,
+        TcpEventKind::Retransmit {
+            reason: RetransmitReason::FastRetransmit,
+            ..
+        }
+    )));
+    let info = h.stack.conn_info(h.id).unwrap();
+    assert!(info.in_recovery);
+    assert_eq!(info.ssthresh, 5000);
+    assert_eq!(info.cwnd, 8000);
+    // More dupacks inflate cwnd; new data goes out once cwnd exceeds the flight (10000).
+    for _ in 0..2 {
+        assert!(h.inject(pseg(ACK, PISS + 1, una, 65535, 0)).is_empty());
+    }
+    let out = h.inject(pseg(ACK, PISS + 1, una, 65535, 0));
+    assert_eq!(h.stack.conn_info(h.id).unwrap().cwnd, 11_000);
+    assert_eq!(summary(&out), vec![(ACK, una + 10_000, PISS + 1, 1000)]);
+    // Partial ACK up to segment 3: segment 3 is retransmitted at once, recovery continues.
+    let out = h.inject(pseg(ACK, PISS + 1, una + 3000, 65535, 0));
+    assert_eq!(out[0].seq, una + 3000);
+    assert_eq!(out[0].len(), 1000);
+    assert!(h.stack.conn_info(h.id).unwrap().in_recovery);
+    // Full ACK (everything up to the recovery point): recovery ends, cwnd = ssthresh.
+    h.inject(pseg(ACK, PISS + 1, una + 10_000, 65535, 0));
+    let info = h.stack.conn_info(h.id).unwrap();
+    assert!(!info.in_recovery);
+    // RFC 6582 3.2 step 3: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
+    assert!(info.cwnd <= info.ssthresh);
+}
+
+#[test]
+fn rfc6675_sack_recovery_retransmits_exactly_the_holes() {
+    let cfg = TcpConfig {
+        sack: true,
+        ..plain_cfg()
+    };
+    let opts = TcpOptions {
+        mss: Some(1000),
+        sack_permitted: true,
+        ..TcpOptions::default()
+    };
+    let mut h = ten_segments_in_flight(cfg, opts);
+    let una = h.iss + 1;
+    // Segments 0 and 4 lost; the peer SACKs 1..4 and 5..9 progressively.
+    let ack = |h: &mut H, blocks: &[(u32, u32)]| {
+        let mut s = pseg(ACK, PISS + 1, una, 65535, 0);
+        for (i, (l, r)) in blocks.iter().enumerate() {
+            s.options.sack_blocks[i] = Some((una + l * 1000, una + r * 1000));
+        }
+        h.inject(s)
+    };
+    assert!(ack(&mut h, &[(1, 2)]).is_empty());
+    assert!(ack(&mut h, &[(1, 3)]).is_empty());
+    let out = ack(&mut h, &[(1, 4)]);
+    // Three segments SACKed above segment 0: it is lost; retransmit it.
+    assert_eq!(summary(&out), vec![(ACK, una, PISS + 1, 1000)]);
+    let out = ack(&mut h, &[(5, 6), (1, 4)]);
+    assert!(out.is_empty(), "{:?}", summary(&out));
+    let out = ack(&mut h, &[(5, 7), (1, 4)]);
+    assert!(out.is_empty(), "{:?}", summary(&out));
+    let mut sent = vec![];
+    for k in 8..=10 {
+        sent.extend(ack(&mut h, &[(5, k), (1, 4)]));
+    }
+    // Segment 4 becomes lost once three segments above it are SACKed; segments 1-3 and 5-9 are
+    // never retransmitted.
+    let starts: Vec<u32> = sent.iter().map(|s| (s.seq - una) / 1000).collect();
+    assert!(starts.contains(&4), "{starts:?}");
+    for s in &starts {
+        assert!(
+            *s == 4 || *s >= 10,
+            "retransmitted a SACKed segment: {starts:?}"
+        );
+    }
+    assert!(h.has_event(|k| matches!(
+        k,
+        TcpEventKind::Retransmit {
+            reason: RetransmitReason::Sack,
+            ..
+        }
+    )));
+}
+
+// ====================================================================== events
+
+#[test]
+fn events_serialize_with_snake_case_tags() {
+    let mut h = H::plain_client();
+    h.send(10);
+    h.poll();
+    let json: Vec<String> = h
+        .events
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+    let all = json.join("\n");
+    assert!(all.contains(r#""event":"state_change""#), "{all}");
+    assert!(all.contains(r#""event":"segment_sent""#));
+    assert!(all.contains(r#""event":"segment_received""#));
+    assert!(all.contains(r#""event":"timer_set""#));
+    assert!(all.contains(r#""event":"app_call""#));
+    assert!(all.contains(r#""flags":"SYN""#));
+}
