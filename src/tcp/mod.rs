@@ -76,11 +76,6 @@ pub struct TcpConfig {
     pub initial_window_segments: u32,
 }
 
-impl Default for TcpConfig {
-    fn default() -> Self {
-        todo!()
-    }
-}
 
 /// Errors of the socket calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, serde::Serialize)]
