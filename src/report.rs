@@ -7,6 +7,7 @@ use crate::net::world::AppReport;
 use crate::net::{RunOutcome, World};
 use crate::scenario::Scenario;
 use crate::scenario::expect::{ExpectResult, evaluate};
+use crate::trace::conn::{ConnSummary, state_name};
 use crate::trace::{LinkDirStats, NodeStats};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -38,6 +39,8 @@ pub struct RunReport {
     pub outcome: RunOutcome,
     pub links: Vec<LinkReport>,
     pub nodes: Vec<NodeReport>,
+    /// Every TCP connection (listeners excluded), in (host, socket) order.
+    pub connections: Vec<ConnSummary>,
     pub apps: Vec<AppReport>,
     pub expectations: Vec<ExpectResult>,
     pub passed: bool,
@@ -84,6 +87,14 @@ impl RunReport {
             outcome,
             links,
             nodes,
+            connections: net
+                .fab
+                .tracer
+                .conns
+                .values()
+                .filter(|c| !c.is_listener())
+                .cloned()
+                .collect(),
             apps: world.core.apps.borrow().clone(),
             expectations,
             passed,
@@ -199,6 +210,47 @@ impl RunReport {
                     } else {
                         causes.join(" ")
                     }
+                );
+            }
+        }
+        if !self.connections.is_empty() {
+            let _ = writeln!(s, "\nTCP connections");
+            for c in &self.connections {
+                let addr = |a: Option<std::net::SocketAddrV4>| {
+                    a.map_or("?".to_string(), |a| a.to_string())
+                };
+                let path: Vec<&str> = c.states.iter().map(|(_, st)| state_name(*st)).collect();
+                let _ = writeln!(
+                    s,
+                    "  {} {} -> {}: {}",
+                    c.host,
+                    addr(c.local),
+                    addr(c.remote),
+                    path.join(" > ")
+                );
+                let ms = |d: Option<crate::sim::Duration>| {
+                    d.map_or("-".to_string(), |d| {
+                        format!("{:.1} ms", d.as_nanos() as f64 / 1e6)
+                    })
+                };
+                let _ = writeln!(
+                    s,
+                    "      sent {} segs / {} B, received {} segs / {} B, retransmissions {} (rto {}, fast {}, sack {}), rst sent {}, srtt {}, rto {}, cwnd {}{}",
+                    c.segments_sent,
+                    c.bytes_sent,
+                    c.segments_received,
+                    c.bytes_received,
+                    c.retransmissions,
+                    c.retransmissions_rto,
+                    c.retransmissions_fast,
+                    c.retransmissions_sack,
+                    c.rsts_sent,
+                    ms(c.srtt),
+                    ms(c.rto),
+                    c.cwnd.map_or("-".to_string(), |w| w.to_string()),
+                    c.error
+                        .as_ref()
+                        .map_or(String::new(), |e| format!(", error: {e}"))
                 );
             }
         }

@@ -201,6 +201,39 @@ impl Fabric {
                     return;
                 }
                 let at = at + rule_delay;
+                if let Some(dup_at) = duplicate_arrival {
+                    let mut copy = self.new_frame();
+                    copy.data.extend_from_slice(&frame.data);
+                    self.tracer.emit(
+                        now,
+                        TraceKind::LinkDuplicate {
+                            link,
+                            dir,
+                            frame: frame.id,
+                            copy: copy.id,
+                        },
+                    );
+                    self.queue.push(
+                        dup_at + rule_delay,
+                        Event::Arrive {
+                            link,
+                            dir,
+                            frame: copy,
+                        },
+                    );
+                }
+                if let Some(bit) = corrupt_bit {
+                    frame.data[bit / 8] ^= 1 << (bit % 8);
+                    self.tracer.emit(
+                        now,
+                        TraceKind::LinkCorrupt {
+                            link,
+                            dir,
+                            frame: frame.id,
+                            bit,
+                        },
+                    );
+                }
                 for d in rule_dups {
                     let mut copy = self.new_frame();
                     copy.data.extend_from_slice(&frame.data);
@@ -234,7 +267,51 @@ impl Fabric {
                         },
                     );
                 }
+                if reordered {
+                    self.tracer.emit(
+                        now,
+                        TraceKind::LinkReorder {
+                            link,
+                            dir,
+                            frame: frame.id,
+                        },
+                    );
+                }
+                if let Some(max_hold) = rule_hold
+                    && !self.held.contains_key(&(link, dir))
+                {
+                    // Held until the next frame in this direction arrives (or `max_hold` passes).
+                    self.tracer.emit(
+                        now,
+                        TraceKind::LinkReorder {
+                            link,
+                            dir,
+                            frame: frame.id,
+                        },
+                    );
+                    self.queue.push(
+                        at + max_hold,
+                        Event::Release {
+                            link,
+                            dir,
+                            frame: frame.id,
+                        },
+                    );
+                    self.held.insert((link, dir), frame);
+                    return;
+                }
                 self.queue.push(at, Event::Arrive { link, dir, frame });
+                // A held frame follows the first frame that passed it.
+                if let Some(held) = self.held.remove(&(link, dir)) {
+                    self.queue.push(
+                        at,
+                        Event::Arrive {
+                            link,
+                            dir,
+                            frame: held,
+                        },
+                    );
+                }
             }
         }
     }

@@ -547,6 +547,7 @@ impl WorldBuilder {
 
         let mut tracer = Tracer::new(links.len(), nodes.len());
         tracer.set_keep_tcp(keep_tcp_events);
+        tracer.node_names = nodes.iter().map(|n| n.name.clone()).collect();
         if let Some(sink) = trace_sink {
             tracer.set_sink(sink);
         }

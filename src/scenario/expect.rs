@@ -4,15 +4,22 @@
 use super::error::{SpanError, at};
 use super::schema::ExpectSpec;
 use crate::net::World;
+use crate::tcp::TcpState;
+use crate::trace::conn::{CONN_METRICS, ConnSummary, parse_state, state_name};
 use crate::trace::{Dir, LinkDirStats, LinkDropCause, NodeDropCause, NodeId, NodeStats};
 use std::collections::BTreeMap;
 use toml::Spanned;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
-    App(usize),
+    /// An application, by name (the world may run helper apps, e.g. a bulk transfer's sink).
+    App(String),
     Link(usize, Option<Dir>),
     Host(NodeId),
+    /// TCP connections (not listeners) on a node, with this local or remote port if given.
+    Connection(NodeId, Option<u16>),
+    /// The whole network.
+    Network,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +31,7 @@ pub enum Check {
     },
     Finished(bool),
     OutputContains(String),
+    States(Vec<TcpState>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +120,16 @@ pub fn app_metrics(kind: &str) -> &'static [&'static str] {
     }
 }
 
+/// Metrics of the whole network (an [[expect]] without a target).
+pub const NETWORK_METRICS: &[&str] = &[
+    "connections",
+    "open_connections",
+    "retransmissions",
+    "rsts_sent",
+    "challenge_acks",
+    "dropped",
+];
+
 pub fn validate(
     e: &Spanned<ExpectSpec>,
     nodes: &BTreeMap<String, NodeId>,
@@ -120,67 +138,81 @@ pub fn validate(
 ) -> Result<Expect, SpanError> {
     let span = e.span();
     let s = e.get_ref();
-    let targets = [s.app.is_some(), s.link.is_some(), s.host.is_some()]
-        .iter()
-        .filter(|x| **x)
-        .count();
-    if targets != 1 {
+    let targets = [
+        s.app.is_some(),
+        s.link.is_some(),
+        s.host.is_some(),
+        s.connection.is_some(),
+    ];
+    if targets.iter().filter(|x| **x).count() > 1 {
         return at(
             span,
-            "expected exactly one of `app`, `link` or `host` in an [[expect]]",
+            "expected at most one of `app`, `link`, `host` or `connection` in an [[expect]]",
         );
     }
-    let (target, target_name, allowed): (Target, String, Option<&[&str]>) = if let Some(a) = &s.app
-    {
+    let node = |h: &Spanned<String>| -> Result<NodeId, SpanError> {
+        nodes.get(h.get_ref()).copied().map_or_else(
+            || {
+                at(
+                    h.span(),
+                    format!(
+                        "expected the name of a host or router, found \"{}\"",
+                        h.get_ref()
+                    ),
+                )
+            },
+            Ok,
+        )
+    };
+    let (target, target_name, allowed): (Target, String, &[&str]) = if let Some(a) = &s.app {
         let Some(i) = apps.iter().position(|(n, _)| n == a.get_ref()) else {
             let known: Vec<&str> = apps.iter().map(|(n, _)| n.as_str()).collect();
-            return at(
-                a.span(),
-                format!(
-                    "expected the name of an application (defined: {}), found \"{}\"",
-                    known.join(", "),
-                    a.get_ref()
-                ),
+            let msg = format!(
+                "expected the name of an application (defined: {}), found \"{}\"",
+                known.join(", "),
+                a.get_ref()
             );
+            return at(a.span(), msg);
         };
         (
-            Target::App(i),
+            Target::App(a.get_ref().clone()),
             format!("app {}", a.get_ref()),
-            Some(app_metrics(apps[i].1)),
+            app_metrics(apps[i].1),
         )
     } else if let Some(l) = &s.link {
         let Some(i) = links.iter().position(|n| n == l.get_ref()) else {
-            return at(
-                l.span(),
-                format!(
-                    "expected the name of a link (defined: {}), found \"{}\"",
-                    links.join(", "),
-                    l.get_ref()
-                ),
+            let msg = format!(
+                "expected the name of a link (defined: {}), found \"{}\"",
+                links.join(", "),
+                l.get_ref()
             );
+            return at(l.span(), msg);
         };
         let dir = s.dir.as_ref().map(super::parse_dir).transpose()?;
         let name = match dir {
             Some(d) => format!("link {} {}", l.get_ref(), d.as_str()),
             None => format!("link {}", l.get_ref()),
         };
-        (Target::Link(i, dir), name, Some(LINK_METRICS))
-    } else {
-        let h = s.host.as_ref().expect("one target");
-        let Some(&n) = nodes.get(h.get_ref()) else {
-            return at(
-                h.span(),
-                format!(
-                    "expected the name of a host or router, found \"{}\"",
-                    h.get_ref()
-                ),
-            );
+        (Target::Link(i, dir), name, LINK_METRICS)
+    } else if let Some(h) = &s.host {
+        (
+            Target::Host(node(h)?),
+            format!("node {}", h.get_ref()),
+            HOST_METRICS,
+        )
+    } else if let Some(c) = &s.connection {
+        let c = c.get_ref();
+        let name = match c.port {
+            Some(p) => format!("connection on {} port {p}", c.host.get_ref()),
+            None => format!("connections of {}", c.host.get_ref()),
         };
         (
-            Target::Host(n),
-            format!("node {}", h.get_ref()),
-            Some(HOST_METRICS),
+            Target::Connection(node(&c.host)?, c.port),
+            name,
+            CONN_METRICS,
         )
+    } else {
+        (Target::Network, "network".to_string(), NETWORK_METRICS)
     };
     if s.dir.is_some() && !matches!(target, Target::Link(..)) {
         return at(
@@ -193,29 +225,20 @@ pub fn validate(
         s.metric.is_some(),
         s.finished.is_some(),
         s.output_contains.is_some(),
-    ]
-    .iter()
-    .filter(|x| **x)
-    .count();
-    if kinds != 1 {
-        return at(
-            span,
-            "expected exactly one of `metric` (with equals / at_least / at_most), `finished` or `output_contains`",
-        );
+        s.states.is_some(),
+    ];
+    if kinds.iter().filter(|x| **x).count() != 1 {
+        let msg = "expected exactly one of `metric` (with equals / at_least / at_most), `finished`, `output_contains` or `states`";
+        return at(span, msg);
     }
     let check = if let Some(m) = &s.metric {
-        if let Some(allowed) = allowed
-            && !allowed.contains(&m.get_ref().as_str())
-        {
-            return at(
-                m.span(),
-                format!(
-                    "expected a metric of a {} ({}), found \"{}\"",
-                    target_name.split(' ').next().unwrap_or(""),
-                    allowed.join(", "),
-                    m.get_ref()
-                ),
+        if !allowed.contains(&m.get_ref().as_str()) {
+            let msg = format!(
+                "expected a metric of {target_name} ({}), found \"{}\"",
+                allowed.join(", "),
+                m.get_ref()
             );
+            return at(m.span(), msg);
         }
         if !comparisons {
             return at(
@@ -248,6 +271,26 @@ pub fn validate(
             return at(span, "expected `finished` only with `app`");
         }
         Check::Finished(f)
+    } else if let Some(st) = &s.states {
+        if !matches!(target, Target::Connection(..)) {
+            return at(st.span(), "expected `states` only with `connection`");
+        }
+        let mut v = Vec::new();
+        for name in st.get_ref() {
+            match parse_state(name) {
+                Some(x) => v.push(x),
+                None => {
+                    let msg = format!(
+                        "expected TCP state names such as \"ESTABLISHED\" or \"TIME-WAIT\", found \"{name}\""
+                    );
+                    return at(st.span(), msg);
+                }
+            }
+        }
+        if v.is_empty() {
+            return at(st.span(), "expected at least one state");
+        }
+        Check::States(v)
     } else {
         if !matches!(target, Target::App(_)) {
             return at(span, "expected `output_contains` only with `app`");
@@ -268,6 +311,10 @@ pub fn validate(
         Check::Finished(true) => format!("{target_name} finishes"),
         Check::Finished(false) => format!("{target_name} does not finish"),
         Check::OutputContains(t) => format!("{target_name} prints \"{t}\""),
+        Check::States(v) => {
+            let names: Vec<&str> = v.iter().map(|s| state_name(*s)).collect();
+            format!("{target_name} passes through {}", names.join(" -> "))
+        }
     });
     Ok(Expect {
         offset: span.start,
@@ -277,6 +324,17 @@ pub fn validate(
         target_name,
         check,
     })
+}
+
+/// True when `want` appears in `have` in order (other states may come between).
+fn passes_through(have: &[TcpState], want: &[TcpState]) -> bool {
+    let mut it = have.iter();
+    want.iter().all(|w| it.any(|h| h == w))
+}
+
+fn states_str(c: &ConnSummary) -> String {
+    let v: Vec<&str> = c.states.iter().map(|(_, s)| state_name(*s)).collect();
+    v.join(" -> ")
 }
 
 fn link_metric(s: &LinkDirStats, metric: &str) -> f64 {
@@ -341,9 +399,14 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
     expects
         .iter()
         .map(|e| {
+            let app = |name: &String| {
+                apps.iter()
+                    .find(|a| &a.name == name)
+                    .expect("validated app name")
+            };
             let (passed, actual) = match (&e.target, &e.check) {
                 (Target::App(i), Check::Finished(want)) => {
-                    let a = &apps[*i];
+                    let a = app(i);
                     let state = match (a.finished, &a.error) {
                         (true, None) => "finished".to_string(),
                         (true, Some(err)) => format!("finished with error: {err}"),
@@ -355,7 +418,7 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                     )
                 }
                 (Target::App(i), Check::OutputContains(t)) => {
-                    let a = &apps[*i];
+                    let a = app(i);
                     let found = a.output.iter().any(|l| l.contains(t.as_str()));
                     let actual = if found {
                         "found".to_string()
@@ -372,9 +435,9 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                 }
                 (target, Check::Metric { metric, min, max }) => {
                     let value = match target {
-                        Target::App(i) => apps[*i].metrics.get(metric).copied().ok_or_else(|| {
+                        Target::App(i) => app(i).metrics.get(metric).copied().ok_or_else(|| {
                             let has: Vec<&str> =
-                                apps[*i].metrics.keys().map(|k| k.as_str()).collect();
+                                app(i).metrics.keys().map(|k| k.as_str()).collect();
                             format!("no metric \"{metric}\" (it has: {})", has.join(", "))
                         }),
                         Target::Link(l, dir) => {
@@ -385,6 +448,20 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                             })
                         }
                         Target::Host(n) => Ok(node_metric(&net.fab.tracer.nodes[*n], metric)),
+                        Target::Connection(n, port) => {
+                            let conns = select(&net.fab.tracer.conns, *n, *port);
+                            if conns.is_empty() {
+                                Err("no such connection".to_string())
+                            } else {
+                                conns
+                                    .iter()
+                                    .map(|c| {
+                                        c.metric(metric).ok_or(format!("{metric} not known yet"))
+                                    })
+                                    .sum()
+                            }
+                        }
+                        Target::Network => Ok(network_metric(&net.fab.tracer, metric)),
                     };
                     match value {
                         Ok(v) => (
@@ -393,6 +470,23 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                         ),
                         Err(msg) => (false, msg),
                     }
+                }
+                (Target::Connection(n, port), Check::States(want)) => {
+                    let conns = select(&net.fab.tracer.conns, *n, *port);
+                    let found = conns.iter().any(|c| {
+                        let have: Vec<TcpState> = c.states.iter().map(|(_, s)| *s).collect();
+                        passes_through(&have, want)
+                    });
+                    let actual = if conns.is_empty() {
+                        "no such connection".to_string()
+                    } else {
+                        conns
+                            .iter()
+                            .map(|c| states_str(c))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    };
+                    (found, actual)
                 }
                 (_, _) => (false, "not applicable".to_string()),
             };
@@ -404,4 +498,47 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
             }
         })
         .collect()
+}
+
+/// The connections (not listeners) of node `n` with local or remote port `port`.
+fn select(
+    conns: &BTreeMap<crate::trace::conn::ConnKey, ConnSummary>,
+    n: NodeId,
+    port: Option<u16>,
+) -> Vec<&ConnSummary> {
+    conns
+        .values()
+        .filter(|c| c.node == n && !c.is_listener())
+        .filter(|c| {
+            port.is_none_or(|p| {
+                c.local.is_some_and(|a| a.port() == p) || c.remote.is_some_and(|a| a.port() == p)
+            })
+        })
+        .collect()
+}
+
+fn network_metric(t: &crate::trace::Tracer, metric: &str) -> f64 {
+    let conns = t.conns.values().filter(|c| !c.is_listener());
+    match metric {
+        "connections" => conns.count() as f64,
+        "open_connections" => conns.filter(|c| c.is_open()).count() as f64,
+        "retransmissions" => conns.map(|c| c.retransmissions as f64).sum(),
+        "rsts_sent" => conns.map(|c| c.rsts_sent as f64).sum(),
+        "challenge_acks" => conns.map(|c| c.challenge_acks as f64).sum(),
+        "dropped" => {
+            let links: u64 = t
+                .links
+                .iter()
+                .flat_map(|d| d.iter())
+                .map(|s| s.dropped_total())
+                .sum();
+            let nodes: u64 = t
+                .nodes
+                .iter()
+                .map(|n| n.dropped.values().sum::<u64>())
+                .sum();
+            (links + nodes) as f64
+        }
+        _ => 0.0,
+    }
 }

@@ -261,14 +261,25 @@ pub struct AppSpec {
     pub path: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnSelector {
+    pub host: Spanned<String>,
+    pub port: Option<u16>,
+}
+
 /// A check made at the end of the run.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectSpec {
     /// Free text shown with the result.
     pub description: Option<String>,
-    // What is measured: exactly one of app / link / host.
+    // What is measured: at most one of app / link / host / connection (none: the whole network).
     pub app: Option<Spanned<String>>,
+    /// TCP connections of a host, optionally only those with this local or remote port.
+    pub connection: Option<Spanned<ConnSelector>>,
+    /// For a connection: it passes through these states in this order (others may come between).
+    pub states: Option<Spanned<Vec<String>>>,
     pub link: Option<Spanned<String>>,
     pub host: Option<Spanned<String>>,
     /// For a link: "a->b" or "b->a"; both directions added when absent.

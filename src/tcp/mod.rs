@@ -76,7 +76,6 @@ pub struct TcpConfig {
     pub initial_window_segments: u32,
 }
 
-
 /// Errors of the socket calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 pub enum TcpError {

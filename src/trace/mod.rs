@@ -4,6 +4,8 @@
 //! expectations read, and, when asked, writes each event as one JSON line (`trace.jsonl`).
 //! Nothing else keeps books: what the summary says is what the events said.
 
+pub mod conn;
+
 use crate::sim::Instant;
 use crate::tcp::TcpEvent;
 use serde::Serialize;
@@ -220,9 +222,10 @@ pub struct Tracer {
     pub nodes: Vec<NodeStats>,
     pub events: u64,
     sink: Option<Box<dyn Write>>,
-    /// TCP events are kept in memory for expectations and summaries when this is on.
+    /// Per-connection accounting from the TCP events (when on: the default).
     keep_tcp: bool,
-    pub tcp: Vec<(NodeId, TcpEvent)>,
+    pub conns: BTreeMap<conn::ConnKey, conn::ConnSummary>,
+    pub node_names: Vec<String>,
     pub write_error: Option<String>,
 }
 
@@ -234,7 +237,8 @@ impl Tracer {
             events: 0,
             sink: None,
             keep_tcp: true,
-            tcp: Vec::new(),
+            conns: BTreeMap::new(),
+            node_names: Vec::new(),
             write_error: None,
         }
     }
@@ -262,10 +266,19 @@ impl Tracer {
                 self.sink = None;
             }
         }
-        if let TraceKind::Tcp { node, event } = ev.kind
+        if let TraceKind::Tcp { node, event } = &ev.kind
             && self.keep_tcp
         {
-            self.tcp.push((node, event));
+            let c = self
+                .conns
+                .entry((*node, event.socket))
+                .or_insert_with(|| conn::ConnSummary {
+                    host: self.node_names.get(*node).cloned().unwrap_or_default(),
+                    node: *node,
+                    socket: event.socket.0,
+                    ..Default::default()
+                });
+            c.record(event);
         }
     }
 

@@ -1,0 +1,214 @@
+//! Per-connection accounting, computed from the TCP events as they pass through the tracer: the
+//! states a connection went through, what it sent and received, its retransmissions (by reason),
+//! resets and challenge ACKs, and its last RTT and congestion figures.
+
+use crate::sim::{Duration, Instant};
+use crate::tcp::RetransmitReason;
+use crate::tcp::{SocketId, TcpEvent, TcpEventKind, TcpState};
+use serde::Serialize;
+use std::net::SocketAddrV4;
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct ConnSummary {
+    pub host: String,
+    #[serde(skip)]
+    pub node: usize,
+    pub socket: u32,
+    pub local: Option<SocketAddrV4>,
+    pub remote: Option<SocketAddrV4>,
+    /// Every state the connection entered, with the time, starting with the first transition's source.
+    pub states: Vec<(Instant, TcpState)>,
+    pub segments_sent: u64,
+    pub segments_received: u64,
+    /// Payload bytes sent (retransmissions included) and received (duplicates included).
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub retransmissions: u64,
+    pub retransmissions_rto: u64,
+    pub retransmissions_fast: u64,
+    pub retransmissions_sack: u64,
+    pub window_probes: u64,
+    pub rto_backoffs: u64,
+    pub rsts_sent: u64,
+    pub rsts_received: u64,
+    pub challenge_acks: u64,
+    pub segments_dropped: u64,
+    pub error: Option<String>,
+    pub srtt: Option<Duration>,
+    pub rto: Option<Duration>,
+    pub cwnd: Option<u32>,
+    pub ssthresh: Option<u32>,
+    pub first_time: Option<Instant>,
+    pub last_time: Option<Instant>,
+}
+
+impl ConnSummary {
+    pub fn state(&self) -> Option<TcpState> {
+        self.states.last().map(|(_, s)| *s)
+    }
+    pub fn is_listener(&self) -> bool {
+        self.remote.is_none()
+    }
+    /// Open: a connection (not a listener) whose last state is not CLOSED.
+    pub fn is_open(&self) -> bool {
+        !self.is_listener() && self.state().is_some_and(|s| s != TcpState::Closed)
+    }
+
+    pub fn record(&mut self, ev: &TcpEvent) {
+        if ev.local.is_some() {
+            self.local = ev.local;
+        }
+        if ev.remote.is_some() {
+            self.remote = ev.remote;
+        }
+        self.first_time.get_or_insert(ev.time);
+        self.last_time = Some(ev.time);
+        match &ev.kind {
+            TcpEventKind::StateChange { from, to } => {
+                if self.states.is_empty() {
+                    self.states.push((ev.time, *from));
+                }
+                self.states.push((ev.time, *to));
+            }
+            TcpEventKind::SegmentSent(s) => {
+                self.segments_sent += 1;
+                self.bytes_sent += s.len as u64;
+                if s.flags.contains("RST") {
+                    self.rsts_sent += 1;
+                }
+            }
+            TcpEventKind::SegmentReceived(s) => {
+                self.segments_received += 1;
+                self.bytes_received += s.len as u64;
+                if s.flags.contains("RST") {
+                    self.rsts_received += 1;
+                }
+            }
+            TcpEventKind::Retransmit { reason, .. } => match reason {
+                RetransmitReason::Probe => self.window_probes += 1,
+                r => {
+                    self.retransmissions += 1;
+                    match r {
+                        RetransmitReason::Rto => self.retransmissions_rto += 1,
+                        RetransmitReason::FastRetransmit => self.retransmissions_fast += 1,
+                        RetransmitReason::Sack => self.retransmissions_sack += 1,
+                        RetransmitReason::Probe => {}
+                    }
+                }
+            },
+            TcpEventKind::Congestion { cwnd, ssthresh, .. } => {
+                self.cwnd = Some(*cwnd);
+                self.ssthresh = Some(*ssthresh);
+            }
+            TcpEventKind::Rtt { srtt, rto, .. } => {
+                self.srtt = Some(*srtt);
+                self.rto = Some(*rto);
+            }
+            TcpEventKind::RtoBackoff { rto, .. } => {
+                self.rto_backoffs += 1;
+                self.rto = Some(*rto);
+            }
+            TcpEventKind::ChallengeAck { .. } => self.challenge_acks += 1,
+            TcpEventKind::Dropped { .. } => self.segments_dropped += 1,
+            TcpEventKind::Error { error } => self.error = Some(error.to_string()),
+            _ => {}
+        }
+    }
+
+    /// The metric of this connection named `name` (see `CONN_METRICS`).
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        Some(match name {
+            "segments_sent" => self.segments_sent as f64,
+            "segments_received" => self.segments_received as f64,
+            "bytes_sent" => self.bytes_sent as f64,
+            "bytes_received" => self.bytes_received as f64,
+            "retransmissions" => self.retransmissions as f64,
+            "retransmissions_rto" => self.retransmissions_rto as f64,
+            "retransmissions_fast" => self.retransmissions_fast as f64,
+            "retransmissions_sack" => self.retransmissions_sack as f64,
+            "window_probes" => self.window_probes as f64,
+            "rto_backoffs" => self.rto_backoffs as f64,
+            "rsts_sent" => self.rsts_sent as f64,
+            "rsts_received" => self.rsts_received as f64,
+            "challenge_acks" => self.challenge_acks as f64,
+            "segments_dropped" => self.segments_dropped as f64,
+            "timed_out" => f64::from(u8::from(
+                self.error.as_deref() == Some("connection timed out"),
+            )),
+            "reset" => f64::from(u8::from(self.error.as_deref() == Some("connection reset"))),
+            "refused" => f64::from(u8::from(
+                self.error.as_deref() == Some("connection refused"),
+            )),
+            "open" => f64::from(u8::from(self.is_open())),
+            "srtt_ms" => self.srtt?.as_nanos() as f64 / 1e6,
+            "cwnd" => f64::from(self.cwnd?),
+            _ => return None,
+        })
+    }
+}
+
+pub const CONN_METRICS: &[&str] = &[
+    "segments_sent",
+    "segments_received",
+    "bytes_sent",
+    "bytes_received",
+    "retransmissions",
+    "retransmissions_rto",
+    "retransmissions_fast",
+    "retransmissions_sack",
+    "window_probes",
+    "rto_backoffs",
+    "rsts_sent",
+    "rsts_received",
+    "challenge_acks",
+    "segments_dropped",
+    "timed_out",
+    "reset",
+    "refused",
+    "open",
+    "srtt_ms",
+    "cwnd",
+];
+
+/// Key of a connection in the tracker: (node, socket).
+pub type ConnKey = (usize, SocketId);
+
+/// Parses a state name as written in scenarios: "ESTABLISHED", "time_wait", "TimeWait", "SYN-SENT".
+pub fn parse_state(s: &str) -> Option<TcpState> {
+    let norm: String = s
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    Some(match norm.as_str() {
+        "closed" => TcpState::Closed,
+        "listen" => TcpState::Listen,
+        "synsent" => TcpState::SynSent,
+        "synreceived" | "synrcvd" => TcpState::SynReceived,
+        "established" => TcpState::Established,
+        "finwait1" => TcpState::FinWait1,
+        "finwait2" => TcpState::FinWait2,
+        "closewait" => TcpState::CloseWait,
+        "closing" => TcpState::Closing,
+        "lastack" => TcpState::LastAck,
+        "timewait" => TcpState::TimeWait,
+        _ => return None,
+    })
+}
+
+/// RFC 9293 spelling of a state: "ESTABLISHED", "TIME-WAIT".
+pub fn state_name(s: TcpState) -> &'static str {
+    match s {
+        TcpState::Closed => "CLOSED",
+        TcpState::Listen => "LISTEN",
+        TcpState::SynSent => "SYN-SENT",
+        TcpState::SynReceived => "SYN-RECEIVED",
+        TcpState::Established => "ESTABLISHED",
+        TcpState::FinWait1 => "FIN-WAIT-1",
+        TcpState::FinWait2 => "FIN-WAIT-2",
+        TcpState::CloseWait => "CLOSE-WAIT",
+        TcpState::Closing => "CLOSING",
+        TcpState::LastAck => "LAST-ACK",
+        TcpState::TimeWait => "TIME-WAIT",
+    }
+}
