@@ -64,14 +64,7 @@ fn build() -> netlab::net::World {
             wait: Duration::from_millis(100),
         };
         let start = Instant::from_nanos(i as u64 * 1_000); // staggered starts
-        world.spawn_app(
-            &format!("ping{i}"),
-            "ping",
-            host,
-            false,
-            start,
-            move |ctx| ping(ctx, cfg),
-        );
+        world.spawn_app(&format!("ping{i}"), "ping", host, false, start, move |ctx| ping(ctx, cfg));
     }
     world
 }
@@ -88,17 +81,9 @@ fn main() {
             ..Default::default()
         });
         let wall = t0.elapsed().as_secs_f64();
-        let received: f64 = world
-            .core
-            .apps
-            .borrow()
-            .iter()
-            .map(|a| a.metrics.get("received").copied().unwrap_or(0.0))
-            .sum();
-        assert!(
-            quick || received >= (SIDE * 990) as f64,
-            "pings lost on a clean network: {received}"
-        );
+        let received: f64 =
+            world.core.apps.borrow().iter().map(|a| a.metrics.get("received").copied().unwrap_or(0.0)).sum();
+        assert!(quick || received >= (SIDE * 990) as f64, "pings lost on a clean network: {received}");
         if best.is_none_or(|b| wall < b.0) {
             best = Some((wall, out.events, out.sim_time.as_secs_f64()));
         }

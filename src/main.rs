@@ -74,15 +74,9 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Run {
-            scenario,
-            seed,
-            out,
-            until,
-            json,
-            no_capture,
-            no_trace,
-        } => run(scenario, seed, out, until, json, !no_capture, !no_trace),
+        Command::Run { scenario, seed, out, until, json, no_capture, no_trace } => {
+            run(scenario, seed, out, until, json, !no_capture, !no_trace)
+        }
     }
 }
 
@@ -107,13 +101,7 @@ fn run(
         }
     };
     let out_dir = out.unwrap_or_else(|| PathBuf::from("captures").join(&sc.name));
-    let opts = BuildOptions {
-        seed,
-        out_dir: Some(out_dir.clone()),
-        captures,
-        trace,
-        keep_tcp_events: true,
-    };
+    let opts = BuildOptions { seed, out_dir: Some(out_dir.clone()), captures, trace, keep_tcp_events: true };
     let mut world = match sc.build(&opts) {
         Ok(w) => w,
         Err(e @ netlab::scenario::BuildFailure::Io(_)) => {
@@ -157,20 +145,13 @@ fn run(
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         print!("{}", report.render(Some(wall)));
-        println!(
-            "\noutput in {}/ (pcap files open in Wireshark; trace.jsonl; summary.json)",
-            out_dir.display()
-        );
+        println!("\noutput in {}/ (pcap files open in Wireshark; trace.jsonl; summary.json)", out_dir.display());
     }
     if let Some(e) = io_error {
         eprintln!("error: writing output: {e}");
         return ExitCode::from(3);
     }
-    if report.passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
 /// A progress bar on stderr, shown only on a terminal and only once a run has taken a second.

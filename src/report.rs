@@ -48,12 +48,7 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    pub fn collect(
-        scenario: &Scenario,
-        seed: u64,
-        world: &World,
-        outcome: RunOutcome,
-    ) -> RunReport {
+    pub fn collect(scenario: &Scenario, seed: u64, world: &World, outcome: RunOutcome) -> RunReport {
         let expectations = evaluate(&scenario.expects, world);
         let net = world.core.net.borrow();
         let links = net
@@ -73,11 +68,7 @@ impl RunReport {
             .nodes
             .iter()
             .zip(&net.fab.tracer.nodes)
-            .map(|(n, st)| NodeReport {
-                name: n.name.clone(),
-                router: n.forwarding,
-                stats: st.clone(),
-            })
+            .map(|(n, st)| NodeReport { name: n.name.clone(), router: n.forwarding, stats: st.clone() })
             .collect();
         let passed = expectations.iter().all(|e| e.passed);
         RunReport {
@@ -87,14 +78,7 @@ impl RunReport {
             outcome,
             links,
             nodes,
-            connections: net
-                .fab
-                .tracer
-                .conns
-                .values()
-                .filter(|c| !c.is_listener())
-                .cloned()
-                .collect(),
+            connections: net.fab.tracer.conns.values().filter(|c| !c.is_listener()).cloned().collect(),
             apps: world.core.apps.borrow().clone(),
             expectations,
             passed,
@@ -121,11 +105,7 @@ impl RunReport {
         match wall {
             Some(w) => {
                 let ratio = if w > 0.0 { sim_s / w } else { f64::INFINITY };
-                let eps = if w > 0.0 {
-                    o.events as f64 / w
-                } else {
-                    f64::INFINITY
-                };
+                let eps = if w > 0.0 { o.events as f64 / w } else { f64::INFINITY };
                 let _ = writeln!(
                     s,
                     "  {} events in {w:.3} s wall ({:.2} M events/s); simulated/wall = {ratio:.1}x",
@@ -140,25 +120,17 @@ impl RunReport {
         if !o.unfinished.is_empty() {
             let _ = writeln!(s, "  unfinished applications: {}", o.unfinished.join(", "));
         }
-        let _ = writeln!(
-            s,
-            "\nlinks                          sent  delivered   dropped  dup  reord  corrupt  drop causes"
-        );
+        let _ =
+            writeln!(s, "\nlinks                          sent  delivered   dropped  dup  reord  corrupt  drop causes");
         for l in &self.links {
-            for (dir, st, from, to) in [
-                ("a->b", &l.a_to_b, &l.a, &l.b),
-                ("b->a", &l.b_to_a, &l.b, &l.a),
-            ] {
+            for (dir, st, from, to) in [("a->b", &l.a_to_b, &l.a, &l.b), ("b->a", &l.b_to_a, &l.b, &l.a)] {
                 let causes: Vec<String> = st
                     .dropped
                     .iter()
                     .map(|(c, n)| {
                         format!(
                             "{}={n}",
-                            serde_json::to_value(c)
-                                .ok()
-                                .and_then(|v| v.as_str().map(String::from))
-                                .unwrap_or_default()
+                            serde_json::to_value(c).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
                         )
                     })
                     .collect();
@@ -176,11 +148,8 @@ impl RunReport {
                 );
             }
         }
-        let busy: Vec<&NodeReport> = self
-            .nodes
-            .iter()
-            .filter(|n| !n.stats.dropped.is_empty() || n.stats.icmp_errors_sent > 0)
-            .collect();
+        let busy: Vec<&NodeReport> =
+            self.nodes.iter().filter(|n| !n.stats.dropped.is_empty() || n.stats.icmp_errors_sent > 0).collect();
         if !busy.is_empty() {
             let _ = writeln!(s, "\nnodes");
             for n in busy {
@@ -191,10 +160,7 @@ impl RunReport {
                     .map(|(c, k)| {
                         format!(
                             "{}={k}",
-                            serde_json::to_value(c)
-                                .ok()
-                                .and_then(|v| v.as_str().map(String::from))
-                                .unwrap_or_default()
+                            serde_json::to_value(c).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
                         )
                     })
                     .collect();
@@ -205,33 +171,18 @@ impl RunReport {
                     n.stats.icmp_errors_sent,
                     n.stats.time_exceeded_sent,
                     n.stats.unreachable_sent,
-                    if causes.is_empty() {
-                        "none".to_string()
-                    } else {
-                        causes.join(" ")
-                    }
+                    if causes.is_empty() { "none".to_string() } else { causes.join(" ") }
                 );
             }
         }
         if !self.connections.is_empty() {
             let _ = writeln!(s, "\nTCP connections");
             for c in &self.connections {
-                let addr = |a: Option<std::net::SocketAddrV4>| {
-                    a.map_or("?".to_string(), |a| a.to_string())
-                };
+                let addr = |a: Option<std::net::SocketAddrV4>| a.map_or("?".to_string(), |a| a.to_string());
                 let path: Vec<&str> = c.states.iter().map(|(_, st)| state_name(*st)).collect();
-                let _ = writeln!(
-                    s,
-                    "  {} {} -> {}: {}",
-                    c.host,
-                    addr(c.local),
-                    addr(c.remote),
-                    path.join(" > ")
-                );
+                let _ = writeln!(s, "  {} {} -> {}: {}", c.host, addr(c.local), addr(c.remote), path.join(" > "));
                 let ms = |d: Option<crate::sim::Duration>| {
-                    d.map_or("-".to_string(), |d| {
-                        format!("{:.1} ms", d.as_nanos() as f64 / 1e6)
-                    })
+                    d.map_or("-".to_string(), |d| format!("{:.1} ms", d.as_nanos() as f64 / 1e6))
                 };
                 let _ = writeln!(
                     s,
@@ -248,9 +199,7 @@ impl RunReport {
                     ms(c.srtt),
                     ms(c.rto),
                     c.cwnd.map_or("-".to_string(), |w| w.to_string()),
-                    c.error
-                        .as_ref()
-                        .map_or(String::new(), |e| format!(", error: {e}"))
+                    c.error.as_ref().map_or(String::new(), |e| format!(", error: {e}"))
                 );
             }
         }
@@ -259,10 +208,9 @@ impl RunReport {
             for a in &self.apps {
                 let state = match (&a.error, a.finished) {
                     (Some(e), _) => format!("failed: {e}"),
-                    (None, true) => format!(
-                        "finished at {} s",
-                        a.finished_at.map(|t| t.to_string()).unwrap_or_default()
-                    ),
+                    (None, true) => {
+                        format!("finished at {} s", a.finished_at.map(|t| t.to_string()).unwrap_or_default())
+                    }
                     (None, false) if a.daemon => "serving".to_string(),
                     (None, false) => "NOT FINISHED".to_string(),
                 };
@@ -285,12 +233,7 @@ impl RunReport {
                 );
             }
             let failed = self.expectations.iter().filter(|e| !e.passed).count();
-            let _ = writeln!(
-                s,
-                "  {} passed, {} failed",
-                self.expectations.len() - failed,
-                failed
-            );
+            let _ = writeln!(s, "  {} passed, {} failed", self.expectations.len() - failed, failed);
         }
         s
     }

@@ -9,22 +9,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn scenario(name: &str) -> Scenario {
-    Scenario::load(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios")
-            .join(name),
-    )
-    .unwrap()
+    Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name)).unwrap()
 }
 
 /// Runs with output in `dir`; returns every output file's bytes by name.
 fn run_to_dir(sc: &Scenario, seed: u64, dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let _ = std::fs::remove_dir_all(dir);
-    let opts = BuildOptions {
-        seed: Some(seed),
-        out_dir: Some(dir.to_path_buf()),
-        ..Default::default()
-    };
+    let opts = BuildOptions { seed: Some(seed), out_dir: Some(dir.to_path_buf()), ..Default::default() };
     let mut world = sc.build(&opts).unwrap();
     let limits = RunLimits {
         stop_at: Instant::ZERO + sc.stop,
@@ -34,18 +25,11 @@ fn run_to_dir(sc: &Scenario, seed: u64, dir: &Path) -> BTreeMap<String, Vec<u8>>
     let outcome = world.run(limits);
     world.finish().unwrap();
     let report = RunReport::collect(sc, seed, &world, outcome);
-    std::fs::write(
-        dir.join("summary.json"),
-        serde_json::to_vec_pretty(&report).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(dir.join("summary.json"), serde_json::to_vec_pretty(&report).unwrap()).unwrap();
     let mut files = BTreeMap::new();
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
-        files.insert(
-            p.file_name().unwrap().to_string_lossy().into_owned(),
-            std::fs::read(&p).unwrap(),
-        );
+        files.insert(p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap());
     }
     files
 }
@@ -60,18 +44,11 @@ fn same_seed_gives_identical_output_files() {
         let sc = scenario(name);
         let a = run_to_dir(&sc, 11, &tmp(&format!("{name}-a")));
         let b = run_to_dir(&sc, 11, &tmp(&format!("{name}-b")));
-        assert!(
-            a.keys().any(|k| k.ends_with(".pcap")),
-            "{name}: no capture written: {:?}",
-            a.keys()
-        );
+        assert!(a.keys().any(|k| k.ends_with(".pcap")), "{name}: no capture written: {:?}", a.keys());
         assert!(a.contains_key("trace.jsonl"));
         assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
         for (k, v) in &a {
-            assert!(
-                v == &b[k],
-                "{name}: {k} differs between two runs with the same seed"
-            );
+            assert!(v == &b[k], "{name}: {k} differs between two runs with the same seed");
         }
         let _ = std::fs::remove_dir_all(tmp(&format!("{name}-a")));
         let _ = std::fs::remove_dir_all(tmp(&format!("{name}-b")));
@@ -91,21 +68,9 @@ fn different_seeds_draw_differently() {
         let lost: Vec<String> = trace
             .lines()
             .filter(|l| l.contains("\"ev\":\"link_drop\""))
-            .map(|l| {
-                l.split("\"frame\":")
-                    .nth(1)
-                    .unwrap_or("")
-                    .split(',')
-                    .next()
-                    .unwrap_or("")
-                    .to_string()
-            })
+            .map(|l| l.split("\"frame\":").nth(1).unwrap_or("").split(',').next().unwrap_or("").to_string())
             .collect();
         drop_patterns.insert(lost);
     }
-    assert!(
-        drop_patterns.len() >= 6,
-        "8 seeds gave only {} distinct loss patterns",
-        drop_patterns.len()
-    );
+    assert!(drop_patterns.len() >= 6, "8 seeds gave only {} distinct loss patterns", drop_patterns.len());
 }

@@ -81,10 +81,7 @@ fn semantic_errors_point_at_the_name() {
     let e = err(&GOOD.replace("\"10.0.0.2/24\"", "\"10.0.1.2/24\""));
     assert!(e.message.contains("one subnet"), "{e}");
 
-    let e = err(&GOOD.replace(
-        "metric = \"received\"",
-        "metric = \"received\"\nat_most = 3",
-    ));
+    let e = err(&GOOD.replace("metric = \"received\"", "metric = \"received\"\nat_most = 3"));
     assert!(e.message.contains("either `equals`"), "{e}");
 
     let e = err(&GOOD.replace("count = 2", "count = 2\nmax_hops = 3"));

@@ -3,12 +3,11 @@
 //! accepted by etherparse's slicer with matching fields and checksums.
 use etherparse::icmpv4::{DestUnreachableHeader, TimeExceededCode};
 use etherparse::{
-    IcmpEchoHeader, Icmpv4Type, IpDscp, IpEcn, IpHeaders, IpNumber, Ipv4Header, LinkSlice,
-    NetSlice, PacketBuilder, SlicedPacket, TcpHeader, TcpOptionElement, TransportSlice,
+    IcmpEchoHeader, Icmpv4Type, IpDscp, IpEcn, IpHeaders, IpNumber, Ipv4Header, LinkSlice, NetSlice, PacketBuilder,
+    SlicedPacket, TcpHeader, TcpOptionElement, TransportSlice,
 };
 use netlab::wire::{
-    EtherType, EthernetRepr, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Repr, MacAddr, TcpFlags,
-    TcpOptions, TcpRepr, UdpRepr,
+    EtherType, EthernetRepr, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Repr, MacAddr, TcpFlags, TcpOptions, TcpRepr, UdpRepr,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -29,23 +28,18 @@ struct Envelope {
 }
 
 fn envelope() -> impl Strategy<Value = Envelope> {
-    (
-        any::<([u8; 6], [u8; 6], [u8; 4], [u8; 4])>(),
-        (any::<u8>(), 0u8..64, 0u8..4, any::<u16>(), any::<bool>()),
-    )
-        .prop_map(
-            |((src_mac, dst_mac, src, dst), (ttl, dscp, ecn, ident, dont_frag))| Envelope {
-                src_mac,
-                dst_mac,
-                src,
-                dst,
-                ttl,
-                dscp,
-                ecn,
-                ident,
-                dont_frag,
-            },
-        )
+    (any::<([u8; 6], [u8; 6], [u8; 4], [u8; 4])>(), (any::<u8>(), 0u8..64, 0u8..4, any::<u16>(), any::<bool>()))
+        .prop_map(|((src_mac, dst_mac, src, dst), (ttl, dscp, ecn, ident, dont_frag))| Envelope {
+            src_mac,
+            dst_mac,
+            src,
+            dst,
+            ttl,
+            dscp,
+            ecn,
+            ident,
+            dont_frag,
+        })
 }
 
 impl Envelope {
@@ -68,17 +62,12 @@ impl Envelope {
         h
     }
     fn builder(&self) -> etherparse::PacketBuilderStep<IpHeaders> {
-        PacketBuilder::ethernet2(self.src_mac, self.dst_mac)
-            .ip(IpHeaders::Ipv4(self.ep_ipv4(), Default::default()))
+        PacketBuilder::ethernet2(self.src_mac, self.dst_mac).ip(IpHeaders::Ipv4(self.ep_ipv4(), Default::default()))
     }
     /// Our headers for a frame carrying `payload_len` bytes of `protocol`.
     fn ours(&self, protocol: IpProtocol, payload_len: usize) -> (EthernetRepr, Ipv4Repr) {
         (
-            EthernetRepr {
-                dst: MacAddr(self.dst_mac),
-                src: MacAddr(self.src_mac),
-                ethertype: EtherType::Ipv4,
-            },
+            EthernetRepr { dst: MacAddr(self.dst_mac), src: MacAddr(self.src_mac), ethertype: EtherType::Ipv4 },
             Ipv4Repr {
                 src: self.src_ip(),
                 dst: self.dst_ip(),
@@ -113,12 +102,7 @@ fn parse_envelope<'a>(frame: &'a [u8], env: &Envelope, protocol: IpProtocol) -> 
 
 /// Emits Ethernet + IPv4 headers with ours in front of a transport message of `len` bytes that
 /// `fill` writes; returns the frame.
-fn emit_frame(
-    env: &Envelope,
-    protocol: IpProtocol,
-    len: usize,
-    fill: impl FnOnce(&mut [u8]),
-) -> Vec<u8> {
+fn emit_frame(env: &Envelope, protocol: IpProtocol, len: usize, fill: impl FnOnce(&mut [u8])) -> Vec<u8> {
     let (eth, ip) = env.ours(protocol, len);
     let mut frame = vec![0u8; 14 + 20 + len];
     eth.emit(&mut frame);
@@ -129,21 +113,13 @@ fn emit_frame(
 
 /// Slices a frame with etherparse and checks the link and IPv4 layers against the envelope,
 /// including the IPv4 header checksum; returns the IPv4 header and the transport slice.
-fn ep_slice<'a>(
-    frame: &'a [u8],
-    env: &Envelope,
-    protocol: IpNumber,
-) -> (Ipv4Header, TransportSlice<'a>) {
+fn ep_slice<'a>(frame: &'a [u8], env: &Envelope, protocol: IpNumber) -> (Ipv4Header, TransportSlice<'a>) {
     let sliced = SlicedPacket::from_ethernet(frame).expect("etherparse rejects our frame");
-    let Some(LinkSlice::Ethernet2(eth)) = &sliced.link else {
-        panic!("no ethernet: {:?}", sliced.link)
-    };
+    let Some(LinkSlice::Ethernet2(eth)) = &sliced.link else { panic!("no ethernet: {:?}", sliced.link) };
     assert_eq!(eth.source(), env.src_mac);
     assert_eq!(eth.destination(), env.dst_mac);
     assert_eq!(eth.ether_type(), etherparse::EtherType::IPV4);
-    let Some(NetSlice::Ipv4(ip)) = &sliced.net else {
-        panic!("no ipv4: {:?}", sliced.net)
-    };
+    let Some(NetSlice::Ipv4(ip)) = &sliced.net else { panic!("no ipv4: {:?}", sliced.net) };
     let h = ip.header().to_header();
     assert_eq!(h.source, env.src);
     assert_eq!(h.destination, env.dst);
@@ -283,23 +259,17 @@ fn our_options() -> impl Strategy<Value = TcpOptions> {
         proptest::array::uniform4(option::of(any::<(u32, u32)>())),
         option::of(any::<(u32, u32)>()),
     )
-        .prop_map(
-            |(mss, window_scale, sack_permitted, sack_blocks, timestamps)| TcpOptions {
-                mss,
-                window_scale,
-                sack_permitted,
-                sack_blocks,
-                timestamps,
-            },
-        )
+        .prop_map(|(mss, window_scale, sack_permitted, sack_blocks, timestamps)| TcpOptions {
+            mss,
+            window_scale,
+            sack_permitted,
+            sack_blocks,
+            timestamps,
+        })
 }
 
 fn flag_bits(h: &TcpHeader) -> u8 {
-    [h.fin, h.syn, h.rst, h.psh, h.ack, h.urg, h.ece, h.cwr]
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| u8::from(b) << i)
-        .sum()
+    [h.fin, h.syn, h.rst, h.psh, h.ack, h.urg, h.ece, h.cwr].iter().enumerate().map(|(i, &b)| u8::from(b) << i).sum()
 }
 
 proptest! {

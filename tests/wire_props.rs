@@ -4,8 +4,8 @@
 use netlab::wire::checksum;
 use netlab::wire::ipv4::decrement_ttl;
 use netlab::wire::{
-    ArpOp, ArpRepr, EtherType, EthernetRepr, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Repr, MacAddr,
-    TcpFlags, TcpOptions, TcpRepr, UdpRepr, WireError,
+    ArpOp, ArpRepr, EtherType, EthernetRepr, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Repr, MacAddr, TcpFlags, TcpOptions,
+    TcpRepr, UdpRepr, WireError,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -20,11 +20,7 @@ fn mac() -> impl Strategy<Value = MacAddr> {
 }
 
 fn ethernet() -> impl Strategy<Value = EthernetRepr> {
-    (mac(), mac(), any::<u16>()).prop_map(|(dst, src, t)| EthernetRepr {
-        dst,
-        src,
-        ethertype: EtherType::from(t),
-    })
+    (mac(), mac(), any::<u16>()).prop_map(|(dst, src, t)| EthernetRepr { dst, src, ethertype: EtherType::from(t) })
 }
 
 fn arp() -> impl Strategy<Value = ArpRepr> {
@@ -38,28 +34,18 @@ fn arp() -> impl Strategy<Value = ArpRepr> {
 }
 
 fn ipv4(max_payload: usize) -> impl Strategy<Value = Ipv4Repr> {
-    (
-        addr(),
-        addr(),
-        any::<u8>(),
-        any::<u8>(),
-        any::<u8>(),
-        any::<u16>(),
-        any::<bool>(),
-        0..=max_payload,
+    (addr(), addr(), any::<u8>(), any::<u8>(), any::<u8>(), any::<u16>(), any::<bool>(), 0..=max_payload).prop_map(
+        |(src, dst, p, ttl, tos, ident, dont_frag, payload_len)| Ipv4Repr {
+            src,
+            dst,
+            protocol: IpProtocol::from(p),
+            ttl,
+            tos,
+            ident,
+            dont_frag,
+            payload_len,
+        },
     )
-        .prop_map(
-            |(src, dst, p, ttl, tos, ident, dont_frag, payload_len)| Ipv4Repr {
-                src,
-                dst,
-                protocol: IpProtocol::from(p),
-                ttl,
-                tos,
-                ident,
-                dont_frag,
-                payload_len,
-            },
-        )
 }
 
 fn tcp_options() -> impl Strategy<Value = TcpOptions> {
@@ -70,15 +56,13 @@ fn tcp_options() -> impl Strategy<Value = TcpOptions> {
         proptest::array::uniform4(option::of(any::<(u32, u32)>())),
         option::of(any::<(u32, u32)>()),
     )
-        .prop_map(
-            |(mss, window_scale, sack_permitted, sack_blocks, timestamps)| TcpOptions {
-                mss,
-                window_scale,
-                sack_permitted,
-                sack_blocks,
-                timestamps,
-            },
-        )
+        .prop_map(|(mss, window_scale, sack_permitted, sack_blocks, timestamps)| TcpOptions {
+            mss,
+            window_scale,
+            sack_permitted,
+            sack_blocks,
+            timestamps,
+        })
 }
 
 /// Header fields of a TCP segment; the payload is generated separately (it is borrowed).
@@ -95,23 +79,18 @@ struct TcpFields {
 }
 
 fn tcp_fields() -> impl Strategy<Value = TcpFields> {
-    (
-        any::<(u16, u16, u32, u32)>(),
-        any::<(u8, u16, u16)>(),
-        tcp_options(),
+    (any::<(u16, u16, u32, u32)>(), any::<(u8, u16, u16)>(), tcp_options()).prop_map(
+        |((src_port, dst_port, seq, ack), (flags, window, urgent), options)| TcpFields {
+            src_port,
+            dst_port,
+            seq,
+            ack,
+            flags,
+            window,
+            urgent,
+            options,
+        },
     )
-        .prop_map(
-            |((src_port, dst_port, seq, ack), (flags, window, urgent), options)| TcpFields {
-                src_port,
-                dst_port,
-                seq,
-                ack,
-                flags,
-                window,
-                urgent,
-                options,
-            },
-        )
 }
 
 impl TcpFields {
@@ -159,29 +138,18 @@ impl IcmpKind {
         match *self {
             IcmpKind::EchoRequest(ident, seq) => IcmpRepr::EchoRequest { ident, seq, data },
             IcmpKind::EchoReply(ident, seq) => IcmpRepr::EchoReply { ident, seq, data },
-            IcmpKind::TimeExceeded(code) => IcmpRepr::TimeExceeded {
-                code,
-                invoking: data,
-            },
-            IcmpKind::DestUnreachable(code, next_hop_mtu) => IcmpRepr::DestUnreachable {
-                code,
-                next_hop_mtu,
-                invoking: data,
-            },
+            IcmpKind::TimeExceeded(code) => IcmpRepr::TimeExceeded { code, invoking: data },
+            IcmpKind::DestUnreachable(code, next_hop_mtu) => {
+                IcmpRepr::DestUnreachable { code, next_hop_mtu, invoking: data }
+            }
             IcmpKind::Other(icmp_type, code) => IcmpRepr::Other { icmp_type, code },
         }
     }
     /// What parse returns after emit: the MTU is only carried for fragmentation-needed.
     fn expected<'a>(&self, data: &'a [u8]) -> IcmpRepr<'a> {
         match self.repr(data) {
-            IcmpRepr::DestUnreachable { code, invoking, .. }
-                if code != IcmpRepr::DEST_UNREACH_FRAG_NEEDED =>
-            {
-                IcmpRepr::DestUnreachable {
-                    code,
-                    next_hop_mtu: 0,
-                    invoking,
-                }
+            IcmpRepr::DestUnreachable { code, invoking, .. } if code != IcmpRepr::DEST_UNREACH_FRAG_NEEDED => {
+                IcmpRepr::DestUnreachable { code, next_hop_mtu: 0, invoking }
             }
             r => r,
         }

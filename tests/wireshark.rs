@@ -11,10 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn tshark_available() -> bool {
-    Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+    Command::new("tshark").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
 /// Frames tshark flags as malformed or with a bad IP/TCP/UDP/ICMP checksum.
@@ -35,24 +32,12 @@ fn bad_frames(pcap: &Path) -> Vec<String> {
         ])
         .output()
         .expect("tshark runs");
-    assert!(
-        out.status.success(),
-        "tshark failed on {}: {}",
-        pcap.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(String::from)
-        .collect()
+    assert!(out.status.success(), "tshark failed on {}: {}", pcap.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect()
 }
 
 fn frame_count(pcap: &Path) -> usize {
-    let out = Command::new("tshark")
-        .args(["-n", "-r"])
-        .arg(pcap)
-        .output()
-        .expect("tshark runs");
+    let out = Command::new("tshark").args(["-n", "-r"]).arg(pcap).output().expect("tshark runs");
     String::from_utf8_lossy(&out.stdout).lines().count()
 }
 
@@ -76,14 +61,9 @@ fn captures_open_cleanly_in_tshark() {
     let mut checked = 0;
     for f in files {
         let sc = Scenario::load(&f).unwrap();
-        let out =
-            std::env::temp_dir().join(format!("netlab-tshark-{}-{}", std::process::id(), sc.name));
+        let out = std::env::temp_dir().join(format!("netlab-tshark-{}-{}", std::process::id(), sc.name));
         let _ = std::fs::remove_dir_all(&out);
-        let opts = BuildOptions {
-            out_dir: Some(out.clone()),
-            trace: false,
-            ..Default::default()
-        };
+        let opts = BuildOptions { out_dir: Some(out.clone()), trace: false, ..Default::default() };
         let mut world = sc.build(&opts).unwrap();
         let limits = RunLimits {
             stop_at: Instant::ZERO + sc.stop,
@@ -93,17 +73,8 @@ fn captures_open_cleanly_in_tshark() {
         world.run(limits);
         world.finish().unwrap();
         let mut frames = 0;
-        let corrupted: u64 = world
-            .core
-            .net
-            .borrow()
-            .fab
-            .tracer
-            .links
-            .iter()
-            .flat_map(|d| d.iter())
-            .map(|s| s.corrupted)
-            .sum();
+        let corrupted: u64 =
+            world.core.net.borrow().fab.tracer.links.iter().flat_map(|d| d.iter()).map(|s| s.corrupted).sum();
         for e in std::fs::read_dir(&out).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_none_or(|x| x != "pcap") {

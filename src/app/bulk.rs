@@ -18,21 +18,45 @@ pub struct SinkResult {
     pub last_byte_ns: u64,
 }
 
-/// Accepts one connection on `port` and reads it to the end.
-pub async fn sink(ctx: Ctx, port: u16, result: Rc<RefCell<SinkResult>>) -> Result<(), String> {
-    let l = ctx
-        .listen(port, 4, None)
-        .map_err(|e| format!("listen on {port}: {e}"))?;
+/// Accepts one connection on `port` and reads it to the end. A slow reader (`read_pause` set) reads
+/// at most `read_chunk` bytes at a time and pauses between reads, so the sender meets a full window.
+pub async fn sink(
+    ctx: Ctx,
+    port: u16,
+    result: Rc<RefCell<SinkResult>>,
+    read_pause: Option<crate::sim::Duration>,
+    read_chunk: usize,
+) -> Result<(), String> {
+    let l = ctx.listen(port, 4, None).map_err(|e| format!("listen on {port}: {e}"))?;
     let s = l.accept().await.map_err(|e| e.to_string())?;
     let _ = l.close();
     let mut h = Sha256::new();
     let mut first = None;
-    let r = s
-        .read_to_end(|chunk| {
-            first.get_or_insert(ctx.now());
-            h.update(chunk);
-        })
-        .await;
+    let r = match read_pause {
+        None => {
+            s.read_to_end(|chunk| {
+                first.get_or_insert(ctx.now());
+                h.update(chunk);
+            })
+            .await
+        }
+        Some(pause) => {
+            let mut buf = vec![0u8; read_chunk.max(1)];
+            let mut total = 0u64;
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) => break Ok(total),
+                    Ok(n) => {
+                        first.get_or_insert(ctx.now());
+                        h.update(&buf[..n]);
+                        total += n as u64;
+                        ctx.sleep(pause).await;
+                    }
+                    Err(e) => break Err(e),
+                }
+            }
+        }
+    };
     let now = ctx.now();
     let mut res = result.borrow_mut();
     res.done = true;
@@ -53,18 +77,10 @@ pub async fn sink(ctx: Ctx, port: u16, result: Rc<RefCell<SinkResult>>) -> Resul
 }
 
 /// Connects to `to` and sends `bytes` bytes, then closes; reports both sides when the sink is done.
-pub async fn sender(
-    ctx: Ctx,
-    to: SocketAddrV4,
-    bytes: u64,
-    result: Rc<RefCell<SinkResult>>,
-) -> Result<(), String> {
+pub async fn sender(ctx: Ctx, to: SocketAddrV4, bytes: u64, result: Rc<RefCell<SinkResult>>) -> Result<(), String> {
     let start = ctx.now();
     let mut rng = ctx.rng("data");
-    let s = ctx
-        .connect(to, None)
-        .await
-        .map_err(|e| format!("connect to {to}: {e}"))?;
+    let s = ctx.connect(to, None).await.map_err(|e| format!("connect to {to}: {e}"))?;
     let mut h = Sha256::new();
     let mut chunk = vec![0u8; 64 * 1024];
     let mut left = bytes;
@@ -72,9 +88,7 @@ pub async fn sender(
         let n = left.min(chunk.len() as u64) as usize;
         rng.fill_bytes(&mut chunk[..n]);
         h.update(&chunk[..n]);
-        s.write_all(&chunk[..n])
-            .await
-            .map_err(|e| format!("send: {e}"))?;
+        s.write_all(&chunk[..n]).await.map_err(|e| format!("send: {e}"))?;
         left -= n as u64;
     }
     s.close().map_err(|e| e.to_string())?;
@@ -90,37 +104,17 @@ pub async fn sender(
     }
     let res = result.borrow();
     let secs = (ctx.now() - start).as_secs_f64();
-    let goodput = if secs > 0.0 {
-        res.bytes as f64 * 8.0 / secs
-    } else {
-        0.0
-    };
+    let goodput = if secs > 0.0 { res.bytes as f64 * 8.0 / secs } else { 0.0 };
     ctx.print(format!("sent {bytes} bytes, sha256 {sent_sha}"));
-    ctx.print(format!(
-        "received {} bytes, sha256 {}",
-        res.bytes, res.sha256
-    ));
-    ctx.print(format!(
-        "duration {secs:.6} s, goodput {:.3} Mbit/s",
-        goodput / 1e6
-    ));
+    ctx.print(format!("received {} bytes, sha256 {}", res.bytes, res.sha256));
+    ctx.print(format!("duration {secs:.6} s, goodput {:.3} Mbit/s", goodput / 1e6));
     ctx.metric("bytes_sent", bytes as f64);
     ctx.metric("bytes_received", res.bytes as f64);
-    ctx.metric(
-        "sha256_match",
-        if res.done && res.sha256 == sent_sha {
-            1.0
-        } else {
-            0.0
-        },
-    );
+    ctx.metric("sha256_match", if res.done && res.sha256 == sent_sha { 1.0 } else { 0.0 });
     ctx.metric("duration_s", secs);
     ctx.metric("goodput_mbps", goodput / 1e6);
     if res.sha256 != sent_sha {
-        return Err(format!(
-            "data mismatch: sent sha256 {sent_sha}, received {}",
-            res.sha256
-        ));
+        return Err(format!("data mismatch: sent sha256 {sent_sha}, received {}", res.sha256));
     }
     Ok(())
 }

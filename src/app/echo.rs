@@ -16,9 +16,7 @@ async fn read_line(s: &TcpStream, pending: &mut Vec<u8>) -> Result<Option<String
     loop {
         if let Some(i) = pending.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = pending.drain(..=i).collect();
-            return Ok(Some(
-                String::from_utf8_lossy(&line[..line.len() - 1]).into_owned(),
-            ));
+            return Ok(Some(String::from_utf8_lossy(&line[..line.len() - 1]).into_owned()));
         }
         let mut buf = [0u8; 2048];
         let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
@@ -29,10 +27,10 @@ async fn read_line(s: &TcpStream, pending: &mut Vec<u8>) -> Result<Option<String
     }
 }
 
-pub async fn server(ctx: Ctx, port: u16) -> Result<(), String> {
-    let l = ctx
-        .listen(port, 16, None)
-        .map_err(|e| format!("listen on {port}: {e}"))?;
+/// Serves every connection; after the client's end of stream it waits `close_delay` before closing
+/// (so that the connection sits in CLOSE-WAIT for that long).
+pub async fn server(ctx: Ctx, port: u16, close_delay: Duration) -> Result<(), String> {
+    let l = ctx.listen(port, 16, None).map_err(|e| format!("listen on {port}: {e}"))?;
     ctx.print(format!("echo server listening on port {port}"));
     loop {
         let s = l.accept().await.map_err(|e| e.to_string())?;
@@ -47,22 +45,17 @@ pub async fn server(ctx: Ctx, port: u16) -> Result<(), String> {
                 }
                 served += 1;
             }
+            if !close_delay.is_zero() {
+                c.sleep(close_delay).await;
+            }
             let _ = s.close();
             c.print(format!("connection closed after {served} messages"));
         });
     }
 }
 
-pub async fn client(
-    ctx: Ctx,
-    to: SocketAddrV4,
-    messages: usize,
-    interval: Duration,
-) -> Result<(), String> {
-    let s = ctx
-        .connect(to, None)
-        .await
-        .map_err(|e| format!("connect to {to}: {e}"))?;
+pub async fn client(ctx: Ctx, to: SocketAddrV4, messages: usize, interval: Duration) -> Result<(), String> {
+    let s = ctx.connect(to, None).await.map_err(|e| format!("connect to {to}: {e}"))?;
     ctx.print(format!("connected to {to}"));
     let mut pending = Vec::new();
     let mut ok = 0;
@@ -72,9 +65,7 @@ pub async fn client(
         }
         let k = i % ALPHABET.len();
         let msg = format!("{}{}", &ALPHABET[k..], &ALPHABET[..k]);
-        s.write_all(format!("{msg}\n").as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
+        s.write_all(format!("{msg}\n").as_bytes()).await.map_err(|e| e.to_string())?;
         match read_line(&s, &mut pending).await? {
             Some(reply) => {
                 ctx.print(reply.clone());

@@ -8,9 +8,7 @@ use sha2::{Digest, Sha256};
 use std::net::SocketAddrV4;
 
 pub async fn server(ctx: Ctx, port: u16) -> Result<(), String> {
-    let l = ctx
-        .listen(port, 16, None)
-        .map_err(|e| format!("listen on {port}: {e}"))?;
+    let l = ctx.listen(port, 16, None).map_err(|e| format!("listen on {port}: {e}"))?;
     ctx.print(format!("http server listening on port {port}"));
     loop {
         let s = l.accept().await.map_err(|e| e.to_string())?;
@@ -49,39 +47,20 @@ pub async fn server(ctx: Ctx, port: u16) -> Result<(), String> {
 /// Fetches `path` from `to` and prints the response (the body in full when it is short text).
 pub async fn webget(ctx: Ctx, to: SocketAddrV4, host: String, path: String) -> Result<(), String> {
     let start = ctx.now();
-    let s = ctx
-        .connect(to, None)
-        .await
-        .map_err(|e| format!("connect to {to}: {e}"))?;
+    let s = ctx.connect(to, None).await.map_err(|e| format!("connect to {to}: {e}"))?;
     let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
+    s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
     let mut resp = Vec::new();
-    s.read_to_end(|c| resp.extend_from_slice(c))
-        .await
-        .map_err(|e| e.to_string())?;
+    s.read_to_end(|c| resp.extend_from_slice(c)).await.map_err(|e| e.to_string())?;
     let _ = s.close();
-    let split = resp
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| i + 4)
-        .unwrap_or(resp.len());
+    let split = resp.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(resp.len());
     let (head, body) = resp.split_at(split);
     let head = String::from_utf8_lossy(head);
     for line in head.lines().filter(|l| !l.is_empty()) {
         ctx.print(line.to_string());
     }
-    let status: f64 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0.0);
-    if body.len() <= 256
-        && body
-            .iter()
-            .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
-    {
+    let status: f64 = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0.0);
+    if body.len() <= 256 && body.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
         for line in String::from_utf8_lossy(body).lines() {
             ctx.print(line.to_string());
         }
@@ -92,10 +71,8 @@ pub async fn webget(ctx: Ctx, to: SocketAddrV4, host: String, path: String) -> R
     ctx.metric("status", status);
     ctx.metric("body_bytes", body.len() as f64);
     ctx.metric("duration_s", secs);
-    if let Some(expected) = head
-        .lines()
-        .find_map(|l| l.strip_prefix("Content-Length: "))
-        .and_then(|v| v.trim().parse::<usize>().ok())
+    if let Some(expected) =
+        head.lines().find_map(|l| l.strip_prefix("Content-Length: ")).and_then(|v| v.trim().parse::<usize>().ok())
     {
         ctx.metric("complete", if expected == body.len() { 1.0 } else { 0.0 });
     }

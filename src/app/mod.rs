@@ -5,6 +5,7 @@
 pub mod bulk;
 pub mod echo;
 pub mod http;
+pub mod peer;
 pub mod ping;
 pub mod socket;
 
@@ -94,21 +95,13 @@ impl Ctx {
     pub fn print(&self, line: impl Into<String>) {
         let line = line.into();
         let now = self.now();
-        self.core.net.borrow_mut().fab.tracer.emit(
-            now,
-            TraceKind::App {
-                app: self.app,
-                line: line.clone(),
-            },
-        );
+        self.core.net.borrow_mut().fab.tracer.emit(now, TraceKind::App { app: self.app, line: line.clone() });
         self.core.apps.borrow_mut()[self.app].output.push(line);
     }
 
     /// Sets a named figure of the application's result (checked by expectations, shown in summaries).
     pub fn metric(&self, name: &str, value: f64) {
-        self.core.apps.borrow_mut()[self.app]
-            .metrics
-            .insert(name.to_string(), value);
+        self.core.apps.borrow_mut()[self.app].metrics.insert(name.to_string(), value);
     }
 
     /// The address this host uses to reach `dst`.
@@ -130,15 +123,11 @@ impl Ctx {
 
     /// Opens an ICMP echo socket with identifier `ident`.
     pub fn icmp_open(&self, ident: u16) {
-        self.core.net.borrow_mut().nodes[self.node]
-            .icmp
-            .insert(ident, IcmpSocket::default());
+        self.core.net.borrow_mut().nodes[self.node].icmp.insert(ident, IcmpSocket::default());
     }
 
     pub fn icmp_close(&self, ident: u16) {
-        self.core.net.borrow_mut().nodes[self.node]
-            .icmp
-            .remove(&ident);
+        self.core.net.borrow_mut().nodes[self.node].icmp.remove(&ident);
     }
 
     /// Sends an echo request. Returns false when there is no route.
@@ -146,16 +135,8 @@ impl Ctx {
         let mut net = self.core.net.borrow_mut();
         let crate::net::world::Network { nodes, fab, .. } = &mut *net;
         let msg = IcmpRepr::EchoRequest { ident, seq, data };
-        let ok = nodes[self.node].send_ip(
-            fab,
-            None,
-            dst,
-            IpProtocol::Icmp,
-            ttl,
-            false,
-            msg.buffer_len(),
-            |b, _| msg.emit(b),
-        );
+        let ok = nodes[self.node]
+            .send_ip(fab, None, dst, IpProtocol::Icmp, ttl, false, msg.buffer_len(), |b, _| msg.emit(b));
         net.touch(self.node);
         ok
     }
@@ -182,10 +163,8 @@ impl Ctx {
 /// Lower-case hex of a SHA-256 digest.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }

@@ -23,9 +23,7 @@ fn icmp_ident(ctx: &Ctx) -> u16 {
 }
 
 fn payload(size: usize, seq: u16) -> Vec<u8> {
-    (0..size)
-        .map(|i| (i as u16).wrapping_add(seq) as u8)
-        .collect()
+    (0..size).map(|i| (i as u16).wrapping_add(seq) as u8).collect()
 }
 
 /// Sends `count` echo requests `interval` apart and reports replies like ping(8).
@@ -33,16 +31,10 @@ pub async fn ping(ctx: Ctx, cfg: PingConfig) -> Result<(), String> {
     let ident = icmp_ident(&ctx);
     ctx.icmp_open(ident);
     let mut sent_at: Vec<Instant> = Vec::new();
-    let (mut received, mut exceeded, mut unreachable, mut dups, mut transmitted) =
-        (0u32, 0u32, 0u32, 0u32, 0u32);
+    let (mut received, mut exceeded, mut unreachable, mut dups, mut transmitted) = (0u32, 0u32, 0u32, 0u32, 0u32);
     let mut rtts: Vec<f64> = Vec::new();
     let mut seen = vec![false; usize::from(cfg.count) + 1];
-    ctx.print(format!(
-        "PING {} {}({}) bytes of data.",
-        cfg.dst,
-        cfg.size,
-        cfg.size + 28
-    ));
+    ctx.print(format!("PING {} {}({}) bytes of data.", cfg.dst, cfg.size, cfg.size + 28));
     let start = ctx.now();
     for seq in 1..=cfg.count {
         let t_send = start + cfg.interval.saturating_mul(u64::from(seq - 1));
@@ -53,11 +45,7 @@ pub async fn ping(ctx: Ctx, cfg: PingConfig) -> Result<(), String> {
         } else {
             ctx.print(format!("ping: {}: no route to host", cfg.dst));
         }
-        let until = if seq == cfg.count {
-            ctx.now() + cfg.wait
-        } else {
-            t_send + cfg.interval
-        };
+        let until = if seq == cfg.count { ctx.now() + cfg.wait } else { t_send + cfg.interval };
         while let Some(m) = ctx.timeout_at(until, ctx.icmp_recv(ident)).await {
             let i = usize::from(m.seq);
             match m.kind {
@@ -88,10 +76,7 @@ pub async fn ping(ctx: Ctx, cfg: PingConfig) -> Result<(), String> {
                 IcmpKind::EchoReply { .. } => {}
                 IcmpKind::TimeExceeded => {
                     exceeded += 1;
-                    ctx.print(format!(
-                        "From {} icmp_seq={} Time to live exceeded",
-                        m.from, m.seq
-                    ));
+                    ctx.print(format!("From {} icmp_seq={} Time to live exceeded", m.from, m.seq));
                 }
                 IcmpKind::Unreachable { code } => {
                     unreachable += 1;
@@ -109,15 +94,9 @@ pub async fn ping(ctx: Ctx, cfg: PingConfig) -> Result<(), String> {
     }
     ctx.icmp_close(ident);
     let tx = transmitted;
-    let loss = if tx == 0 {
-        0.0
-    } else {
-        100.0 * f64::from(tx - received) / f64::from(tx)
-    };
+    let loss = if tx == 0 { 0.0 } else { 100.0 * f64::from(tx - received) / f64::from(tx) };
     ctx.print(format!("--- {} ping statistics ---", cfg.dst));
-    ctx.print(format!(
-        "{tx} packets transmitted, {received} received, {loss:.0}% packet loss"
-    ));
+    ctx.print(format!("{tx} packets transmitted, {received} received, {loss:.0}% packet loss"));
     ctx.metric("transmitted", f64::from(tx));
     ctx.metric("received", f64::from(received));
     ctx.metric("duplicates", f64::from(dups));
@@ -149,10 +128,7 @@ pub struct TracerouteConfig {
 pub async fn traceroute(ctx: Ctx, cfg: TracerouteConfig) -> Result<(), String> {
     let ident = icmp_ident(&ctx);
     ctx.icmp_open(ident);
-    ctx.print(format!(
-        "traceroute to {}, {} hops max",
-        cfg.dst, cfg.max_hops
-    ));
+    ctx.print(format!("traceroute to {}, {} hops max", cfg.dst, cfg.max_hops));
     let mut reached = false;
     let mut hops = 0u32;
     for ttl in 1..=cfg.max_hops {

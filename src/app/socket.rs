@@ -11,17 +11,11 @@ use std::task::Poll;
 
 impl Ctx {
     /// Runs `f` on this host's TCP stack and marks the host for output processing.
-    pub(crate) fn with_stack<R>(
-        &self,
-        f: impl FnOnce(&mut TcpStack, Instant) -> R,
-    ) -> Result<R, TcpError> {
+    pub(crate) fn with_stack<R>(&self, f: impl FnOnce(&mut TcpStack, Instant) -> R) -> Result<R, TcpError> {
         let mut net = self.core.net.borrow_mut();
         let now = net.fab.now;
         let Network { nodes, .. } = &mut *net;
-        let stack = nodes[self.node]
-            .tcp
-            .as_mut()
-            .ok_or(TcpError::InvalidArgument)?;
+        let stack = nodes[self.node].tcp.as_mut().ok_or(TcpError::InvalidArgument)?;
         let r = f(stack, now);
         net.touch(self.node);
         Ok(r)
@@ -51,30 +45,26 @@ impl Ctx {
     }
 
     /// listen() on `port` of every address of this host.
-    pub fn listen(
-        &self,
-        port: u16,
-        backlog: usize,
-        cfg: Option<TcpConfig>,
-    ) -> Result<TcpListener, TcpError> {
+    pub fn listen(&self, port: u16, backlog: usize, cfg: Option<TcpConfig>) -> Result<TcpListener, TcpError> {
         let local = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
         let id = self.with_stack(|s, now| s.listen(now, local, backlog, cfg))??;
-        Ok(TcpListener {
-            ctx: self.clone(),
-            id,
-        })
+        Ok(TcpListener { ctx: self.clone(), id })
     }
 
     /// connect(): returns once the connection is established, or with the error that ended it.
-    pub async fn connect(
+    pub async fn connect(&self, remote: SocketAddrV4, cfg: Option<TcpConfig>) -> Result<TcpStream, TcpError> {
+        self.connect_from(0, remote, cfg).await
+    }
+
+    /// connect() from a chosen local port (0: an ephemeral one).
+    pub async fn connect_from(
         &self,
+        local_port: u16,
         remote: SocketAddrV4,
         cfg: Option<TcpConfig>,
     ) -> Result<TcpStream, TcpError> {
-        let src = self
-            .source_for(*remote.ip())
-            .ok_or(TcpError::InvalidArgument)?;
-        let local = SocketAddrV4::new(src, 0);
+        let src = self.source_for(*remote.ip()).ok_or(TcpError::InvalidArgument)?;
+        let local = SocketAddrV4::new(src, local_port);
         let id = self.with_stack(|s, now| s.connect(now, local, remote, cfg))??;
         self.wait_on(id, |s, _| match s.connect_result(id) {
             Ok(None) => None,
@@ -82,10 +72,7 @@ impl Ctx {
             Err(e) => Some(Err(e)),
         })
         .await??;
-        Ok(TcpStream {
-            ctx: self.clone(),
-            id,
-        })
+        Ok(TcpStream { ctx: self.clone(), id })
     }
 }
 
@@ -105,10 +92,7 @@ impl TcpListener {
                 Err(e) => Some(Err(e)),
             })
             .await??;
-        Ok(TcpStream {
-            ctx: self.ctx.clone(),
-            id: child,
-        })
+        Ok(TcpStream { ctx: self.ctx.clone(), id: child })
     }
 
     pub fn close(&self) -> Result<(), TcpError> {
@@ -167,8 +151,7 @@ impl TcpStream {
 
     /// shutdown(SHUT_WR).
     pub fn shutdown(&self) -> Result<(), TcpError> {
-        self.ctx
-            .with_stack(|s, now| s.shutdown_write(now, self.id))?
+        self.ctx.with_stack(|s, now| s.shutdown_write(now, self.id))?
     }
 
     /// close(): the connection finishes on its own (FIN, TIME_WAIT) after the call returns.

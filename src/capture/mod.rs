@@ -35,14 +35,7 @@ impl Capture {
             ..Default::default()
         };
         let writer = PcapWriter::with_header(out, header).map_err(std::io::Error::other)?;
-        Ok(Capture {
-            name,
-            writer: Some(writer),
-            pending: BinaryHeap::new(),
-            seq: 0,
-            frames: 0,
-            error: None,
-        })
+        Ok(Capture { name, writer: Some(writer), pending: BinaryHeap::new(), seq: 0, frames: 0, error: None })
     }
 
     /// Records `frame` as seen on the wire at `ts`; `now` is the current simulated time (`ts >= now`).
@@ -80,8 +73,7 @@ impl Capture {
         match w.write_packet(&pkt) {
             Ok(_) => self.frames += 1,
             Err(e) => {
-                self.error
-                    .get_or_insert_with(|| format!("{}: {e}", self.name));
+                self.error.get_or_insert_with(|| format!("{}: {e}", self.name));
                 self.writer = None;
             }
         }
@@ -93,8 +85,7 @@ impl Capture {
         if let Some(w) = self.writer.take() {
             let mut inner = w.into_writer();
             if let Err(e) = inner.flush() {
-                self.error
-                    .get_or_insert_with(|| format!("{}: {e}", self.name));
+                self.error.get_or_insert_with(|| format!("{}: {e}", self.name));
             }
         }
         match &self.error {

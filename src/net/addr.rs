@@ -17,18 +17,11 @@ impl Cidr {
         (len <= 32).then_some(Cidr { addr, len })
     }
     pub fn mask(&self) -> u32 {
-        if self.len == 0 {
-            0
-        } else {
-            u32::MAX << (32 - u32::from(self.len))
-        }
+        if self.len == 0 { 0 } else { u32::MAX << (32 - u32::from(self.len)) }
     }
     /// The network address (host bits cleared).
     pub fn network(&self) -> Cidr {
-        Cidr {
-            addr: Ipv4Addr::from(u32::from(self.addr) & self.mask()),
-            len: self.len,
-        }
+        Cidr { addr: Ipv4Addr::from(u32::from(self.addr) & self.mask()), len: self.len }
     }
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
         (u32::from(ip) ^ u32::from(self.addr)) & self.mask() == 0
@@ -48,13 +41,10 @@ impl fmt::Display for Cidr {
 impl FromStr for Cidr {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (a, l) = s.split_once('/').ok_or_else(|| {
-            format!("an address with a prefix length such as \"10.0.1.2/24\", found \"{s}\"")
-        })?;
-        let addr: Ipv4Addr = a
-            .trim()
-            .parse()
-            .map_err(|_| format!("an IPv4 address before '/', found \"{a}\""))?;
+        let (a, l) = s
+            .split_once('/')
+            .ok_or_else(|| format!("an address with a prefix length such as \"10.0.1.2/24\", found \"{s}\""))?;
+        let addr: Ipv4Addr = a.trim().parse().map_err(|_| format!("an IPv4 address before '/', found \"{a}\""))?;
         let len: u8 = l
             .trim()
             .parse()

@@ -21,11 +21,7 @@ pub struct Frame {
 /// What the engine can be asked to do at a point in simulated time.
 pub enum Event {
     /// A frame reaches the far end of a link.
-    Arrive {
-        link: LinkId,
-        dir: Dir,
-        frame: Frame,
-    },
+    Arrive { link: LinkId, dir: Dir, frame: Frame },
     /// A node's earliest timer (TCP, ARP) is due.
     NodeTimer { node: NodeId },
     /// An application task's sleep is over.
@@ -73,10 +69,7 @@ impl Fabric {
         let mut data = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(1514));
         data.clear();
         self.next_frame_id += 1;
-        Frame {
-            id: self.next_frame_id,
-            data,
-        }
+        Frame { id: self.next_frame_id, data }
     }
 
     /// Returns a frame's buffer to the pool.
@@ -92,79 +85,43 @@ impl Fabric {
 
     /// Offers `frame` to link `link` from end `side` (0 = a, 1 = b); `capture` is the sending
     /// interface's capture, if any.
-    pub fn transmit(
-        &mut self,
-        link: LinkId,
-        side: usize,
-        capture: Option<usize>,
-        mut frame: Frame,
-    ) {
+    pub fn transmit(&mut self, link: LinkId, side: usize, capture: Option<usize>, mut frame: Frame) {
         let now = self.now;
         let dir = Dir::from_sender_side(side);
         let len = frame.data.len();
         let fate = self.links[link].dirs[dir.index()].offer(now, len);
         match fate {
             Fate::Rejected(cause) => {
-                self.tracer.emit(
-                    now,
-                    TraceKind::LinkDrop {
-                        link,
-                        dir,
-                        frame: frame.id,
-                        len,
-                        cause,
-                    },
-                );
+                self.tracer.emit(now, TraceKind::LinkDrop { link, dir, frame: frame.id, len, cause });
                 self.recycle(frame);
             }
-            Fate::Sent {
-                tx_start,
-                arrival,
-                duplicate_arrival,
-                corrupt_bit,
-                reordered,
-            } => {
+            Fate::Sent { tx_start, arrival, duplicate_arrival, corrupt_bit, reordered } => {
                 if let Some(c) = capture {
                     self.captures[c].record(now, tx_start, &frame.data);
                 }
                 let queued_ns = (tx_start - now).as_nanos();
-                self.tracer.emit(
-                    now,
-                    TraceKind::LinkTx {
-                        link,
-                        dir,
-                        frame: frame.id,
-                        len,
-                        queued_ns,
-                    },
-                );
+                self.tracer.emit(now, TraceKind::LinkTx { link, dir, frame: frame.id, len, queued_ns });
                 // Packet-matching fault rules (only on links that have some).
                 let mut rule_drop = false;
                 let mut rule_delay = Duration::ZERO;
                 let mut rule_dups: Vec<Duration> = Vec::new();
                 let mut rule_hold = None;
                 let mut rule_corrupt = None;
+                let mut rule_forge = None;
                 if self.rules.watches(link) {
                     let (info, acts) = self.rules.apply(now, link, dir, &frame.data);
                     for (index, act) in acts {
-                        let what = format!(
-                            "{act:?} frame {} on link {} {}",
-                            frame.id,
-                            self.links[link].name,
-                            dir.as_str()
-                        );
+                        let what =
+                            format!("{act:?} frame {} on link {} {}", frame.id, self.links[link].name, dir.as_str());
                         self.tracer.emit(now, TraceKind::Fault { index, what });
                         match act {
                             PacketAction::Drop => rule_drop = true,
                             PacketAction::Delay(d) => rule_delay += d,
                             PacketAction::Duplicate(d) => rule_dups.push(d),
                             PacketAction::Reorder(max) => rule_hold = Some(max),
+                            PacketAction::ForgeRst(offset) => rule_forge = Some(offset),
                             PacketAction::Corrupt => {
-                                let end = if info.ip_end > 0 {
-                                    info.ip_end
-                                } else {
-                                    frame.data.len()
-                                };
+                                let end = if info.ip_end > 0 { info.ip_end } else { frame.data.len() };
                                 rule_corrupt = Some((end.max(1) - 1) * 8);
                             }
                         }
@@ -172,31 +129,13 @@ impl Fabric {
                 }
                 let Some(at) = arrival else {
                     let cause = LinkDropCause::Loss;
-                    self.tracer.emit(
-                        now,
-                        TraceKind::LinkDrop {
-                            link,
-                            dir,
-                            frame: frame.id,
-                            len,
-                            cause,
-                        },
-                    );
+                    self.tracer.emit(now, TraceKind::LinkDrop { link, dir, frame: frame.id, len, cause });
                     self.recycle(frame);
                     return;
                 };
                 if rule_drop {
                     let cause = LinkDropCause::Fault;
-                    self.tracer.emit(
-                        now,
-                        TraceKind::LinkDrop {
-                            link,
-                            dir,
-                            frame: frame.id,
-                            len,
-                            cause,
-                        },
-                    );
+                    self.tracer.emit(now, TraceKind::LinkDrop { link, dir, frame: frame.id, len, cause });
                     self.recycle(frame);
                     return;
                 }
@@ -204,113 +143,45 @@ impl Fabric {
                 if let Some(dup_at) = duplicate_arrival {
                     let mut copy = self.new_frame();
                     copy.data.extend_from_slice(&frame.data);
-                    self.tracer.emit(
-                        now,
-                        TraceKind::LinkDuplicate {
-                            link,
-                            dir,
-                            frame: frame.id,
-                            copy: copy.id,
-                        },
-                    );
-                    self.queue.push(
-                        dup_at + rule_delay,
-                        Event::Arrive {
-                            link,
-                            dir,
-                            frame: copy,
-                        },
-                    );
+                    self.tracer.emit(now, TraceKind::LinkDuplicate { link, dir, frame: frame.id, copy: copy.id });
+                    self.queue.push(dup_at + rule_delay, Event::Arrive { link, dir, frame: copy });
                 }
                 if let Some(bit) = corrupt_bit {
                     frame.data[bit / 8] ^= 1 << (bit % 8);
-                    self.tracer.emit(
-                        now,
-                        TraceKind::LinkCorrupt {
-                            link,
-                            dir,
-                            frame: frame.id,
-                            bit,
-                        },
-                    );
+                    self.tracer.emit(now, TraceKind::LinkCorrupt { link, dir, frame: frame.id, bit });
                 }
                 for d in rule_dups {
                     let mut copy = self.new_frame();
                     copy.data.extend_from_slice(&frame.data);
-                    self.tracer.emit(
-                        now,
-                        TraceKind::LinkDuplicate {
-                            link,
-                            dir,
-                            frame: frame.id,
-                            copy: copy.id,
-                        },
-                    );
-                    self.queue.push(
-                        at + d,
-                        Event::Arrive {
-                            link,
-                            dir,
-                            frame: copy,
-                        },
-                    );
+                    self.tracer.emit(now, TraceKind::LinkDuplicate { link, dir, frame: frame.id, copy: copy.id });
+                    self.queue.push(at + d, Event::Arrive { link, dir, frame: copy });
                 }
                 if let Some(bit) = rule_corrupt {
                     frame.data[bit / 8] ^= 1;
-                    self.tracer.emit(
-                        now,
-                        TraceKind::LinkCorrupt {
-                            link,
-                            dir,
-                            frame: frame.id,
-                            bit,
-                        },
-                    );
+                    self.tracer.emit(now, TraceKind::LinkCorrupt { link, dir, frame: frame.id, bit });
                 }
                 if reordered {
-                    self.tracer.emit(
-                        now,
-                        TraceKind::LinkReorder {
-                            link,
-                            dir,
-                            frame: frame.id,
-                        },
-                    );
+                    self.tracer.emit(now, TraceKind::LinkReorder { link, dir, frame: frame.id });
+                }
+                if let Some(offset) = rule_forge
+                    && let Some(forged) = self.forge_rst(&frame, offset)
+                {
+                    // One nanosecond after the segment it imitates.
+                    self.queue.push(at + Duration::from_nanos(1), Event::Arrive { link, dir, frame: forged });
                 }
                 if let Some(max_hold) = rule_hold
                     && !self.held.contains_key(&(link, dir))
                 {
                     // Held until the next frame in this direction arrives (or `max_hold` passes).
-                    self.tracer.emit(
-                        now,
-                        TraceKind::LinkReorder {
-                            link,
-                            dir,
-                            frame: frame.id,
-                        },
-                    );
-                    self.queue.push(
-                        at + max_hold,
-                        Event::Release {
-                            link,
-                            dir,
-                            frame: frame.id,
-                        },
-                    );
+                    self.tracer.emit(now, TraceKind::LinkReorder { link, dir, frame: frame.id });
+                    self.queue.push(at + max_hold, Event::Release { link, dir, frame: frame.id });
                     self.held.insert((link, dir), frame);
                     return;
                 }
                 self.queue.push(at, Event::Arrive { link, dir, frame });
                 // A held frame follows the first frame that passed it.
                 if let Some(held) = self.held.remove(&(link, dir)) {
-                    self.queue.push(
-                        at,
-                        Event::Arrive {
-                            link,
-                            dir,
-                            frame: held,
-                        },
-                    );
+                    self.queue.push(at, Event::Arrive { link, dir, frame: held });
                 }
             }
         }
@@ -320,20 +191,43 @@ impl Fabric {
 impl Fabric {
     /// A held frame's time is up: deliver it now.
     pub fn release(&mut self, link: LinkId, dir: Dir, frame_id: u64) {
-        if self
-            .held
-            .get(&(link, dir))
-            .is_some_and(|f| f.id == frame_id)
+        if self.held.get(&(link, dir)).is_some_and(|f| f.id == frame_id)
             && let Some(f) = self.held.remove(&(link, dir))
         {
-            self.queue.push(
-                self.now,
-                Event::Arrive {
-                    link,
-                    dir,
-                    frame: f,
-                },
-            );
+            self.queue.push(self.now, Event::Arrive { link, dir, frame: f });
         }
+    }
+}
+
+impl Fabric {
+    /// A RST imitating the TCP segment in `frame` (same addresses and ports), sequence number
+    /// `seq + offset`, with valid checksums.
+    fn forge_rst(&mut self, frame: &Frame, offset: u32) -> Option<Frame> {
+        use crate::wire::{EthernetRepr, IpProtocol, Ipv4Repr, TcpFlags, TcpOptions, TcpRepr};
+        let (eth, l3) = EthernetRepr::parse(&frame.data).ok()?;
+        let (ip, l4) = Ipv4Repr::parse(l3).ok()?;
+        if ip.protocol != IpProtocol::Tcp {
+            return None;
+        }
+        let seg = TcpRepr::parse(l4, ip.src, ip.dst).ok()?;
+        let rst = TcpRepr {
+            src_port: seg.src_port,
+            dst_port: seg.dst_port,
+            seq: seg.seq.wrapping_add(offset),
+            ack: 0,
+            flags: TcpFlags::RST,
+            window: 0,
+            urgent: 0,
+            options: TcpOptions::default(),
+            payload: &[],
+        };
+        let ip = Ipv4Repr { payload_len: rst.buffer_len(), ident: ip.ident.wrapping_add(0x8000), ..ip };
+        let mut f = self.new_frame();
+        let (l2, l3len) = (EthernetRepr::HEADER_LEN, Ipv4Repr::HEADER_LEN);
+        f.data.resize(l2 + l3len + rst.buffer_len(), 0);
+        eth.emit(&mut f.data[..l2]);
+        ip.emit(&mut f.data[l2..l2 + l3len]);
+        rst.emit(&mut f.data[l2 + l3len..], ip.src, ip.dst);
+        Some(f)
     }
 }

@@ -136,9 +136,9 @@ impl LinkDir {
     /// Time to serialise `len` bytes at the link's rate.
     pub fn serialisation(&self, len: usize) -> Duration {
         match self.params.rate_bps {
-            Some(bps) if bps > 0 => Duration::from_nanos(
-                ((len as u128 * 8 * 1_000_000_000).div_ceil(u128::from(bps))) as u64,
-            ),
+            Some(bps) if bps > 0 => {
+                Duration::from_nanos(((len as u128 * 8 * 1_000_000_000).div_ceil(u128::from(bps))) as u64)
+            }
             _ => Duration::ZERO,
         }
     }
@@ -171,14 +171,8 @@ impl LinkDir {
         let tx_end;
         if self.params.rate_bps.is_some() {
             self.purge(now);
-            let full_pkts = self
-                .params
-                .queue_packets
-                .is_some_and(|n| self.in_queue.len() >= n);
-            let full_bytes = self
-                .params
-                .queue_bytes
-                .is_some_and(|b| self.queued_bytes + len > b);
+            let full_pkts = self.params.queue_packets.is_some_and(|n| self.in_queue.len() >= n);
+            let full_bytes = self.params.queue_bytes.is_some_and(|b| self.queued_bytes + len > b);
             if full_pkts || full_bytes {
                 return Fate::Rejected(LinkDropCause::Queue);
             }
@@ -195,25 +189,16 @@ impl LinkDir {
         let lost = match self.params.loss {
             LossModel::None => false,
             LossModel::Bernoulli(p) => self.rng.loss.chance(p),
-            LossModel::GilbertElliott {
-                p,
-                r,
-                loss_good,
-                loss_bad,
-            } => {
+            LossModel::GilbertElliott { p, r, loss_good, loss_bad } => {
                 let flip = self.rng.loss.chance(if self.ge_bad { r } else { p });
                 self.ge_bad ^= flip;
-                self.rng
-                    .loss
-                    .chance(if self.ge_bad { loss_bad } else { loss_good })
+                self.rng.loss.chance(if self.ge_bad { loss_bad } else { loss_good })
             }
         };
         let mut arrival = tx_end + self.params.delay;
         arrival += match self.params.jitter {
             Jitter::None => Duration::ZERO,
-            Jitter::Uniform(max) => {
-                Duration::from_nanos(self.rng.jitter.below(max.as_nanos().saturating_add(1)))
-            }
+            Jitter::Uniform(max) => Duration::from_nanos(self.rng.jitter.below(max.as_nanos().saturating_add(1))),
             Jitter::Normal(sd) => {
                 let v = self.rng.jitter.normal().abs().min(4.0);
                 Duration::from_nanos((v * sd.as_nanos() as f64) as u64)
@@ -223,16 +208,10 @@ impl LinkDir {
         if reordered {
             arrival += self.params.reorder_delay;
         }
-        let duplicate_arrival = self
-            .rng
-            .duplicate
-            .chance(self.params.duplicate)
-            .then(|| arrival + self.params.duplicate_delay);
-        let corrupt_bit = self
-            .rng
-            .corrupt
-            .chance(self.params.corrupt)
-            .then(|| self.rng.corrupt.below(len as u64 * 8) as usize);
+        let duplicate_arrival =
+            self.rng.duplicate.chance(self.params.duplicate).then(|| arrival + self.params.duplicate_delay);
+        let corrupt_bit =
+            self.rng.corrupt.chance(self.params.corrupt).then(|| self.rng.corrupt.below(len as u64 * 8) as usize);
         Fate::Sent {
             tx_start,
             arrival: (!lost).then_some(arrival),
@@ -282,9 +261,7 @@ mod tests {
             }
         );
         match f2 {
-            Fate::Sent {
-                tx_start, arrival, ..
-            } => {
+            Fate::Sent { tx_start, arrival, .. } => {
                 assert_eq!(tx_start, t0 + Duration::from_micros(1000));
                 assert_eq!(arrival, Some(t0 + Duration::from_micros(3000)));
             }
@@ -292,44 +269,23 @@ mod tests {
         }
         assert_eq!(f3, Fate::Rejected(LinkDropCause::Queue));
         // After the first frame is out, there is room again.
-        assert!(matches!(
-            d.offer(t0 + Duration::from_micros(1000), 1000),
-            Fate::Sent { .. }
-        ));
+        assert!(matches!(d.offer(t0 + Duration::from_micros(1000), 1000), Fate::Sent { .. }));
     }
 
     #[test]
     fn mtu_and_down() {
-        let mut d = dir(Impairments {
-            mtu: 576,
-            ..Default::default()
-        });
-        assert_eq!(
-            d.offer(Instant::ZERO, 14 + 577),
-            Fate::Rejected(LinkDropCause::Mtu)
-        );
-        assert!(matches!(
-            d.offer(Instant::ZERO, 14 + 576),
-            Fate::Sent { .. }
-        ));
+        let mut d = dir(Impairments { mtu: 576, ..Default::default() });
+        assert_eq!(d.offer(Instant::ZERO, 14 + 577), Fate::Rejected(LinkDropCause::Mtu));
+        assert!(matches!(d.offer(Instant::ZERO, 14 + 576), Fate::Sent { .. }));
         d.up = false;
-        assert_eq!(
-            d.offer(Instant::ZERO, 60),
-            Fate::Rejected(LinkDropCause::Down)
-        );
+        assert_eq!(d.offer(Instant::ZERO, 60), Fate::Rejected(LinkDropCause::Down));
     }
 
     #[test]
     fn loss_rate_and_independent_streams() {
-        let lossy = Impairments {
-            loss: LossModel::Bernoulli(0.2),
-            ..Default::default()
-        };
+        let lossy = Impairments { loss: LossModel::Bernoulli(0.2), ..Default::default() };
         let mut a = dir(lossy.clone());
-        let mut b = dir(Impairments {
-            duplicate: 0.5,
-            ..lossy
-        });
+        let mut b = dir(Impairments { duplicate: 0.5, ..lossy });
         let mut lost_a = Vec::new();
         let mut lost_b = Vec::new();
         for i in 0..10_000 {
@@ -346,21 +302,11 @@ mod tests {
     #[test]
     fn gilbert_elliott_is_bursty() {
         let mut d = dir(Impairments {
-            loss: LossModel::GilbertElliott {
-                p: 0.01,
-                r: 0.2,
-                loss_good: 0.0,
-                loss_bad: 1.0,
-            },
+            loss: LossModel::GilbertElliott { p: 0.01, r: 0.2, loss_good: 0.0, loss_bad: 1.0 },
             ..Default::default()
         });
         let lost: Vec<bool> = (0..100_000)
-            .map(|i| {
-                matches!(
-                    d.offer(Instant::from_nanos(i), 100),
-                    Fate::Sent { arrival: None, .. }
-                )
-            })
+            .map(|i| matches!(d.offer(Instant::from_nanos(i), 100), Fate::Sent { arrival: None, .. }))
             .collect();
         let losses = lost.iter().filter(|x| **x).count();
         let bursts = lost.windows(2).filter(|w| !w[0] && w[1]).count();

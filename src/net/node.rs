@@ -9,8 +9,8 @@ use crate::sim::{Duration, Instant};
 use crate::tcp::TcpStack;
 use crate::trace::{NodeDropCause, NodeId, TraceKind};
 use crate::wire::{
-    ArpOp, ArpRepr, EtherType, EthernetRepr, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Repr, MacAddr,
-    TcpRepr, UdpRepr, WireError, ipv4,
+    ArpOp, ArpRepr, EtherType, EthernetRepr, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Repr, MacAddr, TcpRepr, UdpRepr,
+    WireError, ipv4,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::task::Waker;
@@ -38,19 +38,13 @@ pub struct ArpTable {
 
 impl ArpTable {
     pub fn lookup(&self, ip: Ipv4Addr, now: Instant) -> Option<MacAddr> {
-        self.entries
-            .get(&ip)
-            .filter(|(_, exp)| *exp > now)
-            .map(|(m, _)| *m)
+        self.entries.get(&ip).filter(|(_, exp)| *exp > now).map(|(m, _)| *m)
     }
     pub fn entries(&self) -> impl Iterator<Item = (Ipv4Addr, MacAddr, Instant)> + '_ {
         self.entries.iter().map(|(ip, (m, e))| (*ip, *m, *e))
     }
     fn next_deadline(&self) -> Option<Instant> {
-        self.waiting
-            .values()
-            .map(|w| w.requested_at + ARP_REQUEST_INTERVAL)
-            .min()
+        self.waiting.values().map(|w| w.requested_at + ARP_REQUEST_INTERVAL).min()
     }
 }
 
@@ -126,26 +120,16 @@ impl Node {
     }
 
     pub fn is_local(&self, ip: Ipv4Addr) -> bool {
-        ip.is_broadcast()
-            || self
-                .ifaces
-                .iter()
-                .any(|i| i.addr.addr == ip || i.addr.broadcast() == ip)
+        ip.is_broadcast() || self.ifaces.iter().any(|i| i.addr.addr == ip || i.addr.broadcast() == ip)
     }
 
     /// The address of the interface a packet to `dst` leaves from.
     pub fn source_for(&self, dst: Ipv4Addr) -> Option<Ipv4Addr> {
-        self.routes
-            .lookup(dst)
-            .map(|r| self.ifaces[r.iface].addr.addr)
+        self.routes.lookup(dst).map(|r| self.ifaces[r.iface].addr.addr)
     }
 
     fn drop_frame(&self, fab: &mut Fabric, frame: Frame, cause: NodeDropCause) {
-        fab.trace(TraceKind::NodeDrop {
-            node: self.id,
-            frame: frame.id,
-            cause,
-        });
+        fab.trace(TraceKind::NodeDrop { node: self.id, frame: frame.id, cause });
         fab.recycle(frame);
     }
 
@@ -179,10 +163,7 @@ impl Node {
         let iface = &mut self.ifaces[ifx];
         // CS144: learn the sender's mapping from every ARP message, request or reply.
         if arp.sender_ip != Ipv4Addr::UNSPECIFIED && arp.sender_mac != MacAddr::BROADCAST {
-            iface
-                .arp
-                .entries
-                .insert(arp.sender_ip, (arp.sender_mac, now + ARP_ENTRY_TTL));
+            iface.arp.entries.insert(arp.sender_ip, (arp.sender_mac, now + ARP_ENTRY_TTL));
         }
         if arp.op == ArpOp::Request && arp.target_ip == iface.addr.addr {
             let reply = ArpRepr {
@@ -192,10 +173,7 @@ impl Node {
                 target_mac: arp.sender_mac,
                 target_ip: arp.sender_ip,
             };
-            fab.trace(TraceKind::ArpReply {
-                node: self.id,
-                target: arp.sender_ip,
-            });
+            fab.trace(TraceKind::ArpReply { node: self.id, target: arp.sender_ip });
             self.send_arp(fab, ifx, arp.sender_mac, &reply);
         }
         // Datagrams that waited for this mapping can go now.
@@ -212,11 +190,7 @@ impl Node {
         let rx = match Ipv4Repr::parse(&frame.data[l2..]) {
             Ok((ip, payload)) => {
                 let start = payload.as_ptr() as usize - frame.data.as_ptr() as usize;
-                Received {
-                    ip,
-                    start,
-                    end: start + payload.len(),
-                }
+                Received { ip, start, end: start + payload.len() }
             }
             Err(WireError::BadChecksum) => {
                 return self.drop_frame(fab, frame, NodeDropCause::BadIpChecksum);
@@ -244,9 +218,7 @@ impl Node {
                     self.receive_icmp(fab, &ip, &icmp);
                     fab.recycle(frame);
                 }
-                Err(WireError::BadChecksum) => {
-                    self.drop_frame(fab, frame, NodeDropCause::BadChecksum)
-                }
+                Err(WireError::BadChecksum) => self.drop_frame(fab, frame, NodeDropCause::BadChecksum),
                 Err(_) => self.drop_frame(fab, frame, NodeDropCause::Malformed),
             },
             IpProtocol::Tcp => {
@@ -258,9 +230,7 @@ impl Node {
                         stack.on_segment(fab.now, ip.src, ip.dst, &seg);
                         fab.recycle(frame);
                     }
-                    Err(WireError::BadChecksum) => {
-                        self.drop_frame(fab, frame, NodeDropCause::BadChecksum)
-                    }
+                    Err(WireError::BadChecksum) => self.drop_frame(fab, frame, NodeDropCause::BadChecksum),
                     Err(_) => self.drop_frame(fab, frame, NodeDropCause::Malformed),
                 }
             }
@@ -268,32 +238,16 @@ impl Node {
                 Ok(_) => {
                     // No UDP sockets yet: port unreachable (RFC 1122 3.2.2.1), as a real host does.
                     if !ip.dst.is_broadcast() {
-                        self.send_icmp_error(
-                            fab,
-                            ifx,
-                            &frame.data[EthernetRepr::HEADER_LEN..rx.end],
-                            3,
-                            3,
-                            0,
-                        );
+                        self.send_icmp_error(fab, ifx, &frame.data[EthernetRepr::HEADER_LEN..rx.end], 3, 3, 0);
                     }
                     self.drop_frame(fab, frame, NodeDropCause::NoListener);
                 }
-                Err(WireError::BadChecksum) => {
-                    self.drop_frame(fab, frame, NodeDropCause::BadChecksum)
-                }
+                Err(WireError::BadChecksum) => self.drop_frame(fab, frame, NodeDropCause::BadChecksum),
                 Err(_) => self.drop_frame(fab, frame, NodeDropCause::Malformed),
             },
             IpProtocol::Other(_) => {
                 // Protocol unreachable (code 2).
-                self.send_icmp_error(
-                    fab,
-                    ifx,
-                    &frame.data[EthernetRepr::HEADER_LEN..rx.end],
-                    3,
-                    2,
-                    0,
-                );
+                self.send_icmp_error(fab, ifx, &frame.data[EthernetRepr::HEADER_LEN..rx.end], 3, 2, 0);
                 self.drop_frame(fab, frame, NodeDropCause::NoListener);
             }
         }
@@ -304,22 +258,11 @@ impl Node {
         match *icmp {
             IcmpRepr::EchoRequest { ident, seq, data } => {
                 // Reply from the address that was asked (not a broadcast address).
-                let src = if self.ifaces.iter().any(|i| i.addr.addr == ip.dst) {
-                    Some(ip.dst)
-                } else {
-                    None
-                };
+                let src = if self.ifaces.iter().any(|i| i.addr.addr == ip.dst) { Some(ip.dst) } else { None };
                 let reply = IcmpRepr::EchoReply { ident, seq, data };
-                self.send_ip(
-                    fab,
-                    src,
-                    ip.src,
-                    IpProtocol::Icmp,
-                    64,
-                    false,
-                    reply.buffer_len(),
-                    |buf, _| reply.emit(buf),
-                );
+                self.send_ip(fab, src, ip.src, IpProtocol::Icmp, 64, false, reply.buffer_len(), |buf, _| {
+                    reply.emit(buf)
+                });
             }
             IcmpRepr::EchoReply { ident, seq, data } => {
                 let msg = IcmpMessage {
@@ -331,8 +274,7 @@ impl Node {
                 };
                 self.icmp_deliver(ident, msg);
             }
-            IcmpRepr::TimeExceeded { invoking, .. }
-            | IcmpRepr::DestUnreachable { invoking, .. } => {
+            IcmpRepr::TimeExceeded { invoking, .. } | IcmpRepr::DestUnreachable { invoking, .. } => {
                 let kind = match *icmp {
                     IcmpRepr::DestUnreachable { code, .. } => IcmpKind::Unreachable { code },
                     _ => IcmpKind::TimeExceeded,
@@ -340,16 +282,7 @@ impl Node {
                 // The invoking datagram: IP header + at least 8 bytes (RFC 792). For an echo we can
                 // find the socket by its identifier.
                 if let Some((ident, seq)) = invoking_echo(invoking) {
-                    self.icmp_deliver(
-                        ident,
-                        IcmpMessage {
-                            from: ip.src,
-                            at: now,
-                            ttl: ip.ttl,
-                            seq,
-                            kind,
-                        },
-                    );
+                    self.icmp_deliver(ident, IcmpMessage { from: ip.src, at: now, ttl: ip.ttl, seq, kind });
                 }
             }
             IcmpRepr::Other { .. } => {}
@@ -373,14 +306,7 @@ impl Node {
             return self.drop_frame(fab, frame, NodeDropCause::TtlExpired);
         }
         let Some(route) = self.routes.lookup(rx.ip.dst).copied() else {
-            self.send_icmp_error(
-                fab,
-                in_ifx,
-                &frame.data[l2..rx.end],
-                3,
-                IcmpRepr::DEST_UNREACH_NET,
-                0,
-            );
+            self.send_icmp_error(fab, in_ifx, &frame.data[l2..rx.end], 3, IcmpRepr::DEST_UNREACH_NET, 0);
             return self.drop_frame(fab, frame, NodeDropCause::NoRoute);
         };
         let out = &self.ifaces[route.iface];
@@ -390,14 +316,7 @@ impl Node {
             if rx.ip.dont_frag {
                 // RFC 1191: fragmentation needed, with the next-hop MTU.
                 let code = IcmpRepr::DEST_UNREACH_FRAG_NEEDED;
-                self.send_icmp_error(
-                    fab,
-                    in_ifx,
-                    &frame.data[l2..rx.end],
-                    3,
-                    code,
-                    mtu.min(65535) as u16,
-                );
+                self.send_icmp_error(fab, in_ifx, &frame.data[l2..rx.end], 3, code, mtu.min(65535) as u16);
             }
             // netlab does not fragment.
             return self.drop_frame(fab, frame, NodeDropCause::TooBig);
@@ -412,15 +331,7 @@ impl Node {
 
     /// Sends an ICMP error about `invoking` (the offending IP datagram) back to its source, unless
     /// RFC 1122 3.2.2 forbids it (errors about ICMP errors, broadcasts).
-    fn send_icmp_error(
-        &mut self,
-        fab: &mut Fabric,
-        in_ifx: usize,
-        invoking: &[u8],
-        icmp_type: u8,
-        code: u8,
-        mtu: u16,
-    ) {
+    fn send_icmp_error(&mut self, fab: &mut Fabric, in_ifx: usize, invoking: &[u8], icmp_type: u8, code: u8, mtu: u16) {
         let Ok((orig, orig_payload)) = Ipv4Repr::parse(invoking) else {
             return;
         };
@@ -438,34 +349,13 @@ impl Node {
         let header_len = invoking.len() - orig_payload.len();
         let quote = &invoking[..(header_len + orig_payload.len().min(28))];
         let msg = if icmp_type == 11 {
-            IcmpRepr::TimeExceeded {
-                code,
-                invoking: quote,
-            }
+            IcmpRepr::TimeExceeded { code, invoking: quote }
         } else {
-            IcmpRepr::DestUnreachable {
-                code,
-                next_hop_mtu: mtu,
-                invoking: quote,
-            }
+            IcmpRepr::DestUnreachable { code, next_hop_mtu: mtu, invoking: quote }
         };
         let src = self.ifaces[in_ifx].addr.addr;
-        fab.trace(TraceKind::IcmpError {
-            node: self.id,
-            icmp_type,
-            code,
-            to: orig.src,
-        });
-        self.send_ip(
-            fab,
-            Some(src),
-            orig.src,
-            IpProtocol::Icmp,
-            64,
-            false,
-            msg.buffer_len(),
-            |buf, _| msg.emit(buf),
-        );
+        fab.trace(TraceKind::IcmpError { node: self.id, icmp_type, code, to: orig.src });
+        self.send_ip(fab, Some(src), orig.src, IpProtocol::Icmp, 64, false, msg.buffer_len(), |buf, _| msg.emit(buf));
     }
 
     /// Builds and routes an IP datagram. `fill` writes the `len`-byte payload, given the source address.
@@ -482,25 +372,12 @@ impl Node {
         fill: impl FnOnce(&mut [u8], Ipv4Addr),
     ) -> bool {
         let Some(route) = self.routes.lookup(dst).copied() else {
-            fab.trace(TraceKind::NodeDrop {
-                node: self.id,
-                frame: 0,
-                cause: NodeDropCause::NoRoute,
-            });
+            fab.trace(TraceKind::NodeDrop { node: self.id, frame: 0, cause: NodeDropCause::NoRoute });
             return false;
         };
         let src = src.unwrap_or(self.ifaces[route.iface].addr.addr);
         self.ip_ident = self.ip_ident.wrapping_add(1);
-        let ip = Ipv4Repr {
-            src,
-            dst,
-            protocol,
-            ttl,
-            tos: 0,
-            ident: self.ip_ident,
-            dont_frag,
-            payload_len: len,
-        };
+        let ip = Ipv4Repr { src, dst, protocol, ttl, tos: 0, ident: self.ip_ident, dont_frag, payload_len: len };
         let mut frame = fab.new_frame();
         let l2 = EthernetRepr::HEADER_LEN;
         let l3 = l2 + Ipv4Repr::HEADER_LEN;
@@ -518,18 +395,11 @@ impl Node {
         let now = fab.now;
         let iface = &mut self.ifaces[ifx];
         let dst_is_broadcast = next_hop.is_broadcast() || next_hop == iface.addr.broadcast();
-        let mac = if dst_is_broadcast {
-            Some(MacAddr::BROADCAST)
-        } else {
-            iface.arp.lookup(next_hop, now)
-        };
+        let mac = if dst_is_broadcast { Some(MacAddr::BROADCAST) } else { iface.arp.lookup(next_hop, now) };
         if let Some(mac) = mac {
             return self.put_on_wire(fab, ifx, mac, frame);
         }
-        let waiting = iface.arp.waiting.entry(next_hop).or_insert(ArpWaiting {
-            requested_at: now,
-            frames: Vec::new(),
-        });
+        let waiting = iface.arp.waiting.entry(next_hop).or_insert(ArpWaiting { requested_at: now, frames: Vec::new() });
         let fresh = waiting.frames.is_empty() && waiting.requested_at == now;
         if waiting.frames.len() >= ARP_MAX_WAITING {
             return self.drop_frame(fab, frame, NodeDropCause::ArpQueueFull);
@@ -543,22 +413,15 @@ impl Node {
                 target_mac: MacAddr::ZERO,
                 target_ip: next_hop,
             };
-            fab.trace(TraceKind::ArpRequest {
-                node: self.id,
-                target: next_hop,
-            });
+            fab.trace(TraceKind::ArpRequest { node: self.id, target: next_hop });
             self.send_arp(fab, ifx, MacAddr::BROADCAST, &req);
         }
     }
 
     fn put_on_wire(&mut self, fab: &mut Fabric, ifx: usize, dst: MacAddr, mut frame: Frame) {
         let iface = &self.ifaces[ifx];
-        EthernetRepr {
-            dst,
-            src: iface.mac,
-            ethertype: EtherType::Ipv4,
-        }
-        .emit(&mut frame.data[..EthernetRepr::HEADER_LEN]);
+        EthernetRepr { dst, src: iface.mac, ethertype: EtherType::Ipv4 }
+            .emit(&mut frame.data[..EthernetRepr::HEADER_LEN]);
         fab.transmit(iface.link, iface.side, iface.capture, frame);
     }
 
@@ -567,15 +430,9 @@ impl Node {
         let mut frame = fab.new_frame();
         // Minimum Ethernet payload is 46 bytes: pad the 28-byte ARP packet as a real NIC would.
         frame.data.resize(EthernetRepr::HEADER_LEN + 46, 0);
-        EthernetRepr {
-            dst,
-            src: iface.mac,
-            ethertype: EtherType::Arp,
-        }
-        .emit(&mut frame.data[..EthernetRepr::HEADER_LEN]);
-        arp.emit(
-            &mut frame.data[EthernetRepr::HEADER_LEN..EthernetRepr::HEADER_LEN + ArpRepr::LEN],
-        );
+        EthernetRepr { dst, src: iface.mac, ethertype: EtherType::Arp }
+            .emit(&mut frame.data[..EthernetRepr::HEADER_LEN]);
+        arp.emit(&mut frame.data[EthernetRepr::HEADER_LEN..EthernetRepr::HEADER_LEN + ArpRepr::LEN]);
         fab.transmit(iface.link, iface.side, iface.capture, frame);
     }
 
@@ -588,32 +445,18 @@ impl Node {
         };
         let now = fab.now;
         stack.poll_transmit(now, &mut |src, dst, seg| {
-            self.send_ip(
-                fab,
-                Some(src),
-                dst,
-                IpProtocol::Tcp,
-                64,
-                true,
-                seg.buffer_len(),
-                |buf, src| seg.emit(buf, src, dst),
-            );
+            self.send_ip(fab, Some(src), dst, IpProtocol::Tcp, 64, true, seg.buffer_len(), |buf, src| {
+                seg.emit(buf, src, dst)
+            });
         });
         let id = self.id;
-        stack.drain_events(&mut |event| {
-            fab.tracer
-                .emit(event.time, TraceKind::Tcp { node: id, event })
-        });
+        stack.drain_events(&mut |event| fab.tracer.emit(event.time, TraceKind::Tcp { node: id, event }));
         self.tcp = Some(stack);
     }
 
     /// The earliest time this node needs to run its timers.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let arp = self
-            .ifaces
-            .iter()
-            .filter_map(|i| i.arp.next_deadline())
-            .min();
+        let arp = self.ifaces.iter().filter_map(|i| i.arp.next_deadline()).min();
         let tcp = self.tcp.as_ref().and_then(|t| t.poll_timeout());
         match (arp, tcp) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -664,10 +507,5 @@ fn invoking_echo(invoking: &[u8]) -> Option<(u16, u16)> {
         return None; // not ICMP
     }
     let icmp = invoking.get(ihl..ihl + 8)?;
-    (icmp[0] == 8).then(|| {
-        (
-            u16::from_be_bytes([icmp[4], icmp[5]]),
-            u16::from_be_bytes([icmp[6], icmp[7]]),
-        )
-    })
+    (icmp[0] == 8).then(|| (u16::from_be_bytes([icmp[4], icmp[5]]), u16::from_be_bytes([icmp[6], icmp[7]])))
 }

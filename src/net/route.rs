@@ -22,13 +22,8 @@ pub struct RoutingTable {
 
 impl RoutingTable {
     pub fn add(&mut self, route: Route) {
-        let route = Route {
-            prefix: route.prefix.network(),
-            ..route
-        };
-        let pos = self
-            .routes
-            .partition_point(|r| r.prefix.len >= route.prefix.len);
+        let route = Route { prefix: route.prefix.network(), ..route };
+        let pos = self.routes.partition_point(|r| r.prefix.len >= route.prefix.len);
         self.routes.insert(pos, route);
     }
     pub fn lookup(&self, dst: Ipv4Addr) -> Option<&Route> {
@@ -51,11 +46,7 @@ mod tests {
     #[test]
     fn longest_prefix_wins() {
         let mut t = RoutingTable::default();
-        let r = |p: &str, iface| Route {
-            prefix: p.parse().unwrap(),
-            iface,
-            via: None,
-        };
+        let r = |p: &str, iface| Route { prefix: p.parse().unwrap(), iface, via: None };
         t.add(r("0.0.0.0/0", 0));
         t.add(r("10.0.0.0/8", 1));
         t.add(r("10.1.0.0/16", 2));

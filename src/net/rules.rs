@@ -51,6 +51,9 @@ pub enum PacketAction {
     Reorder(Duration),
     /// Flip one bit of the frame (in the last byte of the IP payload, so checksums must catch it).
     Corrupt,
+    /// After the matching TCP segment, deliver a forged RST with the same addresses and ports and
+    /// sequence number `seq + offset` (an attacker's blind in-window RST: RFC 5961 section 3).
+    ForgeRst(u32),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -145,11 +148,7 @@ impl Rules {
         for (i, r) in rules.iter().enumerate() {
             by_link[r.link].push(i);
         }
-        Rules {
-            rules,
-            by_link,
-            isn: BTreeMap::new(),
-        }
+        Rules { rules, by_link, isn: BTreeMap::new() }
     }
 
     pub fn watches(&self, link: LinkId) -> bool {
@@ -167,17 +166,15 @@ impl Rules {
         let info = FrameInfo::of(frame);
         if info.proto == Some(MatchProto::Tcp) && info.flags.syn() {
             if let (Some(s), Some(d)) = (info.src, info.dst) {
-                self.isn
-                    .insert((s, info.src_port, d, info.dst_port), info.seq);
+                self.isn.insert((s, info.src_port, d, info.dst_port), info.seq);
             }
         }
         let mut out = Vec::new();
         for &ri in &self.by_link[link] {
             let rel = match (info.src, info.dst) {
-                (Some(s), Some(d)) => self
-                    .isn
-                    .get(&(s, info.src_port, d, info.dst_port))
-                    .map(|isn| info.seq.wrapping_sub(*isn)),
+                (Some(s), Some(d)) => {
+                    self.isn.get(&(s, info.src_port, d, info.dst_port)).map(|isn| info.seq.wrapping_sub(*isn))
+                }
                 _ => None,
             };
             let r = &mut self.rules[ri];
@@ -199,22 +196,15 @@ fn matches(m: &PacketMatch, f: &FrameInfo, rel_seq: Option<u32>, now: Instant) -
     m.protocol.is_none_or(|p| f.proto == Some(p))
         && m.src.is_none_or(|a| f.src == Some(a))
         && m.dst.is_none_or(|a| f.dst == Some(a))
-        && m.src_port.is_none_or(|p| {
-            f.proto
-                .is_some_and(|x| matches!(x, MatchProto::Tcp | MatchProto::Udp))
-                && f.src_port == p
-        })
-        && m.dst_port.is_none_or(|p| {
-            f.proto
-                .is_some_and(|x| matches!(x, MatchProto::Tcp | MatchProto::Udp))
-                && f.dst_port == p
-        })
+        && m.src_port
+            .is_none_or(|p| f.proto.is_some_and(|x| matches!(x, MatchProto::Tcp | MatchProto::Udp)) && f.src_port == p)
+        && m.dst_port
+            .is_none_or(|p| f.proto.is_some_and(|x| matches!(x, MatchProto::Tcp | MatchProto::Udp)) && f.dst_port == p)
         && m.flags.is_none_or(|fl| tcp && f.flags.contains(fl))
         && m.not_flags.is_none_or(|fl| tcp && f.flags.0 & fl.0 == 0)
         && m.min_len.is_none_or(|n| f.payload_len >= n)
         && m.max_len.is_none_or(|n| f.payload_len <= n)
-        && m.rel_seq
-            .is_none_or(|(lo, hi)| rel_seq.is_some_and(|r| (lo..=hi).contains(&r)))
+        && m.rel_seq.is_none_or(|(lo, hi)| rel_seq.is_some_and(|r| (lo..=hi).contains(&r)))
         && m.after.is_none_or(|t| now >= t)
 }
 
@@ -239,9 +229,7 @@ pub fn parse_flags(s: &str) -> Result<TcpFlags, String> {
         };
     }
     if f.0 == 0 {
-        return Err(format!(
-            "at least one TCP flag such as \"FIN\", found \"{s}\""
-        ));
+        return Err(format!("at least one TCP flag such as \"FIN\", found \"{s}\""));
     }
     Ok(f)
 }

@@ -77,11 +77,7 @@ impl Network {
                         link.dirs[d.index()].params = params[d.index()].clone();
                     }
                 }
-                format!(
-                    "link {} impairments changed ({})",
-                    link.name,
-                    dir.map_or("both directions", |d| d.as_str())
-                )
+                format!("link {} impairments changed ({})", link.name, dir.map_or("both directions", |d| d.as_str()))
             }
         };
         let up = matches!(f.action, FaultAction::Up);
@@ -170,11 +166,7 @@ pub struct RunLimits {
 
 impl Default for RunLimits {
     fn default() -> Self {
-        RunLimits {
-            stop_at: Instant::from_nanos(600_000_000_000),
-            max_events: u64::MAX,
-            stop_when_apps_done: false,
-        }
+        RunLimits { stop_at: Instant::from_nanos(600_000_000_000), max_events: u64::MAX, stop_when_apps_done: false }
     }
 }
 
@@ -241,11 +233,7 @@ impl World {
     }
 
     /// Like `run`, calling `progress(now)` every 65536 events (for a progress bar).
-    pub fn run_with_progress(
-        &mut self,
-        limits: RunLimits,
-        progress: &mut dyn FnMut(Instant),
-    ) -> RunOutcome {
+    pub fn run_with_progress(&mut self, limits: RunLimits, progress: &mut dyn FnMut(Instant)) -> RunOutcome {
         let reason = loop {
             loop {
                 self.executor.run_ready();
@@ -284,12 +272,7 @@ impl World {
                 Event::Arrive { link, dir, frame } => {
                     let (node, ifx) = net.fab.links[link].ends[dir.receiver_side()];
                     let len = frame.data.len();
-                    net.fab.trace(TraceKind::LinkDeliver {
-                        link,
-                        dir,
-                        frame: frame.id,
-                        len,
-                    });
+                    net.fab.trace(TraceKind::LinkDeliver { link, dir, frame: frame.id, len });
                     if let Some(c) = net.nodes[node].ifaces[ifx].capture {
                         net.fab.captures[c].record(t, t, &frame.data);
                     }
@@ -311,28 +294,13 @@ impl World {
             }
         };
         let net = self.core.net.borrow();
-        let unfinished = self
-            .core
-            .apps
-            .borrow()
-            .iter()
-            .filter(|a| !a.finished && !a.daemon)
-            .map(|a| a.name.clone())
-            .collect();
-        RunOutcome {
-            reason,
-            sim_time: net.fab.now,
-            events: self.events,
-            unfinished,
-        }
+        let unfinished =
+            self.core.apps.borrow().iter().filter(|a| !a.finished && !a.daemon).map(|a| a.name.clone()).collect();
+        RunOutcome { reason, sim_time: net.fab.now, events: self.events, unfinished }
     }
 
     fn apps_done(&self) -> bool {
-        self.core
-            .apps
-            .borrow()
-            .iter()
-            .all(|a| a.finished || a.daemon)
+        self.core.apps.borrow().iter().all(|a| a.finished || a.daemon)
     }
 
     /// Flushes captures and the trace. Call once after the last `run`.
@@ -401,21 +369,11 @@ impl WorldBuilder {
     }
     /// A host with a TCP stack using `tcp` as its defaults.
     pub fn host(&mut self, name: &str, tcp: TcpConfig) -> NodeId {
-        self.nodes.push(NodeSpec {
-            name: name.into(),
-            forwarding: false,
-            tcp: Some(tcp),
-            routes: None,
-        });
+        self.nodes.push(NodeSpec { name: name.into(), forwarding: false, tcp: Some(tcp), routes: None });
         self.nodes.len() - 1
     }
     pub fn router(&mut self, name: &str) -> NodeId {
-        self.nodes.push(NodeSpec {
-            name: name.into(),
-            forwarding: true,
-            tcp: None,
-            routes: None,
-        });
+        self.nodes.push(NodeSpec { name: name.into(), forwarding: true, tcp: None, routes: None });
         self.nodes.len() - 1
     }
     /// Static routes for a node: (prefix, gateway). A node with static routes gets no computed ones.
@@ -423,18 +381,8 @@ impl WorldBuilder {
         self.nodes[node].routes = Some(routes);
     }
     /// A link between `a` and `b` with their interface addresses; `params[0]` for a->b, `[1]` b->a.
-    pub fn link(
-        &mut self,
-        name: &str,
-        a: (NodeId, Cidr),
-        b: (NodeId, Cidr),
-        params: [Impairments; 2],
-    ) -> LinkId {
-        self.links.push(LinkSpec {
-            name: name.into(),
-            ends: [a, b],
-            params,
-        });
+    pub fn link(&mut self, name: &str, a: (NodeId, Cidr), b: (NodeId, Cidr), params: [Impairments; 2]) -> LinkId {
+        self.links.push(LinkSpec { name: name.into(), ends: [a, b], params });
         self.links.len() - 1
     }
     /// Capture at end `side` (0 = a, 1 = b) of `link` into `out`.
@@ -472,8 +420,7 @@ impl WorldBuilder {
             .enumerate()
             .map(|(i, s)| {
                 let tcp = s.tcp.clone().map(|cfg| {
-                    let key =
-                        SimRng::for_component(seed, &format!("host:{}:isn", s.name)).next_u64();
+                    let key = SimRng::for_component(seed, &format!("host:{}:isn", s.name)).next_u64();
                     TcpStack::new(key, cfg)
                 });
                 Node::new(i, s.name.clone(), s.forwarding, tcp)
@@ -486,14 +433,7 @@ impl WorldBuilder {
                 let (n, addr) = l.ends[side];
                 let node = &mut nodes[n];
                 let ifx = node.ifaces.len();
-                let mac = MacAddr([
-                    0x02,
-                    0x00,
-                    (n >> 8) as u8,
-                    n as u8,
-                    (ifx >> 8) as u8,
-                    ifx as u8,
-                ]);
+                let mac = MacAddr([0x02, 0x00, (n >> 8) as u8, n as u8, (ifx >> 8) as u8, ifx as u8]);
                 node.ifaces.push(Iface {
                     name: format!("eth{ifx}"),
                     mac,
@@ -509,37 +449,24 @@ impl WorldBuilder {
                 LinkDir::new(l.params[0].clone(), seed, &format!("link:{}:a->b", l.name)),
                 LinkDir::new(l.params[1].clone(), seed, &format!("link:{}:b->a", l.name)),
             ];
-            links.push(Link {
-                name: l.name.clone(),
-                ends,
-                dirs,
-            });
+            links.push(Link { name: l.name.clone(), ends, dirs });
         }
         // Connected routes, then static or computed ones.
         for node in &mut nodes {
             for (ifx, i) in node.ifaces.iter().enumerate() {
-                node.routes.add(Route {
-                    prefix: i.addr.network(),
-                    iface: ifx,
-                    via: None,
-                });
+                node.routes.add(Route { prefix: i.addr.network(), iface: ifx, via: None });
             }
         }
         for (n, spec) in specs.iter().enumerate() {
             if let Some(routes) = &spec.routes {
                 for (prefix, gw) in routes {
-                    let Some(ifx) = nodes[n].ifaces.iter().position(|i| i.addr.contains(*gw))
-                    else {
+                    let Some(ifx) = nodes[n].ifaces.iter().position(|i| i.addr.contains(*gw)) else {
                         return Err(BuildError(format!(
                             "{}: gateway {gw} of route {prefix} is not on any of its subnets",
                             spec.name
                         )));
                     };
-                    nodes[n].routes.add(Route {
-                        prefix: *prefix,
-                        iface: ifx,
-                        via: Some(*gw),
-                    });
+                    nodes[n].routes.add(Route { prefix: *prefix, iface: ifx, via: Some(*gw) });
                 }
             }
         }
@@ -566,25 +493,14 @@ impl WorldBuilder {
         }
         let n = nodes.len();
         let node_names = nodes.iter().map(|n| n.name.clone()).collect();
-        let net = Network {
-            nodes,
-            fab,
-            dirty: Vec::new(),
-            is_dirty: vec![false; n],
-            faults,
-            node_names,
-        };
+        let net = Network { nodes, fab, dirty: Vec::new(), is_dirty: vec![false; n], faults, node_names };
         let core = Rc::new(Core {
             net: RefCell::new(net),
             apps: RefCell::new(Vec::new()),
             seed,
             spawned: RefCell::new(Vec::new()),
         });
-        Ok(World {
-            core,
-            executor: Executor::new(),
-            events: 0,
-        })
+        Ok(World { core, executor: Executor::new(), events: 0 })
     }
 }
 
@@ -598,9 +514,7 @@ fn compute_routes(nodes: &mut [Node], specs: &[NodeSpec], links: &[LinkSpec]) {
         let w = l.params[0].delay.max(l.params[1].delay).as_nanos() + 1;
         g.add_edge(idx[l.ends[0].0], idx[l.ends[1].0], w);
     }
-    let needs: Vec<NodeId> = (0..nodes.len())
-        .filter(|&n| specs[n].routes.is_none())
-        .collect();
+    let needs: Vec<NodeId> = (0..nodes.len()).filter(|&n| specs[n].routes.is_none()).collect();
     if needs.is_empty() {
         return;
     }
@@ -613,15 +527,8 @@ fn compute_routes(nodes: &mut [Node], specs: &[NodeSpec], links: &[LinkSpec]) {
             let l = &links[ifs[0].link];
             let peer = l.ends[1 - ifs[0].side];
             if forwards[peer.0] {
-                let prefix = Cidr {
-                    addr: Ipv4Addr::UNSPECIFIED,
-                    len: 0,
-                };
-                nodes[n].routes.add(Route {
-                    prefix,
-                    iface: 0,
-                    via: Some(peer.1.addr),
-                });
+                let prefix = Cidr { addr: Ipv4Addr::UNSPECIFIED, len: 0 };
+                nodes[n].routes.add(Route { prefix, iface: 0, via: Some(peer.1.addr) });
                 continue;
             }
         }
@@ -636,11 +543,10 @@ fn compute_routes(nodes: &mut [Node], specs: &[NodeSpec], links: &[LinkSpec]) {
         let mut dist: BTreeMap<NodeId, u64> = BTreeMap::new();
         for end in [l.ends[0].0, l.ends[1].0] {
             let src = idx[end];
-            let filtered =
-                EdgeFiltered::from_fn(&g, |e: petgraph::graph::EdgeReference<'_, u64>| {
-                    let (s, t) = (e.source(), e.target());
-                    (forwards[g[s]] || s == src) && (forwards[g[t]] || t == src)
-                });
+            let filtered = EdgeFiltered::from_fn(&g, |e: petgraph::graph::EdgeReference<'_, u64>| {
+                let (s, t) = (e.source(), e.target());
+                (forwards[g[s]] || s == src) && (forwards[g[t]] || t == src)
+            });
             let d = petgraph::algo::dijkstra(&filtered, src, None, |e| *e.weight());
             for (k, v) in d {
                 let e = dist.entry(g[k]).or_insert(u64::MAX);
@@ -667,11 +573,7 @@ fn compute_routes(nodes: &mut [Node], specs: &[NodeSpec], links: &[LinkSpec]) {
                 }
             }
             if let Some((_, _, _, ifx, gw)) = best {
-                nodes[n].routes.add(Route {
-                    prefix: subnet,
-                    iface: ifx,
-                    via: Some(gw),
-                });
+                nodes[n].routes.add(Route { prefix: subnet, iface: ifx, via: Some(gw) });
             }
         }
     }

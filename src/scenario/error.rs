@@ -17,11 +17,7 @@ impl std::error::Error for ScenarioError {}
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.message
-        )?;
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)?;
         if let Some(src) = &self.source_line {
             let caret = " ".repeat(self.column.saturating_sub(1));
             write!(f, "\n    | {src}\n    | {caret}^")?;
@@ -43,17 +39,8 @@ impl SourceMap<'_> {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = before[line_start..].chars().count() + 1;
-        let source_line = self.text[line_start..]
-            .lines()
-            .next()
-            .map(|s| s.to_string());
-        ScenarioError {
-            file: self.file.to_string(),
-            line,
-            column,
-            message: message.into(),
-            source_line,
-        }
+        let source_line = self.text[line_start..].lines().next().map(|s| s.to_string());
+        ScenarioError { file: self.file.to_string(), line, column, message: message.into(), source_line }
     }
 }
 
@@ -72,8 +59,5 @@ pub struct SpanError {
 }
 
 pub fn at<T>(span: Range<usize>, message: impl Into<String>) -> Result<T, SpanError> {
-    Err(SpanError {
-        span: Some(span),
-        message: message.into(),
-    })
+    Err(SpanError { span: Some(span), message: message.into() })
 }

@@ -24,13 +24,10 @@ pub enum Target {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Check {
-    Metric {
-        metric: String,
-        min: Option<f64>,
-        max: Option<f64>,
-    },
+    Metric { metric: String, min: Option<f64>, max: Option<f64> },
     Finished(bool),
     OutputContains(String),
+    ErrorContains(String),
     States(Vec<TcpState>),
 }
 
@@ -108,27 +105,16 @@ pub fn app_metrics(kind: &str) -> &'static [&'static str] {
         ],
         "traceroute" => &["hops", "reached"],
         "echo-client" => &["messages", "correct_replies"],
-        "bulk" => &[
-            "bytes_sent",
-            "bytes_received",
-            "sha256_match",
-            "duration_s",
-            "goodput_mbps",
-        ],
+        "peer" => &["bytes_received", "correct"],
+        "bulk" => &["bytes_sent", "bytes_received", "sha256_match", "duration_s", "goodput_mbps"],
         "webget" => &["status", "body_bytes", "duration_s", "complete"],
         _ => &[],
     }
 }
 
 /// Metrics of the whole network (an [[expect]] without a target).
-pub const NETWORK_METRICS: &[&str] = &[
-    "connections",
-    "open_connections",
-    "retransmissions",
-    "rsts_sent",
-    "challenge_acks",
-    "dropped",
-];
+pub const NETWORK_METRICS: &[&str] =
+    &["connections", "open_connections", "retransmissions", "rsts_sent", "challenge_acks", "dropped"];
 
 pub fn validate(
     e: &Spanned<ExpectSpec>,
@@ -138,29 +124,13 @@ pub fn validate(
 ) -> Result<Expect, SpanError> {
     let span = e.span();
     let s = e.get_ref();
-    let targets = [
-        s.app.is_some(),
-        s.link.is_some(),
-        s.host.is_some(),
-        s.connection.is_some(),
-    ];
+    let targets = [s.app.is_some(), s.link.is_some(), s.host.is_some(), s.connection.is_some()];
     if targets.iter().filter(|x| **x).count() > 1 {
-        return at(
-            span,
-            "expected at most one of `app`, `link`, `host` or `connection` in an [[expect]]",
-        );
+        return at(span, "expected at most one of `app`, `link`, `host` or `connection` in an [[expect]]");
     }
     let node = |h: &Spanned<String>| -> Result<NodeId, SpanError> {
         nodes.get(h.get_ref()).copied().map_or_else(
-            || {
-                at(
-                    h.span(),
-                    format!(
-                        "expected the name of a host or router, found \"{}\"",
-                        h.get_ref()
-                    ),
-                )
-            },
+            || at(h.span(), format!("expected the name of a host or router, found \"{}\"", h.get_ref())),
             Ok,
         )
     };
@@ -174,18 +144,10 @@ pub fn validate(
             );
             return at(a.span(), msg);
         };
-        (
-            Target::App(a.get_ref().clone()),
-            format!("app {}", a.get_ref()),
-            app_metrics(apps[i].1),
-        )
+        (Target::App(a.get_ref().clone()), format!("app {}", a.get_ref()), app_metrics(apps[i].1))
     } else if let Some(l) = &s.link {
         let Some(i) = links.iter().position(|n| n == l.get_ref()) else {
-            let msg = format!(
-                "expected the name of a link (defined: {}), found \"{}\"",
-                links.join(", "),
-                l.get_ref()
-            );
+            let msg = format!("expected the name of a link (defined: {}), found \"{}\"", links.join(", "), l.get_ref());
             return at(l.span(), msg);
         };
         let dir = s.dir.as_ref().map(super::parse_dir).transpose()?;
@@ -195,82 +157,55 @@ pub fn validate(
         };
         (Target::Link(i, dir), name, LINK_METRICS)
     } else if let Some(h) = &s.host {
-        (
-            Target::Host(node(h)?),
-            format!("node {}", h.get_ref()),
-            HOST_METRICS,
-        )
+        (Target::Host(node(h)?), format!("node {}", h.get_ref()), HOST_METRICS)
     } else if let Some(c) = &s.connection {
         let c = c.get_ref();
         let name = match c.port {
             Some(p) => format!("connection on {} port {p}", c.host.get_ref()),
             None => format!("connections of {}", c.host.get_ref()),
         };
-        (
-            Target::Connection(node(&c.host)?, c.port),
-            name,
-            CONN_METRICS,
-        )
+        (Target::Connection(node(&c.host)?, c.port), name, CONN_METRICS)
     } else {
         (Target::Network, "network".to_string(), NETWORK_METRICS)
     };
     if s.dir.is_some() && !matches!(target, Target::Link(..)) {
-        return at(
-            s.dir.as_ref().map_or(span.clone(), |d| d.span()),
-            "expected `dir` only with `link`",
-        );
+        return at(s.dir.as_ref().map_or(span.clone(), |d| d.span()), "expected `dir` only with `link`");
     }
     let comparisons = s.equals.is_some() || s.at_least.is_some() || s.at_most.is_some();
-    let kinds = [
-        s.metric.is_some(),
-        s.finished.is_some(),
-        s.output_contains.is_some(),
-        s.states.is_some(),
-    ];
+    let kinds =
+        [s.metric.is_some(), s.finished.is_some(), s.output_contains.is_some(), s.states.is_some(), s.error_contains.is_some()];
     if kinds.iter().filter(|x| **x).count() != 1 {
         let msg = "expected exactly one of `metric` (with equals / at_least / at_most), `finished`, `output_contains` or `states`";
         return at(span, msg);
     }
     let check = if let Some(m) = &s.metric {
         if !allowed.contains(&m.get_ref().as_str()) {
-            let msg = format!(
-                "expected a metric of {target_name} ({}), found \"{}\"",
-                allowed.join(", "),
-                m.get_ref()
-            );
+            let msg = format!("expected a metric of {target_name} ({}), found \"{}\"", allowed.join(", "), m.get_ref());
             return at(m.span(), msg);
         }
         if !comparisons {
-            return at(
-                m.span(),
-                "expected a comparison with the metric: `equals`, `at_least` and/or `at_most`",
-            );
+            return at(m.span(), "expected a comparison with the metric: `equals`, `at_least` and/or `at_most`");
         }
         if s.equals.is_some() && (s.at_least.is_some() || s.at_most.is_some()) {
-            return at(
-                span,
-                "expected either `equals` or `at_least`/`at_most`, not both",
-            );
+            return at(span, "expected either `equals` or `at_least`/`at_most`, not both");
         }
         let (min, max) = match s.equals {
             Some(v) => (Some(v), Some(v)),
             None => (s.at_least, s.at_most),
         };
-        Check::Metric {
-            metric: m.get_ref().clone(),
-            min,
-            max,
-        }
+        Check::Metric { metric: m.get_ref().clone(), min, max }
     } else if comparisons {
-        return at(
-            span,
-            "expected `equals`/`at_least`/`at_most` only together with `metric`",
-        );
+        return at(span, "expected `equals`/`at_least`/`at_most` only together with `metric`");
     } else if let Some(f) = s.finished {
         if !matches!(target, Target::App(_)) {
             return at(span, "expected `finished` only with `app`");
         }
         Check::Finished(f)
+    } else if let Some(t) = &s.error_contains {
+        if !matches!(target, Target::App(_)) {
+            return at(span, "expected `error_contains` only with `app`");
+        }
+        Check::ErrorContains(t.clone())
     } else if let Some(st) = &s.states {
         if !matches!(target, Target::Connection(..)) {
             return at(st.span(), "expected `states` only with `connection`");
@@ -280,9 +215,8 @@ pub fn validate(
             match parse_state(name) {
                 Some(x) => v.push(x),
                 None => {
-                    let msg = format!(
-                        "expected TCP state names such as \"ESTABLISHED\" or \"TIME-WAIT\", found \"{name}\""
-                    );
+                    let msg =
+                        format!("expected TCP state names such as \"ESTABLISHED\" or \"TIME-WAIT\", found \"{name}\"");
                     return at(st.span(), msg);
                 }
             }
@@ -311,19 +245,13 @@ pub fn validate(
         Check::Finished(true) => format!("{target_name} finishes"),
         Check::Finished(false) => format!("{target_name} does not finish"),
         Check::OutputContains(t) => format!("{target_name} prints \"{t}\""),
+        Check::ErrorContains(t) => format!("{target_name} fails with \"{t}\""),
         Check::States(v) => {
             let names: Vec<&str> = v.iter().map(|s| state_name(*s)).collect();
             format!("{target_name} passes through {}", names.join(" -> "))
         }
     });
-    Ok(Expect {
-        offset: span.start,
-        line: 0,
-        description,
-        target,
-        target_name,
-        check,
-    })
+    Ok(Expect { offset: span.start, line: 0, description, target, target_name, check })
 }
 
 /// True when `want` appears in `have` in order (other states may come between).
@@ -385,11 +313,7 @@ fn node_metric(s: &NodeStats, metric: &str) -> f64 {
 }
 
 fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v:.3}")
-    }
+    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v:.3}") }
 }
 
 /// Checks every expectation against a finished run.
@@ -399,11 +323,7 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
     expects
         .iter()
         .map(|e| {
-            let app = |name: &String| {
-                apps.iter()
-                    .find(|a| &a.name == name)
-                    .expect("validated app name")
-            };
+            let app = |name: &String| apps.iter().find(|a| &a.name == name).expect("validated app name");
             let (passed, actual) = match (&e.target, &e.check) {
                 (Target::App(i), Check::Finished(want)) => {
                     let a = app(i);
@@ -412,10 +332,7 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                         (true, Some(err)) => format!("finished with error: {err}"),
                         (false, _) => "still running when the run stopped".to_string(),
                     };
-                    (
-                        a.finished == *want && a.error.is_none() || (!*want && !a.finished),
-                        state,
-                    )
+                    (a.finished == *want && a.error.is_none() || (!*want && !a.finished), state)
                 }
                 (Target::App(i), Check::OutputContains(t)) => {
                     let a = app(i);
@@ -426,9 +343,7 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                         format!(
                             "not found in {} output lines{}",
                             a.output.len(),
-                            a.output
-                                .last()
-                                .map_or(String::new(), |l| format!(" (last: \"{l}\")"))
+                            a.output.last().map_or(String::new(), |l| format!(" (last: \"{l}\")"))
                         )
                     };
                     (found, actual)
@@ -436,8 +351,7 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                 (target, Check::Metric { metric, min, max }) => {
                     let value = match target {
                         Target::App(i) => app(i).metrics.get(metric).copied().ok_or_else(|| {
-                            let has: Vec<&str> =
-                                app(i).metrics.keys().map(|k| k.as_str()).collect();
+                            let has: Vec<&str> = app(i).metrics.keys().map(|k| k.as_str()).collect();
                             format!("no metric \"{metric}\" (it has: {})", has.join(", "))
                         }),
                         Target::Link(l, dir) => {
@@ -453,12 +367,7 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                             if conns.is_empty() {
                                 Err("no such connection".to_string())
                             } else {
-                                conns
-                                    .iter()
-                                    .map(|c| {
-                                        c.metric(metric).ok_or(format!("{metric} not known yet"))
-                                    })
-                                    .sum()
+                                conns.iter().map(|c| c.metric(metric).ok_or(format!("{metric} not known yet"))).sum()
                             }
                         }
                         Target::Network => Ok(network_metric(&net.fab.tracer, metric)),
@@ -471,6 +380,14 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                         Err(msg) => (false, msg),
                     }
                 }
+                (Target::App(i), Check::ErrorContains(t)) => {
+                    let a = app(i);
+                    match &a.error {
+                        Some(e) => (e.contains(t.as_str()), format!("error: {e}")),
+                        None if a.finished => (false, "finished without an error".to_string()),
+                        None => (false, "still running when the run stopped".to_string()),
+                    }
+                }
                 (Target::Connection(n, port), Check::States(want)) => {
                     let conns = select(&net.fab.tracer.conns, *n, *port);
                     let found = conns.iter().any(|c| {
@@ -480,22 +397,13 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                     let actual = if conns.is_empty() {
                         "no such connection".to_string()
                     } else {
-                        conns
-                            .iter()
-                            .map(|c| states_str(c))
-                            .collect::<Vec<_>>()
-                            .join("; ")
+                        conns.iter().map(|c| states_str(c)).collect::<Vec<_>>().join("; ")
                     };
                     (found, actual)
                 }
                 (_, _) => (false, "not applicable".to_string()),
             };
-            ExpectResult {
-                line: e.line,
-                description: e.description.clone(),
-                passed,
-                actual,
-            }
+            ExpectResult { line: e.line, description: e.description.clone(), passed, actual }
         })
         .collect()
 }
@@ -510,9 +418,7 @@ fn select(
         .values()
         .filter(|c| c.node == n && !c.is_listener())
         .filter(|c| {
-            port.is_none_or(|p| {
-                c.local.is_some_and(|a| a.port() == p) || c.remote.is_some_and(|a| a.port() == p)
-            })
+            port.is_none_or(|p| c.local.is_some_and(|a| a.port() == p) || c.remote.is_some_and(|a| a.port() == p))
         })
         .collect()
 }
@@ -526,17 +432,8 @@ fn network_metric(t: &crate::trace::Tracer, metric: &str) -> f64 {
         "rsts_sent" => conns.map(|c| c.rsts_sent as f64).sum(),
         "challenge_acks" => conns.map(|c| c.challenge_acks as f64).sum(),
         "dropped" => {
-            let links: u64 = t
-                .links
-                .iter()
-                .flat_map(|d| d.iter())
-                .map(|s| s.dropped_total())
-                .sum();
-            let nodes: u64 = t
-                .nodes
-                .iter()
-                .map(|n| n.dropped.values().sum::<u64>())
-                .sum();
+            let links: u64 = t.links.iter().flat_map(|d| d.iter()).map(|s| s.dropped_total()).sum();
+            let nodes: u64 = t.nodes.iter().map(|n| n.dropped.values().sum::<u64>()).sum();
             (links + nodes) as f64
         }
         _ => 0.0,

@@ -72,6 +72,13 @@ pub enum AppKind {
     Traceroute(TracerouteConfig),
     EchoServer {
         port: u16,
+        close_delay: Duration,
+    },
+    /// Connects from `local_port` to `to` (the other peer), sends `bytes`, closes, reads to the end.
+    Peer {
+        local_port: u16,
+        to: SocketAddrV4,
+        bytes: usize,
     },
     EchoClient {
         to: SocketAddrV4,
@@ -83,6 +90,8 @@ pub enum AppKind {
         to: SocketAddrV4,
         sink_host: NodeId,
         bytes: u64,
+        read_pause: Option<Duration>,
+        read_chunk: usize,
     },
     HttpServer {
         port: u16,
@@ -101,6 +110,7 @@ impl AppKind {
             AppKind::Traceroute(_) => "traceroute",
             AppKind::EchoServer { .. } => "echo-server",
             AppKind::EchoClient { .. } => "echo-client",
+            AppKind::Peer { .. } => "peer",
             AppKind::Bulk { .. } => "bulk",
             AppKind::HttpServer { .. } => "http-server",
             AppKind::Webget { .. } => "webget",
@@ -108,10 +118,7 @@ impl AppKind {
     }
     /// Servers run until the simulation ends and do not hold it open.
     pub fn daemon(&self) -> bool {
-        matches!(
-            self,
-            AppKind::EchoServer { .. } | AppKind::HttpServer { .. }
-        )
+        matches!(self, AppKind::EchoServer { .. } | AppKind::HttpServer { .. })
     }
 }
 
@@ -127,25 +134,14 @@ impl Scenario {
             source_line: None,
         })?;
         let text = String::from_utf8(text).map_err(|e| {
-            let map = SourceMap {
-                file: &file,
-                text: "",
-            };
-            let mut err = map.error(
-                None,
-                format!(
-                    "expected UTF-8 text; invalid byte at offset {}",
-                    e.utf8_error().valid_up_to()
-                ),
-            );
+            let map = SourceMap { file: &file, text: "" };
+            let mut err = map
+                .error(None, format!("expected UTF-8 text; invalid byte at offset {}", e.utf8_error().valid_up_to()));
             err.line = 1;
             err.column = 1;
             err
         })?;
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "scenario".into());
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
         Self::parse(&file, &text, &name)
     }
 
@@ -176,11 +172,7 @@ impl Scenario {
         let seed = opts.seed.unwrap_or(self.seed);
         let mut b = WorldBuilder::new(seed);
         for n in &self.nodes {
-            let id = if n.router {
-                b.router(&n.name)
-            } else {
-                b.host(&n.name, n.tcp.clone())
-            };
+            let id = if n.router { b.router(&n.name) } else { b.host(&n.name, n.tcp.clone()) };
             if let Some(r) = &n.routes {
                 b.routes(id, r.clone());
             }
@@ -203,56 +195,39 @@ impl Scenario {
                     let l = &self.links[link];
                     let node = &self.nodes[l.ends[side].0].name;
                     let path = out.join(format!("{}-{}.pcap", l.name, node));
-                    let f = std::fs::File::create(&path).map_err(|e| {
-                        BuildFailure::Io(format!("cannot create {}: {e}", path.display()))
-                    })?;
-                    b.capture(
-                        link,
-                        side,
-                        Box::new(std::io::BufWriter::with_capacity(1 << 16, f)),
-                    );
+                    let f = std::fs::File::create(&path)
+                        .map_err(|e| BuildFailure::Io(format!("cannot create {}: {e}", path.display())))?;
+                    b.capture(link, side, Box::new(std::io::BufWriter::with_capacity(1 << 16, f)));
                 }
             }
             if self.trace && opts.trace {
                 let path = out.join("trace.jsonl");
-                let f = std::fs::File::create(&path).map_err(|e| {
-                    BuildFailure::Io(format!("cannot create {}: {e}", path.display()))
-                })?;
+                let f = std::fs::File::create(&path)
+                    .map_err(|e| BuildFailure::Io(format!("cannot create {}: {e}", path.display())))?;
                 b.trace_to(Box::new(std::io::BufWriter::with_capacity(1 << 16, f)));
             }
         }
-        let mut world = b
-            .build()
-            .map_err(|e| BuildFailure::Topology(e.to_string()))?;
+        let mut world = b.build().map_err(|e| BuildFailure::Topology(e.to_string()))?;
         for app in &self.apps {
             let daemon = app.kind.daemon();
-            let (name, kind, host, start) =
-                (app.name.as_str(), app.kind.name(), app.host, app.start);
+            let (name, kind, host, start) = (app.name.as_str(), app.kind.name(), app.host, app.start);
             match &app.kind {
-                AppKind::EchoServer { port } => {
-                    let port = *port;
-                    world.spawn_app(name, kind, host, daemon, start, move |ctx| {
-                        crate::app::echo::server(ctx, port)
-                    });
+                AppKind::EchoServer { port, close_delay } => {
+                    let (port, d) = (*port, *close_delay);
+                    world.spawn_app(name, kind, host, daemon, start, move |ctx| crate::app::echo::server(ctx, port, d));
                 }
-                AppKind::EchoClient {
-                    to,
-                    messages,
-                    interval,
-                } => {
+                AppKind::Peer { local_port, to, bytes } => {
+                    let (lp, to, n) = (*local_port, *to, *bytes);
+                    world.spawn_app(name, kind, host, daemon, start, move |ctx| crate::app::peer::peer(ctx, lp, to, n));
+                }
+                AppKind::EchoClient { to, messages, interval } => {
                     let (to, m, i) = (*to, *messages, *interval);
-                    world.spawn_app(name, kind, host, daemon, start, move |ctx| {
-                        crate::app::echo::client(ctx, to, m, i)
-                    });
+                    world
+                        .spawn_app(name, kind, host, daemon, start, move |ctx| crate::app::echo::client(ctx, to, m, i));
                 }
-                AppKind::Bulk {
-                    to,
-                    sink_host,
-                    bytes,
-                } => {
-                    let shared = std::rc::Rc::new(std::cell::RefCell::new(
-                        crate::app::bulk::SinkResult::default(),
-                    ));
+                AppKind::Bulk { to, sink_host, bytes, read_pause, read_chunk } => {
+                    let (pause, chunk) = (*read_pause, *read_chunk);
+                    let shared = std::rc::Rc::new(std::cell::RefCell::new(crate::app::bulk::SinkResult::default()));
                     let (to, bytes, r) = (*to, *bytes, shared.clone());
                     let port = to.port();
                     world.spawn_app(
@@ -261,7 +236,7 @@ impl Scenario {
                         *sink_host,
                         true,
                         Instant::ZERO,
-                        move |ctx| crate::app::bulk::sink(ctx, port, r),
+                        move |ctx| crate::app::bulk::sink(ctx, port, r, pause, chunk),
                     );
                     world.spawn_app(name, kind, host, daemon, start, move |ctx| {
                         crate::app::bulk::sender(ctx, to, bytes, shared)
@@ -269,15 +244,12 @@ impl Scenario {
                 }
                 AppKind::HttpServer { port } => {
                     let port = *port;
-                    world.spawn_app(name, kind, host, daemon, start, move |ctx| {
-                        crate::app::http::server(ctx, port)
-                    });
+                    world.spawn_app(name, kind, host, daemon, start, move |ctx| crate::app::http::server(ctx, port));
                 }
                 AppKind::Webget { to, host: h, path } => {
                     let (to, h, p) = (*to, h.clone(), path.clone());
-                    world.spawn_app(name, kind, host, daemon, start, move |ctx| {
-                        crate::app::http::webget(ctx, to, h, p)
-                    });
+                    world
+                        .spawn_app(name, kind, host, daemon, start, move |ctx| crate::app::http::webget(ctx, to, h, p));
                 }
                 AppKind::Ping(cfg) => {
                     let cfg = cfg.clone();
@@ -287,14 +259,9 @@ impl Scenario {
                 }
                 AppKind::Traceroute(cfg) => {
                     let cfg = cfg.clone();
-                    world.spawn_app(
-                        &app.name,
-                        "traceroute",
-                        app.host,
-                        daemon,
-                        app.start,
-                        move |ctx| crate::app::ping::traceroute(ctx, cfg),
-                    );
+                    world.spawn_app(&app.name, "traceroute", app.host, daemon, app.start, move |ctx| {
+                        crate::app::ping::traceroute(ctx, cfg)
+                    });
                 }
             }
         }
@@ -326,13 +293,7 @@ pub struct BuildOptions {
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        BuildOptions {
-            seed: None,
-            out_dir: None,
-            captures: true,
-            trace: true,
-            keep_tcp_events: true,
-        }
+        BuildOptions { seed: None, out_dir: None, captures: true, trace: true, keep_tcp_events: true }
     }
 }
 
@@ -349,17 +310,8 @@ fn spanned_str(s: &Spanned<String>) -> (&str, std::ops::Range<usize>) {
 
 fn check_name(s: &Spanned<String>, what: &str) -> Result<String, SpanError> {
     let (n, span) = spanned_str(s);
-    if n.is_empty()
-        || !n
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        return at(
-            span,
-            format!(
-                "expected a {what} name made of letters, digits, '-', '_' or '.', found \"{n}\""
-            ),
-        );
+    if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        return at(span, format!("expected a {what} name made of letters, digits, '-', '_' or '.', found \"{n}\""));
     }
     Ok(n.to_string())
 }
@@ -409,9 +361,7 @@ fn tcp_config(base: &TcpConfig, spec: &Option<TcpSpec>) -> Result<TcpConfig, Spa
             other => {
                 return at(
                     cc.span(),
-                    format!(
-                        "expected a congestion control, \"newreno\" or \"cubic\", found \"{other}\""
-                    ),
+                    format!("expected a congestion control, \"newreno\" or \"cubic\", found \"{other}\""),
                 );
             }
         };
@@ -475,7 +425,10 @@ macro_rules! apply_impairments {
                 "uniform" => Some(false),
                 "normal" => Some(true),
                 other => {
-                    return at(d.span(), format!("expected a jitter distribution, \"uniform\" or \"normal\", found \"{other}\""));
+                    return at(
+                        d.span(),
+                        format!("expected a jitter distribution, \"uniform\" or \"normal\", found \"{other}\""),
+                    );
                 }
             },
         };
@@ -496,10 +449,7 @@ fn parse_dir(s: &Spanned<String>) -> Result<Dir, SpanError> {
     match s.get_ref().as_str() {
         "a->b" | "a_to_b" => Ok(Dir::AtoB),
         "b->a" | "b_to_a" => Ok(Dir::BtoA),
-        other => at(
-            s.span(),
-            format!("expected a direction, \"a->b\" or \"b->a\", found \"{other}\""),
-        ),
+        other => at(s.span(), format!("expected a direction, \"a->b\" or \"b->a\", found \"{other}\"")),
     }
 }
 
@@ -508,13 +458,7 @@ fn resolve_node(names: &Names, s: &Spanned<String>, what: &str) -> Result<NodeId
     names.nodes.get(n).copied().map_or_else(
         || {
             let known: Vec<&str> = names.nodes.keys().map(|s| s.as_str()).collect();
-            at(
-                span,
-                format!(
-                    "expected the name of a {what}; \"{n}\" is not defined (defined: {})",
-                    known.join(", ")
-                ),
-            )
+            at(span, format!("expected the name of a {what}; \"{n}\" is not defined (defined: {})", known.join(", ")))
         },
         Ok,
     )
@@ -525,64 +469,35 @@ fn resolve_link(names: &Names, s: &Spanned<String>) -> Result<LinkId, SpanError>
     names.links.get(n).copied().map_or_else(
         || {
             let known: Vec<&str> = names.links.keys().map(|s| s.as_str()).collect();
-            at(
-                span,
-                format!(
-                    "expected the name of a link; \"{n}\" is not defined (defined: {})",
-                    known.join(", ")
-                ),
-            )
+            at(span, format!("expected the name of a link; \"{n}\" is not defined (defined: {})", known.join(", ")))
         },
         Ok,
     )
 }
 
 fn convert_routes(routes: &Option<Vec<RouteSpec>>) -> Option<Vec<(Cidr, Ipv4Addr)>> {
-    routes.as_ref().map(|rs| {
-        rs.iter()
-            .map(|r| (r.prefix.get_ref().0, r.via.get_ref().0))
-            .collect()
-    })
+    routes.as_ref().map(|rs| rs.iter().map(|r| (r.prefix.get_ref().0, r.via.get_ref().0)).collect())
 }
 
 fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenario, SpanError> {
     let sim = &raw.simulation;
-    let mut names = Names {
-        nodes: BTreeMap::new(),
-        links: BTreeMap::new(),
-    };
+    let mut names = Names { nodes: BTreeMap::new(), links: BTreeMap::new() };
     let mut nodes = Vec::new();
     let base_tcp = tcp_config(&TcpConfig::default(), &sim.tcp)?;
     for h in &raw.hosts {
         let name = check_name(&h.name, "host")?;
         if names.nodes.insert(name.clone(), nodes.len()).is_some() {
-            return at(
-                h.name.span(),
-                format!("expected a unique node name; \"{name}\" is defined twice"),
-            );
+            return at(h.name.span(), format!("expected a unique node name; \"{name}\" is defined twice"));
         }
         let tcp = tcp_config(&base_tcp, &h.tcp)?;
-        nodes.push(NodeDef {
-            name,
-            router: false,
-            routes: convert_routes(&h.routes),
-            tcp,
-        });
+        nodes.push(NodeDef { name, router: false, routes: convert_routes(&h.routes), tcp });
     }
     for r in &raw.routers {
         let name = check_name(&r.name, "router")?;
         if names.nodes.insert(name.clone(), nodes.len()).is_some() {
-            return at(
-                r.name.span(),
-                format!("expected a unique node name; \"{name}\" is defined twice"),
-            );
+            return at(r.name.span(), format!("expected a unique node name; \"{name}\" is defined twice"));
         }
-        nodes.push(NodeDef {
-            name,
-            router: true,
-            routes: convert_routes(&r.routes),
-            tcp: base_tcp.clone(),
-        });
+        nodes.push(NodeDef { name, router: true, routes: convert_routes(&r.routes), tcp: base_tcp.clone() });
     }
     // Links.
     let mut links = Vec::new();
@@ -590,18 +505,12 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
     for l in &raw.links {
         let name = check_name(&l.name, "link")?;
         if names.links.insert(name.clone(), links.len()).is_some() {
-            return at(
-                l.name.span(),
-                format!("expected a unique link name; \"{name}\" is defined twice"),
-            );
+            return at(l.name.span(), format!("expected a unique link name; \"{name}\" is defined twice"));
         }
         let a = resolve_node(&names, &l.a.node, "host or router")?;
         let b = resolve_node(&names, &l.b.node, "host or router")?;
         if a == b {
-            return at(
-                l.b.node.span(),
-                format!("expected the other end of link \"{name}\" to be a different node"),
-            );
+            return at(l.b.node.span(), format!("expected the other end of link \"{name}\" to be a different node"));
         }
         let (ca, cb) = (l.a.ip.get_ref().0, l.b.ip.get_ref().0);
         if ca.network() != cb.network() {
@@ -622,19 +531,13 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
             if let Some(other) = addrs.insert(c.addr, name.clone()) {
                 return at(
                     ep.ip.span(),
-                    format!(
-                        "expected a unique address; {} is already used on link \"{other}\"",
-                        c.addr
-                    ),
+                    format!("expected a unique address; {} is already used on link \"{other}\"", c.addr),
                 );
             }
         }
-        for t in std::iter::once(l.given_impairments()).chain(
-            l.a_to_b
-                .iter()
-                .chain(&l.b_to_a)
-                .map(|d| d.given_impairments()),
-        ) {
+        for t in std::iter::once(l.given_impairments())
+            .chain(l.a_to_b.iter().chain(&l.b_to_a).map(|d| d.given_impairments()))
+        {
             if t.contains(&"loss") && t.contains(&"burst_loss") {
                 return at(
                     l.name.span(),
@@ -653,33 +556,21 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
         if let Some(d) = &l.b_to_a {
             apply_impairments!(d, &mut params[1]);
         }
-        links.push(LinkDef {
-            name,
-            ends: [(a, ca), (b, cb)],
-            params,
-        });
+        links.push(LinkDef { name, ends: [(a, ca), (b, cb)], params });
     }
     // Static routes must have their gateway on a subnet of the node.
-    for (spec_routes, node_name) in raw
-        .hosts
-        .iter()
-        .map(|h| (&h.routes, &h.name))
-        .chain(raw.routers.iter().map(|r| (&r.routes, &r.name)))
+    for (spec_routes, node_name) in
+        raw.hosts.iter().map(|h| (&h.routes, &h.name)).chain(raw.routers.iter().map(|r| (&r.routes, &r.name)))
     {
         let Some(routes) = spec_routes else { continue };
         let n = names.nodes[node_name.get_ref()];
         for r in routes {
             let gw = r.via.get_ref().0;
-            let on_subnet = links
-                .iter()
-                .any(|l| l.ends.iter().any(|(en, c)| *en == n && c.contains(gw)));
+            let on_subnet = links.iter().any(|l| l.ends.iter().any(|(en, c)| *en == n && c.contains(gw)));
             if !on_subnet {
                 return at(
                     r.via.span(),
-                    format!(
-                        "expected a gateway on one of {}'s subnets; {gw} is not",
-                        node_name.get_ref()
-                    ),
+                    format!("expected a gateway on one of {}'s subnets; {gw} is not", node_name.get_ref()),
                 );
             }
         }
@@ -690,12 +581,7 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
     let mut rules = Vec::new();
     let mut current: Vec<[Impairments; 2]> = links.iter().map(|l| l.params.clone()).collect();
     let mut order: Vec<usize> = (0..raw.faults.len()).collect();
-    order.sort_by_key(|&i| {
-        raw.faults[i]
-            .at
-            .as_ref()
-            .map_or(Duration::ZERO, |a| a.get_ref().0)
-    });
+    order.sort_by_key(|&i| raw.faults[i].at.as_ref().map_or(Duration::ZERO, |a| a.get_ref().0));
     for i in order {
         let f = &raw.faults[i];
         let link = resolve_link(&names, &f.link)?;
@@ -705,24 +591,16 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
         let timed = matches!(action, "down" | "up" | "set");
         if timed {
             let Some(at_time) = &f.at else {
-                return at(
-                    f.action.span(),
-                    format!("expected `at` (when) for a \"{action}\" fault"),
-                );
+                return at(f.action.span(), format!("expected `at` (when) for a \"{action}\" fault"));
             };
             if let Some(m) = &f.matcher {
                 return at(
                     m.span(),
-                    format!(
-                        "expected no `match` for a \"{action}\" fault (it changes the whole link)"
-                    ),
+                    format!("expected no `match` for a \"{action}\" fault (it changes the whole link)"),
                 );
             }
-            if f.nth.is_some() || f.count.is_some() || f.hold.is_some() {
-                return at(
-                    f.action.span(),
-                    format!("expected no `nth`, `count` or `hold` for a \"{action}\" fault"),
-                );
+            if f.nth.is_some() || f.count.is_some() || f.hold.is_some() || f.seq_offset.is_some() {
+                return at(f.action.span(), format!("expected no `nth`, `count` or `hold` for a \"{action}\" fault"));
             }
             if action != "set" && (!given.is_empty() || dir.is_some()) {
                 return at(
@@ -752,11 +630,7 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
                     FaultAction::Set { dir, params }
                 }
             };
-            faults.push(TimedFault {
-                at: Instant::ZERO + at_time.get_ref().0,
-                link,
-                action: fa,
-            });
+            faults.push(TimedFault { at: Instant::ZERO + at_time.get_ref().0, link, action: fa });
             continue;
         }
         let pa = match action {
@@ -765,19 +639,17 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
             "delay" => match f.delay {
                 Some(d) => PacketAction::Delay(d.0),
                 None => {
-                    return at(
-                        f.action.span(),
-                        "expected `delay` (how much later) for a \"delay\" fault",
-                    );
+                    return at(f.action.span(), "expected `delay` (how much later) for a \"delay\" fault");
                 }
             },
             "reorder" => PacketAction::Reorder(f.hold.map_or(Duration::from_secs(1), |d| d.0)),
             "corrupt" => PacketAction::Corrupt,
+            "forge-rst" => PacketAction::ForgeRst(f.seq_offset.unwrap_or(1000)),
             other => {
                 return at(
                     f.action.span(),
                     format!(
-                        "expected a fault action: \"down\", \"up\", \"set\" (timed) or \"drop\", \"duplicate\", \"delay\", \"reorder\", \"corrupt\" (packet rules), found \"{other}\""
+                        "expected a fault action: \"down\", \"up\", \"set\" (timed) or \"drop\", \"duplicate\", \"delay\", \"reorder\", \"corrupt\", \"forge-rst\" (packet rules), found \"{other}\""
                     ),
                 );
             }
@@ -791,10 +663,7 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
             );
         }
         if let Some(g) = given.iter().find(|g| **g != "delay") {
-            return at(
-                f.action.span(),
-                format!("expected no impairment field `{g}` in a \"{action}\" rule"),
-            );
+            return at(f.action.span(), format!("expected no impairment field `{g}` in a \"{action}\" rule"));
         }
         let Some(m) = &f.matcher else {
             return at(
@@ -811,24 +680,10 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
             Some(c) => c,
             None => 1,
         };
-        rules.push(PacketRule {
-            index: i,
-            link,
-            dir,
-            matcher,
-            nth,
-            count,
-            action: pa,
-            seen: 0,
-            acted: 0,
-        });
+        rules.push(PacketRule { index: i, link, dir, matcher, nth, count, action: pa, seen: 0, acted: 0 });
     }
     // Captures.
-    let mode = sim
-        .capture
-        .as_ref()
-        .map(|m| (m.get_ref().as_str(), m.span()))
-        .unwrap_or(("hosts", 0..0));
+    let mode = sim.capture.as_ref().map(|m| (m.get_ref().as_str(), m.span())).unwrap_or(("hosts", 0..0));
     let mut captures: Vec<(LinkId, usize)> = Vec::new();
     match mode.0 {
         "hosts" | "all" => {
@@ -844,9 +699,7 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
         other => {
             return at(
                 mode.1,
-                format!(
-                    "expected a capture mode, \"hosts\", \"all\", \"listed\" or \"none\", found \"{other}\""
-                ),
+                format!("expected a capture mode, \"hosts\", \"all\", \"listed\" or \"none\", found \"{other}\""),
             );
         }
     }
@@ -861,11 +714,7 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
                     None => {
                         return at(
                             n.span(),
-                            format!(
-                                "expected an end of link \"{}\"; {} is not on it",
-                                links[link].name,
-                                n.get_ref()
-                            ),
+                            format!("expected an end of link \"{}\"; {} is not on it", links[link].name, n.get_ref()),
                         );
                     }
                 }
@@ -883,11 +732,7 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
         apps.push(validate_app(a, i, &names, &nodes, &links, &apps)?);
     }
     let name = sim.name.clone().unwrap_or_else(|| default_name.to_string());
-    if name.is_empty()
-        || name.starts_with('.')
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    if name.is_empty() || name.starts_with('.') || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
         return at(
             0..0,
@@ -896,30 +741,17 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
             ),
         );
     }
-    let stop = sim
-        .stop
-        .as_ref()
-        .map_or(Duration::from_secs(600), |s| s.get_ref().0);
+    let stop = sim.stop.as_ref().map_or(Duration::from_secs(600), |s| s.get_ref().0);
     if stop.is_zero() {
-        return at(
-            sim.stop.as_ref().map_or(0..0, |s| s.span()),
-            "expected a time limit greater than zero",
-        );
+        return at(sim.stop.as_ref().map_or(0..0, |s| s.span()), "expected a time limit greater than zero");
     }
     let scenario_partial = (
         links.iter().map(|l| l.name.clone()).collect::<Vec<_>>(),
-        apps.iter()
-            .map(|a| (a.name.clone(), a.kind.name()))
-            .collect::<Vec<_>>(),
+        apps.iter().map(|a| (a.name.clone(), a.kind.name())).collect::<Vec<_>>(),
     );
     let mut expects = Vec::new();
     for e in &raw.expect {
-        expects.push(expect::validate(
-            e,
-            &names.nodes,
-            &scenario_partial.0,
-            &scenario_partial.1,
-        )?);
+        expects.push(expect::validate(e, &names.nodes, &scenario_partial.0, &scenario_partial.1)?);
     }
     Ok(Scenario {
         file: file.to_string(),
@@ -940,38 +772,22 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
     })
 }
 
-fn validate_match(
-    m: &MatchSpec,
-    names: &Names,
-    links: &[LinkDef],
-) -> Result<PacketMatch, SpanError> {
+fn validate_match(m: &MatchSpec, names: &Names, links: &[LinkDef]) -> Result<PacketMatch, SpanError> {
     let addr = |s: &Option<Spanned<String>>| -> Result<Option<Ipv4Addr>, SpanError> {
         let Some(s) = s else { return Ok(None) };
         if let Ok(ip) = s.get_ref().parse() {
             return Ok(Some(ip));
         }
         let n = resolve_node(names, s, "node, or an IPv4 address")?;
-        match links
-            .iter()
-            .flat_map(|l| l.ends.iter())
-            .find(|(en, _)| *en == n)
-        {
+        match links.iter().flat_map(|l| l.ends.iter()).find(|(en, _)| *en == n) {
             Some((_, c)) => Ok(Some(c.addr)),
-            None => at(
-                s.span(),
-                format!(
-                    "expected a node with an address; \"{}\" has no links",
-                    s.get_ref()
-                ),
-            ),
+            None => at(s.span(), format!("expected a node with an address; \"{}\" has no links", s.get_ref())),
         }
     };
     let flags = |s: &Option<Spanned<String>>| -> Result<Option<crate::wire::TcpFlags>, SpanError> {
         match s {
             None => Ok(None),
-            Some(f) => parse_flags(f.get_ref())
-                .map(Some)
-                .or_else(|e| at(f.span(), format!("expected {e}"))),
+            Some(f) => parse_flags(f.get_ref()).map(Some).or_else(|e| at(f.span(), format!("expected {e}"))),
         }
     };
     let protocol = match &m.protocol {
@@ -984,9 +800,7 @@ fn validate_match(
             other => {
                 return at(
                     p.span(),
-                    format!(
-                        "expected a protocol, \"tcp\", \"udp\", \"icmp\" or \"arp\", found \"{other}\""
-                    ),
+                    format!("expected a protocol, \"tcp\", \"udp\", \"icmp\" or \"arp\", found \"{other}\""),
                 );
             }
         }),
@@ -1010,9 +824,10 @@ fn validate_match(
 const APP_FIELDS: &[(&str, &[&str])] = &[
     ("ping", &["to", "count", "interval", "size", "ttl", "wait"]),
     ("traceroute", &["to", "max_hops", "wait"]),
-    ("echo-server", &["port"]),
+    ("echo-server", &["port", "close_delay"]),
+    ("peer", &["to", "port", "local_port", "bytes"]),
     ("echo-client", &["to", "port", "messages", "interval"]),
-    ("bulk", &["to", "port", "bytes"]),
+    ("bulk", &["to", "port", "bytes", "read_pause", "read_chunk"]),
     ("http-server", &["port"]),
     ("webget", &["to", "port", "path"]),
 ];
@@ -1028,15 +843,13 @@ fn validate_app(
     let kind = a.kind.get_ref().as_str();
     let Some((_, allowed)) = APP_FIELDS.iter().find(|(k, _)| *k == kind) else {
         let kinds: Vec<&str> = APP_FIELDS.iter().map(|(k, _)| *k).collect();
-        return at(
-            a.kind.span(),
-            format!(
-                "expected an application kind ({}), found \"{kind}\"",
-                kinds.join(", ")
-            ),
-        );
+        return at(a.kind.span(), format!("expected an application kind ({}), found \"{kind}\"", kinds.join(", ")));
     };
-    let given: [(&str, bool); 11] = [
+    let given: [(&str, bool); 15] = [
+        ("local_port", a.local_port.is_some()),
+        ("close_delay", a.close_delay.is_some()),
+        ("read_pause", a.read_pause.is_some()),
+        ("read_chunk", a.read_chunk.is_some()),
         ("port", a.port.is_some()),
         ("messages", a.messages.is_some()),
         ("bytes", a.bytes.is_some()),
@@ -1053,19 +866,13 @@ fn validate_app(
         if present && !allowed.contains(&field) {
             return at(
                 a.kind.span(),
-                format!(
-                    "expected only the fields of a {kind} app ({}); `{field}` does not apply",
-                    allowed.join(", ")
-                ),
+                format!("expected only the fields of a {kind} app ({}); `{field}` does not apply", allowed.join(", ")),
             );
         }
     }
     let host = resolve_node(names, &a.host, "host")?;
     if nodes[host].router {
-        return at(
-            a.host.span(),
-            format!("expected a host; \"{}\" is a router", a.host.get_ref()),
-        );
+        return at(a.host.span(), format!("expected a host; \"{}\" is a router", a.host.get_ref()));
     }
     let name = match &a.name {
         Some(n) => check_name(n, "application")?,
@@ -1080,39 +887,18 @@ fn validate_app(
     // `to`: a node name (its first address) or an address; returns the address and the node owning it.
     let to_node = |a: &AppSpec| -> Result<(Ipv4Addr, Option<NodeId>), SpanError> {
         let Some(t) = &a.to else {
-            return at(
-                a.kind.span(),
-                format!("expected `to` (a host name or an address) for a {kind} app"),
-            );
+            return at(a.kind.span(), format!("expected `to` (a host name or an address) for a {kind} app"));
         };
-        let owner = |ip: Ipv4Addr| {
-            links
-                .iter()
-                .flat_map(|l| l.ends.iter())
-                .find(|(_, c)| c.addr == ip)
-                .map(|(n, _)| *n)
-        };
+        let owner =
+            |ip: Ipv4Addr| links.iter().flat_map(|l| l.ends.iter()).find(|(_, c)| c.addr == ip).map(|(n, _)| *n);
         if let Ok(ip) = t.get_ref().parse::<Ipv4Addr>() {
             return Ok((ip, owner(ip)));
         }
         let n = resolve_node(names, t, "host, or an IPv4 address")?;
-        links
-            .iter()
-            .flat_map(|l| l.ends.iter())
-            .find(|(en, _)| *en == n)
-            .map(|(_, c)| (c.addr, Some(n)))
-            .map_or_else(
-                || {
-                    at(
-                        t.span(),
-                        format!(
-                            "expected a node with an address; \"{}\" has no links",
-                            t.get_ref()
-                        ),
-                    )
-                },
-                Ok,
-            )
+        links.iter().flat_map(|l| l.ends.iter()).find(|(en, _)| *en == n).map(|(_, c)| (c.addr, Some(n))).map_or_else(
+            || at(t.span(), format!("expected a node with an address; \"{}\" has no links", t.get_ref())),
+            Ok,
+        )
     };
     let to = |a: &AppSpec| to_node(a).map(|(ip, _)| ip);
     let port = a.port.unwrap_or(match kind {
@@ -1127,17 +913,20 @@ fn validate_app(
             interval: a.interval.map_or(Duration::from_secs(1), |d| d.0),
             size: match a.size {
                 Some(n) if n > 65_000 => {
-                    return at(
-                        a.kind.span(),
-                        format!("expected a ping `size` of at most 65000 bytes, found {n}"),
-                    );
+                    return at(a.kind.span(), format!("expected a ping `size` of at most 65000 bytes, found {n}"));
                 }
                 n => n.unwrap_or(56),
             },
             ttl: a.ttl.unwrap_or(64),
             wait: a.wait.map_or(Duration::from_secs(2), |d| d.0),
         }),
-        "echo-server" => AppKind::EchoServer { port },
+        "echo-server" => AppKind::EchoServer { port, close_delay: a.close_delay.map_or(Duration::ZERO, |d| d.0) },
+        "peer" => {
+            let Some(local_port) = a.local_port else {
+                return at(a.kind.span(), "expected `local_port` for a peer app (the other peer connects to it)");
+            };
+            AppKind::Peer { local_port, to: SocketAddrV4::new(to(a)?, port), bytes: a.bytes.unwrap_or(100) as usize }
+        }
         "echo-client" => AppKind::EchoClient {
             to: SocketAddrV4::new(to(a)?, port),
             messages: a.messages.unwrap_or(3),
@@ -1148,10 +937,7 @@ fn validate_app(
             let dst = to(a)?;
             AppKind::Webget {
                 to: SocketAddrV4::new(dst, port),
-                host: a
-                    .to
-                    .as_ref()
-                    .map_or(dst.to_string(), |t| t.get_ref().clone()),
+                host: a.to.as_ref().map_or(dst.to_string(), |t| t.get_ref().clone()),
                 path: a.path.clone().unwrap_or_else(|| "/".to_string()),
             }
         }
@@ -1167,6 +953,8 @@ fn validate_app(
                 to: SocketAddrV4::new(dst, port),
                 sink_host,
                 bytes: a.bytes.unwrap_or(1_000_000),
+                read_pause: a.read_pause.map(|d| d.0),
+                read_chunk: a.read_chunk.unwrap_or(1024),
             }
         }
         _ => AppKind::Traceroute(TracerouteConfig {
@@ -1175,10 +963,5 @@ fn validate_app(
             wait: a.wait.map_or(Duration::from_secs(2), |d| d.0),
         }),
     };
-    Ok(AppDef {
-        name,
-        host,
-        start: Instant::ZERO + a.start.map_or(Duration::ZERO, |d| d.0),
-        kind,
-    })
+    Ok(AppDef { name, host, start: Instant::ZERO + a.start.map_or(Duration::ZERO, |d| d.0), kind })
 }

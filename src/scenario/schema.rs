@@ -203,6 +203,8 @@ with_impairments!(
         pub count: Option<u64>,
         /// For "reorder": the longest a packet is held waiting for another to pass it (default 1s).
         pub hold: Option<Dur>,
+        /// For "forge-rst": how far beyond the matching segment's sequence number the RST's lies.
+        pub seq_offset: Option<u32>,
     }
 );
 
@@ -259,6 +261,13 @@ pub struct AppSpec {
     pub messages: Option<usize>,
     pub bytes: Option<u64>,
     pub path: Option<String>,
+    pub local_port: Option<u16>,
+    /// echo-server: how long to stay in CLOSE-WAIT after the client's FIN before closing.
+    pub close_delay: Option<Dur>,
+    /// bulk: make the receiver a slow reader: pause this long after each read...
+    pub read_pause: Option<Dur>,
+    /// ...of at most this many bytes (default 1024).
+    pub read_chunk: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -292,4 +301,6 @@ pub struct ExpectSpec {
     pub finished: Option<bool>,
     /// For an app: one of its output lines contains this text.
     pub output_contains: Option<String>,
+    /// For an app: it failed with an error containing this text.
+    pub error_contains: Option<String>,
 }

@@ -17,15 +17,10 @@ impl<'de> Deserialize<'de> for Dur {
         impl de::Visitor<'_> for V {
             type Value = Dur;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                write!(
-                    f,
-                    "a duration string with a unit such as \"5ms\" or \"1.5s\""
-                )
+                write!(f, "a duration string with a unit such as \"5ms\" or \"1.5s\"")
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Dur, E> {
-                parse_duration(s)
-                    .map(Dur)
-                    .map_err(|e| E::custom(format!("expected {e}")))
+                parse_duration(s).map(Dur).map_err(|e| E::custom(format!("expected {e}")))
             }
         }
         d.deserialize_any(V)
@@ -42,10 +37,7 @@ pub fn parse_rate(s: &str) -> Result<u64, String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
         .ok_or_else(|| format!("a rate with a unit such as \"100Mbps\", found \"{s}\""))?;
     let (num, unit) = t.split_at(split);
-    let v: f64 = num
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("a rate such as \"100Mbps\", found \"{s}\""))?;
+    let v: f64 = num.replace('_', "").parse().map_err(|_| format!("a rate such as \"100Mbps\", found \"{s}\""))?;
     let mult = match unit.trim() {
         "bps" => 1.0,
         "kbps" | "Kbps" => 1e3,
@@ -53,9 +45,7 @@ pub fn parse_rate(s: &str) -> Result<u64, String> {
         "Gbps" => 1e9,
         "Tbps" => 1e12,
         other => {
-            return Err(format!(
-                "a rate unit (bps, kbps, Mbps, Gbps), found \"{other}\" in \"{s}\""
-            ));
+            return Err(format!("a rate unit (bps, kbps, Mbps, Gbps), found \"{other}\" in \"{s}\""));
         }
     };
     let bps = v * mult;
@@ -74,9 +64,7 @@ impl<'de> Deserialize<'de> for Rate {
                 write!(f, "a rate string such as \"100Mbps\"")
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Rate, E> {
-                parse_rate(s)
-                    .map(Rate)
-                    .map_err(|e| E::custom(format!("expected {e}")))
+                parse_rate(s).map(Rate).map_err(|e| E::custom(format!("expected {e}")))
             }
         }
         d.deserialize_any(V)
@@ -99,9 +87,7 @@ impl<'de> Deserialize<'de> for Prob {
                 if (0.0..=1.0).contains(&v) {
                     Ok(Prob(v))
                 } else {
-                    Err(E::custom(format!(
-                        "expected a probability from 0.0 to 1.0 (e.g. 0.01 for 1%), found {v}"
-                    )))
+                    Err(E::custom(format!("expected a probability from 0.0 to 1.0 (e.g. 0.01 for 1%), found {v}")))
                 }
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Prob, E> {
@@ -122,9 +108,7 @@ pub struct CidrStr(pub Cidr);
 impl<'de> Deserialize<'de> for CidrStr {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse()
-            .map(CidrStr)
-            .map_err(|e| de::Error::custom(format!("expected {e}")))
+        s.parse().map(CidrStr).map_err(|e| de::Error::custom(format!("expected {e}")))
     }
 }
 
@@ -135,11 +119,9 @@ pub struct Ip(pub std::net::Ipv4Addr);
 impl<'de> Deserialize<'de> for Ip {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse().map(Ip).map_err(|_| {
-            de::Error::custom(format!(
-                "expected an IPv4 address such as \"10.0.1.1\", found \"{s}\""
-            ))
-        })
+        s.parse()
+            .map(Ip)
+            .map_err(|_| de::Error::custom(format!("expected an IPv4 address such as \"10.0.1.1\", found \"{s}\"")))
     }
 }
 

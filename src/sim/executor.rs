@@ -41,11 +41,7 @@ impl ReadyQueue {
         Some(id)
     }
     fn is_empty(&self) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .queue
-            .is_empty()
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).queue.is_empty()
     }
 }
 
@@ -86,14 +82,8 @@ impl Executor {
     /// Adds a task; it is polled for the first time on the next `run_ready`.
     pub fn spawn(&mut self, fut: impl Future<Output = ()> + 'static) -> TaskId {
         let id = self.tasks.len();
-        let waker = Waker::from(Arc::new(TaskWaker {
-            id,
-            ready: self.ready.clone(),
-        }));
-        self.tasks.push(Task {
-            future: Some(Box::pin(fut)),
-            waker,
-        });
+        let waker = Waker::from(Arc::new(TaskWaker { id, ready: self.ready.clone() }));
+        self.tasks.push(Task { future: Some(Box::pin(fut)), waker });
         self.live += 1;
         self.ready.push(id);
         id

@@ -44,16 +44,10 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue {
-            heap: BinaryHeap::new(),
-            next_seq: 0,
-        }
+        EventQueue { heap: BinaryHeap::new(), next_seq: 0 }
     }
     pub fn with_capacity(n: usize) -> Self {
-        EventQueue {
-            heap: BinaryHeap::with_capacity(n),
-            next_seq: 0,
-        }
+        EventQueue { heap: BinaryHeap::with_capacity(n), next_seq: 0 }
     }
     /// Schedules `event` at `time`. Ties are broken by the order of calls.
     pub fn push(&mut self, time: Instant, event: E) {

@@ -179,12 +179,7 @@ impl fmt::Debug for Instant {
 impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Seconds with nanosecond precision, as in Wireshark's relative time column.
-        write!(
-            f,
-            "{}.{:09}",
-            self.0 / 1_000_000_000,
-            self.0 % 1_000_000_000
-        )
+        write!(f, "{}.{:09}", self.0 / 1_000_000_000, self.0 % 1_000_000_000)
     }
 }
 impl fmt::Debug for Duration {
@@ -204,14 +199,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
-        .ok_or_else(|| {
-            format!("a duration with a unit such as \"5ms\" or \"1.5s\", found \"{s}\"")
-        })?;
+        .ok_or_else(|| format!("a duration with a unit such as \"5ms\" or \"1.5s\", found \"{s}\""))?;
     let (num, unit) = t.split_at(split);
     let num = num.replace('_', "");
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("a duration such as \"5ms\" or \"1.5s\", found \"{s}\""))?;
+    let v: f64 = num.parse().map_err(|_| format!("a duration such as \"5ms\" or \"1.5s\", found \"{s}\""))?;
     let mult = match unit.trim() {
         "ns" => 1.0,
         "us" | "µs" => 1e3,
@@ -220,9 +211,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "m" | "min" => 60e9,
         "h" => 3600e9,
         other => {
-            return Err(format!(
-                "a duration unit (ns, us, ms, s, min, h), found \"{other}\" in \"{s}\""
-            ));
+            return Err(format!("a duration unit (ns, us, ms, s, min, h), found \"{other}\" in \"{s}\""));
         }
     };
     let ns = v * mult;
@@ -247,10 +236,7 @@ mod tests {
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("").is_err());
         assert_eq!(format!("{}", Duration::from_micros(1500)), "1.5ms");
-        assert_eq!(
-            format!("{}", Instant::from_nanos(1_000_000_001)),
-            "1.000000001"
-        );
+        assert_eq!(format!("{}", Instant::from_nanos(1_000_000_001)), "1.000000001");
     }
 
     #[test]

@@ -281,10 +281,7 @@ impl Connection {
     fn arm_fin_wait_2(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
         // An orphaned FIN-WAIT-2 would wait for the peer's FIN forever: give up after 2*MSL
         // (Linux's tcp_fin_timeout plays this role).
-        if self.app_closed
-            && self.state == TcpState::FinWait2
-            && self.timer(TimerKind::FinWait2).is_none()
-        {
+        if self.app_closed && self.state == TcpState::FinWait2 && self.timer(TimerKind::FinWait2).is_none() {
             let d = self.cfg.msl.saturating_mul(2);
             self.set_timer(ctx, now, TimerKind::FinWait2, now + d);
         }
@@ -309,14 +306,7 @@ impl Connection {
     }
     fn set_timer(&mut self, ctx: &mut Ctx<'_>, now: Instant, t: TimerKind, at: Instant) {
         self.timers[t.index()] = Some(at);
-        self.ev(
-            ctx,
-            now,
-            TcpEventKind::TimerSet {
-                timer: t,
-                deadline: at,
-            },
-        );
+        self.ev(ctx, now, TcpEventKind::TimerSet { timer: t, deadline: at });
     }
     fn cancel_timer(&mut self, t: TimerKind) {
         self.timers[t.index()] = None;
@@ -327,10 +317,7 @@ impl Connection {
     }
 
     fn is_synchronized(&self) -> bool {
-        !matches!(
-            self.state,
-            TcpState::Closed | TcpState::Listen | TcpState::SynSent | TcpState::SynReceived
-        )
+        !matches!(self.state, TcpState::Closed | TcpState::Listen | TcpState::SynSent | TcpState::SynReceived)
     }
 
     /// The largest payload of one segment: the MSS less the fixed options (RFC 9293 3.7.1: the MSS
@@ -344,11 +331,7 @@ impl Connection {
         if let Some(f) = self.fin_seq {
             return f;
         }
-        let base = if self.syn_acked {
-            self.snd_una
-        } else {
-            self.iss + 1u32
-        };
+        let base = if self.syn_acked { self.snd_una } else { self.iss + 1u32 };
         base + self.sbuf.len()
     }
     fn fin_sent(&self) -> bool {
@@ -361,15 +344,7 @@ impl Connection {
     }
 
     fn emit_cc(&self, ctx: &mut Ctx<'_>, now: Instant, reason: &'static str) {
-        self.ev(
-            ctx,
-            now,
-            TcpEventKind::Congestion {
-                cwnd: self.cc.cwnd(),
-                ssthresh: self.cc.ssthresh(),
-                reason,
-            },
-        );
+        self.ev(ctx, now, TcpEventKind::Congestion { cwnd: self.cc.cwnd(), ssthresh: self.cc.ssthresh(), reason });
     }
 
     pub fn readable(&self) -> bool {
@@ -415,11 +390,7 @@ impl Connection {
     pub fn open_passive(&mut self, ctx: &mut Ctx<'_>, now: Instant, seg: &TcpRepr<'_>) {
         self.passive = true;
         self.state = TcpState::Listen;
-        self.ev(
-            ctx,
-            now,
-            TcpEventKind::SegmentReceived(SegmentInfo::of(seg)),
-        );
+        self.ev(ctx, now, TcpEventKind::SegmentReceived(SegmentInfo::of(seg)));
         self.irs = Seq(seg.seq);
         self.rcv_nxt = self.irs + 1u32;
         self.negotiate(&seg.options);
@@ -474,10 +445,9 @@ impl Connection {
             return Err(TcpError::Closing);
         }
         match self.state {
-            TcpState::SynSent
-            | TcpState::SynReceived
-            | TcpState::Established
-            | TcpState::CloseWait => Ok(self.sbuf.push(data)),
+            TcpState::SynSent | TcpState::SynReceived | TcpState::Established | TcpState::CloseWait => {
+                Ok(self.sbuf.push(data))
+            }
             TcpState::Closed | TcpState::Listen => Err(TcpError::NotConnected),
             _ => Err(TcpError::Closing),
         }
@@ -559,12 +529,7 @@ impl Connection {
             options: TcpOptions::default(),
             payload: &[],
         };
-        ctx.outbox.push(Outgoing {
-            socket: self.id,
-            local: self.local,
-            remote: self.remote,
-            repr,
-        });
+        ctx.outbox.push(Outgoing { socket: self.id, local: self.local, remote: self.remote, repr });
     }
 
     /// Whether ABORT sends a RST in this state (RFC 9293 3.10.5).
@@ -589,11 +554,7 @@ impl Connection {
     // ------------------------------------------------------------------ segment arrival
 
     pub fn on_segment(&mut self, ctx: &mut Ctx<'_>, now: Instant, seg: &TcpRepr<'_>) {
-        self.ev(
-            ctx,
-            now,
-            TcpEventKind::SegmentReceived(SegmentInfo::of(seg)),
-        );
+        self.ev(ctx, now, TcpEventKind::SegmentReceived(SegmentInfo::of(seg)));
         self.last_rx = now;
         self.keepalive_probes = 0;
         match self.state {
@@ -623,13 +584,7 @@ impl Connection {
                     repr: reset_for(seg),
                 });
             }
-            self.ev(
-                ctx,
-                now,
-                TcpEventKind::Dropped {
-                    reason: "bad_ack_in_syn_sent",
-                },
-            );
+            self.ev(ctx, now, TcpEventKind::Dropped { reason: "bad_ack_in_syn_sent" });
             return;
         }
         // Second: RST, acceptable only with an acceptable ACK (RFC 5961 3.2 leaves SYN-SENT as is).
@@ -637,24 +592,12 @@ impl Connection {
             if f.ack() {
                 self.fail(ctx, now, TcpError::ConnectionRefused);
             } else {
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::Dropped {
-                        reason: "rst_without_ack_in_syn_sent",
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::Dropped { reason: "rst_without_ack_in_syn_sent" });
             }
             return;
         }
         if !f.syn() {
-            self.ev(
-                ctx,
-                now,
-                TcpEventKind::Dropped {
-                    reason: "no_syn_in_syn_sent",
-                },
-            );
+            self.ev(ctx, now, TcpEventKind::Dropped { reason: "no_syn_in_syn_sent" });
             return;
         }
         // Fourth: SYN.
@@ -696,13 +639,7 @@ impl Connection {
             if !f.ack() {
                 // Retransmitted SYN: our SYN-ACK was lost; send it again.
                 self.syn_pending = true;
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::Dropped {
-                        reason: "retransmitted_syn",
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::Dropped { reason: "retransmitted_syn" });
                 return;
             }
             // Simultaneous open: the peer's SYN,ACK repeats the SYN we already have; only its ACK
@@ -730,11 +667,7 @@ impl Connection {
 
         // First: sequence number acceptability, the four cases.
         let mut acceptable = if seg_len == 0 {
-            if rcv_wnd == 0 {
-                seq == self.rcv_nxt
-            } else {
-                seq.in_range(self.rcv_nxt, self.rcv_nxt + rcv_wnd)
-            }
+            if rcv_wnd == 0 { seq == self.rcv_nxt } else { seq.in_range(self.rcv_nxt, self.rcv_nxt + rcv_wnd) }
         } else if rcv_wnd == 0 {
             false
         } else {
@@ -757,13 +690,7 @@ impl Connection {
                 }
                 self.ack_pending = true;
             }
-            self.ev(
-                ctx,
-                now,
-                TcpEventKind::Dropped {
-                    reason: "unacceptable_seq",
-                },
-            );
+            self.ev(ctx, now, TcpEventKind::Dropped { reason: "unacceptable_seq" });
             return;
         }
 
@@ -773,26 +700,14 @@ impl Connection {
                 // RFC 1337 section 3 (TIME-WAIT assassination): ignore RSTs in TIME-WAIT so that
                 // the 2 MSL quiet time always runs out. RFC 9293 would close; Linux's
                 // net.ipv4.tcp_rfc1337=1 behaves like this.
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::Dropped {
-                        reason: "rst_in_time_wait",
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::Dropped { reason: "rst_in_time_wait" });
                 return;
             }
             if seq == self.rcv_nxt {
                 self.on_reset(ctx, now);
             } else {
                 self.ack_pending = true;
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::ChallengeAck {
-                        reason: "rst_not_exact",
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::ChallengeAck { reason: "rst_not_exact" });
             }
             return;
         }
@@ -801,24 +716,12 @@ impl Connection {
         if f.syn() {
             if self.state == TcpState::SynReceived && self.passive {
                 // RFC 9293: a passive SYN-RECEIVED connection returns to LISTEN.
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::Dropped {
-                        reason: "syn_in_syn_received",
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::Dropped { reason: "syn_in_syn_received" });
                 self.set_state(ctx, now, TcpState::Closed);
                 return;
             }
             self.ack_pending = true;
-            self.ev(
-                ctx,
-                now,
-                TcpEventKind::ChallengeAck {
-                    reason: "syn_in_synchronized_state",
-                },
-            );
+            self.ev(ctx, now, TcpEventKind::ChallengeAck { reason: "syn_in_synchronized_state" });
             return;
         }
 
@@ -846,38 +749,20 @@ impl Connection {
                     remote: self.remote,
                     repr: reset_for(&seg),
                 });
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::Dropped {
-                        reason: "bad_ack_in_syn_received",
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::Dropped { reason: "bad_ack_in_syn_received" });
                 return;
             }
         }
         if ack > self.snd_max {
             // Acknowledges something not yet sent: ACK and drop (RFC 9293; RFC 5961 5.2).
             self.ack_pending = true;
-            self.ev(
-                ctx,
-                now,
-                TcpEventKind::Dropped {
-                    reason: "ack_of_unsent_data",
-                },
-            );
+            self.ev(ctx, now, TcpEventKind::Dropped { reason: "ack_of_unsent_data" });
             return;
         }
         if ack < self.snd_una - self.max_snd_wnd.max(1) {
             // RFC 5961 5.2: older than SND.UNA - MAX.SND.WND: challenge ACK, drop.
             self.ack_pending = true;
-            self.ev(
-                ctx,
-                now,
-                TcpEventKind::ChallengeAck {
-                    reason: "ack_too_old",
-                },
-            );
+            self.ev(ctx, now, TcpEventKind::ChallengeAck { reason: "ack_too_old" });
             return;
         }
         // RFC 7323 4.3: TS.Recent update.
@@ -910,13 +795,7 @@ impl Connection {
                 }
                 _ => {
                     // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: the peer already sent FIN.
-                    self.ev(
-                        ctx,
-                        now,
-                        TcpEventKind::Dropped {
-                            reason: "text_after_fin",
-                        },
-                    );
+                    self.ev(ctx, now, TcpEventKind::Dropped { reason: "text_after_fin" });
                 }
             }
         } else if zero_window_text && !seg.payload.is_empty() {
@@ -946,9 +825,7 @@ impl Connection {
         self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
         self.ack_pending = true;
         match self.state {
-            TcpState::SynReceived | TcpState::Established => {
-                self.set_state(ctx, now, TcpState::CloseWait)
-            }
+            TcpState::SynReceived | TcpState::Established => self.set_state(ctx, now, TcpState::CloseWait),
             TcpState::FinWait1 => {
                 if self.fin_acked_now() {
                     self.set_state(ctx, now, TcpState::TimeWait);
@@ -970,18 +847,15 @@ impl Connection {
                 self.set_state(ctx, now, TcpState::Closed);
             }
             TcpState::SynReceived => self.fail(ctx, now, TcpError::ConnectionRefused),
-            TcpState::Established
-            | TcpState::FinWait1
-            | TcpState::FinWait2
-            | TcpState::CloseWait => self.fail(ctx, now, TcpError::ConnectionReset),
+            TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2 | TcpState::CloseWait => {
+                self.fail(ctx, now, TcpError::ConnectionReset)
+            }
             _ => self.set_state(ctx, now, TcpState::Closed),
         }
     }
 
     fn receive_text(&mut self, ctx: &mut Ctx<'_>, now: Instant, seq: Seq, payload: &[u8]) {
-        let out = self
-            .rbuf
-            .insert(&mut self.rcv_nxt, seq, payload, self.rcv_adv);
+        let out = self.rbuf.insert(&mut self.rcv_nxt, seq, payload, self.rcv_adv);
         if self.app_closed {
             // Nobody will read it.
             self.rbuf.discard_ready();
@@ -1052,15 +926,10 @@ impl Connection {
 
     /// RFC 6675 pipe: unSACKed octets not deemed lost, plus retransmitted ones.
     fn pipe(&self) -> u32 {
-        let lost_b = self
-            .scoreboard
-            .lost_boundary(self.snd_una, DUPTHRESH, self.eff_mss())
-            .min(self.snd_max);
+        let lost_b = self.scoreboard.lost_boundary(self.snd_una, DUPTHRESH, self.eff_mss()).min(self.snd_max);
         let total = self.scoreboard.unsacked_in(self.snd_una, self.snd_max);
         let lost = self.scoreboard.unsacked_in(self.snd_una, lost_b);
-        let rexmitted = self
-            .scoreboard
-            .unsacked_in(self.snd_una, self.high_rxt.min(self.snd_max));
+        let rexmitted = self.scoreboard.unsacked_in(self.snd_una, self.high_rxt.min(self.snd_max));
         total - lost + rexmitted
     }
 
@@ -1070,8 +939,7 @@ impl Connection {
         let mss = self.eff_mss();
         if self.sack_ok {
             for (l, r) in seg.options.sack_blocks.iter().flatten() {
-                self.scoreboard
-                    .add(Seq(*l), Seq(*r), self.snd_una, self.snd_max);
+                self.scoreboard.add(Seq(*l), Seq(*r), self.snd_una, self.snd_max);
             }
         }
         let wnd = u32::from(seg.window) << self.snd_wscale;
@@ -1125,8 +993,7 @@ impl Connection {
                 }
             } else {
                 let before = (self.cc.cwnd(), self.cc.ssthresh());
-                self.cc
-                    .on_ack(now, total_acked, flight_before, self.rtt.srtt());
+                self.cc.on_ack(now, total_acked, flight_before, self.rtt.srtt());
                 if before != (self.cc.cwnd(), self.cc.ssthresh()) {
                     self.emit_cc(ctx, now, "ack");
                 }
@@ -1175,8 +1042,7 @@ impl Connection {
         // Loss detection: three duplicate ACKs (RFC 5681 3.2), or IsLost(SND.UNA) from SACK
         // (RFC 6675 section 5); not again for the same window (RFC 6582 "recover" check).
         if !self.in_recovery && self.snd_max > self.snd_una && self.snd_una > self.recover {
-            let sack_lost = self.sack_ok
-                && self.scoreboard.lost_boundary(self.snd_una, DUPTHRESH, mss) > self.snd_una;
+            let sack_lost = self.sack_ok && self.scoreboard.lost_boundary(self.snd_una, DUPTHRESH, mss) > self.snd_una;
             if self.dupacks >= DUPTHRESH || sack_lost {
                 self.enter_recovery(ctx, now);
             }
@@ -1199,14 +1065,7 @@ impl Connection {
         // Fast retransmit of the first unacknowledged segment (RFC 5681 3.2 step 3, RFC 6675
         // step 4.3).
         self.rexmit_una_pending = true;
-        self.ev(
-            ctx,
-            now,
-            TcpEventKind::RecoveryStart {
-                recover: self.recover.0,
-                sack: self.sack_ok,
-            },
-        );
+        self.ev(ctx, now, TcpEventKind::RecoveryStart { recover: self.recover.0, sack: self.sack_ok });
         self.emit_cc(ctx, now, "fast_retransmit");
     }
 
@@ -1227,9 +1086,7 @@ impl Connection {
                     self.persist_backoff = (self.persist_backoff + 1).min(16);
                 }
                 TimerKind::DelayedAck => self.ack_pending = true,
-                TimerKind::TimeWait | TimerKind::FinWait2 => {
-                    self.set_state(ctx, now, TcpState::Closed)
-                }
+                TimerKind::TimeWait | TimerKind::FinWait2 => self.set_state(ctx, now, TcpState::Closed),
                 TimerKind::Keepalive => self.on_keepalive(ctx, now),
             }
             if self.state == TcpState::Closed {
@@ -1254,14 +1111,7 @@ impl Connection {
                 self.rtt_timing = None;
                 self.syn_pending = true;
                 self.syn_retransmit = true;
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::RtoBackoff {
-                        rto: self.rtt.rto(),
-                        retries: self.retries,
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::RtoBackoff { rto: self.rtt.rto(), retries: self.retries });
             }
             TcpState::Closed | TcpState::Listen | TcpState::TimeWait => {}
             _ => {
@@ -1278,27 +1128,14 @@ impl Connection {
                 let flight = self.flight();
                 self.cc.on_rto(now, flight);
                 self.rtt.backoff();
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::RtoBackoff {
-                        rto: self.rtt.rto(),
-                        retries: self.retries,
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::RtoBackoff { rto: self.rtt.rto(), retries: self.retries });
                 self.emit_cc(ctx, now, "rto");
                 // Go back N from SND.UNA. RFC 2018 section 8: SACK information is not trusted
                 // after a timeout. RFC 6582: recover <- highest sequence sent, so the duplicate ACKs
                 // the retransmissions cause do not trigger a fast retransmit.
                 self.snd_nxt = self.snd_una;
                 if self.in_recovery {
-                    self.ev(
-                        ctx,
-                        now,
-                        TcpEventKind::RecoveryEnd {
-                            ack: self.snd_una.0,
-                        },
-                    );
+                    self.ev(ctx, now, TcpEventKind::RecoveryEnd { ack: self.snd_una.0 });
                 }
                 self.in_recovery = false;
                 self.rexmit_una_pending = false;
@@ -1440,22 +1277,10 @@ impl Connection {
         }
     }
 
-    fn send_syn(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        now: Instant,
-        out: &mut dyn FnMut(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>),
-    ) {
+    fn send_syn(&mut self, ctx: &mut Ctx<'_>, now: Instant, out: &mut dyn FnMut(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>)) {
         let active = self.state == TcpState::SynSent;
-        let mut o = TcpOptions {
-            mss: Some(self.cfg.mss),
-            ..TcpOptions::default()
-        };
-        let ws_ok = if active {
-            self.cfg.window_scaling
-        } else {
-            self.ws_ok
-        };
+        let mut o = TcpOptions { mss: Some(self.cfg.mss), ..TcpOptions::default() };
+        let ws_ok = if active { self.cfg.window_scaling } else { self.ws_ok };
         if ws_ok {
             o.window_scale = Some(self.our_wscale);
         }
@@ -1483,15 +1308,7 @@ impl Connection {
             payload: &[],
         };
         if self.syn_retransmit || self.snd_max > self.iss {
-            self.ev(
-                ctx,
-                now,
-                TcpEventKind::Retransmit {
-                    seq: self.iss.0,
-                    len: 0,
-                    reason: RetransmitReason::Rto,
-                },
-            );
+            self.ev(ctx, now, TcpEventKind::Retransmit { seq: self.iss.0, len: 0, reason: RetransmitReason::Rto });
         }
         self.emit(ctx, out, now, &repr);
         if self.snd_max == self.iss {
@@ -1534,15 +1351,7 @@ impl Connection {
             flags |= TcpFlags::PSH;
         }
         if let Some(reason) = reason {
-            self.ev(
-                ctx,
-                now,
-                TcpEventKind::Retransmit {
-                    seq: seq.0,
-                    len: len as usize,
-                    reason,
-                },
-            );
+            self.ev(ctx, now, TcpEventKind::Retransmit { seq: seq.0, len: len as usize, reason });
         }
         {
             let repr = TcpRepr {
@@ -1593,11 +1402,7 @@ impl Connection {
             let avail = data_end.since(self.snd_una).min(mss);
             let fin = self.fin_queued && self.snd_una + avail == data_end && self.fin_sent();
             if avail > 0 || fin {
-                let reason = if self.sack_ok {
-                    RetransmitReason::Sack
-                } else {
-                    RetransmitReason::FastRetransmit
-                };
+                let reason = if self.sack_ok { RetransmitReason::Sack } else { RetransmitReason::FastRetransmit };
                 let reason = if self.in_recovery && self.high_rxt == self.snd_una {
                     reason
                 } else {
@@ -1623,10 +1428,7 @@ impl Connection {
                 if pipe >= cwnd || cwnd - pipe < mss.min(cwnd) {
                     break;
                 }
-                let lost_b = self
-                    .scoreboard
-                    .lost_boundary(self.snd_una, DUPTHRESH, mss)
-                    .min(self.snd_max);
+                let lost_b = self.scoreboard.lost_boundary(self.snd_una, DUPTHRESH, mss).min(self.snd_max);
                 let from = self.high_rxt.max(self.snd_una);
                 let mut hole = self.scoreboard.next_hole(from, lost_b);
                 if hole.is_none() {
@@ -1701,11 +1503,7 @@ impl Connection {
             }
             let seq = self.snd_nxt;
             let end = seq + len + u32::from(fin);
-            let reason = if seq < self.snd_max {
-                Some(RetransmitReason::Rto)
-            } else {
-                None
-            };
+            let reason = if seq < self.snd_max { Some(RetransmitReason::Rto) } else { None };
             self.send_data(ctx, now, out, seq, len, fin, reason);
             sent_any = true;
             self.snd_nxt = end;
@@ -1720,29 +1518,13 @@ impl Connection {
             let data_end = self.data_end();
             if data_end > self.snd_una {
                 // One octet of data beyond the (zero) window, RFC 9293 3.8.6.1.
-                self.send_data(
-                    ctx,
-                    now,
-                    out,
-                    self.snd_una,
-                    1,
-                    false,
-                    Some(RetransmitReason::Probe),
-                );
+                self.send_data(ctx, now, out, self.snd_una, 1, false, Some(RetransmitReason::Probe));
                 if self.snd_nxt < self.snd_una + 1u32 {
                     self.snd_nxt = self.snd_una + 1u32;
                 }
                 sent_any = true;
             } else if self.fin_queued {
-                self.send_data(
-                    ctx,
-                    now,
-                    out,
-                    self.snd_una,
-                    0,
-                    true,
-                    Some(RetransmitReason::Probe),
-                );
+                self.send_data(ctx, now, out, self.snd_una, 0, true, Some(RetransmitReason::Probe));
                 sent_any = true;
             }
         }
@@ -1774,20 +1556,11 @@ impl Connection {
 
         // Persist timer: the peer's window is closed and we have something to send.
         let data_end = self.data_end();
-        let pending = data_end > self.snd_nxt
-            || (self.fin_queued && !self.fin_sent())
-            || self.snd_max > self.snd_una;
-        if self.snd_wnd == 0
-            && pending
-            && self.state != TcpState::TimeWait
-            && self.timer(TimerKind::Persist).is_none()
+        let pending = data_end > self.snd_nxt || (self.fin_queued && !self.fin_sent()) || self.snd_max > self.snd_una;
+        if self.snd_wnd == 0 && pending && self.state != TcpState::TimeWait && self.timer(TimerKind::Persist).is_none()
         {
             self.cancel_timer(TimerKind::Retransmit);
-            let d = self
-                .rtt
-                .rto()
-                .saturating_mul(1u64 << self.persist_backoff.min(16))
-                .min(self.cfg.rto_max);
+            let d = self.rtt.rto().saturating_mul(1u64 << self.persist_backoff.min(16)).min(self.cfg.rto_max);
             self.set_timer(ctx, now, TimerKind::Persist, now + d);
         }
     }
@@ -1799,11 +1572,7 @@ impl Connection {
         now: Instant,
         out: &mut dyn FnMut(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>),
     ) {
-        let window = if self.state == TcpState::SynReceived {
-            self.syn_window() as u16
-        } else {
-            self.window_field()
-        };
+        let window = if self.state == TcpState::SynReceived { self.syn_window() as u16 } else { self.window_field() };
         let repr = TcpRepr {
             src_port: self.local.port(),
             dst_port: self.remote.port(),

@@ -132,13 +132,9 @@ impl ConnSummary {
             "rsts_received" => self.rsts_received as f64,
             "challenge_acks" => self.challenge_acks as f64,
             "segments_dropped" => self.segments_dropped as f64,
-            "timed_out" => f64::from(u8::from(
-                self.error.as_deref() == Some("connection timed out"),
-            )),
+            "timed_out" => f64::from(u8::from(self.error.as_deref() == Some("connection timed out"))),
             "reset" => f64::from(u8::from(self.error.as_deref() == Some("connection reset"))),
-            "refused" => f64::from(u8::from(
-                self.error.as_deref() == Some("connection refused"),
-            )),
+            "refused" => f64::from(u8::from(self.error.as_deref() == Some("connection refused"))),
             "open" => f64::from(u8::from(self.is_open())),
             "srtt_ms" => self.srtt?.as_nanos() as f64 / 1e6,
             "cwnd" => f64::from(self.cwnd?),
@@ -175,11 +171,7 @@ pub type ConnKey = (usize, SocketId);
 
 /// Parses a state name as written in scenarios: "ESTABLISHED", "time_wait", "TimeWait", "SYN-SENT".
 pub fn parse_state(s: &str) -> Option<TcpState> {
-    let norm: String = s
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
+    let norm: String = s.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect();
     Some(match norm.as_str() {
         "closed" => TcpState::Closed,
         "listen" => TcpState::Listen,

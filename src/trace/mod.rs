@@ -258,9 +258,7 @@ impl Tracer {
         self.count(&kind);
         let ev = TraceEvent { t, kind };
         if let Some(w) = self.sink.as_mut() {
-            let r = serde_json::to_writer(&mut *w, &ev)
-                .map_err(std::io::Error::from)
-                .and_then(|_| w.write_all(b"\n"));
+            let r = serde_json::to_writer(&mut *w, &ev).map_err(std::io::Error::from).and_then(|_| w.write_all(b"\n"));
             if let Err(e) = r {
                 self.write_error.get_or_insert_with(|| e.to_string());
                 self.sink = None;
@@ -269,15 +267,12 @@ impl Tracer {
         if let TraceKind::Tcp { node, event } = &ev.kind
             && self.keep_tcp
         {
-            let c = self
-                .conns
-                .entry((*node, event.socket))
-                .or_insert_with(|| conn::ConnSummary {
-                    host: self.node_names.get(*node).cloned().unwrap_or_default(),
-                    node: *node,
-                    socket: event.socket.0,
-                    ..Default::default()
-                });
+            let c = self.conns.entry((*node, event.socket)).or_insert_with(|| conn::ConnSummary {
+                host: self.node_names.get(*node).cloned().unwrap_or_default(),
+                node: *node,
+                socket: event.socket.0,
+                ..Default::default()
+            });
             c.record(event);
         }
     }
@@ -289,34 +284,19 @@ impl Tracer {
                 s.sent += 1;
                 s.sent_bytes += *len as u64;
             }
-            TraceKind::LinkDrop {
-                link, dir, cause, ..
-            } => {
-                *self.links[*link][dir.index()]
-                    .dropped
-                    .entry(*cause)
-                    .or_default() += 1;
+            TraceKind::LinkDrop { link, dir, cause, .. } => {
+                *self.links[*link][dir.index()].dropped.entry(*cause).or_default() += 1;
             }
             TraceKind::LinkDeliver { link, dir, len, .. } => {
                 let s = &mut self.links[*link][dir.index()];
                 s.delivered += 1;
                 s.delivered_bytes += *len as u64;
             }
-            TraceKind::LinkDuplicate { link, dir, .. } => {
-                self.links[*link][dir.index()].duplicated += 1
-            }
-            TraceKind::LinkReorder { link, dir, .. } => {
-                self.links[*link][dir.index()].reordered += 1
-            }
-            TraceKind::LinkCorrupt { link, dir, .. } => {
-                self.links[*link][dir.index()].corrupted += 1
-            }
-            TraceKind::NodeDrop { node, cause, .. } => {
-                *self.nodes[*node].dropped.entry(*cause).or_default() += 1
-            }
-            TraceKind::IcmpError {
-                node, icmp_type, ..
-            } => {
+            TraceKind::LinkDuplicate { link, dir, .. } => self.links[*link][dir.index()].duplicated += 1,
+            TraceKind::LinkReorder { link, dir, .. } => self.links[*link][dir.index()].reordered += 1,
+            TraceKind::LinkCorrupt { link, dir, .. } => self.links[*link][dir.index()].corrupted += 1,
+            TraceKind::NodeDrop { node, cause, .. } => *self.nodes[*node].dropped.entry(*cause).or_default() += 1,
+            TraceKind::IcmpError { node, icmp_type, .. } => {
                 let s = &mut self.nodes[*node];
                 s.icmp_errors_sent += 1;
                 match icmp_type {

@@ -54,13 +54,7 @@ impl ArpRepr {
             MacAddr(m)
         };
         let ip = |at: usize| Ipv4Addr::new(b[at], b[at + 1], b[at + 2], b[at + 3]);
-        Ok(ArpRepr {
-            op,
-            sender_mac: mac(8),
-            sender_ip: ip(14),
-            target_mac: mac(18),
-            target_ip: ip(24),
-        })
+        Ok(ArpRepr { op, sender_mac: mac(8), sender_ip: ip(14), target_mac: mac(18), target_ip: ip(24) })
     }
     /// Writes the 28-byte packet into `buf[..28]` (panics only if `buf` is shorter: a caller bug).
     pub fn emit(&self, buf: &mut [u8]) {
@@ -113,10 +107,7 @@ mod tests {
         for (i, v) in [(1usize, 6u8), (3, 0xdd), (4, 8), (5, 16), (7, 3)] {
             let mut b = buf;
             b[i] = v;
-            assert!(
-                matches!(ArpRepr::parse(&b), Err(WireError::Unsupported(_))),
-                "byte {i}"
-            );
+            assert!(matches!(ArpRepr::parse(&b), Err(WireError::Unsupported(_))), "byte {i}");
         }
         let mut b = buf;
         b[7] = 2;

@@ -20,11 +20,7 @@ impl MacAddr {
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = &self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
+        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
     }
 }
 
@@ -94,14 +90,7 @@ impl EthernetRepr {
         dst.copy_from_slice(&hdr[0..6]);
         src.copy_from_slice(&hdr[6..12]);
         let ethertype = EtherType::from(u16::from_be_bytes([hdr[12], hdr[13]]));
-        Ok((
-            EthernetRepr {
-                dst: MacAddr(dst),
-                src: MacAddr(src),
-                ethertype,
-            },
-            payload,
-        ))
+        Ok((EthernetRepr { dst: MacAddr(dst), src: MacAddr(src), ethertype }, payload))
     }
     /// Writes the 14-byte header into `buf[..14]` (panics only if `buf` is shorter: a caller bug).
     pub fn emit(&self, buf: &mut [u8]) {
@@ -137,11 +126,8 @@ mod tests {
 
     #[test]
     fn roundtrip_and_payload() {
-        let repr = EthernetRepr {
-            dst: MacAddr::BROADCAST,
-            src: MacAddr([2, 0, 0, 0, 0, 9]),
-            ethertype: EtherType::Arp,
-        };
+        let repr =
+            EthernetRepr { dst: MacAddr::BROADCAST, src: MacAddr([2, 0, 0, 0, 0, 9]), ethertype: EtherType::Arp };
         let mut buf = [0u8; 20];
         repr.emit(&mut buf);
         buf[14..].copy_from_slice(&[1, 2, 3, 4, 5, 6]);
@@ -161,11 +147,7 @@ mod tests {
     #[test]
     #[should_panic]
     fn emit_short_buffer_panics() {
-        let repr = EthernetRepr {
-            dst: MacAddr::ZERO,
-            src: MacAddr::ZERO,
-            ethertype: EtherType::Ipv4,
-        };
+        let repr = EthernetRepr { dst: MacAddr::ZERO, src: MacAddr::ZERO, ethertype: EtherType::Ipv4 };
         repr.emit(&mut [0u8; 13]);
     }
 }

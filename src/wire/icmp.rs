@@ -16,7 +16,10 @@ pub enum IcmpRepr<'a> {
     },
     /// Type 11; code 0 = TTL exceeded in transit. `invoking` is the IP header + first bytes of the
     /// datagram that caused it.
-    TimeExceeded { code: u8, invoking: &'a [u8] },
+    TimeExceeded {
+        code: u8,
+        invoking: &'a [u8],
+    },
     /// Type 3; code 0 net, 1 host, 3 port unreachable, 4 fragmentation needed (with next_hop_mtu).
     DestUnreachable {
         code: u8,
@@ -24,7 +27,10 @@ pub enum IcmpRepr<'a> {
         invoking: &'a [u8],
     },
     /// Any other type: kept so that it can be counted and shown.
-    Other { icmp_type: u8, code: u8 },
+    Other {
+        icmp_type: u8,
+        code: u8,
+    },
 }
 
 const TYPE_ECHO_REPLY: u8 = 0;
@@ -59,27 +65,12 @@ impl<'a> IcmpRepr<'a> {
         let ident = u16::from_be_bytes([h[4], h[5]]);
         let seq = u16::from_be_bytes([h[6], h[7]]);
         Ok(match (icmp_type, code) {
-            (TYPE_ECHO_REQUEST, 0) => IcmpRepr::EchoRequest {
-                ident,
-                seq,
-                data: rest,
-            },
-            (TYPE_ECHO_REPLY, 0) => IcmpRepr::EchoReply {
-                ident,
-                seq,
-                data: rest,
-            },
-            (TYPE_TIME_EXCEEDED, code) => IcmpRepr::TimeExceeded {
-                code,
-                invoking: rest,
-            },
+            (TYPE_ECHO_REQUEST, 0) => IcmpRepr::EchoRequest { ident, seq, data: rest },
+            (TYPE_ECHO_REPLY, 0) => IcmpRepr::EchoReply { ident, seq, data: rest },
+            (TYPE_TIME_EXCEEDED, code) => IcmpRepr::TimeExceeded { code, invoking: rest },
             (TYPE_DEST_UNREACH, code) => IcmpRepr::DestUnreachable {
                 code,
-                next_hop_mtu: if code == Self::DEST_UNREACH_FRAG_NEEDED {
-                    seq
-                } else {
-                    0
-                },
+                next_hop_mtu: if code == Self::DEST_UNREACH_FRAG_NEEDED { seq } else { 0 },
                 invoking: rest,
             },
             (icmp_type, code) => IcmpRepr::Other { icmp_type, code },
@@ -91,8 +82,7 @@ impl<'a> IcmpRepr<'a> {
         Self::HEADER_LEN
             + match self {
                 IcmpRepr::EchoRequest { data, .. } | IcmpRepr::EchoReply { data, .. } => data.len(),
-                IcmpRepr::TimeExceeded { invoking, .. }
-                | IcmpRepr::DestUnreachable { invoking, .. } => invoking.len(),
+                IcmpRepr::TimeExceeded { invoking, .. } | IcmpRepr::DestUnreachable { invoking, .. } => invoking.len(),
                 IcmpRepr::Other { .. } => 0,
             }
     }
@@ -104,25 +94,11 @@ impl<'a> IcmpRepr<'a> {
     pub fn emit(&self, buf: &mut [u8]) {
         let buf = &mut buf[..self.buffer_len()];
         let (icmp_type, code, word, body): (u8, u8, [u8; 4], &[u8]) = match *self {
-            IcmpRepr::EchoRequest { ident, seq, data } => {
-                (TYPE_ECHO_REQUEST, 0, join(ident, seq), data)
-            }
-            IcmpRepr::EchoReply { ident, seq, data } => {
-                (TYPE_ECHO_REPLY, 0, join(ident, seq), data)
-            }
-            IcmpRepr::TimeExceeded { code, invoking } => {
-                (TYPE_TIME_EXCEEDED, code, [0; 4], invoking)
-            }
-            IcmpRepr::DestUnreachable {
-                code,
-                next_hop_mtu,
-                invoking,
-            } => {
-                let mtu = if code == Self::DEST_UNREACH_FRAG_NEEDED {
-                    next_hop_mtu
-                } else {
-                    0
-                };
+            IcmpRepr::EchoRequest { ident, seq, data } => (TYPE_ECHO_REQUEST, 0, join(ident, seq), data),
+            IcmpRepr::EchoReply { ident, seq, data } => (TYPE_ECHO_REPLY, 0, join(ident, seq), data),
+            IcmpRepr::TimeExceeded { code, invoking } => (TYPE_TIME_EXCEEDED, code, [0; 4], invoking),
+            IcmpRepr::DestUnreachable { code, next_hop_mtu, invoking } => {
+                let mtu = if code == Self::DEST_UNREACH_FRAG_NEEDED { next_hop_mtu } else { 0 };
                 (TYPE_DEST_UNREACH, code, join(0, mtu), invoking)
             }
             IcmpRepr::Other { icmp_type, code } => (icmp_type, code, [0; 4], &[][..]),
@@ -156,20 +132,9 @@ mod tests {
 
     #[test]
     fn roundtrips() {
-        roundtrip(IcmpRepr::EchoRequest {
-            ident: 0x1234,
-            seq: 7,
-            data: b"hello, ping",
-        });
-        roundtrip(IcmpRepr::EchoReply {
-            ident: 1,
-            seq: 0xffff,
-            data: &[],
-        });
-        roundtrip(IcmpRepr::TimeExceeded {
-            code: 0,
-            invoking: &[0x45; 28],
-        });
+        roundtrip(IcmpRepr::EchoRequest { ident: 0x1234, seq: 7, data: b"hello, ping" });
+        roundtrip(IcmpRepr::EchoReply { ident: 1, seq: 0xffff, data: &[] });
+        roundtrip(IcmpRepr::TimeExceeded { code: 0, invoking: &[0x45; 28] });
         roundtrip(IcmpRepr::DestUnreachable {
             code: IcmpRepr::DEST_UNREACH_FRAG_NEEDED,
             next_hop_mtu: 1400,
@@ -180,30 +145,17 @@ mod tests {
             next_hop_mtu: 0,
             invoking: &[1, 2, 3],
         });
-        roundtrip(IcmpRepr::Other {
-            icmp_type: 13,
-            code: 0,
-        });
+        roundtrip(IcmpRepr::Other { icmp_type: 13, code: 0 });
     }
 
     #[test]
     fn frag_needed_mtu_in_bytes_6_8() {
         let mut buf = [0u8; 8];
-        IcmpRepr::DestUnreachable {
-            code: 4,
-            next_hop_mtu: 0x05dc,
-            invoking: &[],
-        }
-        .emit(&mut buf);
+        IcmpRepr::DestUnreachable { code: 4, next_hop_mtu: 0x05dc, invoking: &[] }.emit(&mut buf);
         assert_eq!(&buf[4..8], &[0, 0, 0x05, 0xdc]);
         // For other codes the field is unused and not reported.
         let mut buf = [0u8; 8];
-        IcmpRepr::DestUnreachable {
-            code: 1,
-            next_hop_mtu: 1500,
-            invoking: &[],
-        }
-        .emit(&mut buf);
+        IcmpRepr::DestUnreachable { code: 1, next_hop_mtu: 1500, invoking: &[] }.emit(&mut buf);
         assert_eq!(&buf[4..8], &[0, 0, 0, 0]);
     }
 
@@ -211,25 +163,13 @@ mod tests {
     fn known_echo_bytes() {
         // Echo request, id 1, seq 1, payload "abcd": checksum computed by hand.
         let msg = [8, 0, 0x33, 0x37, 0, 1, 0, 1, b'a', b'b', b'c', b'd'];
-        assert_eq!(
-            IcmpRepr::parse(&msg),
-            Ok(IcmpRepr::EchoRequest {
-                ident: 1,
-                seq: 1,
-                data: b"abcd"
-            })
-        );
+        assert_eq!(IcmpRepr::parse(&msg), Ok(IcmpRepr::EchoRequest { ident: 1, seq: 1, data: b"abcd" }));
     }
 
     #[test]
     fn bad_checksum_and_truncated() {
         let mut buf = [0u8; 12];
-        IcmpRepr::EchoRequest {
-            ident: 5,
-            seq: 6,
-            data: &[1, 2, 3, 4],
-        }
-        .emit(&mut buf);
+        IcmpRepr::EchoRequest { ident: 5, seq: 6, data: &[1, 2, 3, 4] }.emit(&mut buf);
         let mut b = buf;
         b[9] ^= 0x10;
         assert_eq!(IcmpRepr::parse(&b), Err(WireError::BadChecksum));
@@ -243,12 +183,6 @@ mod tests {
         let mut msg = [8u8, 3, 0, 0, 0, 1, 0, 1];
         let c = checksum::checksum(&msg);
         msg[2..4].copy_from_slice(&c.to_be_bytes());
-        assert_eq!(
-            IcmpRepr::parse(&msg),
-            Ok(IcmpRepr::Other {
-                icmp_type: 8,
-                code: 3
-            })
-        );
+        assert_eq!(IcmpRepr::parse(&msg), Ok(IcmpRepr::Other { icmp_type: 8, code: 3 }));
     }
 }

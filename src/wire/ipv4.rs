@@ -204,8 +204,8 @@ mod tests {
     fn known_header_bytes() {
         // Example header from RFC 1071 discussions / Wikipedia: checksum 0xb861.
         let hdr = [
-            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8,
-            0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7,
+            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8,
+            0x00, 0xc7,
         ];
         let mut pkt = [0u8; 0x73];
         pkt[..20].copy_from_slice(&hdr);
@@ -233,11 +233,7 @@ mod tests {
         // IHL 7: 8 bytes of options (NOP NOP, then record-route-ish bytes), 4 payload bytes.
         let mut pkt = [0u8; 32];
         let mut h = [0u8; 20];
-        Ipv4Repr {
-            payload_len: 4,
-            ..sample()
-        }
-        .emit(&mut h);
+        Ipv4Repr { payload_len: 4, ..sample() }.emit(&mut h);
         pkt[..20].copy_from_slice(&h);
         pkt[0] = 0x47;
         pkt[2..4].copy_from_slice(&32u16.to_be_bytes());
@@ -307,13 +303,7 @@ mod tests {
         for ttl in 1..=255u8 {
             for ident in [0u16, 1, 0x00ff, 0xbeef, 0xffff] {
                 let mut b = [0u8; 20];
-                Ipv4Repr {
-                    ttl,
-                    ident,
-                    payload_len: 0,
-                    ..sample()
-                }
-                .emit(&mut b);
+                Ipv4Repr { ttl, ident, payload_len: 0, ..sample() }.emit(&mut b);
                 assert_eq!(decrement_ttl(&mut b), ttl - 1);
                 let mut full = b;
                 fix_checksum(&mut full);

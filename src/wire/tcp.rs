@@ -154,11 +154,7 @@ impl TcpOptions {
         let (_, n) = self.layout();
         let mut out = *self;
         out.sack_blocks = [None; 4];
-        for (slot, b) in out
-            .sack_blocks
-            .iter_mut()
-            .zip(self.sack_blocks.iter().flatten().take(n))
-        {
+        for (slot, b) in out.sack_blocks.iter_mut().zip(self.sack_blocks.iter().flatten().take(n)) {
             *slot = Some(*b);
         }
         out.window_scale = self.window_scale.map(|s| s.min(MAX_WINDOW_SCALE));
@@ -225,10 +221,7 @@ impl TcpOptions {
                     let &[a, b, c, d, e, f, g, h] = body else {
                         return Err(WireError::Malformed("tcp timestamps option length"));
                     };
-                    out.timestamps = Some((
-                        u32::from_be_bytes([a, b, c, d]),
-                        u32::from_be_bytes([e, f, g, h]),
-                    ));
+                    out.timestamps = Some((u32::from_be_bytes([a, b, c, d]), u32::from_be_bytes([e, f, g, h])));
                 }
                 // Unknown kinds are skipped by their length (RFC 9293 section 3.2, "must be
                 // prepared to handle an illegal option length", and 3.1 on unknown options).
@@ -363,13 +356,9 @@ impl<'a> TcpRepr<'a> {
         buf[14..16].copy_from_slice(&self.window.to_be_bytes());
         buf[16..18].copy_from_slice(&[0, 0]);
         buf[18..20].copy_from_slice(&self.urgent.to_be_bytes());
-        self.options
-            .emit_into(&mut buf[Self::MIN_HEADER_LEN..header_len]);
+        self.options.emit_into(&mut buf[Self::MIN_HEADER_LEN..header_len]);
         buf[header_len..].copy_from_slice(self.payload);
-        let c = checksum::finish(checksum::sum(
-            checksum::pseudo_header(src, dst, PROTO_TCP, seg_len),
-            buf,
-        ));
+        let c = checksum::finish(checksum::sum(checksum::pseudo_header(src, dst, PROTO_TCP, seg_len), buf));
         buf[16..18].copy_from_slice(&c.to_be_bytes());
     }
     /// Sequence space this segment occupies: payload length + 1 for SYN + 1 for FIN.
@@ -426,10 +415,7 @@ mod tests {
         seg[16] = 0;
         seg[17] = 0;
         let len = seg.len() as u16;
-        let c = checksum::finish(checksum::sum(
-            checksum::pseudo_header(SRC, DST, 6, len),
-            seg,
-        ));
+        let c = checksum::finish(checksum::sum(checksum::pseudo_header(SRC, DST, 6, len), seg));
         seg[16..18].copy_from_slice(&c.to_be_bytes());
     }
 
@@ -445,14 +431,8 @@ mod tests {
     #[test]
     fn flags_display() {
         assert_eq!((TcpFlags::SYN | TcpFlags::ACK).to_string(), "SYN|ACK");
-        assert_eq!(
-            format!("{:?}", TcpFlags::ACK | TcpFlags::FIN | TcpFlags::PSH),
-            "FIN|PSH|ACK"
-        );
-        assert_eq!(
-            TcpFlags(0xff).to_string(),
-            "FIN|SYN|RST|PSH|ACK|URG|ECE|CWR"
-        );
+        assert_eq!(format!("{:?}", TcpFlags::ACK | TcpFlags::FIN | TcpFlags::PSH), "FIN|PSH|ACK");
+        assert_eq!(TcpFlags(0xff).to_string(), "FIN|SYN|RST|PSH|ACK|URG|ECE|CWR");
         assert_eq!(TcpFlags::default().to_string(), "-");
     }
 
@@ -478,12 +458,7 @@ mod tests {
         assert_eq!(repr.header_len(), 40);
         let mut buf = [0u8; 40];
         repr.emit(&mut buf, SRC, DST);
-        assert_eq!(
-            &buf[20..40],
-            &[
-                2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 1, 3, 3, 7
-            ]
-        );
+        assert_eq!(&buf[20..40], &[2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 1, 3, 3, 7]);
         assert_eq!(TcpRepr::parse(&buf, SRC, DST), Ok(repr));
     }
 
@@ -524,15 +499,9 @@ mod tests {
         assert_eq!(repr.header_len(), 60);
         let norm = full_options().normalized();
         assert_eq!(norm.sack_blocks, [Some((1, 2)), Some((3, 4)), None, None]);
-        let only_sack = TcpOptions {
-            sack_blocks: full_options().sack_blocks,
-            ..TcpOptions::default()
-        };
+        let only_sack = TcpOptions { sack_blocks: full_options().sack_blocks, ..TcpOptions::default() };
         assert_eq!(base(only_sack, &[]).header_len(), 20 + 4 + 32);
-        let ts_sack = TcpOptions {
-            timestamps: Some((1, 1)),
-            ..only_sack
-        };
+        let ts_sack = TcpOptions { timestamps: Some((1, 1)), ..only_sack };
         assert_eq!(base(ts_sack, &[]).header_len(), 20 + 12 + 4 + 24);
     }
 
@@ -566,10 +535,7 @@ mod tests {
         opts[12..16].copy_from_slice(&300u32.to_be_bytes());
         opts[16..20].copy_from_slice(&400u32.to_be_bytes());
         let o = parse_opts(&opts).unwrap();
-        assert_eq!(
-            o.sack_blocks,
-            [Some((100, 200)), Some((300, 400)), None, None]
-        );
+        assert_eq!(o.sack_blocks, [Some((100, 200)), Some((300, 400)), None, None]);
     }
 
     #[test]
@@ -609,22 +575,13 @@ mod tests {
         let repr = base(full_options(), b"abc");
         let mut buf = [0u8; 63];
         repr.emit(&mut buf, SRC, DST);
-        assert_eq!(
-            TcpRepr::parse(&buf[..19], SRC, DST),
-            Err(WireError::Truncated)
-        );
+        assert_eq!(TcpRepr::parse(&buf[..19], SRC, DST), Err(WireError::Truncated));
         // Header is 60 bytes; a 40-byte buffer cannot hold it.
-        assert_eq!(
-            TcpRepr::parse(&buf[..40], SRC, DST),
-            Err(WireError::Truncated)
-        );
+        assert_eq!(TcpRepr::parse(&buf[..40], SRC, DST), Err(WireError::Truncated));
         let mut b = [0u8; 20];
         base(TcpOptions::default(), &[]).emit(&mut b, SRC, DST);
         b[12] = 4 << 4;
-        assert!(matches!(
-            TcpRepr::parse(&b, SRC, DST),
-            Err(WireError::Malformed(_))
-        ));
+        assert!(matches!(TcpRepr::parse(&b, SRC, DST), Err(WireError::Malformed(_))));
     }
 
     #[test]
@@ -636,22 +593,11 @@ mod tests {
         for i in [0usize, 16, 17, 30, 62] {
             let mut b = buf;
             b[i] ^= 0x04;
-            assert_eq!(
-                TcpRepr::parse(&b, SRC, DST),
-                Err(WireError::BadChecksum),
-                "byte {i}"
-            );
+            assert_eq!(TcpRepr::parse(&b, SRC, DST), Err(WireError::BadChecksum), "byte {i}");
         }
         // Wrong pseudo-header.
-        assert_eq!(
-            TcpRepr::parse(&buf, DST, SRC).map(|_| ()),
-            Ok(()),
-            "swapping src and dst keeps the sum"
-        );
-        assert_eq!(
-            TcpRepr::parse(&buf, SRC, Ipv4Addr::new(192, 168, 0, 3)),
-            Err(WireError::BadChecksum)
-        );
+        assert_eq!(TcpRepr::parse(&buf, DST, SRC).map(|_| ()), Ok(()), "swapping src and dst keeps the sum");
+        assert_eq!(TcpRepr::parse(&buf, SRC, Ipv4Addr::new(192, 168, 0, 3)), Err(WireError::BadChecksum));
     }
 
     #[test]

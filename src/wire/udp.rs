@@ -37,10 +37,7 @@ impl UdpRepr {
                 return Err(WireError::BadChecksum);
             }
         }
-        let repr = UdpRepr {
-            src_port: u16::from_be_bytes([h[0], h[1]]),
-            dst_port: u16::from_be_bytes([h[2], h[3]]),
-        };
+        let repr = UdpRepr { src_port: u16::from_be_bytes([h[0], h[1]]), dst_port: u16::from_be_bytes([h[2], h[3]]) };
         Ok((repr, &datagram[Self::HEADER_LEN..]))
     }
 
@@ -48,18 +45,14 @@ impl UdpRepr {
     ///
     /// Panics if `buf` is too short or `8 + payload.len()` exceeds 65535 (caller bugs).
     pub fn emit(&self, buf: &mut [u8], src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) {
-        let len = u16::try_from(Self::HEADER_LEN + payload.len())
-            .expect("udp datagram longer than 65535 bytes");
+        let len = u16::try_from(Self::HEADER_LEN + payload.len()).expect("udp datagram longer than 65535 bytes");
         let buf = &mut buf[..usize::from(len)];
         buf[0..2].copy_from_slice(&self.src_port.to_be_bytes());
         buf[2..4].copy_from_slice(&self.dst_port.to_be_bytes());
         buf[4..6].copy_from_slice(&len.to_be_bytes());
         buf[6..8].copy_from_slice(&[0, 0]);
         buf[8..].copy_from_slice(payload);
-        let mut c = checksum::finish(checksum::sum(
-            checksum::pseudo_header(src, dst, PROTO_UDP, len),
-            buf,
-        ));
+        let mut c = checksum::finish(checksum::sum(checksum::pseudo_header(src, dst, PROTO_UDP, len), buf));
         // RFC 768: a computed checksum of zero is transmitted as all ones (0 means "none").
         if c == 0 {
             c = 0xffff;
@@ -74,19 +67,13 @@ mod tests {
 
     const SRC: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
     const DST: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
-    const REPR: UdpRepr = UdpRepr {
-        src_port: 5353,
-        dst_port: 53,
-    };
+    const REPR: UdpRepr = UdpRepr { src_port: 5353, dst_port: 53 };
 
     #[test]
     fn roundtrip_and_padding_trimmed() {
         let mut buf = [0xaau8; 20];
         REPR.emit(&mut buf, SRC, DST, b"abcde");
-        assert_eq!(
-            UdpRepr::parse(&buf[..13], SRC, DST),
-            Ok((REPR, &b"abcde"[..]))
-        );
+        assert_eq!(UdpRepr::parse(&buf[..13], SRC, DST), Ok((REPR, &b"abcde"[..])));
         // Trailing bytes beyond the UDP length are ignored.
         assert_eq!(UdpRepr::parse(&buf, SRC, DST), Ok((REPR, &b"abcde"[..])));
     }
@@ -95,10 +82,7 @@ mod tests {
     fn checksum_covers_pseudo_header() {
         let mut buf = [0u8; 13];
         REPR.emit(&mut buf, SRC, DST, b"abcde");
-        assert_eq!(
-            UdpRepr::parse(&buf, SRC, Ipv4Addr::new(10, 0, 0, 3)),
-            Err(WireError::BadChecksum)
-        );
+        assert_eq!(UdpRepr::parse(&buf, SRC, Ipv4Addr::new(10, 0, 0, 3)), Err(WireError::BadChecksum));
         let mut b = buf;
         b[12] ^= 1;
         assert_eq!(UdpRepr::parse(&b, SRC, DST), Err(WireError::BadChecksum));
@@ -137,19 +121,10 @@ mod tests {
     fn bad_lengths() {
         let mut buf = [0u8; 13];
         REPR.emit(&mut buf, SRC, DST, b"abcde");
-        assert_eq!(
-            UdpRepr::parse(&buf[..7], SRC, DST),
-            Err(WireError::Truncated)
-        );
-        assert_eq!(
-            UdpRepr::parse(&buf[..12], SRC, DST),
-            Err(WireError::Truncated)
-        );
+        assert_eq!(UdpRepr::parse(&buf[..7], SRC, DST), Err(WireError::Truncated));
+        assert_eq!(UdpRepr::parse(&buf[..12], SRC, DST), Err(WireError::Truncated));
         let mut b = buf;
         b[4..6].copy_from_slice(&7u16.to_be_bytes());
-        assert!(matches!(
-            UdpRepr::parse(&b, SRC, DST),
-            Err(WireError::Malformed(_))
-        ));
+        assert!(matches!(UdpRepr::parse(&b, SRC, DST), Err(WireError::Malformed(_))));
     }
 }

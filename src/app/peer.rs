@@ -1,0 +1,20 @@
+//! A symmetric peer for simultaneous open and simultaneous close: it connects from a fixed local port
+//! to the other peer's fixed port (both do so at the same time, so their SYNs cross), sends a message,
+//! closes at once (so the FINs cross too), and reads the other side's message to the end.
+
+use super::Ctx;
+use std::net::SocketAddrV4;
+
+pub async fn peer(ctx: Ctx, local_port: u16, to: SocketAddrV4, bytes: usize) -> Result<(), String> {
+    let s = ctx.connect_from(local_port, to, None).await.map_err(|e| format!("connect to {to}: {e}"))?;
+    ctx.print(format!("connected {local_port} -> {to}"));
+    let msg: Vec<u8> = (0..bytes).map(|i| b'a' + (i % 26) as u8).collect();
+    s.write_all(&msg).await.map_err(|e| e.to_string())?;
+    s.close().map_err(|e| e.to_string())?;
+    let mut got = Vec::new();
+    s.read_to_end(|c| got.extend_from_slice(c)).await.map_err(|e| e.to_string())?;
+    ctx.print(format!("received {} bytes", got.len()));
+    ctx.metric("bytes_received", got.len() as f64);
+    ctx.metric("correct", if got == msg { 1.0 } else { 0.0 });
+    Ok(())
+}
