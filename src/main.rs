@@ -3,8 +3,6 @@
 //! or arguments); 3 = an I/O problem while writing output.
 
 use clap::{Parser, Subcommand};
-use netlab::net::RunLimits;
-use netlab::report::RunReport;
 use netlab::scenario::{BuildOptions, Scenario};
 use netlab::sim::{Duration, Instant, time::parse_duration};
 use std::io::IsTerminal;
@@ -47,6 +45,20 @@ enum Command {
         #[arg(long)]
         no_trace: bool,
     },
+    /// Run a scenario over many seeds on all cores; report the seeds whose expectations fail.
+    Sweep {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Seeds to run, FIRST..LAST inclusive (e.g. 1..1000).
+        #[arg(long, default_value = "1..100", value_parser = netlab::sweep::parse_seeds)]
+        seeds: std::ops::RangeInclusive<u64>,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Validate a scenario without running it.
     Check {
         /// The scenario file (TOML).
@@ -74,6 +86,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Sweep { scenario, seeds, jobs, json } => sweep(scenario, seeds, jobs, json),
         Command::Run { scenario, seed, out, until, json, no_capture, no_trace } => {
             run(scenario, seed, out, until, json, !no_capture, !no_trace)
         }
@@ -102,8 +115,14 @@ fn run(
     };
     let out_dir = out.unwrap_or_else(|| PathBuf::from("captures").join(&sc.name));
     let opts = BuildOptions { seed, out_dir: Some(out_dir.clone()), captures, trace, keep_tcp_events: true };
-    let mut world = match sc.build(&opts) {
-        Ok(w) => w,
+    // Wall-clock time is measured here, in the CLI, only to report speed; the simulation never sees it.
+    let wall_start = std::time::Instant::now();
+    let bar = Progress::new(netlab::run::limits(&sc, until).stop_at);
+    let result = netlab::run::run(&sc, &opts, until, &mut |t| bar.update(t, wall_start));
+    bar.finish();
+    let wall = wall_start.elapsed().as_secs_f64();
+    let finished = match result {
+        Ok(f) => f,
         Err(e @ netlab::scenario::BuildFailure::Io(_)) => {
             eprintln!("error: writing output: {e}");
             return ExitCode::from(3);
@@ -113,22 +132,9 @@ fn run(
             return ExitCode::from(2);
         }
     };
-    let seed = seed.unwrap_or(sc.seed);
-    let limits = RunLimits {
-        stop_at: Instant::ZERO + until.unwrap_or(sc.stop),
-        max_events: sc.max_events.unwrap_or(u64::MAX),
-        stop_when_apps_done: sc.stop_when_apps_done,
-    };
-    // Wall-clock time is measured here, in the CLI, only to report speed; the simulation never sees it.
-    let wall_start = std::time::Instant::now();
-    let bar = Progress::new(limits.stop_at);
-    let outcome = world.run_with_progress(limits, &mut |t| bar.update(t, wall_start));
-    bar.finish();
-    let wall = wall_start.elapsed().as_secs_f64();
-    let finish = world.finish();
-    let report = RunReport::collect(&sc, seed, &world, outcome);
+    let report = finished.report;
+    let mut io_error = finished.output_error;
     let summary_path = out_dir.join("summary.json");
-    let mut io_error = finish.err();
     match serde_json::to_vec_pretty(&report) {
         Ok(mut bytes) => {
             bytes.push(b'\n');
@@ -186,4 +192,57 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+fn sweep(path: PathBuf, seeds: std::ops::RangeInclusive<u64>, jobs: Option<usize>, json: bool) -> ExitCode {
+    let sc = match Scenario::load(&path) {
+        Ok(sc) => sc,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let total = seeds.end() - seeds.start() + 1;
+    let bar = if std::io::stderr().is_terminal() {
+        let b = indicatif::ProgressBar::new(total);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {elapsed} elapsed, eta {eta}")
+        {
+            b.set_style(style);
+        }
+        Some(b)
+    } else {
+        None
+    };
+    let wall_start = std::time::Instant::now();
+    let result = netlab::sweep::sweep(&sc, seeds, jobs, &|done| {
+        if let Some(b) = &bar {
+            b.set_position(done);
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let wall = wall_start.elapsed().as_secs_f64();
+    if json {
+        let v = serde_json::json!({ "result": result, "wall_seconds": wall, "jobs": jobs });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        for f in &result.failures {
+            println!("seed {} FAILED (reproduce: netlab run {} --seed {})", f.seed, path.display(), f.seed);
+            for p in &f.problems {
+                println!("    {p}");
+            }
+        }
+        println!(
+            "{}: {} seeds, {} passed, {} failed; {} events in {wall:.2} s wall on {jobs} threads",
+            result.scenario,
+            result.seeds,
+            result.passed,
+            result.failures.len(),
+            result.events
+        );
+    }
+    if result.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }

@@ -1,9 +1,7 @@
 //! Every scenario in `scenarios/` runs and passes its expectations.
 
-use netlab::net::{RunLimits, StopReason};
-use netlab::report::RunReport;
-use netlab::scenario::{BuildOptions, Scenario};
-use netlab::sim::Instant;
+use netlab::net::StopReason;
+use netlab::scenario::Scenario;
 use std::path::{Path, PathBuf};
 
 fn scenario_files() -> Vec<PathBuf> {
@@ -16,20 +14,6 @@ fn scenario_files() -> Vec<PathBuf> {
     files
 }
 
-/// Runs a scenario in memory (no files written) and returns its report.
-pub fn run_in_memory(sc: &Scenario, seed: Option<u64>) -> RunReport {
-    let opts = BuildOptions { seed, out_dir: None, ..Default::default() };
-    let mut world = sc.build(&opts).expect("builds");
-    let limits = RunLimits {
-        stop_at: Instant::ZERO + sc.stop,
-        max_events: sc.max_events.unwrap_or(u64::MAX),
-        stop_when_apps_done: sc.stop_when_apps_done,
-    };
-    let outcome = world.run(limits);
-    world.finish().expect("finish");
-    RunReport::collect(sc, seed.unwrap_or(sc.seed), &world, outcome)
-}
-
 #[test]
 fn every_scenario_passes_its_expectations() {
     let files = scenario_files();
@@ -38,7 +22,7 @@ fn every_scenario_passes_its_expectations() {
     for f in &files {
         let sc = Scenario::load(f).unwrap_or_else(|e| panic!("{e}"));
         assert!(!sc.expects.is_empty(), "{}: a scenario must check something", f.display());
-        let report = run_in_memory(&sc, None);
+        let report = netlab::run::run_in_memory(&sc, sc.seed).expect("builds");
         if !report.passed || report.outcome.reason == StopReason::TimeLimit && !report.outcome.unfinished.is_empty() {
             failures.push(format!("{}:\n{}", f.display(), report.render(None)));
         }

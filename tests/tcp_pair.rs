@@ -6,8 +6,7 @@
 
 use netlab::sim::{Duration, Instant, SimRng};
 use netlab::tcp::{
-    CongestionAlgorithm, RetransmitReason, SocketId, TcpConfig, TcpEvent, TcpEventKind, TcpStack,
-    TcpState,
+    CongestionAlgorithm, RetransmitReason, SocketId, TcpConfig, TcpEvent, TcpEventKind, TcpStack, TcpState,
 };
 use netlab::wire::{TcpFlags, TcpOptions, TcpRepr};
 use sha2::{Digest, Sha256};
@@ -128,13 +127,8 @@ fn run(seed: u64, cfg: &TcpConfig) -> Result<Outcome, String> {
     let mut b = TcpStack::new(rng.next_u64(), cfg.clone());
     let server_addr = SocketAddrV4::new(B_IP, 80);
     let mut now = Instant::ZERO;
-    let mut listener = Some(
-        b.listen(now, server_addr, 8, None)
-            .map_err(|e| e.to_string())?,
-    );
-    let client = a
-        .connect(now, SocketAddrV4::new(A_IP, 0), server_addr, None)
-        .map_err(|e| e.to_string())?;
+    let mut listener = Some(b.listen(now, server_addr, 8, None).map_err(|e| e.to_string())?);
+    let client = a.connect(now, SocketAddrV4::new(A_IP, 0), server_addr, None).map_err(|e| e.to_string())?;
     let mut server: Option<SocketId> = None;
     let mut sent = 0usize;
     let mut client_closed = false;
@@ -149,9 +143,7 @@ fn run(seed: u64, cfg: &TcpConfig) -> Result<Outcome, String> {
             match a.connect_result(client) {
                 Ok(Some(())) => {
                     while sent < size {
-                        let n = a
-                            .send(now, client, &data[sent..])
-                            .map_err(|e| e.to_string())?;
+                        let n = a.send(now, client, &data[sent..]).map_err(|e| e.to_string())?;
                         if n == 0 {
                             break;
                         }
@@ -198,12 +190,8 @@ fn run(seed: u64, cfg: &TcpConfig) -> Result<Outcome, String> {
                 eprintln!("{side} {e:?}");
             }
             match e.kind {
-                TcpEventKind::Retransmit { reason, .. } => {
-                    *stats.entry(format!("{reason:?}")).or_insert(0) += 1
-                }
-                TcpEventKind::RecoveryStart { .. } => {
-                    *stats.entry("recovery".to_string()).or_insert(0) += 1
-                }
+                TcpEventKind::Retransmit { reason, .. } => *stats.entry(format!("{reason:?}")).or_insert(0) += 1,
+                TcpEventKind::RecoveryStart { .. } => *stats.entry("recovery".to_string()).or_insert(0) += 1,
                 _ => {}
             }
         };
@@ -213,10 +201,7 @@ fn run(seed: u64, cfg: &TcpConfig) -> Result<Outcome, String> {
             break;
         }
         // Next event.
-        let next = [wire.next_time(), a.poll_timeout(), b.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min();
+        let next = [wire.next_time(), a.poll_timeout(), b.poll_timeout()].into_iter().flatten().min();
         let Some(next) = next else {
             return Err(format!(
                 "stalled at {now:?}: client {:?} server {:?} sent {sent}/{size} received {}",
@@ -258,10 +243,7 @@ fn run(seed: u64, cfg: &TcpConfig) -> Result<Outcome, String> {
     let _ = TcpState::Closed;
     if received != data {
         let first = received.iter().zip(&data).position(|(x, y)| x != y);
-        eprintln!(
-            "seed {seed}: received {} of {size}, first difference at {first:?}, loss {loss:.3}",
-            received.len()
-        );
+        eprintln!("seed {seed}: received {} of {size}, first difference at {first:?}, loss {loss:.3}", received.len());
     }
     Ok(Outcome {
         sent_hash: hex(&Sha256::digest(&data)),
@@ -277,12 +259,7 @@ fn run(seed: u64, cfg: &TcpConfig) -> Result<Outcome, String> {
 fn trace_one() {
     let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
     let cfg = if std::env::var("PLAIN").is_ok() {
-        TcpConfig {
-            sack: false,
-            timestamps: false,
-            window_scaling: false,
-            ..TcpConfig::default()
-        }
+        TcpConfig { sack: false, timestamps: false, window_scaling: false, ..TcpConfig::default() }
     } else {
         TcpConfig::default()
     };
@@ -290,10 +267,7 @@ fn trace_one() {
 }
 
 fn seeds() -> u64 {
-    std::env::var("TCP_PAIR_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(200)
+    std::env::var("TCP_PAIR_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(200)
 }
 
 fn check_many(name: &str, base: u64, cfg: TcpConfig) -> BTreeMap<String, u64> {
@@ -311,10 +285,7 @@ fn check_many(name: &str, base: u64, cfg: TcpConfig) -> BTreeMap<String, u64> {
                 }
                 // Both ends closed, TIME_WAIT (60 s) included.
                 if o.end < Instant::ZERO + Duration::from_secs(60) {
-                    failures.push(format!(
-                        "seed {seed}: ended at {:?}, before TIME_WAIT",
-                        o.end
-                    ));
+                    failures.push(format!("seed {seed}: ended at {:?}, before TIME_WAIT", o.end));
                 }
             }
             Err(e) => failures.push(format!("seed {seed}: {e}")),
@@ -339,12 +310,7 @@ fn newreno_with_sack_survives_loss_reorder_duplication() {
 
 #[test]
 fn newreno_without_sack_timestamps_or_scaling() {
-    let cfg = TcpConfig {
-        sack: false,
-        timestamps: false,
-        window_scaling: false,
-        ..TcpConfig::default()
-    };
+    let cfg = TcpConfig { sack: false, timestamps: false, window_scaling: false, ..TcpConfig::default() };
     let t = check_many("newreno", 2000, cfg);
     assert!(t[&reason(RetransmitReason::FastRetransmit)] > 0);
     assert!(!t.contains_key(&reason(RetransmitReason::Sack)));
@@ -352,10 +318,7 @@ fn newreno_without_sack_timestamps_or_scaling() {
 
 #[test]
 fn cubic_with_sack_survives_loss_reorder_duplication() {
-    let cfg = TcpConfig {
-        congestion: CongestionAlgorithm::Cubic,
-        ..TcpConfig::default()
-    };
+    let cfg = TcpConfig { congestion: CongestionAlgorithm::Cubic, ..TcpConfig::default() };
     let t = check_many("cubic", 3000, cfg);
     assert!(t[&reason(RetransmitReason::Sack)] > 0);
 }

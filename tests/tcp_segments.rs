@@ -4,8 +4,7 @@
 
 use netlab::sim::{Duration, Instant};
 use netlab::tcp::{
-    RetransmitReason, SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpStack, TcpState,
-    TimerKind,
+    RetransmitReason, SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpStack, TcpState, TimerKind,
 };
 use netlab::wire::{TcpFlags, TcpOptions, TcpRepr};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -106,13 +105,7 @@ fn ms(n: u64) -> Instant {
 
 impl H {
     fn new(cfg: TcpConfig) -> H {
-        H {
-            stack: TcpStack::new(42, cfg),
-            now: Instant::ZERO,
-            events: Vec::new(),
-            id: SocketId(0),
-            iss: 0,
-        }
+        H { stack: TcpStack::new(42, cfg), now: Instant::ZERO, events: Vec::new(), id: SocketId(0), iss: 0 }
     }
     fn poll(&mut self) -> Vec<Seg> {
         let mut v = Vec::new();
@@ -163,23 +156,14 @@ impl H {
     }
     fn read_all(&mut self) -> Result<Option<Vec<u8>>, TcpError> {
         let mut buf = vec![0u8; 1 << 20];
-        self.stack
-            .recv(self.now, self.id, &mut buf)
-            .map(|o| o.map(|n| buf[..n].to_vec()))
+        self.stack.recv(self.now, self.id, &mut buf).map(|o| o.map(|n| buf[..n].to_vec()))
     }
 
     /// Active open up to ESTABLISHED: our SYN, the peer's SYN-ACK (with `opts`), our ACK.
     fn client(cfg: TcpConfig, peer_window: u16, opts: TcpOptions) -> H {
         let mut h = H::new(cfg);
-        h.id = h
-            .stack
-            .connect(
-                h.now,
-                SocketAddrV4::new(US, US_PORT),
-                SocketAddrV4::new(PEER, PEER_PORT),
-                None,
-            )
-            .unwrap();
+        h.id =
+            h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
         let out = h.poll();
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].flags, SYN);
@@ -189,10 +173,7 @@ impl H {
         let out = h.inject(synack);
         assert_eq!(h.state(), Some(TcpState::Established));
         assert_eq!(out.len(), 1);
-        assert_eq!(
-            (out[0].flags, out[0].seq, out[0].ack, out[0].len()),
-            (ACK, h.iss + 1, PISS + 1, 0)
-        );
+        assert_eq!((out[0].flags, out[0].seq, out[0].ack, out[0].len()), (ACK, h.iss + 1, PISS + 1, 0));
         h
     }
     fn plain_client() -> H {
@@ -201,10 +182,7 @@ impl H {
     /// Passive open up to ESTABLISHED and accepted.
     fn server(cfg: TcpConfig, backlog: usize) -> (H, SocketId) {
         let mut h = H::new(cfg);
-        let l = h
-            .stack
-            .listen(h.now, SocketAddrV4::new(US, US_PORT), backlog, None)
-            .unwrap();
+        let l = h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), backlog, None).unwrap();
         let mut syn = pseg(SYN, PISS, 0, 65535, 0);
         syn.options = mss_opt(1460);
         let out = h.inject(syn);
@@ -225,10 +203,7 @@ impl H {
 }
 
 fn mss_opt(mss: u16) -> TcpOptions {
-    TcpOptions {
-        mss: Some(mss),
-        ..TcpOptions::default()
-    }
+    TcpOptions { mss: Some(mss), ..TcpOptions::default() }
 }
 
 fn summary(s: &[Seg]) -> Vec<(TcpFlags, u32, u32, usize)> {
@@ -240,15 +215,7 @@ fn summary(s: &[Seg]) -> Vec<(TcpFlags, u32, u32, usize)> {
 #[test]
 fn active_open_syn_carries_options_and_handshake_completes() {
     let mut h = H::new(TcpConfig::default());
-    h.id = h
-        .stack
-        .connect(
-            h.now,
-            SocketAddrV4::new(US, US_PORT),
-            SocketAddrV4::new(PEER, PEER_PORT),
-            None,
-        )
-        .unwrap();
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     assert_eq!(h.state(), Some(TcpState::SynSent));
     assert_eq!(h.stack.connect_result(h.id), Ok(None));
     let out = h.poll();
@@ -288,9 +255,7 @@ fn passive_open_and_accept() {
 #[test]
 fn syn_without_options_gets_no_scaling_sack_or_timestamps() {
     let mut h = H::new(TcpConfig::default());
-    h.stack
-        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
-        .unwrap();
+    h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None).unwrap();
     let out = h.inject(pseg(SYN, PISS, 0, 65535, 0));
     let o = out[0].options;
     assert_eq!(o.window_scale, None);
@@ -302,15 +267,7 @@ fn syn_without_options_gets_no_scaling_sack_or_timestamps() {
 #[test]
 fn simultaneous_open() {
     let mut h = H::new(plain_cfg());
-    h.id = h
-        .stack
-        .connect(
-            h.now,
-            SocketAddrV4::new(US, US_PORT),
-            SocketAddrV4::new(PEER, PEER_PORT),
-            None,
-        )
-        .unwrap();
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     let syn = h.poll();
     h.iss = syn[0].seq;
     // The peer's SYN crosses ours.
@@ -327,9 +284,7 @@ fn simultaneous_open() {
 #[test]
 fn retransmitted_syn_in_syn_received_resends_syn_ack() {
     let mut h = H::new(plain_cfg());
-    h.stack
-        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
-        .unwrap();
+    h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None).unwrap();
     let a = h.inject(pseg(SYN, PISS, 0, 65535, 0));
     h.now = ms(100);
     let b = h.inject(pseg(SYN, PISS, 0, 65535, 0));
@@ -338,14 +293,9 @@ fn retransmitted_syn_in_syn_received_resends_syn_ack() {
 
 #[test]
 fn syn_ack_retransmitted_on_timeout_and_child_dropped_after_limit() {
-    let cfg = TcpConfig {
-        max_syn_retransmissions: 2,
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { max_syn_retransmissions: 2, ..plain_cfg() };
     let mut h = H::new(cfg);
-    h.stack
-        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
-        .unwrap();
+    h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None).unwrap();
     h.inject(pseg(SYN, PISS, 0, 65535, 0));
     assert_eq!(h.stack.open_sockets(), 2);
     let out = h.advance(ms(100_000));
@@ -358,20 +308,9 @@ fn syn_ack_retransmitted_on_timeout_and_child_dropped_after_limit() {
 
 #[test]
 fn syn_retries_bounded_then_connect_times_out() {
-    let cfg = TcpConfig {
-        max_syn_retransmissions: 2,
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { max_syn_retransmissions: 2, ..plain_cfg() };
     let mut h = H::new(cfg);
-    h.id = h
-        .stack
-        .connect(
-            h.now,
-            SocketAddrV4::new(US, US_PORT),
-            SocketAddrV4::new(PEER, PEER_PORT),
-            None,
-        )
-        .unwrap();
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     h.poll();
     let out = h.advance(ms(100_000));
     let times: Vec<Instant> = out.iter().map(|(t, _)| *t).collect();
@@ -386,60 +325,34 @@ fn syn_retries_bounded_then_connect_times_out() {
 #[test]
 fn backlog_overflow_drops_syn_without_reset() {
     let mut h = H::new(plain_cfg());
-    h.stack
-        .listen(h.now, SocketAddrV4::new(US, US_PORT), 1, None)
-        .unwrap();
+    h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 1, None).unwrap();
     let out = h.inject(pseg(SYN, PISS, 0, 65535, 0));
     assert_eq!(out.len(), 1);
     let mut syn2 = pseg(SYN, 9000, 0, 65535, 0);
     syn2.src_port = 81;
     let out = h.inject(syn2);
     assert!(out.is_empty(), "{out:?}");
-    assert!(h.has_event(|k| matches!(
-        k,
-        TcpEventKind::Dropped {
-            reason: "backlog_full"
-        }
-    )));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Dropped { reason: "backlog_full" })));
     assert_eq!(h.stack.open_sockets(), 2);
 }
 
 #[test]
 fn rst_in_syn_sent_means_refused() {
     let mut h = H::new(plain_cfg());
-    h.id = h
-        .stack
-        .connect(
-            h.now,
-            SocketAddrV4::new(US, US_PORT),
-            SocketAddrV4::new(PEER, PEER_PORT),
-            None,
-        )
-        .unwrap();
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     let iss = h.poll()[0].seq;
     // RST without an acceptable ACK is ignored.
     assert!(h.inject(pseg(RST, 0, 0, 0, 0)).is_empty());
     assert_eq!(h.state(), Some(TcpState::SynSent));
     let out = h.inject(pseg(f(RST, ACK), 0, iss + 1, 0, 0));
     assert!(out.is_empty());
-    assert_eq!(
-        h.stack.connect_result(h.id),
-        Err(TcpError::ConnectionRefused)
-    );
+    assert_eq!(h.stack.connect_result(h.id), Err(TcpError::ConnectionRefused));
 }
 
 #[test]
 fn bad_ack_in_syn_sent_gets_rst() {
     let mut h = H::new(plain_cfg());
-    h.id = h
-        .stack
-        .connect(
-            h.now,
-            SocketAddrV4::new(US, US_PORT),
-            SocketAddrV4::new(PEER, PEER_PORT),
-            None,
-        )
-        .unwrap();
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     let iss = h.poll()[0].seq;
     let out = h.inject(pseg(f(SYN, ACK), PISS, iss + 100, 65535, 0));
     assert_eq!(summary(&out), vec![(RST, iss + 100, 0, 0)]);
@@ -449,9 +362,7 @@ fn bad_ack_in_syn_sent_gets_rst() {
 #[test]
 fn bad_ack_in_syn_received_gets_rst() {
     let mut h = H::new(plain_cfg());
-    h.stack
-        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
-        .unwrap();
+    h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None).unwrap();
     let iss = h.inject(pseg(SYN, PISS, 0, 65535, 0))[0].seq;
     let out = h.inject(pseg(ACK, PISS + 1, iss + 7, 65535, 0));
     assert_eq!(summary(&out), vec![(RST, iss + 7, 0, 0)]);
@@ -461,9 +372,7 @@ fn bad_ack_in_syn_received_gets_rst() {
 #[test]
 fn rst_in_syn_received_returns_to_listen() {
     let mut h = H::new(plain_cfg());
-    h.stack
-        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
-        .unwrap();
+    h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None).unwrap();
     h.inject(pseg(SYN, PISS, 0, 65535, 0));
     assert_eq!(h.stack.open_sockets(), 2);
     h.inject(pseg(RST, PISS + 1, 0, 0, 0));
@@ -491,9 +400,7 @@ fn rst_to_closed_port_follows_rfc_seq_ack_rules() {
 #[test]
 fn ack_to_listener_gets_rst() {
     let mut h = H::new(plain_cfg());
-    h.stack
-        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
-        .unwrap();
+    h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None).unwrap();
     let out = h.inject(pseg(ACK, 1, 77, 65535, 0));
     assert_eq!(summary(&out), vec![(RST, 77, 0, 0)]);
     assert!(h.inject(pseg(RST, 1, 0, 0, 0)).is_empty());
@@ -506,10 +413,7 @@ fn rst_exactly_at_rcv_nxt_resets() {
     assert!(out.is_empty());
     assert_eq!(h.state(), Some(TcpState::Closed));
     assert_eq!(h.read_all(), Err(TcpError::ConnectionReset));
-    assert_eq!(
-        h.stack.send(h.now, h.id, b"x"),
-        Err(TcpError::ConnectionReset)
-    );
+    assert_eq!(h.stack.send(h.now, h.id, b"x"), Err(TcpError::ConnectionReset));
     // Freed only when the application closes it.
     assert_eq!(h.stack.open_sockets(), 1);
     h.stack.close(h.now, h.id).unwrap();
@@ -623,15 +527,8 @@ fn new_syn_reopens_a_time_wait_connection_of_a_listener() {
 
 #[test]
 fn paws_drops_old_timestamps() {
-    let cfg = TcpConfig {
-        timestamps: true,
-        ..plain_cfg()
-    };
-    let opts = TcpOptions {
-        mss: Some(1460),
-        timestamps: Some((1000, 1)),
-        ..TcpOptions::default()
-    };
+    let cfg = TcpConfig { timestamps: true, ..plain_cfg() };
+    let opts = TcpOptions { mss: Some(1460), timestamps: Some((1000, 1)), ..TcpOptions::default() };
     let mut h = H::client(cfg, 65535, opts);
     let mut s = pseg(ACK, PISS + 1, h.iss + 1, 65535, 100);
     s.options.timestamps = Some((1010, 1));
@@ -649,10 +546,7 @@ fn paws_drops_old_timestamps() {
 #[test]
 fn listener_close_resets_unaccepted_connections() {
     let mut h = H::new(plain_cfg());
-    let l = h
-        .stack
-        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
-        .unwrap();
+    let l = h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None).unwrap();
     let iss = h.inject(pseg(SYN, PISS, 0, 65535, 0))[0].seq;
     h.inject(pseg(ACK, PISS + 1, iss + 1, 65535, 0));
     h.stack.close(h.now, l).unwrap();
@@ -684,19 +578,13 @@ fn waker_fires_when_data_arrives() {
 
 #[test]
 fn keepalive_probes_an_idle_connection() {
-    let cfg = TcpConfig {
-        keepalive: Some(Duration::from_secs(10)),
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { keepalive: Some(Duration::from_secs(10)), ..plain_cfg() };
     let mut h = H::client(cfg, 65535, mss_opt(1460));
     // The handshake's segment arrival arms the timer: first probe 10 s later, SEQ = SND.NXT - 1.
     let out = h.advance(ms(10_500));
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].0, ms(10_000));
-    assert_eq!(
-        summary(&[out[0].1.clone()]),
-        vec![(ACK, h.iss, PISS + 1, 0)]
-    );
+    assert_eq!(summary(&[out[0].1.clone()]), vec![(ACK, h.iss, PISS + 1, 0)]);
     // The peer answers: the connection stays up.
     h.inject(pseg(ACK, PISS + 1, h.iss + 1, 65535, 0));
     // Unanswered probes: after 9 of them the connection is reset.
@@ -812,29 +700,16 @@ fn reassembly_with_overlaps_and_immediate_acks() {
 
 #[test]
 fn sack_blocks_reported_most_recent_first() {
-    let cfg = TcpConfig {
-        sack: true,
-        ..plain_cfg()
-    };
-    let opts = TcpOptions {
-        mss: Some(1460),
-        sack_permitted: true,
-        ..TcpOptions::default()
-    };
+    let cfg = TcpConfig { sack: true, ..plain_cfg() };
+    let opts = TcpOptions { mss: Some(1460), sack_permitted: true, ..TcpOptions::default() };
     let mut h = H::client(cfg, 65535, opts);
     let base = PISS + 1;
     let out = h.inject(pseg(ACK, base + 1000, h.iss + 1, 65535, 100));
     assert_eq!(out[0].sack(), vec![(base + 1000, base + 1100)]);
     let out = h.inject(pseg(ACK, base + 3000, h.iss + 1, 65535, 100));
-    assert_eq!(
-        out[0].sack(),
-        vec![(base + 3000, base + 3100), (base + 1000, base + 1100)]
-    );
+    assert_eq!(out[0].sack(), vec![(base + 3000, base + 3100), (base + 1000, base + 1100)]);
     let out = h.inject(pseg(ACK, base + 1100, h.iss + 1, 65535, 100));
-    assert_eq!(
-        out[0].sack(),
-        vec![(base + 1000, base + 1200), (base + 3000, base + 3100)]
-    );
+    assert_eq!(out[0].sack(), vec![(base + 1000, base + 1200), (base + 3000, base + 3100)]);
     // Hole filled up to 1200: only the block above remains.
     let out = h.inject(pseg(ACK, base, h.iss + 1, 65535, 1000));
     assert_eq!(out[0].ack, base + 1200);
@@ -843,20 +718,14 @@ fn sack_blocks_reported_most_recent_first() {
 
 #[test]
 fn delayed_ack_every_second_segment_and_on_timer() {
-    let cfg = TcpConfig {
-        delayed_ack: true,
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { delayed_ack: true, ..plain_cfg() };
     let mut h = H::client(cfg, 65535, mss_opt(1460));
     let base = PISS + 1;
     assert!(h.inject(pseg(ACK, base, h.iss + 1, 65535, 1460)).is_empty());
     let out = h.inject(pseg(ACK, base + 1460, h.iss + 1, 65535, 1460));
     assert_eq!(summary(&out), vec![(ACK, h.iss + 1, base + 2920, 0)]);
     h.now = ms(10);
-    assert!(
-        h.inject(pseg(ACK, base + 2920, h.iss + 1, 65535, 100))
-            .is_empty()
-    );
+    assert!(h.inject(pseg(ACK, base + 2920, h.iss + 1, 65535, 100)).is_empty());
     let out = h.advance(ms(1000));
     assert_eq!(out.len(), 1);
     // 40 ms delayed-ACK timer.
@@ -866,10 +735,7 @@ fn delayed_ack_every_second_segment_and_on_timer() {
 
 #[test]
 fn window_follows_buffer_and_right_edge_never_shrinks() {
-    let cfg = TcpConfig {
-        recv_buffer: 4000,
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { recv_buffer: 4000, ..plain_cfg() };
     let mut h = H::client(cfg, 65535, mss_opt(1000));
     let base = PISS + 1;
     let mut right = base + 4000;
@@ -879,10 +745,7 @@ fn window_follows_buffer_and_right_edge_never_shrinks() {
         let out = h.inject(pseg(ACK, seq, h.iss + 1, 65535, 1000));
         seq += 1000;
         let s = &out[0];
-        assert!(
-            s.ack + u32::from(s.window) >= right,
-            "right edge moved left"
-        );
+        assert!(s.ack + u32::from(s.window) >= right, "right edge moved left");
         right = s.ack + u32::from(s.window);
         windows.push(s.window);
     }
@@ -916,10 +779,7 @@ fn nagle_holds_small_segments_while_data_is_unacked() {
 
 #[test]
 fn nagle_off_sends_small_segments_at_once() {
-    let cfg = TcpConfig {
-        nagle: false,
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { nagle: false, ..plain_cfg() };
     let mut h = H::client(cfg, 65535, mss_opt(1460));
     h.send(100);
     h.poll();
@@ -977,13 +837,7 @@ fn zero_window_persist_probes_with_backoff() {
     let (t3, _) = &out[0];
     // Backoff doubles the interval.
     assert!((*t3 - *t2) > (*t2 - *t1), "{t1:?} {t2:?} {t3:?}");
-    assert!(h.has_event(|k| matches!(
-        k,
-        TcpEventKind::Retransmit {
-            reason: RetransmitReason::Probe,
-            ..
-        }
-    )));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Retransmit { reason: RetransmitReason::Probe, .. })));
     // The window opens: the probe byte is acknowledged and the rest flows.
     let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1002, 5000, 0));
     assert_eq!(summary(&out), vec![(ACK, h.iss + 1002, PISS + 1, 1000)]);
@@ -1003,31 +857,14 @@ fn rto_backoff_doubles() {
     let times: Vec<u64> = out.iter().map(|(t, _)| t.as_nanos() / 1_000_000).collect();
     // The SYN-ACK arrived at t=0 so the RTT sample is 0: RTO = rto_min 200 ms, then doubling.
     assert_eq!(times, vec![200, 600, 1400, 3000, 6200, 12600]);
-    assert!(
-        out.iter()
-            .all(|(_, s)| s.seq == h.iss + 1 && s.len() == 100)
-    );
-    assert!(h.has_event(|k| matches!(
-        k,
-        TcpEventKind::Retransmit {
-            reason: RetransmitReason::Rto,
-            ..
-        }
-    )));
+    assert!(out.iter().all(|(_, s)| s.seq == h.iss + 1 && s.len() == 100));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Retransmit { reason: RetransmitReason::Rto, .. })));
 }
 
 #[test]
 fn karn_no_rtt_sample_from_retransmitted_segment() {
     let mut h = H::new(plain_cfg());
-    h.id = h
-        .stack
-        .connect(
-            h.now,
-            SocketAddrV4::new(US, US_PORT),
-            SocketAddrV4::new(PEER, PEER_PORT),
-            None,
-        )
-        .unwrap();
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     h.iss = h.poll()[0].seq;
     h.now = ms(100);
     let mut sa = pseg(f(SYN, ACK), PISS, h.iss + 1, 65535, 0);
@@ -1057,10 +894,7 @@ fn karn_no_rtt_sample_from_retransmitted_segment() {
 
 #[test]
 fn retransmission_limit_aborts_with_rst_and_timed_out() {
-    let cfg = TcpConfig {
-        max_retransmissions: 3,
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { max_retransmissions: 3, ..plain_cfg() };
     let mut h = H::client(cfg, 65535, mss_opt(1460));
     h.send(100);
     h.poll();
@@ -1104,13 +938,7 @@ fn fast_retransmit_after_three_dupacks_and_newreno_partial_ack() {
     assert!(h.inject(pseg(ACK, PISS + 1, una, 65535, 0)).is_empty());
     let out = h.inject(pseg(ACK, PISS + 1, una, 65535, 0));
     assert_eq!(summary(&out), vec![(ACK, una, PISS + 1, 1000)]);
-    assert!(h.has_event(|k| matches!(
-        k,
-        TcpEventKind::Retransmit {
-            reason: RetransmitReason::FastRetransmit,
-            ..
-        }
-    )));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Retransmit { reason: RetransmitReason::FastRetransmit, .. })));
     let info = h.stack.conn_info(h.id).unwrap();
     assert!(info.in_recovery);
     assert_eq!(info.ssthresh, 5000);
@@ -1137,15 +965,8 @@ fn fast_retransmit_after_three_dupacks_and_newreno_partial_ack() {
 
 #[test]
 fn rfc6675_sack_recovery_retransmits_exactly_the_holes() {
-    let cfg = TcpConfig {
-        sack: true,
-        ..plain_cfg()
-    };
-    let opts = TcpOptions {
-        mss: Some(1000),
-        sack_permitted: true,
-        ..TcpOptions::default()
-    };
+    let cfg = TcpConfig { sack: true, ..plain_cfg() };
+    let opts = TcpOptions { mss: Some(1000), sack_permitted: true, ..TcpOptions::default() };
     let mut h = ten_segments_in_flight(cfg, opts);
     let una = h.iss + 1;
     // Segments 0 and 4 lost; the peer SACKs 1..4 and 5..9 progressively.
@@ -1174,18 +995,9 @@ fn rfc6675_sack_recovery_retransmits_exactly_the_holes() {
     let starts: Vec<u32> = sent.iter().map(|s| (s.seq - una) / 1000).collect();
     assert!(starts.contains(&4), "{starts:?}");
     for s in &starts {
-        assert!(
-            *s == 4 || *s >= 10,
-            "retransmitted a SACKed segment: {starts:?}"
-        );
+        assert!(*s == 4 || *s >= 10, "retransmitted a SACKed segment: {starts:?}");
     }
-    assert!(h.has_event(|k| matches!(
-        k,
-        TcpEventKind::Retransmit {
-            reason: RetransmitReason::Sack,
-            ..
-        }
-    )));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Retransmit { reason: RetransmitReason::Sack, .. })));
 }
 
 // ====================================================================== events
@@ -1195,11 +1007,7 @@ fn events_serialize_with_snake_case_tags() {
     let mut h = H::plain_client();
     h.send(10);
     h.poll();
-    let json: Vec<String> = h
-        .events
-        .iter()
-        .map(|e| serde_json::to_string(e).unwrap())
-        .collect();
+    let json: Vec<String> = h.events.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
     let all = json.join("\n");
     assert!(all.contains(r#""event":"state_change""#), "{all}");
     assert!(all.contains(r#""event":"segment_sent""#));

@@ -1,11 +1,75 @@
 //! Bulk transfer: a sender writes N bytes of content from a seeded stream, a sink reads to the end.
-//! Both report SHA-256, bytes, duration and goodput, so every transfer is checked end to end.
+//! Every transfer is checked end to end, in one of two ways:
+//! - `Verify::Sha256` (the default): both sides compute SHA-256 and report it; they must match.
+//! - `Verify::Compare`: the sink regenerates the sender's seeded stream and compares every byte, in
+//!   order, as it arrives (stricter than comparing hashes, and cheap enough for benchmarks, where
+//!   hashing 2 x 100 MB would cost more than the simulation itself).
 
 use super::{Ctx, hex};
+use crate::sim::{Duration, SimRng};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::net::SocketAddrV4;
 use std::rc::Rc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verify {
+    Sha256,
+    Compare,
+}
+
+/// The transfer's content: a seeded stream, produced in fixed 64 KiB blocks so that the sender and a
+/// comparing sink generate exactly the same bytes whatever sizes they read and write.
+pub struct Content {
+    rng: SimRng,
+    left: u64,
+    block: Vec<u8>,
+    pos: usize,
+}
+
+const BLOCK: usize = 64 * 1024;
+
+impl Content {
+    pub fn new(rng: SimRng, bytes: u64) -> Content {
+        Content { rng, left: bytes, block: Vec::with_capacity(BLOCK), pos: 0 }
+    }
+    /// The next block (empty at the end).
+    fn next_block(&mut self) -> &[u8] {
+        let n = self.left.min(BLOCK as u64) as usize;
+        self.block.resize(n, 0);
+        self.rng.fill_bytes(&mut self.block);
+        self.left -= n as u64;
+        self.pos = n;
+        &self.block
+    }
+    /// True when `data` is exactly the next `data.len()` bytes of the stream.
+    fn matches(&mut self, mut data: &[u8]) -> bool {
+        while !data.is_empty() {
+            if self.pos == self.block.len() {
+                if self.left == 0 {
+                    return false; // more data than was sent
+                }
+                self.next_block();
+                self.pos = 0;
+            }
+            let n = (self.block.len() - self.pos).min(data.len());
+            if self.block[self.pos..self.pos + n] != data[..n] {
+                return false;
+            }
+            self.pos += n;
+            data = &data[n..];
+        }
+        true
+    }
+    fn exhausted(&self) -> bool {
+        self.left == 0 && self.pos == self.block.len()
+    }
+}
+
+/// The content stream of the bulk app named `app`.
+pub fn content_rng(seed: u64, app: &str) -> SimRng {
+    SimRng::for_component(seed, &format!("app:{app}:data"))
+}
 
 /// What the receiving side saw; shared with the sender's app, which reports both sides.
 #[derive(Default, Debug)]
@@ -13,33 +77,35 @@ pub struct SinkResult {
     pub done: bool,
     pub bytes: u64,
     pub sha256: String,
+    /// Compare mode: every byte equal to the sender's stream, and all of it.
+    pub compared_equal: bool,
     pub error: Option<String>,
-    pub first_byte_ns: u64,
-    pub last_byte_ns: u64,
 }
 
-/// Accepts one connection on `port` and reads it to the end. A slow reader (`read_pause` set) reads
-/// at most `read_chunk` bytes at a time and pauses between reads, so the sender meets a full window.
-pub async fn sink(
-    ctx: Ctx,
-    port: u16,
-    result: Rc<RefCell<SinkResult>>,
-    read_pause: Option<crate::sim::Duration>,
-    read_chunk: usize,
-) -> Result<(), String> {
+pub struct SinkConfig {
+    pub port: u16,
+    pub verify: Verify,
+    /// For `Verify::Compare`: the sender's stream and length.
+    pub expected: Option<Content>,
+    /// A slow reader pauses this long after each read of at most `read_chunk` bytes.
+    pub read_pause: Option<Duration>,
+    pub read_chunk: usize,
+}
+
+/// Accepts one connection and reads it to the end, verifying as configured.
+pub async fn sink(ctx: Ctx, cfg: SinkConfig, result: Rc<RefCell<SinkResult>>) -> Result<(), String> {
+    let SinkConfig { port, verify, mut expected, read_pause, read_chunk } = cfg;
     let l = ctx.listen(port, 4, None).map_err(|e| format!("listen on {port}: {e}"))?;
     let s = l.accept().await.map_err(|e| e.to_string())?;
     let _ = l.close();
     let mut h = Sha256::new();
-    let mut first = None;
+    let mut equal = true;
+    let mut take = |chunk: &[u8]| match verify {
+        Verify::Sha256 => h.update(chunk),
+        Verify::Compare => equal &= expected.as_mut().is_some_and(|e| e.matches(chunk)),
+    };
     let r = match read_pause {
-        None => {
-            s.read_to_end(|chunk| {
-                first.get_or_insert(ctx.now());
-                h.update(chunk);
-            })
-            .await
-        }
+        None => s.read_to_end(&mut take).await,
         Some(pause) => {
             let mut buf = vec![0u8; read_chunk.max(1)];
             let mut total = 0u64;
@@ -47,8 +113,7 @@ pub async fn sink(
                 match s.read(&mut buf).await {
                     Ok(0) => break Ok(total),
                     Ok(n) => {
-                        first.get_or_insert(ctx.now());
-                        h.update(&buf[..n]);
+                        take(&buf[..n]);
                         total += n as u64;
                         ctx.sleep(pause).await;
                     }
@@ -57,15 +122,15 @@ pub async fn sink(
             }
         }
     };
-    let now = ctx.now();
     let mut res = result.borrow_mut();
     res.done = true;
-    res.first_byte_ns = first.map_or(0, |t| t.as_nanos());
-    res.last_byte_ns = now.as_nanos();
     match r {
         Ok(n) => {
             res.bytes = n;
-            res.sha256 = hex(&h.finalize());
+            match verify {
+                Verify::Sha256 => res.sha256 = hex(&h.finalize()),
+                Verify::Compare => res.compared_equal = equal && expected.as_ref().is_some_and(|e| e.exhausted()),
+            }
             let _ = s.close();
             Ok(())
         }
@@ -76,23 +141,30 @@ pub async fn sink(
     }
 }
 
-/// Connects to `to` and sends `bytes` bytes, then closes; reports both sides when the sink is done.
-pub async fn sender(ctx: Ctx, to: SocketAddrV4, bytes: u64, result: Rc<RefCell<SinkResult>>) -> Result<(), String> {
+/// Connects to `to`, sends `bytes` bytes of the app's content stream, closes, and reports both sides
+/// once the sink has read everything and closed its end.
+pub async fn sender(
+    ctx: Ctx,
+    to: SocketAddrV4,
+    bytes: u64,
+    verify: Verify,
+    result: Rc<RefCell<SinkResult>>,
+) -> Result<(), String> {
     let start = ctx.now();
-    let mut rng = ctx.rng("data");
+    let mut content = Content::new(ctx.rng("data"), bytes);
     let s = ctx.connect(to, None).await.map_err(|e| format!("connect to {to}: {e}"))?;
     let mut h = Sha256::new();
-    let mut chunk = vec![0u8; 64 * 1024];
-    let mut left = bytes;
-    while left > 0 {
-        let n = left.min(chunk.len() as u64) as usize;
-        rng.fill_bytes(&mut chunk[..n]);
-        h.update(&chunk[..n]);
-        s.write_all(&chunk[..n]).await.map_err(|e| format!("send: {e}"))?;
-        left -= n as u64;
+    loop {
+        let block = content.next_block();
+        if block.is_empty() {
+            break;
+        }
+        if verify == Verify::Sha256 {
+            h.update(block);
+        }
+        s.write_all(block).await.map_err(|e| format!("send: {e}"))?;
     }
     s.close().map_err(|e| e.to_string())?;
-    let sent_sha = hex(&h.finalize());
     // Wait for the peer's FIN: the transfer is over when the sink has read everything and closed.
     let mut rest = [0u8; 64];
     loop {
@@ -105,16 +177,36 @@ pub async fn sender(ctx: Ctx, to: SocketAddrV4, bytes: u64, result: Rc<RefCell<S
     let res = result.borrow();
     let secs = (ctx.now() - start).as_secs_f64();
     let goodput = if secs > 0.0 { res.bytes as f64 * 8.0 / secs } else { 0.0 };
-    ctx.print(format!("sent {bytes} bytes, sha256 {sent_sha}"));
-    ctx.print(format!("received {} bytes, sha256 {}", res.bytes, res.sha256));
+    let ok = match verify {
+        Verify::Sha256 => {
+            let sent_sha = hex(&h.finalize());
+            ctx.print(format!("sent {bytes} bytes, sha256 {sent_sha}"));
+            ctx.print(format!("received {} bytes, sha256 {}", res.bytes, res.sha256));
+            let ok = res.done && res.sha256 == sent_sha;
+            ctx.metric("sha256_match", if ok { 1.0 } else { 0.0 });
+            ok
+        }
+        Verify::Compare => {
+            let ok = res.done && res.compared_equal;
+            ctx.print(format!(
+                "sent {bytes} bytes; received {} bytes, {}",
+                res.bytes,
+                if ok { "every byte equal to what was sent" } else { "NOT EQUAL to what was sent" }
+            ));
+            ok
+        }
+    };
     ctx.print(format!("duration {secs:.6} s, goodput {:.3} Mbit/s", goodput / 1e6));
     ctx.metric("bytes_sent", bytes as f64);
     ctx.metric("bytes_received", res.bytes as f64);
-    ctx.metric("sha256_match", if res.done && res.sha256 == sent_sha { 1.0 } else { 0.0 });
+    ctx.metric("data_match", if ok { 1.0 } else { 0.0 });
     ctx.metric("duration_s", secs);
     ctx.metric("goodput_mbps", goodput / 1e6);
-    if res.sha256 != sent_sha {
-        return Err(format!("data mismatch: sent sha256 {sent_sha}, received {}", res.sha256));
+    if !ok {
+        return Err(format!(
+            "data mismatch: received {} of {bytes} bytes, and they differ from what was sent",
+            res.bytes
+        ));
     }
     Ok(())
 }

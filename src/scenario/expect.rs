@@ -106,7 +106,7 @@ pub fn app_metrics(kind: &str) -> &'static [&'static str] {
         "traceroute" => &["hops", "reached"],
         "echo-client" => &["messages", "correct_replies"],
         "peer" => &["bytes_received", "correct"],
-        "bulk" => &["bytes_sent", "bytes_received", "sha256_match", "duration_s", "goodput_mbps"],
+        "bulk" => &["bytes_sent", "bytes_received", "sha256_match", "data_match", "duration_s", "goodput_mbps"],
         "webget" => &["status", "body_bytes", "duration_s", "complete"],
         _ => &[],
     }
@@ -172,8 +172,13 @@ pub fn validate(
         return at(s.dir.as_ref().map_or(span.clone(), |d| d.span()), "expected `dir` only with `link`");
     }
     let comparisons = s.equals.is_some() || s.at_least.is_some() || s.at_most.is_some();
-    let kinds =
-        [s.metric.is_some(), s.finished.is_some(), s.output_contains.is_some(), s.states.is_some(), s.error_contains.is_some()];
+    let kinds = [
+        s.metric.is_some(),
+        s.finished.is_some(),
+        s.output_contains.is_some(),
+        s.states.is_some(),
+        s.error_contains.is_some(),
+    ];
     if kinds.iter().filter(|x| **x).count() != 1 {
         let msg = "expected exactly one of `metric` (with equals / at_least / at_most), `finished`, `output_contains` or `states`";
         return at(span, msg);

@@ -92,6 +92,7 @@ pub enum AppKind {
         bytes: u64,
         read_pause: Option<Duration>,
         read_chunk: usize,
+        verify: crate::app::bulk::Verify,
     },
     HttpServer {
         port: u16,
@@ -225,22 +226,27 @@ impl Scenario {
                     world
                         .spawn_app(name, kind, host, daemon, start, move |ctx| crate::app::echo::client(ctx, to, m, i));
                 }
-                AppKind::Bulk { to, sink_host, bytes, read_pause, read_chunk } => {
-                    let (pause, chunk) = (*read_pause, *read_chunk);
-                    let shared = std::rc::Rc::new(std::cell::RefCell::new(crate::app::bulk::SinkResult::default()));
-                    let (to, bytes, r) = (*to, *bytes, shared.clone());
-                    let port = to.port();
+                AppKind::Bulk { to, sink_host, bytes, read_pause, read_chunk, verify } => {
+                    use crate::app::bulk::{Content, SinkConfig, SinkResult, Verify, content_rng, sender, sink};
+                    let shared = std::rc::Rc::new(std::cell::RefCell::new(SinkResult::default()));
+                    let (to, bytes, verify, r) = (*to, *bytes, *verify, shared.clone());
+                    let expected = (verify == Verify::Compare).then(|| Content::new(content_rng(seed, name), bytes));
+                    let cfg = SinkConfig {
+                        port: to.port(),
+                        verify,
+                        expected,
+                        read_pause: *read_pause,
+                        read_chunk: *read_chunk,
+                    };
                     world.spawn_app(
                         &format!("{name}.sink"),
                         "bulk-sink",
                         *sink_host,
                         true,
                         Instant::ZERO,
-                        move |ctx| crate::app::bulk::sink(ctx, port, r, pause, chunk),
+                        move |ctx| sink(ctx, cfg, r),
                     );
-                    world.spawn_app(name, kind, host, daemon, start, move |ctx| {
-                        crate::app::bulk::sender(ctx, to, bytes, shared)
-                    });
+                    world.spawn_app(name, kind, host, daemon, start, move |ctx| sender(ctx, to, bytes, verify, shared));
                 }
                 AppKind::HttpServer { port } => {
                     let port = *port;
@@ -827,7 +833,7 @@ const APP_FIELDS: &[(&str, &[&str])] = &[
     ("echo-server", &["port", "close_delay"]),
     ("peer", &["to", "port", "local_port", "bytes"]),
     ("echo-client", &["to", "port", "messages", "interval"]),
-    ("bulk", &["to", "port", "bytes", "read_pause", "read_chunk"]),
+    ("bulk", &["to", "port", "bytes", "read_pause", "read_chunk", "verify"]),
     ("http-server", &["port"]),
     ("webget", &["to", "port", "path"]),
 ];
@@ -845,7 +851,8 @@ fn validate_app(
         let kinds: Vec<&str> = APP_FIELDS.iter().map(|(k, _)| *k).collect();
         return at(a.kind.span(), format!("expected an application kind ({}), found \"{kind}\"", kinds.join(", ")));
     };
-    let given: [(&str, bool); 15] = [
+    let given: [(&str, bool); 16] = [
+        ("verify", a.verify.is_some()),
         ("local_port", a.local_port.is_some()),
         ("close_delay", a.close_delay.is_some()),
         ("read_pause", a.read_pause.is_some()),
@@ -955,6 +962,17 @@ fn validate_app(
                 bytes: a.bytes.unwrap_or(1_000_000),
                 read_pause: a.read_pause.map(|d| d.0),
                 read_chunk: a.read_chunk.unwrap_or(1024),
+                verify: match a.verify.as_ref().map(|v| v.get_ref().as_str()) {
+                    None | Some("sha256") => crate::app::bulk::Verify::Sha256,
+                    Some("compare") => crate::app::bulk::Verify::Compare,
+                    Some(other) => {
+                        let span = a.verify.as_ref().map_or(a.kind.span(), |v| v.span());
+                        return at(
+                            span,
+                            format!("expected `verify` to be \"sha256\" or \"compare\", found \"{other}\""),
+                        );
+                    }
+                },
             }
         }
         _ => AppKind::Traceroute(TracerouteConfig {

@@ -268,6 +268,9 @@ pub struct AppSpec {
     pub read_pause: Option<Dur>,
     /// ...of at most this many bytes (default 1024).
     pub read_chunk: Option<usize>,
+    /// bulk: "sha256" (default: both sides hash) or "compare" (the sink regenerates the seeded content
+    /// and compares every byte; for benchmarks).
+    pub verify: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,15 +4,20 @@ use std::net::Ipv4Addr;
 /// One's-complement sum of `data` (odd length padded with a zero byte), folded to 16 bits, added to
 /// `initial` (an unfolded partial sum).
 pub fn sum(initial: u32, data: &[u8]) -> u32 {
-    // Accumulate big-endian 16-bit words in a u64 so that no carry is lost even for buffers far
-    // larger than any IP packet; fold at the end (RFC 1071 section 2 (B), deferred carries).
+    // Accumulate big-endian 32-bit words in a u64 and fold at the end (RFC 1071 section 2: the sum
+    // may be computed in wider words, since 2^16 = 1 modulo 0xffff, and carries may be deferred).
+    // Up to 2^32 words fit without overflow: far more than any IP packet.
     let mut acc: u64 = u64::from(initial);
-    let mut chunks = data.chunks_exact(2);
+    let mut chunks = data.chunks_exact(4);
     for w in &mut chunks {
-        acc += u64::from(u16::from_be_bytes([w[0], w[1]]));
+        acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
     }
-    if let [last] = chunks.remainder() {
-        acc += u64::from(u16::from_be_bytes([*last, 0]));
+    // 0 to 3 bytes are left, starting on a 16-bit boundary; an odd last byte is padded with zero.
+    match *chunks.remainder() {
+        [a, b, c] => acc += u64::from(u16::from_be_bytes([a, b])) + u64::from(u16::from_be_bytes([c, 0])),
+        [a, b] => acc += u64::from(u16::from_be_bytes([a, b])),
+        [a] => acc += u64::from(u16::from_be_bytes([a, 0])),
+        _ => {}
     }
     fold64(acc)
 }
