@@ -18,7 +18,7 @@ pub enum Verify {
     Compare,
 }
 
-/// The transfer's content: a seeded stream, produced in fixed 64 KiB blocks so that the sender and a
+/// The transfer's content: a seeded stream, produced in fixed 16 KiB blocks so that the sender and a
 /// comparing sink generate exactly the same bytes whatever sizes they read and write.
 pub struct Content {
     rng: SimRng,
@@ -27,7 +27,7 @@ pub struct Content {
     pos: usize,
 }
 
-const BLOCK: usize = 64 * 1024;
+const BLOCK: usize = 16 * 1024;
 
 impl Content {
     pub fn new(rng: SimRng, bytes: u64) -> Content {

@@ -3,6 +3,7 @@
 //! simulated clock.
 
 pub mod bulk;
+pub mod conns;
 pub mod echo;
 pub mod http;
 pub mod peer;

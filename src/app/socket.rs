@@ -137,7 +137,7 @@ impl TcpStream {
 
     /// Reads until end of stream, calling `sink` with each chunk.
     pub async fn read_to_end(&self, mut sink: impl FnMut(&[u8])) -> Result<u64, TcpError> {
-        let mut buf = vec![0u8; 64 * 1024];
+        let mut buf = vec![0u8; 16 * 1024];
         let mut total = 0u64;
         loop {
             let n = self.read(&mut buf).await?;

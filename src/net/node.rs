@@ -94,6 +94,11 @@ pub struct Node {
     pub icmp: BTreeMap<u16, IcmpSocket>,
     /// When the NodeTimer event that is currently meant to fire is due (MAX: none).
     pub timer_at: Instant,
+    /// Our addresses (interface and directed broadcast), sorted: `is_local` is a binary search, not a
+    /// scan of every interface of a router with a thousand ports.
+    local: Vec<Ipv4Addr>,
+    /// Datagrams waiting for ARP replies, over all interfaces (0: no ARP deadline to look for).
+    arp_waiting: usize,
     ip_ident: u16,
 }
 
@@ -115,12 +120,24 @@ impl Node {
             tcp,
             icmp: BTreeMap::new(),
             timer_at: Instant::MAX,
+            local: Vec::new(),
+            arp_waiting: 0,
             ip_ident: 0,
         }
     }
 
     pub fn is_local(&self, ip: Ipv4Addr) -> bool {
-        ip.is_broadcast() || self.ifaces.iter().any(|i| i.addr.addr == ip || i.addr.broadcast() == ip)
+        ip.is_broadcast() || self.local.binary_search(&ip).is_ok()
+    }
+
+    /// Adds an interface (used while building the topology).
+    pub fn add_iface(&mut self, iface: Iface) {
+        for ip in [iface.addr.addr, iface.addr.broadcast()] {
+            if let Err(pos) = self.local.binary_search(&ip) {
+                self.local.insert(pos, ip);
+            }
+        }
+        self.ifaces.push(iface);
     }
 
     /// The address of the interface a packet to `dst` leaves from.
@@ -179,6 +196,7 @@ impl Node {
         // Datagrams that waited for this mapping can go now.
         let iface = &mut self.ifaces[ifx];
         if let Some(w) = iface.arp.waiting.remove(&arp.sender_ip) {
+            self.arp_waiting -= 1;
             for frame in w.frames {
                 self.put_on_wire(fab, ifx, arp.sender_mac, frame);
             }
@@ -399,7 +417,10 @@ impl Node {
         if let Some(mac) = mac {
             return self.put_on_wire(fab, ifx, mac, frame);
         }
-        let waiting = iface.arp.waiting.entry(next_hop).or_insert(ArpWaiting { requested_at: now, frames: Vec::new() });
+        let waiting = iface.arp.waiting.entry(next_hop).or_insert_with(|| {
+            self.arp_waiting += 1;
+            ArpWaiting { requested_at: now, frames: Vec::new() }
+        });
         let fresh = waiting.frames.is_empty() && waiting.requested_at == now;
         if waiting.frames.len() >= ARP_MAX_WAITING {
             return self.drop_frame(fab, frame, NodeDropCause::ArpQueueFull);
@@ -456,7 +477,8 @@ impl Node {
 
     /// The earliest time this node needs to run its timers.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let arp = self.ifaces.iter().filter_map(|i| i.arp.next_deadline()).min();
+        let arp =
+            if self.arp_waiting == 0 { None } else { self.ifaces.iter().filter_map(|i| i.arp.next_deadline()).min() };
         let tcp = self.tcp.as_ref().and_then(|t| t.poll_timeout());
         match (arp, tcp) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -478,7 +500,7 @@ impl Node {
     /// Runs due timers: expires unanswered ARP requests, then TCP's timers.
     pub fn on_timer(&mut self, fab: &mut Fabric) {
         let now = fab.now;
-        for ifx in 0..self.ifaces.len() {
+        for ifx in 0..if self.arp_waiting == 0 { 0 } else { self.ifaces.len() } {
             let expired: Vec<Ipv4Addr> = self.ifaces[ifx]
                 .arp
                 .waiting
@@ -488,6 +510,7 @@ impl Node {
                 .collect();
             for ip in expired {
                 if let Some(w) = self.ifaces[ifx].arp.waiting.remove(&ip) {
+                    self.arp_waiting -= 1;
                     for f in w.frames {
                         self.drop_frame(fab, f, NodeDropCause::ArpTimeout);
                     }

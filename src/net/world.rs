@@ -434,7 +434,7 @@ impl WorldBuilder {
                 let node = &mut nodes[n];
                 let ifx = node.ifaces.len();
                 let mac = MacAddr([0x02, 0x00, (n >> 8) as u8, n as u8, (ifx >> 8) as u8, ifx as u8]);
-                node.ifaces.push(Iface {
+                node.add_iface(Iface {
                     name: format!("eth{ifx}"),
                     mac,
                     addr,

@@ -106,6 +106,7 @@ pub fn app_metrics(kind: &str) -> &'static [&'static str] {
         "traceroute" => &["hops", "reached"],
         "echo-client" => &["messages", "correct_replies"],
         "peer" => &["bytes_received", "correct"],
+        "connections" => &["opened", "closed", "failed"],
         "bulk" => &["bytes_sent", "bytes_received", "sha256_match", "data_match", "duration_s", "goodput_mbps"],
         "webget" => &["status", "body_bytes", "duration_s", "complete"],
         _ => &[],
@@ -113,8 +114,17 @@ pub fn app_metrics(kind: &str) -> &'static [&'static str] {
 }
 
 /// Metrics of the whole network (an [[expect]] without a target).
-pub const NETWORK_METRICS: &[&str] =
-    &["connections", "open_connections", "retransmissions", "rsts_sent", "challenge_acks", "dropped"];
+pub const NETWORK_METRICS: &[&str] = &[
+    "connections",
+    "open_connections",
+    "retransmissions",
+    "rsts_sent",
+    "challenge_acks",
+    "dropped",
+    "apps_finished",
+    "apps_failed",
+    "apps_unfinished",
+];
 
 pub fn validate(
     e: &Spanned<ExpectSpec>,
@@ -375,7 +385,15 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                                 conns.iter().map(|c| c.metric(metric).ok_or(format!("{metric} not known yet"))).sum()
                             }
                         }
-                        Target::Network => Ok(network_metric(&net.fab.tracer, metric)),
+                        Target::Network => Ok(match metric.as_str() {
+                            // Applications that are not servers (sinks and servers are daemons).
+                            "apps_finished" => {
+                                apps.iter().filter(|a| !a.daemon && a.finished && a.error.is_none()).count() as f64
+                            }
+                            "apps_failed" => apps.iter().filter(|a| a.error.is_some()).count() as f64,
+                            "apps_unfinished" => apps.iter().filter(|a| !a.daemon && !a.finished).count() as f64,
+                            _ => network_metric(&net.fab.tracer, metric),
+                        }),
                     };
                     match value {
                         Ok(v) => (

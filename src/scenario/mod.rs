@@ -97,6 +97,12 @@ pub enum AppKind {
     HttpServer {
         port: u16,
     },
+    /// `count` connections to `to`, all held open for `hold`, then closed.
+    Connections {
+        to: SocketAddrV4,
+        count: usize,
+        hold: Duration,
+    },
     Webget {
         to: SocketAddrV4,
         host: String,
@@ -112,6 +118,7 @@ impl AppKind {
             AppKind::EchoServer { .. } => "echo-server",
             AppKind::EchoClient { .. } => "echo-client",
             AppKind::Peer { .. } => "peer",
+            AppKind::Connections { .. } => "connections",
             AppKind::Bulk { .. } => "bulk",
             AppKind::HttpServer { .. } => "http-server",
             AppKind::Webget { .. } => "webget",
@@ -247,6 +254,12 @@ impl Scenario {
                         move |ctx| sink(ctx, cfg, r),
                     );
                     world.spawn_app(name, kind, host, daemon, start, move |ctx| sender(ctx, to, bytes, verify, shared));
+                }
+                AppKind::Connections { to, count, hold } => {
+                    let (to, n, h) = (*to, *count, *hold);
+                    world.spawn_app(name, kind, host, daemon, start, move |ctx| {
+                        crate::app::conns::connections(ctx, to, n, h)
+                    });
                 }
                 AppKind::HttpServer { port } => {
                     let port = *port;
@@ -835,6 +848,7 @@ const APP_FIELDS: &[(&str, &[&str])] = &[
     ("echo-client", &["to", "port", "messages", "interval"]),
     ("bulk", &["to", "port", "bytes", "read_pause", "read_chunk", "verify"]),
     ("http-server", &["port"]),
+    ("connections", &["to", "port", "count", "hold"]),
     ("webget", &["to", "port", "path"]),
 ];
 
@@ -851,7 +865,8 @@ fn validate_app(
         let kinds: Vec<&str> = APP_FIELDS.iter().map(|(k, _)| *k).collect();
         return at(a.kind.span(), format!("expected an application kind ({}), found \"{kind}\"", kinds.join(", ")));
     };
-    let given: [(&str, bool); 16] = [
+    let given: [(&str, bool); 17] = [
+        ("hold", a.hold.is_some()),
         ("verify", a.verify.is_some()),
         ("local_port", a.local_port.is_some()),
         ("close_delay", a.close_delay.is_some()),
@@ -940,6 +955,11 @@ fn validate_app(
             interval: a.interval.map_or(Duration::from_secs(1), |d| d.0),
         },
         "http-server" => AppKind::HttpServer { port },
+        "connections" => AppKind::Connections {
+            to: SocketAddrV4::new(to(a)?, port),
+            count: usize::from(a.count.unwrap_or(10)),
+            hold: a.hold.map_or(Duration::from_secs(1), |d| d.0),
+        },
         "webget" => {
             let dst = to(a)?;
             AppKind::Webget {

@@ -271,6 +271,8 @@ pub struct AppSpec {
     /// bulk: "sha256" (default: both sides hash) or "compare" (the sink regenerates the seeded content
     /// and compares every byte; for benchmarks).
     pub verify: Option<Spanned<String>>,
+    /// connections: how long to keep them all open.
+    pub hold: Option<Dur>,
 }
 
 #[derive(Debug, Deserialize)]
