@@ -29,8 +29,8 @@ async fn read_line(s: &TcpStream, pending: &mut Vec<u8>) -> Result<Option<String
 
 /// Serves every connection; after the client's end of stream it waits `close_delay` before closing
 /// (so that the connection sits in CLOSE-WAIT for that long).
-pub async fn server(ctx: Ctx, port: u16, close_delay: Duration) -> Result<(), String> {
-    let l = ctx.listen(port, 16, None).map_err(|e| format!("listen on {port}: {e}"))?;
+pub async fn server(ctx: Ctx, port: u16, backlog: usize, close_delay: Duration) -> Result<(), String> {
+    let l = ctx.listen(port, backlog, None).map_err(|e| format!("listen on {port}: {e}"))?;
     ctx.print(format!("echo server listening on port {port}"));
     loop {
         let s = l.accept().await.map_err(|e| e.to_string())?;

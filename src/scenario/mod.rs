@@ -72,6 +72,7 @@ pub enum AppKind {
     Traceroute(TracerouteConfig),
     EchoServer {
         port: u16,
+        backlog: usize,
         close_delay: Duration,
     },
     /// Connects from `local_port` to `to` (the other peer), sends `bytes`, closes, reads to the end.
@@ -220,9 +221,11 @@ impl Scenario {
             let daemon = app.kind.daemon();
             let (name, kind, host, start) = (app.name.as_str(), app.kind.name(), app.host, app.start);
             match &app.kind {
-                AppKind::EchoServer { port, close_delay } => {
-                    let (port, d) = (*port, *close_delay);
-                    world.spawn_app(name, kind, host, daemon, start, move |ctx| crate::app::echo::server(ctx, port, d));
+                AppKind::EchoServer { port, backlog, close_delay } => {
+                    let (port, b, d) = (*port, *backlog, *close_delay);
+                    world.spawn_app(name, kind, host, daemon, start, move |ctx| {
+                        crate::app::echo::server(ctx, port, b, d)
+                    });
                 }
                 AppKind::Peer { local_port, to, bytes } => {
                     let (lp, to, n) = (*local_port, *to, *bytes);
@@ -843,7 +846,7 @@ fn validate_match(m: &MatchSpec, names: &Names, links: &[LinkDef]) -> Result<Pac
 const APP_FIELDS: &[(&str, &[&str])] = &[
     ("ping", &["to", "count", "interval", "size", "ttl", "wait"]),
     ("traceroute", &["to", "max_hops", "wait"]),
-    ("echo-server", &["port", "close_delay"]),
+    ("echo-server", &["port", "close_delay", "backlog"]),
     ("peer", &["to", "port", "local_port", "bytes"]),
     ("echo-client", &["to", "port", "messages", "interval"]),
     ("bulk", &["to", "port", "bytes", "read_pause", "read_chunk", "verify"]),
@@ -865,7 +868,8 @@ fn validate_app(
         let kinds: Vec<&str> = APP_FIELDS.iter().map(|(k, _)| *k).collect();
         return at(a.kind.span(), format!("expected an application kind ({}), found \"{kind}\"", kinds.join(", ")));
     };
-    let given: [(&str, bool); 17] = [
+    let given: [(&str, bool); 18] = [
+        ("backlog", a.backlog.is_some()),
         ("hold", a.hold.is_some()),
         ("verify", a.verify.is_some()),
         ("local_port", a.local_port.is_some()),
@@ -942,7 +946,11 @@ fn validate_app(
             ttl: a.ttl.unwrap_or(64),
             wait: a.wait.map_or(Duration::from_secs(2), |d| d.0),
         }),
-        "echo-server" => AppKind::EchoServer { port, close_delay: a.close_delay.map_or(Duration::ZERO, |d| d.0) },
+        "echo-server" => AppKind::EchoServer {
+            port,
+            backlog: a.backlog.unwrap_or(128),
+            close_delay: a.close_delay.map_or(Duration::ZERO, |d| d.0),
+        },
         "peer" => {
             let Some(local_port) = a.local_port else {
                 return at(a.kind.span(), "expected `local_port` for a peer app (the other peer connects to it)");

@@ -271,6 +271,8 @@ pub struct AppSpec {
     /// bulk: "sha256" (default: both sides hash) or "compare" (the sink regenerates the seeded content
     /// and compares every byte; for benchmarks).
     pub verify: Option<Spanned<String>>,
+    /// Servers: the listen backlog (default 128).
+    pub backlog: Option<usize>,
     /// connections: how long to keep them all open.
     pub hold: Option<Dur>,
 }
