@@ -471,7 +471,9 @@ impl Node {
             });
         });
         let id = self.id;
-        stack.drain_events(&mut |event| fab.tracer.emit(event.time, TraceKind::Tcp { node: id, event }));
+        stack.drain_events(&mut |event| {
+            fab.tracer.emit(event.time, TraceKind::Tcp { node: id, event: Box::new(event) })
+        });
         self.tcp = Some(stack);
     }
 

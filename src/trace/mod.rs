@@ -166,7 +166,7 @@ pub enum TraceKind {
     Tcp {
         node: NodeId,
         #[serde(flatten)]
-        event: TcpEvent,
+        event: Box<TcpEvent>,
     },
     App {
         app: usize,
