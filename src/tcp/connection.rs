@@ -1792,7 +1792,7 @@ impl Connection {
         }
     }
 
-    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`.
+    /// `<SEQ=SND.MAX><ACK=RCV.NXT><CTL=ACK>`.
     fn send_pure_ack(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -1807,7 +1807,9 @@ impl Connection {
         let repr = TcpRepr {
             src_port: self.local.port(),
             dst_port: self.remote.port(),
-            seq: self.snd_nxt.max(self.snd_una).0,
+            // SND.MAX rather than a go-back-N rewound SND.NXT, as BSD does: a pure ACK must stay
+            // acceptable to a peer that already received what we are resending.
+            seq: self.snd_max.0,
             ack: self.rcv_nxt.0,
             flags: TcpFlags::ACK,
             window,
