@@ -17,7 +17,10 @@ mod seq;
 mod stack;
 
 pub use congestion::CongestionControl;
-pub use event::{AppCall, RetransmitReason, SegmentInfo, TimerKind};
+pub use event::{
+    AppCall, FlagsText, OptionsText, RetransmitReason, SegmentInfo, TimerKind, flags_str,
+    options_str,
+};
 pub use stack::{ConnInfo, NO_SOCKET, TcpStack};
 
 use crate::sim::{Duration, Instant};
