@@ -196,9 +196,16 @@ impl App {
 
 fn payload(rng: &mut SimRng, max: u64) -> Vec<u8> {
     let size = rng.below(max + 1) as usize;
-    let mut data = vec![0u8; size];
-    rng.fill_bytes(&mut data);
-    data
+    // xorshift64* bytes from a seeded start: ChaCha in a debug build would dominate the run time.
+    let mut x = rng.next_u64() | 1;
+    (0..size)
+        .map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
+        })
+        .collect()
 }
 
 fn run(seed: u64, cfg: &TcpConfig, bidirectional: bool, max_loss: f64) -> Result<Outcome, String> {

@@ -78,6 +78,8 @@ pub(crate) struct Connection {
     pub orphan: bool,
     /// The application closed the socket (nobody will read).
     pub app_closed: bool,
+    /// Reached ESTABLISHED at some point.
+    established_once: bool,
     /// Put in the listener's accept queue already.
     pub queued_for_accept: bool,
     pub error: Option<TcpError>,
@@ -183,6 +185,7 @@ impl Connection {
             orphan: false,
             app_closed: false,
             queued_for_accept: false,
+            established_once: false,
             error: None,
             waker: None,
             iss,
@@ -254,6 +257,9 @@ impl Connection {
         }
         let from = self.state;
         self.state = to;
+        if to == TcpState::Established {
+            self.established_once = true;
+        }
         self.ev(ctx, now, TcpEventKind::StateChange { from, to });
         match to {
             TcpState::TimeWait => {
@@ -1040,6 +1046,11 @@ impl Connection {
                 },
             );
         }
+    }
+
+    /// The handshake completed at some point.
+    pub fn was_established(&self) -> bool {
+        self.established_once
     }
 
     pub fn rcv_nxt(&self) -> u32 {

@@ -18,9 +18,15 @@ pub struct SegmentInfo {
     pub options: OptionsText,
 }
 
-/// TCP flags, serialized as "SYN|ACK".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// TCP flags, serialized (and debug-printed) as "SYN|ACK".
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct FlagsText(pub TcpFlags);
+
+impl std::fmt::Debug for FlagsText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&flags_str(self.0))
+    }
+}
 
 impl Serialize for FlagsText {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -28,9 +34,15 @@ impl Serialize for FlagsText {
     }
 }
 
-/// TCP options, serialized as a one-line summary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// TCP options, serialized (and debug-printed) as a one-line summary.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct OptionsText(pub TcpOptions);
+
+impl std::fmt::Debug for OptionsText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&options_str(&self.0))
+    }
+}
 
 impl Serialize for OptionsText {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

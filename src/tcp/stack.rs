@@ -559,6 +559,8 @@ impl TcpStack {
         }
         match c.state {
             TcpState::SynSent | TcpState::SynReceived => Ok(None),
+            // A connection that was established and then closed normally still "connected".
+            TcpState::Closed if c.was_established() => Ok(Some(())),
             TcpState::Closed | TcpState::Listen => Err(TcpError::NotConnected),
             _ => Ok(Some(())),
         }
