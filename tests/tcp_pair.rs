@@ -490,7 +490,7 @@ fn bidirectional_with_small_buffers_and_zero_windows() {
         recv_buffer: 8 * 1024,
         ..TcpConfig::default()
     };
-    let t = check_many("bidir small buffers", 4000, seeds() / 2, cfg, true);
+    let t = check_many("bidir small buffers", 4000, seeds() / 4, cfg, true);
     assert!(t.contains_key(&reason(RetransmitReason::Probe)), "{t:?}");
 }
 
@@ -504,7 +504,7 @@ fn bidirectional_newreno_without_options() {
         nagle: false,
         ..TcpConfig::default()
     };
-    check_many("bidir plain", 5000, seeds() / 2, cfg, true);
+    check_many("bidir plain", 5000, seeds() / 4, cfg, true);
 }
 
 #[test]
