@@ -552,6 +552,25 @@ fn ack_of_unsent_data_is_acked_and_dropped() {
 }
 
 #[test]
+fn ack_older_than_max_window_gets_challenge_ack() {
+    // RFC 5961 section 5: SEG.ACK < SND.UNA - MAX.SND.WND is answered with an ACK and dropped.
+    let mut h = H::client(plain_cfg(), 1000, mss_opt(1000));
+    h.send(1000);
+    h.poll();
+    h.inject(pseg(ACK, PISS + 1, h.iss + 1001, 1000, 0));
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1001 - 5000, 1000, 10));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1001, PISS + 1, 0)]);
+    assert!(h.has_event(|k| matches!(
+        k,
+        TcpEventKind::ChallengeAck {
+            reason: "ack_too_old"
+        }
+    )));
+    // Its data was not accepted.
+    assert_eq!(h.read_all(), Ok(None));
+}
+
+#[test]
 fn abort_sends_rst_and_frees() {
     let mut h = H::plain_client();
     h.stack.abort(h.now, h.id).unwrap();
@@ -899,6 +918,39 @@ fn window_follows_buffer_and_right_edge_never_shrinks() {
     assert_eq!(out[0].window, 1500);
 }
 
+#[test]
+fn scaled_window_right_edge_never_shrinks() {
+    // 200 000-byte buffer: our scale is 2. The peer offers scaling too.
+    let cfg = TcpConfig {
+        recv_buffer: 200_000,
+        window_scaling: true,
+        ..plain_cfg()
+    };
+    let opts = TcpOptions {
+        mss: Some(1000),
+        window_scale: Some(0),
+        ..TcpOptions::default()
+    };
+    let mut h = H::client(cfg, 65535, opts);
+    let base = PISS + 1;
+    let mut right = base + 65535; // the SYN's window is unscaled
+    let mut seq = base;
+    // Odd-sized segments so that the window is not a multiple of the scale granularity.
+    for i in 0..150 {
+        let len = 997 + (i % 3);
+        let out = h.inject(pseg(ACK, seq, h.iss + 1, 65535, len));
+        seq += len as u32;
+        let s = &out[0];
+        let edge = s.ack + (u32::from(s.window) << 2);
+        assert!(edge >= right, "segment {i}: right edge {edge} < {right}");
+        right = edge;
+        if i % 10 == 0 {
+            let mut buf = vec![0u8; 3000];
+            h.stack.recv(h.now, h.id, &mut buf).unwrap();
+        }
+    }
+}
+
 // ====================================================================== sending
 
 #[test]
@@ -1186,6 +1238,22 @@ fn rfc6675_sack_recovery_retransmits_exactly_the_holes() {
             ..
         }
     )));
+}
+
+#[test]
+fn cubic_is_selected_per_connection() {
+    let cfg = TcpConfig {
+        congestion: netlab::tcp::CongestionAlgorithm::Cubic,
+        ..plain_cfg()
+    };
+    let mut h = ten_segments_in_flight(cfg, mss_opt(1000));
+    let una = h.iss + 1;
+    for _ in 0..3 {
+        h.inject(pseg(ACK, PISS + 1, una, 65535, 0));
+    }
+    // RFC 9438 4.6: ssthresh = cwnd * beta_cubic (0.7), not FlightSize / 2.
+    let info = h.stack.conn_info(h.id).unwrap();
+    assert_eq!(info.ssthresh, 7000);
 }
 
 // ====================================================================== events

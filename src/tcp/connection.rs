@@ -1601,7 +1601,11 @@ impl Connection {
         // 1. Fast retransmit / partial-ACK retransmit of the first unacknowledged segment.
         if self.rexmit_una_pending {
             self.rexmit_una_pending = false;
-            let avail = data_end.since(self.snd_una).min(mss);
+            let mut avail = data_end.since(self.snd_una).min(mss);
+            if let Some((_, hole_end)) = self.scoreboard.next_hole(self.snd_una, data_end) {
+                // Do not resend bytes the peer already SACKed.
+                avail = avail.min(hole_end.since(self.snd_una));
+            }
             let fin = self.fin_queued && self.snd_una + avail == data_end && self.fin_sent();
             if avail > 0 || fin {
                 let reason = if self.sack_ok {
