@@ -490,10 +490,11 @@ impl Connection {
     }
 
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, TcpError> {
+        if buf.is_empty() {
+            // Ok(Some(0)) would read as end of stream.
+            return Err(TcpError::InvalidArgument);
+        }
         if self.rbuf.readable() > 0 {
-            if buf.is_empty() {
-                return Ok(Some(0));
-            }
             let before = self.advertisable_right();
             let n = self.rbuf.read(buf);
             // RFC 1122 4.2.3.3: send a window update when the window can move right by at least

@@ -359,9 +359,8 @@ impl TcpStack {
         out: &mut dyn FnMut(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>),
     ) {
         self.flush_outbox(now, out);
-        let ids: Vec<SocketId> = self.sockets.keys().copied().collect();
-        for id in ids {
-            if let Some(Socket::Conn(c)) = self.sockets.get_mut(&id) {
+        for s in self.sockets.values_mut() {
+            if let Socket::Conn(c) = s {
                 let mut ctx = Ctx {
                     events: &mut self.events,
                     outbox: &mut self.outbox,
