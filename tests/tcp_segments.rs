@@ -1044,6 +1044,23 @@ fn zero_window_persist_probes_with_backoff() {
     assert_eq!(summary(&out), vec![(ACK, h.iss + 2002, PISS + 1, 999)]);
 }
 
+#[test]
+fn unanswered_zero_window_probes_eventually_abort() {
+    let cfg = TcpConfig {
+        max_retransmissions: 3,
+        ..plain_cfg()
+    };
+    let mut h = H::client(cfg, 1000, mss_opt(1000));
+    h.send(3000);
+    h.poll();
+    h.inject(pseg(ACK, PISS + 1, h.iss + 1001, 0, 0));
+    // The peer vanishes: three probes, then RST and TimedOut.
+    let out = h.advance(ms(1_000_000));
+    let kinds: Vec<(TcpFlags, usize)> = out.iter().map(|(_, s)| (s.fl(), s.len())).collect();
+    assert_eq!(kinds, vec![(ACK, 1), (ACK, 1), (ACK, 1), (f(RST, ACK), 0)]);
+    assert_eq!(h.read_all(), Err(TcpError::TimedOut));
+}
+
 // ====================================================================== retransmission timer
 
 #[test]

@@ -143,6 +143,8 @@ pub(crate) struct Connection {
     /// Consecutive expirations of the retransmission timer (reset by an ACK of new data).
     retries: u32,
     persist_backoff: u32,
+    /// Zero-window probes sent since the last ACK.
+    unanswered_probes: u32,
     keepalive_probes: u32,
     last_rx: Instant,
 
@@ -225,6 +227,7 @@ impl Connection {
             timers: [None; 6],
             retries: 0,
             persist_backoff: 0,
+            unanswered_probes: 0,
             keepalive_probes: 0,
             last_rx: now,
             rtt: RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
@@ -1077,6 +1080,7 @@ impl Connection {
     }
 
     fn process_ack(&mut self, ctx: &mut Ctx<'_>, now: Instant, seg: &TcpRepr<'_>) {
+        self.unanswered_probes = 0;
         let ack = Seq(seg.ack);
         let seq = Seq(seg.seq);
         let mss = self.eff_mss();
@@ -1235,6 +1239,14 @@ impl Connection {
             match t {
                 TimerKind::Retransmit => self.on_rto(ctx, now),
                 TimerKind::Persist => {
+                    // Probing goes on as long as the peer answers (RFC 1122 4.2.2.17); a peer that
+                    // stopped answering altogether is given up on like an RTO (Linux does too).
+                    if self.unanswered_probes >= self.cfg.max_retransmissions {
+                        self.send_reset(ctx);
+                        self.fail(ctx, now, TcpError::TimedOut);
+                        return;
+                    }
+                    self.unanswered_probes += 1;
                     self.probe_pending = true;
                     self.persist_backoff = (self.persist_backoff + 1).min(16);
                 }
@@ -1790,9 +1802,8 @@ impl Connection {
 
         // Persist timer: the peer's window is closed and we have something to send.
         let data_end = self.data_end();
-        let pending = data_end > self.snd_nxt
-            || (self.fin_queued && !self.fin_sent())
-            || self.snd_max > self.snd_una;
+        // Data not yet acknowledged (a lone FIN is covered by the retransmission timer).
+        let pending = data_end > self.snd_una;
         if self.snd_wnd == 0
             && pending
             && self.state != TcpState::TimeWait
