@@ -21,6 +21,8 @@ pub use event::{
     AppCall, FlagsText, OptionsText, RetransmitReason, SegmentInfo, TimerKind, flags_str,
     options_str,
 };
+// `TcpStack` (the contract's entry point, with exactly the signatures `net/` and `app/` were written
+// against) lives in `stack.rs`; `ConnInfo`, `conn_info` and `readiness` are additions.
 pub use stack::{ConnInfo, NO_SOCKET, TcpStack};
 
 use crate::sim::{Duration, Instant};

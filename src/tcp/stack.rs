@@ -192,6 +192,23 @@ impl TcpStack {
         });
     }
 
+    fn listener_state_event(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        local: SocketAddrV4,
+        from: TcpState,
+        to: TcpState,
+    ) {
+        self.events.push(TcpEvent {
+            time: now,
+            socket: id,
+            local: Some(local),
+            remote: None,
+            kind: TcpEventKind::StateChange { from, to },
+        });
+    }
+
     fn app_event<T: std::fmt::Debug>(
         &mut self,
         now: Instant,
@@ -432,6 +449,9 @@ impl TcpStack {
         let r = self.listen_inner(local, backlog, cfg);
         let id = *r.as_ref().unwrap_or(&NO_SOCKET);
         self.app_event(now, id, AppCall::Listen, Some(backlog), &r);
+        if r.is_ok() {
+            self.listener_state_event(now, id, local, TcpState::Closed, TcpState::Listen);
+        }
         r
     }
 
@@ -611,12 +631,14 @@ impl TcpStack {
             None => return Err(TcpError::InvalidSocket),
             Some(Socket::Listener(l)) => {
                 // Connections never accepted are reset (Linux does the same).
+                let local = l.local;
                 let children: Vec<SocketId> = l
                     .syn_queue
                     .iter()
                     .chain(l.accept_queue.iter())
                     .copied()
                     .collect();
+                self.listener_state_event(now, id, local, TcpState::Listen, TcpState::Closed);
                 for child in children {
                     self.abort_conn(now, child);
                 }
