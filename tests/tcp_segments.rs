@@ -1168,9 +1168,13 @@ fn ten_segments_in_flight(cfg: TcpConfig, opts: TcpOptions) -> H {
 fn fast_retransmit_after_three_dupacks_and_newreno_partial_ack() {
     let mut h = ten_segments_in_flight(plain_cfg(), mss_opt(1000));
     let una = h.iss + 1;
-    // Segments 0 and 3 are lost; ACKs for 1, 2 are duplicates of una.
-    assert!(h.inject(pseg(ACK, PISS + 1, una, 65535, 0)).is_empty());
-    assert!(h.inject(pseg(ACK, PISS + 1, una, 65535, 0)).is_empty());
+    // Segments 0 and 3 are lost. The first two duplicate ACKs release one new segment each
+    // (RFC 3042 limited transmit).
+    let out = h.inject(pseg(ACK, PISS + 1, una, 65535, 0));
+    assert_eq!(summary(&out), vec![(ACK, una + 10_000, PISS + 1, 1000)]);
+    let out = h.inject(pseg(ACK, PISS + 1, una, 65535, 0));
+    assert_eq!(summary(&out), vec![(ACK, una + 11_000, PISS + 1, 1000)]);
+    // The third: fast retransmit of the first unacknowledged segment.
     let out = h.inject(pseg(ACK, PISS + 1, una, 65535, 0));
     assert_eq!(summary(&out), vec![(ACK, una, PISS + 1, 1000)]);
     assert!(h.has_event(|k| matches!(
@@ -1182,26 +1186,55 @@ fn fast_retransmit_after_three_dupacks_and_newreno_partial_ack() {
     )));
     let info = h.stack.conn_info(h.id).unwrap();
     assert!(info.in_recovery);
-    assert_eq!(info.ssthresh, 5000);
-    assert_eq!(info.cwnd, 8000);
-    // More dupacks inflate cwnd; new data goes out once cwnd exceeds the flight (10000).
-    for _ in 0..2 {
+    // ssthresh = FlightSize / 2 = 6000; cwnd = ssthresh + 3 * SMSS.
+    assert_eq!(info.ssthresh, 6000);
+    assert_eq!(info.cwnd, 9000);
+    // Further duplicates inflate cwnd by one SMSS each; new data goes out once cwnd exceeds the
+    // flight (12000).
+    for _ in 0..3 {
         assert!(h.inject(pseg(ACK, PISS + 1, una, 65535, 0)).is_empty());
     }
     let out = h.inject(pseg(ACK, PISS + 1, una, 65535, 0));
-    assert_eq!(h.stack.conn_info(h.id).unwrap().cwnd, 11_000);
-    assert_eq!(summary(&out), vec![(ACK, una + 10_000, PISS + 1, 1000)]);
+    assert_eq!(h.stack.conn_info(h.id).unwrap().cwnd, 13_000);
+    assert_eq!(summary(&out), vec![(ACK, una + 12_000, PISS + 1, 1000)]);
     // Partial ACK up to segment 3: segment 3 is retransmitted at once, recovery continues.
     let out = h.inject(pseg(ACK, PISS + 1, una + 3000, 65535, 0));
-    assert_eq!(out[0].seq, una + 3000);
-    assert_eq!(out[0].len(), 1000);
+    assert_eq!((out[0].seq, out[0].len()), (una + 3000, 1000));
     assert!(h.stack.conn_info(h.id).unwrap().in_recovery);
-    // Full ACK (everything up to the recovery point): recovery ends, cwnd = ssthresh.
-    h.inject(pseg(ACK, PISS + 1, una + 10_000, 65535, 0));
+    // Full ACK (everything up to the recovery point): recovery ends.
+    h.inject(pseg(ACK, PISS + 1, una + 12_000, 65535, 0));
     let info = h.stack.conn_info(h.id).unwrap();
     assert!(!info.in_recovery);
     // RFC 6582 3.2 step 3: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
     assert!(info.cwnd <= info.ssthresh);
+}
+
+#[test]
+fn limited_transmit_sends_new_data_on_first_two_dupacks() {
+    let mut h = ten_segments_in_flight(plain_cfg(), mss_opt(1000));
+    let una = h.iss + 1;
+    let out = h.inject(pseg(ACK, PISS + 1, una, 65535, 0));
+    assert_eq!(summary(&out), vec![(ACK, una + 10_000, PISS + 1, 1000)]);
+    let out = h.inject(pseg(ACK, PISS + 1, una, 65535, 0));
+    assert_eq!(summary(&out), vec![(ACK, una + 11_000, PISS + 1, 1000)]);
+    // The third one is the fast retransmit.
+    let out = h.inject(pseg(ACK, PISS + 1, una, 65535, 0));
+    assert_eq!(summary(&out), vec![(ACK, una, PISS + 1, 1000)]);
+}
+
+#[test]
+fn cwnd_restarts_after_idle() {
+    let mut h = H::client(plain_cfg(), 65535, mss_opt(1000));
+    // Grow cwnd a little: 10 segments acknowledged in slow start.
+    h.send(10_000);
+    h.poll();
+    h.inject(pseg(ACK, PISS + 1, h.iss + 10_001, 65535, 0));
+    assert_eq!(h.stack.conn_info(h.id).unwrap().cwnd, 11_000);
+    // Idle for much longer than the RTO: the next burst is limited to the initial window.
+    h.now = ms(10_000);
+    h.send(20_000);
+    let out = h.poll();
+    assert_eq!(out.len(), 10);
 }
 
 #[test]
@@ -1217,7 +1250,7 @@ fn rfc6675_sack_recovery_retransmits_exactly_the_holes() {
     };
     let mut h = ten_segments_in_flight(cfg, opts);
     let una = h.iss + 1;
-    // Segments 0 and 4 lost; the peer SACKs 1..4 and 5..9 progressively.
+    // Segments 0 and 4 are lost; the peer SACKs 1..4, then 5..9 progressively.
     let ack = |h: &mut H, blocks: &[(u32, u32)]| {
         let mut s = pseg(ACK, PISS + 1, una, 65535, 0);
         for (i, (l, r)) in blocks.iter().enumerate() {
@@ -1225,29 +1258,34 @@ fn rfc6675_sack_recovery_retransmits_exactly_the_holes() {
         }
         h.inject(s)
     };
-    assert!(ack(&mut h, &[(1, 2)]).is_empty());
-    assert!(ack(&mut h, &[(1, 3)]).is_empty());
-    let out = ack(&mut h, &[(1, 4)]);
-    // Three segments SACKed above segment 0: it is lost; retransmit it.
-    assert_eq!(summary(&out), vec![(ACK, una, PISS + 1, 1000)]);
-    let out = ack(&mut h, &[(5, 6), (1, 4)]);
-    assert!(out.is_empty(), "{:?}", summary(&out));
-    let out = ack(&mut h, &[(5, 7), (1, 4)]);
-    assert!(out.is_empty(), "{:?}", summary(&out));
     let mut sent = vec![];
-    for k in 8..=10 {
+    sent.extend(ack(&mut h, &[(1, 2)]));
+    sent.extend(ack(&mut h, &[(1, 3)]));
+    // Two limited-transmit segments so far, no retransmission.
+    assert!(
+        sent.iter().all(|s| s.seq >= una + 10_000),
+        "{:?}",
+        summary(&sent)
+    );
+    let out = ack(&mut h, &[(1, 4)]);
+    // Three segments SACKed above segment 0: it is lost; retransmit it (only it: its hole is one
+    // segment long).
+    assert_eq!(summary(&out)[0], (ACK, una, PISS + 1, 1000));
+    sent.extend(out);
+    for k in 6..=10 {
         sent.extend(ack(&mut h, &[(5, k), (1, 4)]));
     }
     // Segment 4 becomes lost once three segments above it are SACKed; segments 1-3 and 5-9 are
     // never retransmitted.
     let starts: Vec<u32> = sent.iter().map(|s| (s.seq - una) / 1000).collect();
-    assert!(starts.contains(&4), "{starts:?}");
+    assert!(starts.contains(&0) && starts.contains(&4), "{starts:?}");
     for s in &starts {
         assert!(
-            *s == 4 || *s >= 10,
+            *s == 0 || *s == 4 || *s >= 10,
             "retransmitted a SACKed segment: {starts:?}"
         );
     }
+    assert_eq!(starts.iter().filter(|s| **s == 4).count(), 1);
     assert!(h.has_event(|k| matches!(
         k,
         TcpEventKind::Retransmit {

@@ -5,7 +5,7 @@
 //! decides what to put on the wire. Segments that must go out although the connection is gone
 //! (RSTs) are pushed to the stack's outbox.
 
-use super::congestion::{CongestionControl, new_controller};
+use super::congestion::{CongestionControl, initial_window, new_controller};
 use super::event::{RetransmitReason, SegmentInfo, TimerKind};
 use super::recv::RecvBuffer;
 use super::rtt::RttEstimator;
@@ -147,6 +147,8 @@ pub(crate) struct Connection {
     unanswered_probes: u32,
     keepalive_probes: u32,
     last_rx: Instant,
+    /// When we last sent a segment occupying sequence space.
+    last_send: Option<Instant>,
 
     // ---- RTT and congestion ----
     rtt: RttEstimator,
@@ -230,6 +232,7 @@ impl Connection {
             unanswered_probes: 0,
             keepalive_probes: 0,
             last_rx: now,
+            last_send: None,
             rtt: RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
             rtt_timing: None,
             cc: new_controller(cfg.congestion, mss, cfg.initial_window_segments),
@@ -1597,6 +1600,7 @@ impl Connection {
             self.snd_max = end;
         }
         if len + u32::from(fin) > 0 {
+            self.last_send = Some(now);
             self.start_rto_if_idle(ctx, now);
         }
     }
@@ -1674,6 +1678,20 @@ impl Connection {
                 self.send_data(ctx, now, out, s, len, fin, Some(RetransmitReason::Sack));
                 self.high_rxt = s + len + u32::from(fin);
                 sent_any = true;
+            }
+        }
+
+        // RFC 5681 4.1: after an idle period longer than the RTO, restart from
+        // cwnd = min(IW, cwnd) rather than bursting a stale window.
+        if self.snd_una == self.snd_max
+            && data_end > self.snd_nxt
+            && let Some(last) = self.last_send
+            && now - last > self.rtt.rto()
+        {
+            let iw = initial_window(self.cfg.initial_window_segments, mss);
+            if self.cc.cwnd() > iw {
+                self.cc.set_cwnd(iw);
+                self.emit_cc(ctx, now, "restart_after_idle");
             }
         }
 
@@ -1861,6 +1879,11 @@ impl Connection {
         } else {
             self.snd_nxt.since(self.snd_una)
         };
-        self.cc.cwnd().saturating_sub(used)
+        let mut cwnd = self.cc.cwnd();
+        if !self.in_recovery && self.snd_nxt == self.snd_max {
+            // RFC 3042 limited transmit: one new segment for each of the first two duplicate ACKs.
+            cwnd += self.dupacks.min(2) * self.eff_mss();
+        }
+        cwnd.saturating_sub(used)
     }
 }
