@@ -770,6 +770,68 @@ fn simultaneous_close_goes_through_closing() {
 }
 
 #[test]
+fn fin_wait_1_straight_to_time_wait_on_fin_that_acks_our_fin() {
+    let mut h = H::plain_client();
+    h.stack.close(h.now, h.id).unwrap();
+    h.poll();
+    let out = h.inject(pseg(f(FIN, ACK), PISS + 1, h.iss + 2, 65535, 0));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 2, PISS + 2, 0)]);
+    let changes: Vec<(TcpState, TcpState)> = h
+        .events
+        .iter()
+        .filter_map(|e| match e.kind {
+            TcpEventKind::StateChange { from, to } => Some((from, to)),
+            _ => None,
+        })
+        .collect();
+    assert!(changes.ends_with(&[
+        (TcpState::FinWait1, TcpState::FinWait2),
+        (TcpState::FinWait2, TcpState::TimeWait)
+    ]));
+}
+
+#[test]
+fn close_in_syn_sent_frees_at_once() {
+    let mut h = H::new(plain_cfg());
+    h.id = h
+        .stack
+        .connect(
+            h.now,
+            SocketAddrV4::new(US, US_PORT),
+            SocketAddrV4::new(PEER, PEER_PORT),
+            None,
+        )
+        .unwrap();
+    h.poll();
+    h.stack.close(h.now, h.id).unwrap();
+    assert!(h.poll().is_empty());
+    assert_eq!(h.stack.open_sockets(), 0);
+    assert_eq!(h.stack.poll_timeout(), None);
+}
+
+#[test]
+fn close_in_syn_received_sends_fin_once_established() {
+    let mut h = H::new(plain_cfg());
+    h.id = h
+        .stack
+        .connect(
+            h.now,
+            SocketAddrV4::new(US, US_PORT),
+            SocketAddrV4::new(PEER, PEER_PORT),
+            None,
+        )
+        .unwrap();
+    h.iss = h.poll()[0].seq;
+    h.inject(pseg(SYN, PISS, 0, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::SynReceived));
+    h.stack.close(h.now, h.id).unwrap();
+    assert_eq!(h.state(), Some(TcpState::SynReceived));
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::FinWait1));
+    assert_eq!(summary(&out), vec![(f(FIN, ACK), h.iss + 1, PISS + 1, 0)]);
+}
+
+#[test]
 fn half_close_keeps_receiving() {
     let mut h = H::plain_client();
     h.send(100);
