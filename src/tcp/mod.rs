@@ -5,6 +5,25 @@
 //! THIS FILE IS THE CONTRACT between the host IP layer (`net/`) and the TCP implementation: the
 //! signatures below are what `net/` and `app/` call. The implementation behind them lives in the
 //! sibling modules.
+//!
+//! Implementation map:
+//! - `seq`: wrapping sequence arithmetic; `isn`: RFC 6528 initial sequence numbers;
+//! - `send`: send buffer (payloads borrowed by outgoing segments) and SACK scoreboard (RFC 6675);
+//! - `recv`: reassembly (overlaps merged, duplicates dropped) and SACK block reporting (RFC 2018);
+//! - `rtt`: RFC 6298 estimator (Karn's rule and RFC 7323 timestamps are applied by the connection);
+//! - `congestion`: the `CongestionControl` trait, NewReno (RFC 5681) and CUBIC (RFC 9438);
+//! - `connection`: the RFC 9293 state machine (`input`: segment arrival with RFC 5961 and PAWS;
+//!   `output`: transmission, recovery per RFC 6582 / 6675, limited transmit RFC 3042, Nagle, SWS
+//!   avoidance, windows; `timers`: RTO, persist, delayed ACK, TIME-WAIT, FIN-WAIT-2, keepalive);
+//! - `stack`: socket table, listeners (SYN queue, accept queue, backlog), demultiplexing, RSTs for
+//!   closed ports, ephemeral ports; `event`: event payloads.
+//!
+//! Choices where RFC 9293 leaves room or other RFCs amend it: RSTs are ignored in TIME-WAIT
+//! (RFC 1337); a SYN above RCV.NXT reopens an orphaned TIME-WAIT connection (RFC 6191 spirit);
+//! closing with unread data sends RST (RFC 2525); an orphaned FIN-WAIT-2 gives up after 2*MSL;
+//! unanswered zero-window probes abort after `max_retransmissions`. Not implemented: urgent data,
+//! ECN, D-SACK generation, challenge-ACK rate limiting (RFC 5961 section 7), RFC 6298 5.7 (RTO
+//! reset to 3 s after a retransmitted SYN).
 
 mod congestion;
 mod connection;

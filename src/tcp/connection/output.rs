@@ -225,7 +225,8 @@ impl Connection {
         if reason.is_some() {
             // Karn: a retransmission invalidates the timing in progress.
             self.rtt_timing = None;
-        } else if self.rtt_timing.is_none() && !self.ts_ok && end > self.snd_max {
+        } else if self.rtt_timing.is_none() && end > self.snd_max {
+            // Timed even with timestamps: the fallback when the peer does not echo TSecr.
             self.rtt_timing = Some((seq, now));
         }
         if end > self.snd_max {
