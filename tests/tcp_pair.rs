@@ -108,6 +108,11 @@ struct Outcome {
     stats: BTreeMap<String, u64>,
 }
 
+thread_local! {
+    /// A different configuration for the server side, if set (negotiation tests).
+    static SERVER_CFG: std::cell::RefCell<Option<TcpConfig>> = const { std::cell::RefCell::new(None) };
+}
+
 const A_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const B_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 
@@ -230,7 +235,10 @@ fn run(seed: u64, cfg: &TcpConfig, bidirectional: bool, max_loss: f64) -> Result
         jitter_us: if max_loss > 0.0 { 200 } else { 0 },
     };
     let mut a = TcpStack::new(rng.next_u64(), cfg.clone());
-    let mut b = TcpStack::new(rng.next_u64(), cfg.clone());
+    let cfg_b = SERVER_CFG
+        .with(|c| c.borrow().clone())
+        .unwrap_or_else(|| cfg.clone());
+    let mut b = TcpStack::new(rng.next_u64(), cfg_b);
     let server_addr = SocketAddrV4::new(B_IP, 80);
     let mut now = Instant::ZERO;
     let mut listener = Some(
@@ -505,6 +513,23 @@ fn bidirectional_newreno_without_options() {
         ..TcpConfig::default()
     };
     check_many("bidir plain", 5000, seeds() / 4, cfg, true);
+}
+
+#[test]
+fn mixed_options_fall_back_cleanly() {
+    // The client offers SACK, timestamps and window scaling; the server supports none of them
+    // (and uses CUBIC): the connection runs without, in both directions.
+    let plain = TcpConfig {
+        sack: false,
+        timestamps: false,
+        window_scaling: false,
+        congestion: CongestionAlgorithm::Cubic,
+        ..TcpConfig::default()
+    };
+    SERVER_CFG.with(|c| *c.borrow_mut() = Some(plain));
+    let t = check_many("mixed", 6000, seeds() / 4, TcpConfig::default(), true);
+    SERVER_CFG.with(|c| *c.borrow_mut() = None);
+    assert!(!t.contains_key(&reason(RetransmitReason::Sack)), "{t:?}");
 }
 
 #[test]
