@@ -1392,4 +1392,7 @@ fn events_serialize_with_snake_case_tags() {
     assert!(all.contains(r#""event":"timer_set""#));
     assert!(all.contains(r#""event":"app_call""#));
     assert!(all.contains(r#""flags":"SYN""#));
+    if std::env::var("SHOW_EVENTS").is_ok() {
+        eprintln!("{all}");
+    }
 }

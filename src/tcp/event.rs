@@ -64,15 +64,16 @@ impl SegmentInfo {
 }
 
 pub fn flags_str(f: TcpFlags) -> String {
+    // Wireshark's order: "SYN|ACK", "FIN|PSH|ACK", "RST|ACK".
     let names = [
-        (TcpFlags::CWR, "CWR"),
-        (TcpFlags::ECE, "ECE"),
-        (TcpFlags::URG, "URG"),
-        (TcpFlags::ACK, "ACK"),
-        (TcpFlags::PSH, "PSH"),
-        (TcpFlags::RST, "RST"),
-        (TcpFlags::SYN, "SYN"),
         (TcpFlags::FIN, "FIN"),
+        (TcpFlags::SYN, "SYN"),
+        (TcpFlags::RST, "RST"),
+        (TcpFlags::PSH, "PSH"),
+        (TcpFlags::ACK, "ACK"),
+        (TcpFlags::URG, "URG"),
+        (TcpFlags::ECE, "ECE"),
+        (TcpFlags::CWR, "CWR"),
     ];
     let mut s = String::new();
     for (flag, name) in names {
