@@ -18,13 +18,13 @@ impl Connection {
             TcpState::Closed | TcpState::Listen => return,
             TcpState::SynSent => {
                 self.on_segment_syn_sent(ctx, now, seg);
-                self.rearm_keepalive();
+                self.rearm_keepalive(ctx, now);
                 return;
             }
             _ => {}
         }
         self.on_segment_sync(ctx, now, seg);
-        self.rearm_keepalive();
+        self.rearm_keepalive(ctx, now);
     }
 
     /// RFC 9293 3.10.7.3, SYN-SENT.

@@ -113,15 +113,16 @@ impl Connection {
         }
     }
 
-    pub(super) fn rearm_keepalive(&mut self) {
+    /// Arms the keepalive timer once established; on expiry `on_keepalive` checks the actual idle
+    /// time and re-arms, so segment arrivals need not touch it.
+    pub(super) fn rearm_keepalive(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
         if let Some(idle) = self.cfg.keepalive
             && self.state == TcpState::Established
             && !idle.is_zero()
+            && self.timer(TimerKind::Keepalive).is_none()
         {
             let at = self.last_rx + idle;
-            if self.timer(TimerKind::Keepalive) != Some(at) {
-                self.timers[TimerKind::Keepalive.index()] = Some(at);
-            }
+            self.set_timer(ctx, now, TimerKind::Keepalive, at);
         }
     }
 
