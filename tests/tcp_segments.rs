@@ -943,6 +943,36 @@ fn delayed_ack_every_second_segment_and_on_timer() {
     // 40 ms delayed-ACK timer.
     assert_eq!(out[0].0, ms(50));
     assert_eq!(out[0].1.ack, base + 3020);
+    // It expired: the next delay doubles (interactive traffic), up to 200 ms.
+    let mut at = 1000;
+    for expect in [80, 160, 200, 200] {
+        h.now = ms(at);
+        let seq = out_ack(&h);
+        assert!(h.inject(pseg(ACK, seq, h.iss + 1, 65535, 10)).is_empty());
+        let out = h.advance(ms(at + 1000));
+        assert_eq!(out[0].0, ms(at + expect));
+        at += 1000;
+    }
+    // Bulk traffic (two segments before the timer) halves it again.
+    h.now = ms(at);
+    let seq = out_ack(&h);
+    h.inject(pseg(ACK, seq, h.iss + 1, 65535, 1460));
+    h.inject(pseg(ACK, seq + 1460, h.iss + 1, 65535, 1460));
+    h.inject(pseg(ACK, seq + 2920, h.iss + 1, 65535, 10));
+    let out = h.advance(ms(at + 1000));
+    assert_eq!(out[0].0, ms(at + 100));
+}
+
+/// RCV.NXT as last acknowledged by the stack.
+fn out_ack(h: &H) -> u32 {
+    h.events
+        .iter()
+        .rev()
+        .find_map(|e| match &e.kind {
+            TcpEventKind::SegmentSent(s) => Some(s.ack),
+            _ => None,
+        })
+        .unwrap()
 }
 
 #[test]

@@ -202,8 +202,10 @@ pub enum TcpEventKind {
 impl Default for TcpConfig {
     /// Defaults, Linux-like where the RFCs leave a choice:
     /// - buffers 256 KiB each; MSS 1460 (Ethernet MTU 1500 - 40);
-    /// - Nagle on (RFC 1122 4.2.3.4); delayed ACK on with a 40 ms timer (Linux's TCP_DELACK_MIN;
-    ///   RFC 1122 4.2.3.2 allows up to 500 ms, values above 500 ms are clamped);
+    /// - Nagle on (RFC 1122 4.2.3.4); delayed ACK on, the timer adapting between 40 ms (Linux's
+    ///   TCP_ATO_MIN) and `delayed_ack_timeout` = 200 ms (Linux's TCP_DELACK_MAX; RFC 1122 4.2.3.2
+    ///   allows up to 500 ms, larger values are clamped): it doubles when it expires (interactive
+    ///   traffic) and halves when two segments arrive before it (bulk traffic);
     /// - SACK (RFC 2018), window scaling and timestamps (RFC 7323) on; NewReno;
     /// - rto_min 200 ms (Linux's TCP_RTO_MIN; RFC 6298 2.4 says 1 s, but a 1 s floor makes every
     ///   loss on a LAN-scale simulated path cost a second), rto_max 60 s (RFC 6298 2.5),
@@ -218,7 +220,7 @@ impl Default for TcpConfig {
             mss: 1460,
             nagle: true,
             delayed_ack: true,
-            delayed_ack_timeout: Duration::from_millis(40),
+            delayed_ack_timeout: Duration::from_millis(200),
             sack: true,
             window_scaling: true,
             timestamps: true,

@@ -431,9 +431,11 @@ impl Connection {
                 self.delack_segs += 1;
                 if self.delack_segs >= 2 {
                     self.ack_pending = true;
+                    // Bulk data: shorten the delay again.
+                    self.ato = Duration::from_nanos(self.ato.as_nanos() / 2).max(self.ato_min());
                 } else if self.timer(TimerKind::DelayedAck).is_none() {
-                    let d = self.cfg.delayed_ack_timeout.min(Duration::from_millis(500));
-                    self.set_timer(ctx, now, TimerKind::DelayedAck, now + d);
+                    let at = now + self.ato;
+                    self.set_timer(ctx, now, TimerKind::DelayedAck, at);
                 }
             }
         }

@@ -22,6 +22,8 @@ const DUPTHRESH: u32 = 3;
 /// Keepalive: probes before giving up, and the maximum interval between probes (Linux defaults).
 const KEEPALIVE_PROBES: u32 = 9;
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(75);
+/// Shortest delayed-ACK timeout.
+const DELACK_MIN: Duration = Duration::from_millis(40);
 /// Default MSS when the peer sends no MSS option (RFC 9293 3.7.1).
 const DEFAULT_MSS: u16 = 536;
 
@@ -129,6 +131,8 @@ pub(crate) struct Connection {
     // ---- output requests ----
     ack_pending: bool,
     delack_segs: u32,
+    /// Current delayed-ACK timeout, adapted between `ato_min` and `ato_max`.
+    ato: Duration,
     /// Send (or resend) our SYN / SYN-ACK.
     syn_pending: bool,
     syn_retransmit: bool,
@@ -221,6 +225,7 @@ impl Connection {
             fin_rcvd: false,
             ack_pending: false,
             delack_segs: 0,
+            ato: DELACK_MIN.min(cfg.delayed_ack_timeout.min(Duration::from_millis(500))),
             syn_pending: false,
             syn_retransmit: false,
             probe_pending: false,
@@ -308,6 +313,15 @@ impl Connection {
         self.app_closed = true;
         self.rbuf.discard_ready();
         self.arm_fin_wait_2(ctx, now);
+    }
+
+    /// Delayed-ACK timeout bounds: 40 ms (Linux's TCP_ATO_MIN) up to `delayed_ack_timeout`, which
+    /// is itself capped at RFC 1122's 500 ms.
+    fn ato_max(&self) -> Duration {
+        self.cfg.delayed_ack_timeout.min(Duration::from_millis(500))
+    }
+    fn ato_min(&self) -> Duration {
+        DELACK_MIN.min(self.ato_max())
     }
 
     pub fn wake(&mut self) {

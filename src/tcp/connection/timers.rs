@@ -28,7 +28,12 @@ impl Connection {
                     self.probe_pending = true;
                     self.persist_backoff = (self.persist_backoff + 1).min(16);
                 }
-                TimerKind::DelayedAck => self.ack_pending = true,
+                TimerKind::DelayedAck => {
+                    self.ack_pending = true;
+                    // The second segment did not come in time (interactive traffic): wait longer
+                    // next time, up to the configured maximum (Linux's ATO heuristic, simplified).
+                    self.ato = self.ato.saturating_mul(2).min(self.ato_max());
+                }
                 TimerKind::TimeWait | TimerKind::FinWait2 => {
                     self.set_state(ctx, now, TcpState::Closed)
                 }
