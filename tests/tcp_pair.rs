@@ -6,7 +6,8 @@
 
 use netlab::sim::{Duration, Instant, SimRng};
 use netlab::tcp::{
-    CongestionAlgorithm, RetransmitReason, SocketId, TcpConfig, TcpEvent, TcpEventKind, TcpStack, TcpState,
+    CongestionAlgorithm, RetransmitReason, SocketId, TcpConfig, TcpEvent, TcpEventKind, TcpStack,
+    TcpState,
 };
 use netlab::wire::{TcpFlags, TcpOptions, TcpRepr};
 use sha2::{Digest, Sha256};
@@ -67,6 +68,7 @@ struct Wire {
     delay: Duration,
     sent: u64,
     lost: u64,
+    jitter_us: u64,
 }
 
 impl Wire {
@@ -78,7 +80,10 @@ impl Wire {
         }
         let copies = if self.rng.chance(self.dup) { 2 } else { 1 };
         for _ in 0..copies {
-            let mut d = self.delay + Duration::from_micros(self.rng.below(200));
+            let mut d = self.delay;
+            if self.jitter_us > 0 {
+                d += Duration::from_micros(self.rng.below(self.jitter_us));
+            }
             if self.rng.chance(self.reorder) {
                 d += Duration::from_micros(self.rng.below(10_000));
             }
@@ -96,102 +101,190 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 struct Outcome {
-    sent_hash: String,
-    recv_hash: String,
-    size: usize,
+    /// (sent, received) hashes for client->server and server->client.
+    hashes: [(String, String); 2],
+    sizes: [usize; 2],
     end: Instant,
     stats: BTreeMap<String, u64>,
+}
+
+thread_local! {
+    /// A different configuration for the server side, if set (negotiation tests).
+    static SERVER_CFG: std::cell::RefCell<Option<TcpConfig>> = const { std::cell::RefCell::new(None) };
 }
 
 const A_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const B_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 
-fn run(seed: u64, cfg: &TcpConfig) -> Result<Outcome, String> {
+/// One side's application: sends its payload, shuts down its write side when done (or, with
+/// nothing to send, once it has seen the peer's end of stream), reads to EOF, then closes.
+struct App {
+    sock: Option<SocketId>,
+    data: Vec<u8>,
+    sent: usize,
+    wrote_fin: bool,
+    received: Vec<u8>,
+    eof: bool,
+    closed: bool,
+    /// Read at most this many bytes per period (a slow reader closes the window).
+    slow_read: Option<(usize, Duration)>,
+    next_read: Instant,
+}
+
+impl App {
+    fn new(data: Vec<u8>) -> Self {
+        App {
+            sock: None,
+            data,
+            sent: 0,
+            wrote_fin: false,
+            received: Vec::new(),
+            eof: false,
+            closed: false,
+            slow_read: None,
+            next_read: Instant::ZERO,
+        }
+    }
+    fn step(&mut self, st: &mut TcpStack, now: Instant, buf: &mut [u8]) -> Result<(), String> {
+        let Some(s) = self.sock else { return Ok(()) };
+        if self.closed {
+            return Ok(());
+        }
+        match st.connect_result(s) {
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(format!("socket failed: {e}")),
+            Ok(Some(())) => {}
+        }
+        while self.sent < self.data.len() {
+            let n = st
+                .send(now, s, &self.data[self.sent..])
+                .map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            self.sent += n;
+        }
+        let mut budget = usize::MAX;
+        if let Some((chunk, period)) = self.slow_read {
+            if now < self.next_read {
+                budget = 0;
+            } else {
+                budget = chunk;
+                self.next_read = now + period;
+            }
+        }
+        while !self.eof && budget > 0 {
+            let n = budget.min(buf.len());
+            match st
+                .recv(now, s, &mut buf[..n])
+                .map_err(|e| format!("recv: {e}"))?
+            {
+                Some(0) => self.eof = true,
+                Some(n) => {
+                    self.received.extend_from_slice(&buf[..n]);
+                    budget -= n;
+                }
+                None => break,
+            }
+        }
+        if self.sent == self.data.len() && !self.wrote_fin && (!self.data.is_empty() || self.eof) {
+            st.shutdown_write(now, s).map_err(|e| e.to_string())?;
+            self.wrote_fin = true;
+        }
+        if self.wrote_fin && self.eof {
+            st.close(now, s).map_err(|e| e.to_string())?;
+            self.closed = true;
+        }
+        Ok(())
+    }
+}
+
+fn payload(rng: &mut SimRng, max: u64) -> Vec<u8> {
+    let size = rng.below(max + 1) as usize;
+    // xorshift64* bytes from a seeded start: ChaCha in a debug build would dominate the run time.
+    let mut x = rng.next_u64() | 1;
+    (0..size)
+        .map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
+        })
+        .collect()
+}
+
+fn run(seed: u64, cfg: &TcpConfig, bidirectional: bool, max_loss: f64) -> Result<Outcome, String> {
     let mut rng = SimRng::for_component(seed, "test:params");
-    let size = rng.below(200_001) as usize;
-    let mut data = vec![0u8; size];
-    rng.fill_bytes(&mut data);
-    let loss = rng.unit() * 0.2;
+    let up = payload(&mut rng, 200_000);
+    let down = if bidirectional {
+        payload(&mut rng, 200_000)
+    } else {
+        Vec::new()
+    };
+    let loss = rng.unit() * max_loss;
     let mut wire = Wire {
         in_flight: BTreeMap::new(),
         counter: 0,
         rng: SimRng::for_component(seed, "test:wire"),
         loss,
-        dup: 0.02,
-        reorder: 0.05,
+        dup: if max_loss > 0.0 { 0.02 } else { 0.0 },
+        reorder: if max_loss > 0.0 { 0.05 } else { 0.0 },
         delay: Duration::from_millis(1 + rng.below(20)),
         sent: 0,
         lost: 0,
+        jitter_us: if max_loss > 0.0 { 200 } else { 0 },
     };
     let mut a = TcpStack::new(rng.next_u64(), cfg.clone());
-    let mut b = TcpStack::new(rng.next_u64(), cfg.clone());
+    let cfg_b = SERVER_CFG
+        .with(|c| c.borrow().clone())
+        .unwrap_or_else(|| cfg.clone());
+    let mut b = TcpStack::new(rng.next_u64(), cfg_b);
     let server_addr = SocketAddrV4::new(B_IP, 80);
     let mut now = Instant::ZERO;
-    let mut listener = Some(b.listen(now, server_addr, 8, None).map_err(|e| e.to_string())?);
-    let client = a.connect(now, SocketAddrV4::new(A_IP, 0), server_addr, None).map_err(|e| e.to_string())?;
-    let mut server: Option<SocketId> = None;
-    let mut sent = 0usize;
-    let mut client_closed = false;
-    let mut server_closed = false;
-    let mut received = Vec::with_capacity(size);
+    let mut listener = Some(
+        b.listen(now, server_addr, 8, None)
+            .map_err(|e| e.to_string())?,
+    );
+    let mut client = App::new(up.clone());
+    let mut server = App::new(down.clone());
+    if cfg.recv_buffer < 16 * 1024 {
+        // Slow readers: 4 KiB every 50 ms, so that windows close.
+        client.slow_read = Some((4096, Duration::from_millis(50)));
+        server.slow_read = Some((4096, Duration::from_millis(50)));
+    }
+    client.sock = Some(
+        a.connect(now, SocketAddrV4::new(A_IP, 0), server_addr, None)
+            .map_err(|e| e.to_string())?,
+    );
     let mut buf = vec![0u8; 16 * 1024];
     let mut stats: BTreeMap<String, u64> = BTreeMap::new();
     let limit = Instant::ZERO + Duration::from_secs(3600);
+    let trace = std::env::var("TCP_PAIR_TRACE").is_ok();
     loop {
         // Application steps.
-        if !client_closed {
-            match a.connect_result(client) {
-                Ok(Some(())) => {
-                    while sent < size {
-                        let n = a.send(now, client, &data[sent..]).map_err(|e| e.to_string())?;
-                        if n == 0 {
-                            break;
-                        }
-                        sent += n;
-                    }
-                    if sent == size {
-                        a.close(now, client).map_err(|e| e.to_string())?;
-                        client_closed = true;
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => return Err(format!("connect failed: {e}")),
-            }
-        }
+        client.step(&mut a, now, &mut buf)?;
         if let Some(l) = listener
             && let Some(s) = b.accept(now, l).map_err(|e| e.to_string())?
         {
-            server = Some(s);
+            server.sock = Some(s);
             b.close(now, l).map_err(|e| e.to_string())?;
             listener = None;
         }
-        if let Some(s) = server
-            && !server_closed
-        {
-            loop {
-                match b.recv(now, s, &mut buf) {
-                    Ok(Some(0)) => {
-                        b.close(now, s).map_err(|e| e.to_string())?;
-                        server_closed = true;
-                        break;
-                    }
-                    Ok(Some(n)) => received.extend_from_slice(&buf[..n]),
-                    Ok(None) => break,
-                    Err(e) => return Err(format!("server recv: {e}")),
-                }
-            }
-        }
+        server.step(&mut b, now, &mut buf)?;
         // Output.
         a.poll_transmit(now, &mut |s, d, r| wire.push(now, OwnedSeg::new(s, d, r)));
         b.poll_transmit(now, &mut |s, d, r| wire.push(now, OwnedSeg::new(s, d, r)));
-        let trace = std::env::var("TCP_PAIR_TRACE").is_ok();
         let mut count = |side: &str, e: TcpEvent| {
             if trace {
                 eprintln!("{side} {e:?}");
             }
             match e.kind {
-                TcpEventKind::Retransmit { reason, .. } => *stats.entry(format!("{reason:?}")).or_insert(0) += 1,
-                TcpEventKind::RecoveryStart { .. } => *stats.entry("recovery".to_string()).or_insert(0) += 1,
+                TcpEventKind::Retransmit { reason, .. } => {
+                    *stats.entry(format!("{reason:?}")).or_insert(0) += 1
+                }
+                TcpEventKind::RecoveryStart { .. } => {
+                    *stats.entry("recovery".to_string()).or_insert(0) += 1
+                }
                 _ => {}
             }
         };
@@ -201,23 +294,45 @@ fn run(seed: u64, cfg: &TcpConfig) -> Result<Outcome, String> {
             break;
         }
         // Next event.
-        let next = [wire.next_time(), a.poll_timeout(), b.poll_timeout()].into_iter().flatten().min();
+        let app_time = |app: &App| {
+            (app.slow_read.is_some() && !app.eof && app.sock.is_some() && !app.closed)
+                .then_some(app.next_read)
+                .filter(|t| *t > now)
+        };
+        let next = [
+            wire.next_time(),
+            a.poll_timeout(),
+            b.poll_timeout(),
+            app_time(&client),
+            app_time(&server),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let state = |a: &TcpStack, b: &TcpStack, c: &App, s: &App| {
+            format!(
+                "client {:?} sent {}/{} got {} eof {}; server {:?} sent {}/{} got {} eof {}",
+                c.sock.and_then(|x| a.state(x)),
+                c.sent,
+                c.data.len(),
+                c.received.len(),
+                c.eof,
+                s.sock.and_then(|x| b.state(x)),
+                s.sent,
+                s.data.len(),
+                s.received.len(),
+                s.eof
+            )
+        };
         let Some(next) = next else {
             return Err(format!(
-                "stalled at {now:?}: client {:?} server {:?} sent {sent}/{size} received {}",
-                a.state(client),
-                server.and_then(|s| b.state(s)),
-                received.len()
+                "stalled at {now:?}: {}",
+                state(&a, &b, &client, &server)
             ));
         };
         now = now.max(next);
         if now > limit {
-            return Err(format!(
-                "time limit: client {:?} server {:?} received {}/{size}",
-                a.state(client),
-                server.and_then(|s| b.state(s)),
-                received.len()
-            ));
+            return Err(format!("time limit: {}", state(&a, &b, &client, &server)));
         }
         while let Some(entry) = wire.in_flight.first_entry() {
             if entry.key().0 > now {
@@ -237,21 +352,39 @@ fn run(seed: u64, cfg: &TcpConfig) -> Result<Outcome, String> {
             b.handle_timeout(now);
         }
     }
-    if a.state(client).is_some() {
-        return Err("client socket not freed".into());
-    }
     let _ = TcpState::Closed;
-    if received != data {
-        let first = received.iter().zip(&data).position(|(x, y)| x != y);
-        eprintln!("seed {seed}: received {} of {size}, first difference at {first:?}, loss {loss:.3}", received.len());
+    for (name, sent, got) in [
+        ("up", &up, &client_received(&server)),
+        ("down", &down, &client.received),
+    ] {
+        if sent != got {
+            let first = got.iter().zip(sent.iter()).position(|(x, y)| x != y);
+            eprintln!(
+                "seed {seed} {name}: received {} of {}, first difference at {first:?}, loss {loss:.3}",
+                got.len(),
+                sent.len()
+            );
+        }
     }
     Ok(Outcome {
-        sent_hash: hex(&Sha256::digest(&data)),
-        recv_hash: hex(&Sha256::digest(&received)),
-        size,
+        hashes: [
+            (
+                hex(&Sha256::digest(&up)),
+                hex(&Sha256::digest(&server.received)),
+            ),
+            (
+                hex(&Sha256::digest(&down)),
+                hex(&Sha256::digest(&client.received)),
+            ),
+        ],
+        sizes: [up.len(), down.len()],
         end: now,
         stats,
     })
+}
+
+fn client_received(server: &App) -> Vec<u8> {
+    server.received.clone()
 }
 
 #[test]
@@ -259,33 +392,60 @@ fn run(seed: u64, cfg: &TcpConfig) -> Result<Outcome, String> {
 fn trace_one() {
     let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
     let cfg = if std::env::var("PLAIN").is_ok() {
-        TcpConfig { sack: false, timestamps: false, window_scaling: false, ..TcpConfig::default() }
+        TcpConfig {
+            sack: false,
+            timestamps: false,
+            window_scaling: false,
+            ..TcpConfig::default()
+        }
+    } else if std::env::var("SMALL").is_ok() {
+        TcpConfig {
+            send_buffer: 8 * 1024,
+            recv_buffer: 8 * 1024,
+            ..TcpConfig::default()
+        }
     } else {
         TcpConfig::default()
     };
-    let _ = run(seed, &cfg);
+    let loss = if std::env::var("LOSSLESS").is_ok() {
+        0.0
+    } else {
+        0.2
+    };
+    let _ = run(seed, &cfg, std::env::var("BIDIR").is_ok(), loss);
 }
 
 fn seeds() -> u64 {
-    std::env::var("TCP_PAIR_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(200)
+    std::env::var("TCP_PAIR_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200)
 }
 
-fn check_many(name: &str, base: u64, cfg: TcpConfig) -> BTreeMap<String, u64> {
+fn check_many(name: &str, base: u64, n: u64, cfg: TcpConfig, bidir: bool) -> BTreeMap<String, u64> {
     let mut failures = Vec::new();
     let mut total: BTreeMap<String, u64> = BTreeMap::new();
-    for i in 0..seeds() {
+    for i in 0..n {
         let seed = base + i;
-        match run(seed, &cfg) {
+        match run(seed, &cfg, bidir, 0.2) {
             Ok(o) => {
                 for (k, v) in &o.stats {
                     *total.entry(k.clone()).or_insert(0) += v;
                 }
-                if o.sent_hash != o.recv_hash {
-                    failures.push(format!("seed {seed}: data mismatch (size {})", o.size));
+                for (dir, (sent, got)) in o.hashes.iter().enumerate() {
+                    if sent != got {
+                        failures.push(format!(
+                            "seed {seed}: data mismatch (direction {dir}, size {})",
+                            o.sizes[dir]
+                        ));
+                    }
                 }
                 // Both ends closed, TIME_WAIT (60 s) included.
                 if o.end < Instant::ZERO + Duration::from_secs(60) {
-                    failures.push(format!("seed {seed}: ended at {:?}, before TIME_WAIT", o.end));
+                    failures.push(format!(
+                        "seed {seed}: ended at {:?}, before TIME_WAIT",
+                        o.end
+                    ));
                 }
             }
             Err(e) => failures.push(format!("seed {seed}: {e}")),
@@ -302,7 +462,7 @@ fn reason(r: RetransmitReason) -> String {
 
 #[test]
 fn newreno_with_sack_survives_loss_reorder_duplication() {
-    let t = check_many("newreno+sack", 1000, TcpConfig::default());
+    let t = check_many("newreno+sack", 1000, seeds(), TcpConfig::default(), false);
     // The recovery paths were exercised.
     assert!(t[&reason(RetransmitReason::Sack)] > 0 && t[&reason(RetransmitReason::Rto)] > 0);
     assert!(t["recovery"] > 0);
@@ -310,24 +470,81 @@ fn newreno_with_sack_survives_loss_reorder_duplication() {
 
 #[test]
 fn newreno_without_sack_timestamps_or_scaling() {
-    let cfg = TcpConfig { sack: false, timestamps: false, window_scaling: false, ..TcpConfig::default() };
-    let t = check_many("newreno", 2000, cfg);
+    let cfg = TcpConfig {
+        sack: false,
+        timestamps: false,
+        window_scaling: false,
+        ..TcpConfig::default()
+    };
+    let t = check_many("newreno", 2000, seeds(), cfg, false);
     assert!(t[&reason(RetransmitReason::FastRetransmit)] > 0);
     assert!(!t.contains_key(&reason(RetransmitReason::Sack)));
 }
 
 #[test]
 fn cubic_with_sack_survives_loss_reorder_duplication() {
-    let cfg = TcpConfig { congestion: CongestionAlgorithm::Cubic, ..TcpConfig::default() };
-    let t = check_many("cubic", 3000, cfg);
+    let cfg = TcpConfig {
+        congestion: CongestionAlgorithm::Cubic,
+        ..TcpConfig::default()
+    };
+    let t = check_many("cubic", 3000, seeds(), cfg, false);
     assert!(t[&reason(RetransmitReason::Sack)] > 0);
 }
 
 #[test]
-fn lossless_transfer_is_deterministic() {
+fn bidirectional_with_small_buffers_and_zero_windows() {
+    let cfg = TcpConfig {
+        send_buffer: 8 * 1024,
+        recv_buffer: 8 * 1024,
+        ..TcpConfig::default()
+    };
+    let t = check_many("bidir small buffers", 4000, seeds() / 4, cfg, true);
+    assert!(t.contains_key(&reason(RetransmitReason::Probe)), "{t:?}");
+}
+
+#[test]
+fn bidirectional_newreno_without_options() {
+    let cfg = TcpConfig {
+        sack: false,
+        timestamps: false,
+        window_scaling: false,
+        delayed_ack: false,
+        nagle: false,
+        ..TcpConfig::default()
+    };
+    check_many("bidir plain", 5000, seeds() / 4, cfg, true);
+}
+
+#[test]
+fn mixed_options_fall_back_cleanly() {
+    // The client offers SACK, timestamps and window scaling; the server supports none of them
+    // (and uses CUBIC): the connection runs without, in both directions.
+    let plain = TcpConfig {
+        sack: false,
+        timestamps: false,
+        window_scaling: false,
+        congestion: CongestionAlgorithm::Cubic,
+        ..TcpConfig::default()
+    };
+    SERVER_CFG.with(|c| *c.borrow_mut() = Some(plain));
+    let t = check_many("mixed", 6000, seeds() / 4, TcpConfig::default(), true);
+    SERVER_CFG.with(|c| *c.borrow_mut() = None);
+    assert!(!t.contains_key(&reason(RetransmitReason::Sack)), "{t:?}");
+}
+
+#[test]
+fn lossless_transfer_is_deterministic_and_fast() {
     let cfg = TcpConfig::default();
-    let a = run(7, &cfg).unwrap();
-    let b = run(7, &cfg).unwrap();
-    assert_eq!(a.recv_hash, a.sent_hash);
-    assert_eq!((a.end, a.recv_hash), (b.end, b.recv_hash));
+    let a = run(7, &cfg, true, 0.0).unwrap();
+    let b = run(7, &cfg, true, 0.0).unwrap();
+    // Without loss both directions finish within a second; then TIME_WAIT (60 s).
+    assert!(
+        a.end < Instant::ZERO + Duration::from_secs(61),
+        "{:?}",
+        a.end
+    );
+    assert!(a.stats.is_empty(), "{:?}", a.stats);
+    assert_eq!(a.hashes[0].0, a.hashes[0].1);
+    assert_eq!(a.hashes[1].0, a.hashes[1].1);
+    assert_eq!((a.end, &a.hashes), (b.end, &b.hashes));
 }

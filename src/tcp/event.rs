@@ -4,16 +4,50 @@ use crate::wire::{TcpFlags, TcpOptions, TcpRepr};
 use serde::Serialize;
 
 /// Summary of one segment, as it appears in `segment_sent` / `segment_received` events.
+/// Flags and options are kept raw (no allocation on the per-packet path) and rendered as text
+/// when serialized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SegmentInfo {
     pub seq: u32,
     pub ack: u32,
-    /// "SYN|ACK" style, in Wireshark's order.
-    pub flags: String,
+    /// Serialized "SYN|ACK" style, in Wireshark's order.
+    pub flags: FlagsText,
     pub window: u16,
     pub len: usize,
-    /// e.g. "mss=1460 ws=7 sackok ts=1000/0 sack=[100-200]"; empty when there are none.
-    pub options: String,
+    /// Serialized e.g. "mss=1460 ws=7 sackok ts=1000/0 sack=[100-200]"; empty when there are none.
+    pub options: OptionsText,
+}
+
+/// TCP flags, serialized (and debug-printed) as "SYN|ACK".
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct FlagsText(pub TcpFlags);
+
+impl std::fmt::Debug for FlagsText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&flags_str(self.0))
+    }
+}
+
+impl Serialize for FlagsText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&flags_str(self.0))
+    }
+}
+
+/// TCP options, serialized (and debug-printed) as a one-line summary.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct OptionsText(pub TcpOptions);
+
+impl std::fmt::Debug for OptionsText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&options_str(&self.0))
+    }
+}
+
+impl Serialize for OptionsText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&options_str(&self.0))
+    }
 }
 
 impl SegmentInfo {
@@ -21,24 +55,25 @@ impl SegmentInfo {
         SegmentInfo {
             seq: seg.seq,
             ack: seg.ack,
-            flags: flags_str(seg.flags),
+            flags: FlagsText(seg.flags),
             window: seg.window,
             len: seg.payload.len(),
-            options: options_str(&seg.options),
+            options: OptionsText(seg.options),
         }
     }
 }
 
 pub fn flags_str(f: TcpFlags) -> String {
+    // Wireshark's order: "SYN|ACK", "FIN|PSH|ACK", "RST|ACK".
     let names = [
-        (TcpFlags::CWR, "CWR"),
-        (TcpFlags::ECE, "ECE"),
-        (TcpFlags::URG, "URG"),
-        (TcpFlags::ACK, "ACK"),
-        (TcpFlags::PSH, "PSH"),
-        (TcpFlags::RST, "RST"),
-        (TcpFlags::SYN, "SYN"),
         (TcpFlags::FIN, "FIN"),
+        (TcpFlags::SYN, "SYN"),
+        (TcpFlags::RST, "RST"),
+        (TcpFlags::PSH, "PSH"),
+        (TcpFlags::ACK, "ACK"),
+        (TcpFlags::URG, "URG"),
+        (TcpFlags::ECE, "ECE"),
+        (TcpFlags::CWR, "CWR"),
     ];
     let mut s = String::new();
     for (flag, name) in names {

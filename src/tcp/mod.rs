@@ -5,6 +5,25 @@
 //! THIS FILE IS THE CONTRACT between the host IP layer (`net/`) and the TCP implementation: the
 //! signatures below are what `net/` and `app/` call. The implementation behind them lives in the
 //! sibling modules.
+//!
+//! Implementation map:
+//! - `seq`: wrapping sequence arithmetic; `isn`: RFC 6528 initial sequence numbers;
+//! - `send`: send buffer (payloads borrowed by outgoing segments) and SACK scoreboard (RFC 6675);
+//! - `recv`: reassembly (overlaps merged, duplicates dropped) and SACK block reporting (RFC 2018);
+//! - `rtt`: RFC 6298 estimator (Karn's rule and RFC 7323 timestamps are applied by the connection);
+//! - `congestion`: the `CongestionControl` trait, NewReno (RFC 5681) and CUBIC (RFC 9438);
+//! - `connection`: the RFC 9293 state machine (`input`: segment arrival with RFC 5961 and PAWS;
+//!   `output`: transmission, recovery per RFC 6582 / 6675, limited transmit RFC 3042, Nagle, SWS
+//!   avoidance, windows; `timers`: RTO, persist, delayed ACK, TIME-WAIT, FIN-WAIT-2, keepalive);
+//! - `stack`: socket table, listeners (SYN queue, accept queue, backlog), demultiplexing, RSTs for
+//!   closed ports, ephemeral ports; `event`: event payloads.
+//!
+//! Choices where RFC 9293 leaves room or other RFCs amend it: RSTs are ignored in TIME-WAIT
+//! (RFC 1337); a SYN above RCV.NXT reopens an orphaned TIME-WAIT connection (RFC 6191 spirit);
+//! closing with unread data sends RST (RFC 2525); an orphaned FIN-WAIT-2 gives up after 2*MSL;
+//! unanswered zero-window probes abort after `max_retransmissions`. Not implemented: urgent data,
+//! ECN, D-SACK generation, challenge-ACK rate limiting (RFC 5961 section 7), RFC 6298 5.7 (RTO
+//! reset to 3 s after a retransmitted SYN).
 
 mod congestion;
 mod connection;
@@ -17,7 +36,12 @@ mod seq;
 mod stack;
 
 pub use congestion::CongestionControl;
-pub use event::{AppCall, RetransmitReason, SegmentInfo, TimerKind};
+pub use event::{
+    AppCall, FlagsText, OptionsText, RetransmitReason, SegmentInfo, TimerKind, flags_str,
+    options_str,
+};
+// `TcpStack` (the contract's entry point, with exactly the signatures `net/` and `app/` were written
+// against) lives in `stack.rs`; `ConnInfo`, `conn_info` and `readiness` are additions.
 pub use stack::{ConnInfo, NO_SOCKET, TcpStack};
 
 use crate::sim::{Duration, Instant};
@@ -178,8 +202,10 @@ pub enum TcpEventKind {
 impl Default for TcpConfig {
     /// Defaults, Linux-like where the RFCs leave a choice:
     /// - buffers 256 KiB each; MSS 1460 (Ethernet MTU 1500 - 40);
-    /// - Nagle on (RFC 1122 4.2.3.4); delayed ACK on with a 40 ms timer (Linux's TCP_DELACK_MIN;
-    ///   RFC 1122 4.2.3.2 allows up to 500 ms, values above 500 ms are clamped);
+    /// - Nagle on (RFC 1122 4.2.3.4); delayed ACK on, the timer adapting between 40 ms (Linux's
+    ///   TCP_ATO_MIN) and `delayed_ack_timeout` = 200 ms (Linux's TCP_DELACK_MAX; RFC 1122 4.2.3.2
+    ///   allows up to 500 ms, larger values are clamped): it doubles when it expires (interactive
+    ///   traffic) and halves when two segments arrive before it (bulk traffic);
     /// - SACK (RFC 2018), window scaling and timestamps (RFC 7323) on; NewReno;
     /// - rto_min 200 ms (Linux's TCP_RTO_MIN; RFC 6298 2.4 says 1 s, but a 1 s floor makes every
     ///   loss on a LAN-scale simulated path cost a second), rto_max 60 s (RFC 6298 2.5),
@@ -194,7 +220,7 @@ impl Default for TcpConfig {
             mss: 1460,
             nagle: true,
             delayed_ack: true,
-            delayed_ack_timeout: Duration::from_millis(40),
+            delayed_ack_timeout: Duration::from_millis(200),
             sack: true,
             window_scaling: true,
             timestamps: true,

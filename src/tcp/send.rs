@@ -13,7 +13,11 @@ pub struct SendBuffer {
 
 impl SendBuffer {
     pub fn new(cap: usize) -> Self {
-        SendBuffer { buf: Vec::new(), head: 0, cap }
+        SendBuffer {
+            buf: Vec::new(),
+            head: 0,
+            cap,
+        }
     }
     pub fn len(&self) -> usize {
         self.buf.len() - self.head
@@ -85,26 +89,14 @@ impl Scoreboard {
             return false;
         }
         let before: u32 = self.sacked_bytes();
-        let mut out: Vec<(Seq, Seq)> = Vec::with_capacity(self.blocks.len() + 1);
-        let mut placed = false;
-        for &(bl, br) in &self.blocks {
-            if br < l {
-                out.push((bl, br));
-            } else if bl > r {
-                if !placed {
-                    out.push((l, r));
-                    placed = true;
-                }
-                out.push((bl, br));
-            } else {
-                l = l.min(bl);
-                r = r.max(br);
-            }
+        // Blocks [i, j) overlap or touch [l, r): merge them in place.
+        let i = self.blocks.partition_point(|b| b.1 < l);
+        let j = self.blocks.partition_point(|b| b.0 <= r);
+        if i < j {
+            l = l.min(self.blocks[i].0);
+            r = r.max(self.blocks[j - 1].1);
         }
-        if !placed {
-            out.push((l, r));
-        }
-        self.blocks = out;
+        self.blocks.splice(i..j, [(l, r)]);
         self.sacked_bytes() != before
     }
     /// Forgets everything below the new SND.UNA.

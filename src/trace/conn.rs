@@ -73,14 +73,14 @@ impl ConnSummary {
             TcpEventKind::SegmentSent(s) => {
                 self.segments_sent += 1;
                 self.bytes_sent += s.len as u64;
-                if s.flags.contains("RST") {
+                if s.flags.0.rst() {
                     self.rsts_sent += 1;
                 }
             }
             TcpEventKind::SegmentReceived(s) => {
                 self.segments_received += 1;
                 self.bytes_received += s.len as u64;
-                if s.flags.contains("RST") {
+                if s.flags.0.rst() {
                     self.rsts_received += 1;
                 }
             }

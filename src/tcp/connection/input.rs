@@ -1,0 +1,654 @@
+//! Segment arrival (RFC 9293 section 3.10.7): SYN-SENT, acceptability, RST (RFC 5961), SYN,
+//! ACK processing (RTT samples, congestion control, loss detection), text, FIN.
+
+use super::*;
+
+impl Connection {
+    // ------------------------------------------------------------------ segment arrival
+
+    pub fn on_segment(&mut self, ctx: &mut Ctx<'_>, now: Instant, seg: &TcpRepr<'_>) {
+        self.ev(
+            ctx,
+            now,
+            TcpEventKind::SegmentReceived(SegmentInfo::of(seg)),
+        );
+        self.last_rx = now;
+        self.keepalive_probes = 0;
+        match self.state {
+            TcpState::Closed | TcpState::Listen => return,
+            TcpState::SynSent => {
+                self.on_segment_syn_sent(ctx, now, seg);
+                self.rearm_keepalive(ctx, now);
+                return;
+            }
+            _ => {}
+        }
+        self.on_segment_sync(ctx, now, seg);
+        self.rearm_keepalive(ctx, now);
+    }
+
+    /// RFC 9293 3.10.7.3, SYN-SENT.
+    pub(super) fn on_segment_syn_sent(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+    ) {
+        let f = seg.flags;
+        let ack = Seq(seg.ack);
+        // First: the ACK bit.
+        if f.ack() && (ack <= self.iss || ack > self.snd_max) {
+            if !f.rst() {
+                ctx.outbox.push(Outgoing {
+                    socket: self.id,
+                    local: self.local,
+                    remote: self.remote,
+                    repr: reset_for(seg),
+                });
+            }
+            self.ev(
+                ctx,
+                now,
+                TcpEventKind::Dropped {
+                    reason: "bad_ack_in_syn_sent",
+                },
+            );
+            return;
+        }
+        // Second: RST, acceptable only with an acceptable ACK (RFC 5961 3.2 leaves SYN-SENT as is).
+        if f.rst() {
+            if f.ack() {
+                self.fail(ctx, now, TcpError::ConnectionRefused);
+            } else {
+                self.ev(
+                    ctx,
+                    now,
+                    TcpEventKind::Dropped {
+                        reason: "rst_without_ack_in_syn_sent",
+                    },
+                );
+            }
+            return;
+        }
+        if !f.syn() {
+            self.ev(
+                ctx,
+                now,
+                TcpEventKind::Dropped {
+                    reason: "no_syn_in_syn_sent",
+                },
+            );
+            return;
+        }
+        // Fourth: SYN.
+        self.irs = Seq(seg.seq);
+        self.rcv_nxt = self.irs + 1u32;
+        self.negotiate(&seg.options);
+        self.init_rcv_window();
+        self.snd_wnd = u32::from(seg.window);
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = Seq(seg.seq);
+        self.snd_wl2 = ack;
+        if f.ack() {
+            self.snd_una = ack;
+            self.syn_acked = true;
+            if self.snd_nxt < ack {
+                self.snd_nxt = ack;
+            }
+            self.take_rtt_sample(ctx, now, seg);
+            self.retries = 0;
+            self.cancel_timer(TimerKind::Retransmit);
+            self.ack_pending = true;
+            self.syn_pending = false;
+            self.set_state(ctx, now, TcpState::Established);
+            if self.fin_queued {
+                self.set_state(ctx, now, TcpState::FinWait1);
+            }
+        } else {
+            // Simultaneous open: SYN-SENT -> SYN-RECEIVED, send SYN,ACK with our ISS.
+            self.syn_pending = true;
+            self.set_state(ctx, now, TcpState::SynReceived);
+        }
+    }
+
+    /// RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states.
+    pub(super) fn on_segment_sync(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        now: Instant,
+        seg_in: &TcpRepr<'_>,
+    ) {
+        let mut seg = *seg_in;
+        let f = seg.flags;
+        if self.state == TcpState::SynReceived && f.syn() && Seq(seg.seq) == self.irs {
+            if !f.ack() {
+                // Retransmitted SYN: our SYN-ACK was lost; send it again.
+                self.syn_pending = true;
+                self.ev(
+                    ctx,
+                    now,
+                    TcpEventKind::Dropped {
+                        reason: "retransmitted_syn",
+                    },
+                );
+                return;
+            }
+            // Simultaneous open: the peer's SYN,ACK repeats the SYN we already have; only its ACK
+            // is news (RFC 9293 figure 8, line 6).
+            seg.flags = TcpFlags(seg.flags.0 & !TcpFlags::SYN.0);
+            seg.seq = seg.seq.wrapping_add(1);
+        }
+        let f = seg.flags;
+        let seq = Seq(seg.seq);
+        let seg_len = seg.segment_len() as u32;
+        let rcv_wnd = self.rcv_adv.since(self.rcv_nxt);
+
+        // RFC 7323 5.3 R1 (PAWS): a segment whose TSval is older than TS.Recent is an old
+        // duplicate: ACK it (unless RST) and drop it.
+        if self.ts_ok
+            && let Some((tsval, _)) = seg.options.timestamps
+            && (tsval.wrapping_sub(self.ts_recent) as i32) < 0
+        {
+            if !f.rst() {
+                self.ack_pending = true;
+            }
+            self.ev(ctx, now, TcpEventKind::Dropped { reason: "paws" });
+            return;
+        }
+
+        // First: sequence number acceptability, the four cases.
+        let mut acceptable = if seg_len == 0 {
+            if rcv_wnd == 0 {
+                seq == self.rcv_nxt
+            } else {
+                seq.in_range(self.rcv_nxt, self.rcv_nxt + rcv_wnd)
+            }
+        } else if rcv_wnd == 0 {
+            false
+        } else {
+            seq.in_range(self.rcv_nxt, self.rcv_nxt + rcv_wnd)
+                || (seq + (seg_len - 1)).in_range(self.rcv_nxt, self.rcv_nxt + rcv_wnd)
+        };
+        let mut zero_window_text = false;
+        if !acceptable && rcv_wnd == 0 && seq == self.rcv_nxt && !f.rst() {
+            // "special allowance should be made to accept valid ACKs, URGs, and RSTs": process the
+            // ACK of a zero-window probe, drop its text.
+            acceptable = true;
+            zero_window_text = true;
+        }
+        if !acceptable {
+            if !f.rst() {
+                if self.state == TcpState::TimeWait && f.fin() && seq + seg_len == self.rcv_nxt {
+                    // A retransmitted FIN in TIME-WAIT: ACK it and restart the 2 MSL timeout.
+                    let d = self.cfg.msl.saturating_mul(2);
+                    self.set_timer(ctx, now, TimerKind::TimeWait, now + d);
+                }
+                self.ack_pending = true;
+            }
+            self.ev(
+                ctx,
+                now,
+                TcpEventKind::Dropped {
+                    reason: "unacceptable_seq",
+                },
+            );
+            return;
+        }
+
+        // Second: RST (RFC 5961 3.2).
+        if f.rst() {
+            if self.state == TcpState::TimeWait {
+                // RFC 1337 section 3 (TIME-WAIT assassination): ignore RSTs in TIME-WAIT so that
+                // the 2 MSL quiet time always runs out. RFC 9293 would close; Linux's
+                // net.ipv4.tcp_rfc1337=1 behaves like this.
+                self.ev(
+                    ctx,
+                    now,
+                    TcpEventKind::Dropped {
+                        reason: "rst_in_time_wait",
+                    },
+                );
+                return;
+            }
+            if seq == self.rcv_nxt {
+                self.on_reset(ctx, now);
+            } else {
+                self.ack_pending = true;
+                self.ev(
+                    ctx,
+                    now,
+                    TcpEventKind::ChallengeAck {
+                        reason: "rst_not_exact",
+                    },
+                );
+            }
+            return;
+        }
+
+        // Fourth: SYN (RFC 5961 4.2: challenge ACK in every synchronized state).
+        if f.syn() {
+            if self.state == TcpState::SynReceived && self.passive {
+                // RFC 9293: a passive SYN-RECEIVED connection returns to LISTEN.
+                self.ev(
+                    ctx,
+                    now,
+                    TcpEventKind::Dropped {
+                        reason: "syn_in_syn_received",
+                    },
+                );
+                self.set_state(ctx, now, TcpState::Closed);
+                return;
+            }
+            self.ack_pending = true;
+            self.ev(
+                ctx,
+                now,
+                TcpEventKind::ChallengeAck {
+                    reason: "syn_in_synchronized_state",
+                },
+            );
+            return;
+        }
+
+        // Fifth: ACK.
+        if !f.ack() {
+            self.ev(ctx, now, TcpEventKind::Dropped { reason: "no_ack" });
+            return;
+        }
+        let ack = Seq(seg.ack);
+        if self.state == TcpState::SynReceived {
+            if ack > self.snd_una && ack <= self.snd_max {
+                self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
+                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+                self.snd_wl1 = seq;
+                self.snd_wl2 = ack;
+                self.syn_pending = false;
+                self.set_state(ctx, now, TcpState::Established);
+                if self.fin_queued {
+                    self.set_state(ctx, now, TcpState::FinWait1);
+                }
+            } else {
+                ctx.outbox.push(Outgoing {
+                    socket: self.id,
+                    local: self.local,
+                    remote: self.remote,
+                    repr: reset_for(&seg),
+                });
+                self.ev(
+                    ctx,
+                    now,
+                    TcpEventKind::Dropped {
+                        reason: "bad_ack_in_syn_received",
+                    },
+                );
+                return;
+            }
+        }
+        if ack > self.snd_max {
+            // Acknowledges something not yet sent: ACK and drop (RFC 9293; RFC 5961 5.2).
+            self.ack_pending = true;
+            self.ev(
+                ctx,
+                now,
+                TcpEventKind::Dropped {
+                    reason: "ack_of_unsent_data",
+                },
+            );
+            return;
+        }
+        if ack < self.snd_una - self.max_snd_wnd.max(1) {
+            // RFC 5961 5.2: older than SND.UNA - MAX.SND.WND: challenge ACK, drop.
+            self.ack_pending = true;
+            self.ev(
+                ctx,
+                now,
+                TcpEventKind::ChallengeAck {
+                    reason: "ack_too_old",
+                },
+            );
+            return;
+        }
+        // RFC 7323 4.3: TS.Recent update.
+        if self.ts_ok
+            && let Some((tsval, _)) = seg.options.timestamps
+            && seq <= self.last_ack_sent
+        {
+            self.ts_recent = tsval;
+        }
+        let fin_was_acked = self.fin_acked_now();
+        self.process_ack(ctx, now, &seg);
+        if !fin_was_acked && self.fin_acked_now() {
+            match self.state {
+                TcpState::FinWait1 => self.set_state(ctx, now, TcpState::FinWait2),
+                TcpState::Closing => self.set_state(ctx, now, TcpState::TimeWait),
+                TcpState::LastAck => {
+                    self.set_state(ctx, now, TcpState::Closed);
+                    return;
+                }
+                _ => {}
+            }
+        }
+
+        // Seventh: segment text.
+        let payload: &[u8] = if zero_window_text { &[] } else { seg.payload };
+        if !payload.is_empty() {
+            match self.state {
+                TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2 => {
+                    self.receive_text(ctx, now, seq, payload);
+                }
+                _ => {
+                    // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: the peer already sent FIN.
+                    self.ev(
+                        ctx,
+                        now,
+                        TcpEventKind::Dropped {
+                            reason: "text_after_fin",
+                        },
+                    );
+                }
+            }
+        } else if zero_window_text && !seg.payload.is_empty() {
+            self.ack_pending = true;
+        }
+
+        // Eighth: FIN.
+        if f.fin() && !zero_window_text {
+            let fin_seq = seq + seg.payload.len();
+            if fin_seq < self.rcv_adv || fin_seq == self.rcv_nxt {
+                self.rcv_fin = Some(fin_seq);
+            }
+        }
+        self.check_fin(ctx, now);
+    }
+
+    pub(super) fn fin_acked_now(&self) -> bool {
+        self.fin_seq.is_some_and(|f| self.snd_una > f)
+    }
+
+    pub(super) fn check_fin(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
+        if self.fin_rcvd || self.rcv_fin != Some(self.rcv_nxt) {
+            return;
+        }
+        self.fin_rcvd = true;
+        self.rcv_nxt += 1u32;
+        self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
+        self.ack_pending = true;
+        match self.state {
+            TcpState::SynReceived | TcpState::Established => {
+                self.set_state(ctx, now, TcpState::CloseWait)
+            }
+            TcpState::FinWait1 => {
+                if self.fin_acked_now() {
+                    self.set_state(ctx, now, TcpState::TimeWait);
+                } else {
+                    // Simultaneous close.
+                    self.set_state(ctx, now, TcpState::Closing);
+                }
+            }
+            TcpState::FinWait2 => self.set_state(ctx, now, TcpState::TimeWait),
+            _ => {}
+        }
+        self.wake();
+    }
+
+    pub(super) fn on_reset(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
+        match self.state {
+            TcpState::SynReceived if self.passive => {
+                // Back to LISTEN: the embryonic connection just disappears.
+                self.set_state(ctx, now, TcpState::Closed);
+            }
+            TcpState::SynReceived => self.fail(ctx, now, TcpError::ConnectionRefused),
+            TcpState::Established
+            | TcpState::FinWait1
+            | TcpState::FinWait2
+            | TcpState::CloseWait => self.fail(ctx, now, TcpError::ConnectionReset),
+            _ => self.set_state(ctx, now, TcpState::Closed),
+        }
+    }
+
+    pub(super) fn receive_text(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        now: Instant,
+        seq: Seq,
+        payload: &[u8],
+    ) {
+        let out = self
+            .rbuf
+            .insert(&mut self.rcv_nxt, seq, payload, self.rcv_adv);
+        if self.app_closed {
+            // Nobody will read it.
+            self.rbuf.discard_ready();
+        }
+        if out.out_of_order || out.filled_hole || out.duplicate || self.rbuf.has_ooo() {
+            // RFC 5681 4.2: immediate ACK for out-of-order segments and when a gap is filled.
+            self.ack_pending = true;
+        } else if out.advanced > 0 {
+            if !self.cfg.delayed_ack {
+                self.ack_pending = true;
+            } else {
+                // RFC 1122 4.2.3.2 / RFC 5681 4.2: at least every second full-sized segment.
+                self.delack_segs += 1;
+                if self.delack_segs >= 2 {
+                    self.ack_pending = true;
+                    // Bulk data: shorten the delay again.
+                    self.ato = Duration::from_nanos(self.ato.as_nanos() / 2).max(self.ato_min());
+                } else if self.timer(TimerKind::DelayedAck).is_none() {
+                    let at = now + self.ato;
+                    self.set_timer(ctx, now, TimerKind::DelayedAck, at);
+                }
+            }
+        }
+        if out.advanced > 0 {
+            self.wake();
+        }
+    }
+
+    pub(super) fn take_rtt_sample(&mut self, ctx: &mut Ctx<'_>, now: Instant, seg: &TcpRepr<'_>) {
+        let mut sample = None;
+        if self.ts_ok
+            && let Some((_, ecr)) = seg.options.timestamps
+            && ecr != 0
+        {
+            let ms = Self::tsval(now).wrapping_sub(ecr);
+            if ms < 0x8000_0000 {
+                sample = Some(Duration::from_millis(u64::from(ms)));
+            }
+        }
+        if let Some((s, t)) = self.rtt_timing
+            && Seq(seg.ack) > s
+        {
+            if sample.is_none() {
+                sample = Some(now - t);
+            }
+            self.rtt_timing = None;
+        }
+        if let Some(r) = sample {
+            self.rtt.sample(r);
+            self.ev(
+                ctx,
+                now,
+                TcpEventKind::Rtt {
+                    sample: r,
+                    srtt: self.rtt.srtt().unwrap_or(r),
+                    rttvar: self.rtt.rttvar(),
+                    rto: self.rtt.rto(),
+                },
+            );
+        }
+    }
+
+    /// The handshake completed at some point.
+    pub fn was_established(&self) -> bool {
+        self.established_once
+    }
+
+    pub fn rcv_nxt(&self) -> u32 {
+        self.rcv_nxt.0
+    }
+
+    pub(super) fn flight(&self) -> u32 {
+        self.snd_max.since(self.snd_una)
+    }
+
+    /// RFC 6675 pipe: unSACKed octets not deemed lost, plus retransmitted ones.
+    pub(super) fn pipe(&self) -> u32 {
+        let lost_b = self
+            .scoreboard
+            .lost_boundary(self.snd_una, DUPTHRESH, self.eff_mss())
+            .min(self.snd_max);
+        let total = self.scoreboard.unsacked_in(self.snd_una, self.snd_max);
+        let lost = self.scoreboard.unsacked_in(self.snd_una, lost_b);
+        let rexmitted = self
+            .scoreboard
+            .unsacked_in(self.snd_una, self.high_rxt.min(self.snd_max));
+        total - lost + rexmitted
+    }
+
+    pub(super) fn process_ack(&mut self, ctx: &mut Ctx<'_>, now: Instant, seg: &TcpRepr<'_>) {
+        self.unanswered_probes = 0;
+        let ack = Seq(seg.ack);
+        let seq = Seq(seg.seq);
+        let mss = self.eff_mss();
+        if self.sack_ok {
+            for (l, r) in seg.options.sack_blocks.iter().flatten() {
+                self.scoreboard
+                    .add(Seq(*l), Seq(*r), self.snd_una, self.snd_max);
+            }
+        }
+        let wnd = u32::from(seg.window) << self.snd_wscale;
+        if ack > self.snd_una {
+            let flight_before = self.flight();
+            let mut acked = ack.since(self.snd_una);
+            let total_acked = acked;
+            if !self.syn_acked {
+                self.syn_acked = true;
+                acked -= 1;
+            }
+            let consumed = (acked as usize).min(self.sbuf.len());
+            self.sbuf.consume(consumed);
+            self.take_rtt_sample(ctx, now, seg);
+            self.snd_una = ack;
+            if self.snd_nxt < ack {
+                self.snd_nxt = ack;
+            }
+            if self.high_rxt < ack {
+                self.high_rxt = ack;
+            }
+            self.scoreboard.advance(ack);
+            if !self.in_recovery && self.recover < ack - 1u32 {
+                // Keep "recover" trailing SND.UNA so that the RFC 6582 comparison stays within
+                // 2^31 of it on long transfers.
+                self.recover = ack - 1u32;
+            }
+            self.retries = 0;
+            self.dupacks = 0;
+            if self.in_recovery {
+                if ack >= self.recover {
+                    // Full ACK: RFC 6582 3.2 step 3 (option 1) / RFC 6675 exit.
+                    self.in_recovery = false;
+                    self.rexmit_una_pending = false;
+                    let ss = self.cc.ssthresh();
+                    let c = ss.min(self.flight().max(mss) + mss);
+                    self.cc.set_cwnd(c);
+                    self.cc.on_recovery_exit(now);
+                    self.ev(ctx, now, TcpEventKind::RecoveryEnd { ack: ack.0 });
+                    self.emit_cc(ctx, now, "recovery_exit");
+                } else if !self.sack_ok {
+                    // RFC 6582 3.2 step 5: partial ACK: retransmit the first unacknowledged segment,
+                    // deflate cwnd by the amount acknowledged, add back one SMSS if >= SMSS.
+                    self.rexmit_una_pending = true;
+                    let mut c = self.cc.cwnd().saturating_sub(total_acked);
+                    if total_acked >= mss {
+                        c += mss;
+                    }
+                    self.cc.set_cwnd(c);
+                    self.emit_cc(ctx, now, "partial_ack");
+                }
+            } else {
+                let before = (self.cc.cwnd(), self.cc.ssthresh());
+                self.cc
+                    .on_ack(now, total_acked, flight_before, self.rtt.srtt());
+                if before != (self.cc.cwnd(), self.cc.ssthresh()) {
+                    self.emit_cc(ctx, now, "ack");
+                }
+            }
+            // RFC 6298 5.2 / 5.3: stop the timer when all is acknowledged, else restart it.
+            if self.snd_una == self.snd_max {
+                self.cancel_timer(TimerKind::Retransmit);
+            } else {
+                let at = now + self.rtt.rto();
+                self.set_timer(ctx, now, TimerKind::Retransmit, at);
+            }
+            self.wake();
+        } else if ack == self.snd_una
+            && seg.payload.is_empty()
+            && !seg.flags.syn()
+            && !seg.flags.fin()
+            && wnd == self.snd_wnd
+            && self.snd_max > self.snd_una
+        {
+            // A duplicate ACK (RFC 5681 section 2).
+            self.dupacks += 1;
+            if self.in_recovery && !self.sack_ok {
+                // RFC 6582 3.2 step 4: inflate by one SMSS per additional duplicate ACK.
+                let c = self.cc.cwnd() + mss;
+                self.cc.set_cwnd(c);
+                self.emit_cc(ctx, now, "dupack_inflation");
+            }
+        }
+        // Window update (RFC 9293 3.10.7.4, ESTABLISHED, fifth check).
+        if self.snd_wl1 < seq || (self.snd_wl1 == seq && self.snd_wl2 <= ack) {
+            let opened = self.snd_wnd == 0 && wnd > 0;
+            self.snd_wnd = wnd;
+            self.max_snd_wnd = self.max_snd_wnd.max(wnd);
+            self.snd_wl1 = seq;
+            self.snd_wl2 = ack;
+            if opened {
+                self.cancel_timer(TimerKind::Persist);
+                self.persist_backoff = 0;
+                self.probe_pending = false;
+                if self.snd_max > self.snd_una && self.timer(TimerKind::Retransmit).is_none() {
+                    let at = now + self.rtt.rto();
+                    self.set_timer(ctx, now, TimerKind::Retransmit, at);
+                }
+            }
+        }
+        // Loss detection: three duplicate ACKs (RFC 5681 3.2), or IsLost(SND.UNA) from SACK
+        // (RFC 6675 section 5); not again for the same window (RFC 6582 "recover" check).
+        if !self.in_recovery && self.snd_max > self.snd_una && self.snd_una > self.recover {
+            let sack_lost = self.sack_ok
+                && self.scoreboard.lost_boundary(self.snd_una, DUPTHRESH, mss) > self.snd_una;
+            if self.dupacks >= DUPTHRESH || sack_lost {
+                self.enter_recovery(ctx, now);
+            }
+        }
+    }
+
+    pub(super) fn enter_recovery(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
+        let mss = self.eff_mss();
+        let flight = self.flight();
+        self.cc.on_loss(now, flight);
+        self.in_recovery = true;
+        self.recover = self.snd_max;
+        self.high_rxt = self.snd_una;
+        self.rtt_timing = None;
+        if !self.sack_ok {
+            // RFC 6582 3.2 step 3: cwnd = ssthresh + 3*SMSS.
+            let c = self.cc.ssthresh() + 3 * mss;
+            self.cc.set_cwnd(c);
+        }
+        // Fast retransmit of the first unacknowledged segment (RFC 5681 3.2 step 3, RFC 6675
+        // step 4.3).
+        self.rexmit_una_pending = true;
+        self.ev(
+            ctx,
+            now,
+            TcpEventKind::RecoveryStart {
+                recover: self.recover.0,
+                sack: self.sack_ok,
+            },
+        );
+        self.emit_cc(ctx, now, "fast_retransmit");
+    }
+}
