@@ -136,6 +136,8 @@ pub async fn sink(ctx: Ctx, cfg: SinkConfig, result: Rc<RefCell<SinkResult>>) ->
         }
         Err(e) => {
             res.error = Some(e.to_string());
+            // Give the socket back: a connection nobody holds answers stray segments with RST.
+            let _ = s.close();
             Err(format!("receive: {e}"))
         }
     }
@@ -164,8 +166,9 @@ pub async fn sender(
         }
         s.write_all(block).await.map_err(|e| format!("send: {e}"))?;
     }
-    s.close().map_err(|e| e.to_string())?;
-    // Wait for the peer's FIN: the transfer is over when the sink has read everything and closed.
+    // Half-close, then wait for the peer's FIN: the transfer is over when the sink has read
+    // everything and closed its end. Only then does the sender close (and enter TIME-WAIT).
+    s.shutdown().map_err(|e| e.to_string())?;
     let mut rest = [0u8; 64];
     loop {
         match s.read(&mut rest).await {
@@ -174,6 +177,7 @@ pub async fn sender(
             Err(e) => return Err(format!("waiting for the receiver to close: {e}")),
         }
     }
+    s.close().map_err(|e| e.to_string())?;
     let res = result.borrow();
     let secs = (ctx.now() - start).as_secs_f64();
     let goodput = if secs > 0.0 { res.bytes as f64 * 8.0 / secs } else { 0.0 };

@@ -29,14 +29,15 @@ pub async fn connections(ctx: Ctx, to: SocketAddrV4, count: usize, hold: Duratio
                 all_open_at.set(Some(c.now()));
             }
             c.sleep(hold).await;
-            let _ = s.close();
-            // Wait for the server's FIN.
+            let _ = s.shutdown();
+            // Wait for the server's FIN, then give the socket up.
             let mut b = [0u8; 16];
             while let Ok(n) = s.read(&mut b).await {
                 if n == 0 {
                     break;
                 }
             }
+            let _ = s.close();
             closed.set(closed.get() + 1);
         });
     }

@@ -76,10 +76,11 @@ pub async fn client(ctx: Ctx, to: SocketAddrV4, messages: usize, interval: Durat
             None => return Err("server closed the connection early".into()),
         }
     }
-    s.close().map_err(|e| e.to_string())?;
-    // Wait for the server's FIN so the exchange ends cleanly (the connection then goes to TIME_WAIT).
+    s.shutdown().map_err(|e| e.to_string())?;
+    // Wait for the server's FIN so the exchange ends cleanly, then close (-> TIME-WAIT).
     let mut rest = [0u8; 64];
     while s.read(&mut rest).await.map_err(|e| e.to_string())? > 0 {}
+    s.close().map_err(|e| e.to_string())?;
     ctx.metric("messages", messages as f64);
     ctx.metric("correct_replies", ok as f64);
     Ok(())

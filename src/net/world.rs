@@ -415,6 +415,18 @@ impl WorldBuilder {
             trace_sink,
             keep_tcp_events,
         } = self;
+        // MSS from the interface MTU (RFC 9293 3.7.1, RFC 879): a host announces and sends at most
+        // the smallest MTU of its links minus 40 bytes of IP and TCP headers.
+        let mut specs = specs;
+        for (n, spec) in specs.iter_mut().enumerate() {
+            let min_mtu = link_specs
+                .iter()
+                .flat_map(|l| (0..2).filter(move |&side| l.ends[side].0 == n).map(move |side| l.params[side].mtu))
+                .min();
+            if let (Some(cfg), Some(mtu)) = (spec.tcp.as_mut(), min_mtu) {
+                cfg.mss = cfg.mss.min(mtu.saturating_sub(40).clamp(88, 65495) as u16);
+            }
+        }
         let mut nodes: Vec<Node> = specs
             .iter()
             .enumerate()
