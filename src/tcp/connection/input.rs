@@ -141,17 +141,19 @@ impl Connection {
         let f = seg.flags;
         let seq = Seq(seg.seq);
         let seg_len = seg.segment_len() as u32;
-        let rcv_wnd = self.rcv_adv.since(self.rcv_nxt);
+        // The window we advertised, or more if buffer space freed up since (accepting beyond the
+        // advertised edge is allowed; advertising it is what SWS avoidance may delay).
+        let rcv_right = self.rcv_adv.max(self.advertisable_right());
+        let rcv_wnd = rcv_right.since(self.rcv_nxt);
 
-        // RFC 7323 5.3 R1 (PAWS): a segment whose TSval is older than TS.Recent is an old
-        // duplicate: ACK it (unless RST) and drop it.
+        // RFC 7323 5.3 R1 (PAWS): a non-RST segment whose TSval is older than TS.Recent is an old
+        // duplicate: ACK it and drop it.
         if self.ts_ok
+            && !f.rst()
             && let Some((tsval, _)) = seg.options.timestamps
             && (tsval.wrapping_sub(self.ts_recent) as i32) < 0
         {
-            if !f.rst() {
-                self.ack_pending = true;
-            }
+            self.ack_pending = true;
             self.ev(ctx, now, TcpEventKind::Dropped { reason: "paws" });
             return;
         }
@@ -354,7 +356,7 @@ impl Connection {
         // Eighth: FIN.
         if f.fin() && !zero_window_text {
             let fin_seq = seq + seg.payload.len();
-            if fin_seq < self.rcv_adv || fin_seq == self.rcv_nxt {
+            if fin_seq < rcv_right || fin_seq == self.rcv_nxt {
                 self.rcv_fin = Some(fin_seq);
             }
         }
@@ -413,9 +415,8 @@ impl Connection {
         seq: Seq,
         payload: &[u8],
     ) {
-        let out = self
-            .rbuf
-            .insert(&mut self.rcv_nxt, seq, payload, self.rcv_adv);
+        let right = self.rcv_adv.max(self.advertisable_right());
+        let out = self.rbuf.insert(&mut self.rcv_nxt, seq, payload, right);
         if self.app_closed {
             // Nobody will read it.
             self.rbuf.discard_ready();
