@@ -1217,6 +1217,29 @@ fn karn_no_rtt_sample_from_retransmitted_segment() {
 }
 
 #[test]
+fn rto_is_three_seconds_after_a_syn_timeout_without_sample() {
+    // RFC 6298 5.7.
+    let mut h = H::new(plain_cfg());
+    h.id = h
+        .stack
+        .connect(
+            h.now,
+            SocketAddrV4::new(US, US_PORT),
+            SocketAddrV4::new(PEER, PEER_PORT),
+            None,
+        )
+        .unwrap();
+    h.iss = h.poll()[0].seq;
+    assert_eq!(h.advance(ms(1500)).len(), 1);
+    let mut sa = pseg(f(SYN, ACK), PISS, h.iss + 1, 65535, 0);
+    sa.options = mss_opt(1460);
+    h.inject(sa);
+    let info = h.stack.conn_info(h.id).unwrap();
+    assert_eq!(info.srtt, None);
+    assert_eq!(info.rto, Duration::from_secs(3));
+}
+
+#[test]
 fn retransmission_limit_aborts_with_rst_and_timed_out() {
     let cfg = TcpConfig {
         max_retransmissions: 3,

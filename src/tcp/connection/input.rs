@@ -96,6 +96,7 @@ impl Connection {
                 self.snd_nxt = ack;
             }
             self.take_rtt_sample(ctx, now, seg);
+            self.handshake_done();
             self.retries = 0;
             self.cancel_timer(TimerKind::Retransmit);
             self.ack_pending = true;
@@ -265,6 +266,7 @@ impl Connection {
                 self.snd_wl1 = seq;
                 self.snd_wl2 = ack;
                 self.syn_pending = false;
+                self.handshake_done();
                 self.set_state(ctx, now, TcpState::Established);
                 if self.fin_queued {
                     self.set_state(ctx, now, TcpState::FinWait1);
@@ -361,6 +363,14 @@ impl Connection {
             }
         }
         self.check_fin(ctx, now);
+    }
+
+    /// RFC 6298 5.7: if our SYN (or SYN-ACK) timed out and no RTT sample was taken, restart with
+    /// an RTO of 3 s once the handshake completes.
+    fn handshake_done(&mut self) {
+        if self.retries > 0 && self.rtt.srtt().is_none() {
+            self.rtt.reinit(Duration::from_secs(3));
+        }
     }
 
     pub(super) fn fin_acked_now(&self) -> bool {
