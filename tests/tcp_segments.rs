@@ -536,6 +536,28 @@ fn rst_outside_window_is_ignored_silently() {
 }
 
 #[test]
+fn acks_to_dropped_pure_acks_are_rate_limited() {
+    let mut h = H::plain_client();
+    let stale = pseg(ACK, PISS - 100, h.iss + 1, 65535, 0);
+    assert_eq!(h.inject(stale.clone()).len(), 1);
+    h.now = ms(100);
+    assert!(h.inject(stale.clone()).is_empty());
+    assert!(h.has_event(|k| matches!(
+        k,
+        TcpEventKind::Dropped {
+            reason: "ack_rate_limited"
+        }
+    )));
+    // Segments with data are always answered.
+    assert_eq!(
+        h.inject(pseg(ACK, PISS - 100, h.iss + 1, 65535, 10)).len(),
+        1
+    );
+    h.now = ms(600);
+    assert_eq!(h.inject(stale).len(), 1);
+}
+
+#[test]
 fn syn_in_established_gets_challenge_ack() {
     let mut h = H::plain_client();
     let out = h.inject(pseg(SYN, PISS + 1 + 10, 0, 65535, 0));

@@ -154,7 +154,7 @@ impl Connection {
             && let Some((tsval, _)) = seg.options.timestamps
             && (tsval.wrapping_sub(self.ts_recent) as i32) < 0
         {
-            self.ack_pending = true;
+            self.oow_ack(ctx, now, &seg);
             self.ev(ctx, now, TcpEventKind::Dropped { reason: "paws" });
             return;
         }
@@ -186,7 +186,7 @@ impl Connection {
                     let d = self.cfg.msl.saturating_mul(2);
                     self.set_timer(ctx, now, TimerKind::TimeWait, now + d);
                 }
-                self.ack_pending = true;
+                self.oow_ack(ctx, now, &seg);
             }
             self.ev(
                 ctx,
@@ -216,7 +216,7 @@ impl Connection {
             if seq == self.rcv_nxt {
                 self.on_reset(ctx, now);
             } else {
-                self.ack_pending = true;
+                self.oow_ack(ctx, now, &seg);
                 self.ev(
                     ctx,
                     now,
@@ -242,7 +242,7 @@ impl Connection {
                 self.set_state(ctx, now, TcpState::Closed);
                 return;
             }
-            self.ack_pending = true;
+            self.oow_ack(ctx, now, &seg);
             self.ev(
                 ctx,
                 now,
@@ -290,7 +290,7 @@ impl Connection {
         }
         if ack > self.snd_max {
             // Acknowledges something not yet sent: ACK and drop (RFC 9293; RFC 5961 5.2).
-            self.ack_pending = true;
+            self.oow_ack(ctx, now, &seg);
             self.ev(
                 ctx,
                 now,
@@ -302,7 +302,7 @@ impl Connection {
         }
         if ack < self.snd_una - self.max_snd_wnd.max(1) {
             // RFC 5961 5.2: older than SND.UNA - MAX.SND.WND: challenge ACK, drop.
-            self.ack_pending = true;
+            self.oow_ack(ctx, now, &seg);
             self.ev(
                 ctx,
                 now,
@@ -371,6 +371,30 @@ impl Connection {
         if self.retries > 0 && self.rtt.srtt().is_none() {
             self.rtt.reinit(Duration::from_secs(3));
         }
+    }
+
+    /// An ACK answering a segment we drop (out of window, PAWS, challenge ACKs). Those answering
+    /// segments without data (pure ACKs, RSTs, SYNs) go out at most once per 500 ms, so that two
+    /// confused ends cannot ping-pong ACKs at wire speed (Linux's tcp_invalid_ratelimit; RFC 5961
+    /// section 7 for challenge ACKs).
+    fn oow_ack(&mut self, ctx: &mut Ctx<'_>, now: Instant, seg: &TcpRepr<'_>) {
+        let carries_data = !seg.payload.is_empty() || seg.flags.fin();
+        if !carries_data || seg.flags.syn() {
+            if let Some(t) = self.last_oow_ack
+                && now - t < OOW_ACK_INTERVAL
+            {
+                self.ev(
+                    ctx,
+                    now,
+                    TcpEventKind::Dropped {
+                        reason: "ack_rate_limited",
+                    },
+                );
+                return;
+            }
+            self.last_oow_ack = Some(now);
+        }
+        self.ack_pending = true;
     }
 
     pub(super) fn fin_acked_now(&self) -> bool {
