@@ -280,6 +280,38 @@ fn active_open_syn_carries_options_and_handshake_completes() {
 }
 
 #[test]
+fn no_window_scaling_unless_both_syns_carry_it() {
+    // We offer scaling (256 KiB buffer, shift 3); the peer's SYN-ACK does not: windows are
+    // unscaled both ways.
+    let cfg = TcpConfig {
+        window_scaling: true,
+        recv_buffer: 256 * 1024,
+        ..plain_cfg()
+    };
+    let mut h = H::new(cfg);
+    h.id = h
+        .stack
+        .connect(
+            h.now,
+            SocketAddrV4::new(US, US_PORT),
+            SocketAddrV4::new(PEER, PEER_PORT),
+            None,
+        )
+        .unwrap();
+    let syn = h.poll();
+    assert_eq!(syn[0].options.window_scale, Some(3));
+    h.iss = syn[0].seq;
+    let mut sa = pseg(f(SYN, ACK), PISS, h.iss + 1, 3000, 0);
+    sa.options = mss_opt(1000);
+    let out = h.inject(sa);
+    assert_eq!(out[0].window, 65535);
+    // The peer's 3000 is 3000 bytes, not 3000 << anything.
+    h.send(10_000);
+    let out = h.poll();
+    assert_eq!(out.iter().map(Seg::len).sum::<usize>(), 3000);
+}
+
+#[test]
 fn passive_open_and_accept() {
     let (h, _l) = H::server(plain_cfg(), 4);
     assert_eq!(h.stack.open_sockets(), 2);
