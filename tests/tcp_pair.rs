@@ -104,11 +104,14 @@ struct Outcome {
     /// (sent, received) hashes for client->server and server->client.
     hashes: [(String, String); 2],
     sizes: [usize; 2],
+    client_iss: u32,
     end: Instant,
     stats: BTreeMap<String, u64>,
 }
 
 thread_local! {
+    /// The client's ISN key, if set (sequence wrap test).
+    static CLIENT_KEY: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
     /// A different configuration for the server side, if set (negotiation tests).
     static SERVER_CFG: std::cell::RefCell<Option<TcpConfig>> = const { std::cell::RefCell::new(None) };
 }
@@ -234,7 +237,9 @@ fn run(seed: u64, cfg: &TcpConfig, bidirectional: bool, max_loss: f64) -> Result
         lost: 0,
         jitter_us: if max_loss > 0.0 { 200 } else { 0 },
     };
-    let mut a = TcpStack::new(rng.next_u64(), cfg.clone());
+    let key_a = rng.next_u64();
+    let key_a = CLIENT_KEY.with(|k| k.get()).unwrap_or(key_a);
+    let mut a = TcpStack::new(key_a, cfg.clone());
     let cfg_b = SERVER_CFG
         .with(|c| c.borrow().clone())
         .unwrap_or_else(|| cfg.clone());
@@ -259,6 +264,7 @@ fn run(seed: u64, cfg: &TcpConfig, bidirectional: bool, max_loss: f64) -> Result
     let mut buf = vec![0u8; 16 * 1024];
     let mut stats: BTreeMap<String, u64> = BTreeMap::new();
     let limit = Instant::ZERO + Duration::from_secs(3600);
+    let mut client_iss = 0;
     let trace = std::env::var("TCP_PAIR_TRACE").is_ok();
     loop {
         // Application steps.
@@ -272,7 +278,12 @@ fn run(seed: u64, cfg: &TcpConfig, bidirectional: bool, max_loss: f64) -> Result
         }
         server.step(&mut b, now, &mut buf)?;
         // Output.
-        a.poll_transmit(now, &mut |s, d, r| wire.push(now, OwnedSeg::new(s, d, r)));
+        a.poll_transmit(now, &mut |s, d, r| {
+            if r.flags == TcpFlags::SYN {
+                client_iss = r.seq;
+            }
+            wire.push(now, OwnedSeg::new(s, d, r))
+        });
         b.poll_transmit(now, &mut |s, d, r| wire.push(now, OwnedSeg::new(s, d, r)));
         let mut count = |side: &str, e: TcpEvent| {
             if trace {
@@ -378,6 +389,7 @@ fn run(seed: u64, cfg: &TcpConfig, bidirectional: bool, max_loss: f64) -> Result
             ),
         ],
         sizes: [up.len(), down.len()],
+        client_iss,
         end: now,
         stats,
     })
@@ -530,6 +542,42 @@ fn mixed_options_fall_back_cleanly() {
     let t = check_many("mixed", 6000, seeds() / 4, TcpConfig::default(), true);
     SERVER_CFG.with(|c| *c.borrow_mut() = None);
     assert!(!t.contains_key(&reason(RetransmitReason::Sack)), "{t:?}");
+}
+
+#[test]
+fn transfer_across_sequence_number_wrap() {
+    // Find an ISN key that puts the client's ISS just below 2^32, so that the transfer wraps.
+    let cfg = TcpConfig::default();
+    let mut key = 0u64;
+    loop {
+        let mut st = TcpStack::new(key, cfg.clone());
+        st.connect(
+            Instant::ZERO,
+            SocketAddrV4::new(A_IP, 0),
+            SocketAddrV4::new(B_IP, 80),
+            None,
+        )
+        .unwrap();
+        let mut iss = 0;
+        st.poll_transmit(Instant::ZERO, &mut |_, _, r| iss = r.seq);
+        if iss > u32::MAX - 100_000 {
+            break;
+        }
+        key += 1;
+    }
+    CLIENT_KEY.with(|k| k.set(Some(key)));
+    let mut wrapped = 0;
+    for seed in 7000..7020 {
+        let o = run(seed, &cfg, true, 0.1).unwrap();
+        assert_eq!(o.hashes[0].0, o.hashes[0].1, "seed {seed}");
+        assert_eq!(o.hashes[1].0, o.hashes[1].1, "seed {seed}");
+        assert!(o.client_iss > u32::MAX - 100_000);
+        if o.sizes[0] as u64 > u64::from(u32::MAX - o.client_iss) {
+            wrapped += 1;
+        }
+    }
+    CLIENT_KEY.with(|k| k.set(None));
+    assert!(wrapped > 0);
 }
 
 #[test]

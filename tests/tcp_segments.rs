@@ -280,6 +280,38 @@ fn active_open_syn_carries_options_and_handshake_completes() {
 }
 
 #[test]
+fn no_window_scaling_unless_both_syns_carry_it() {
+    // We offer scaling (256 KiB buffer, shift 3); the peer's SYN-ACK does not: windows are
+    // unscaled both ways.
+    let cfg = TcpConfig {
+        window_scaling: true,
+        recv_buffer: 256 * 1024,
+        ..plain_cfg()
+    };
+    let mut h = H::new(cfg);
+    h.id = h
+        .stack
+        .connect(
+            h.now,
+            SocketAddrV4::new(US, US_PORT),
+            SocketAddrV4::new(PEER, PEER_PORT),
+            None,
+        )
+        .unwrap();
+    let syn = h.poll();
+    assert_eq!(syn[0].options.window_scale, Some(3));
+    h.iss = syn[0].seq;
+    let mut sa = pseg(f(SYN, ACK), PISS, h.iss + 1, 3000, 0);
+    sa.options = mss_opt(1000);
+    let out = h.inject(sa);
+    assert_eq!(out[0].window, 65535);
+    // The peer's 3000 is 3000 bytes, not 3000 << anything.
+    h.send(10_000);
+    let out = h.poll();
+    assert_eq!(out.iter().map(Seg::len).sum::<usize>(), 3000);
+}
+
+#[test]
 fn passive_open_and_accept() {
     let (h, _l) = H::server(plain_cfg(), 4);
     assert_eq!(h.stack.open_sockets(), 2);
@@ -533,6 +565,28 @@ fn rst_outside_window_is_ignored_silently() {
     let out = h.inject(pseg(RST, PISS - 10, 0, 0, 0));
     assert!(out.is_empty());
     assert_eq!(h.state(), Some(TcpState::Established));
+}
+
+#[test]
+fn acks_to_dropped_pure_acks_are_rate_limited() {
+    let mut h = H::plain_client();
+    let stale = pseg(ACK, PISS - 100, h.iss + 1, 65535, 0);
+    assert_eq!(h.inject(stale.clone()).len(), 1);
+    h.now = ms(100);
+    assert!(h.inject(stale.clone()).is_empty());
+    assert!(h.has_event(|k| matches!(
+        k,
+        TcpEventKind::Dropped {
+            reason: "ack_rate_limited"
+        }
+    )));
+    // Segments with data are always answered.
+    assert_eq!(
+        h.inject(pseg(ACK, PISS - 100, h.iss + 1, 65535, 10)).len(),
+        1
+    );
+    h.now = ms(600);
+    assert_eq!(h.inject(stale).len(), 1);
 }
 
 #[test]
@@ -1214,6 +1268,29 @@ fn karn_no_rtt_sample_from_retransmitted_segment() {
     let info = h.stack.conn_info(h.id).unwrap();
     assert_eq!(info.srtt, Some(Duration::from_millis(100)));
     assert_eq!(info.rto, Duration::from_micros(250_000));
+}
+
+#[test]
+fn rto_is_three_seconds_after_a_syn_timeout_without_sample() {
+    // RFC 6298 5.7.
+    let mut h = H::new(plain_cfg());
+    h.id = h
+        .stack
+        .connect(
+            h.now,
+            SocketAddrV4::new(US, US_PORT),
+            SocketAddrV4::new(PEER, PEER_PORT),
+            None,
+        )
+        .unwrap();
+    h.iss = h.poll()[0].seq;
+    assert_eq!(h.advance(ms(1500)).len(), 1);
+    let mut sa = pseg(f(SYN, ACK), PISS, h.iss + 1, 65535, 0);
+    sa.options = mss_opt(1460);
+    h.inject(sa);
+    let info = h.stack.conn_info(h.id).unwrap();
+    assert_eq!(info.srtt, None);
+    assert_eq!(info.rto, Duration::from_secs(3));
 }
 
 #[test]

@@ -21,9 +21,9 @@
 //! Choices where RFC 9293 leaves room or other RFCs amend it: RSTs are ignored in TIME-WAIT
 //! (RFC 1337); a SYN above RCV.NXT reopens an orphaned TIME-WAIT connection (RFC 6191 spirit);
 //! closing with unread data sends RST (RFC 2525); an orphaned FIN-WAIT-2 gives up after 2*MSL;
-//! unanswered zero-window probes abort after `max_retransmissions`. Not implemented: urgent data,
-//! ECN, D-SACK generation, challenge-ACK rate limiting (RFC 5961 section 7), RFC 6298 5.7 (RTO
-//! reset to 3 s after a retransmitted SYN).
+//! unanswered zero-window probes abort after `max_retransmissions`. ACKs answering dropped segments
+//! without data are rate-limited to one per 500 ms (Linux's tcp_invalid_ratelimit, RFC 5961 7).
+//! Not implemented: urgent data, ECN, D-SACK generation, HyStart, path MTU discovery.
 
 mod congestion;
 mod connection;

@@ -63,6 +63,12 @@ impl RttEstimator {
         self.rto = rto.max(self.min).min(self.max);
     }
 
+    /// RFC 6298 5.7: after a SYN timed out and no RTT sample exists, data transmission starts
+    /// with this RTO (3 s).
+    pub fn reinit(&mut self, rto: Duration) {
+        self.rto = rto.max(self.min).min(self.max);
+    }
+
     /// RFC 6298 5.5: back off the timer (RTO <- RTO * 2), bounded by the maximum.
     pub fn backoff(&mut self) {
         self.rto = self.rto.saturating_mul(2).min(self.max).max(self.min);

@@ -96,6 +96,7 @@ impl Connection {
                 self.snd_nxt = ack;
             }
             self.take_rtt_sample(ctx, now, seg);
+            self.handshake_done();
             self.retries = 0;
             self.cancel_timer(TimerKind::Retransmit);
             self.ack_pending = true;
@@ -141,17 +142,19 @@ impl Connection {
         let f = seg.flags;
         let seq = Seq(seg.seq);
         let seg_len = seg.segment_len() as u32;
-        let rcv_wnd = self.rcv_adv.since(self.rcv_nxt);
+        // The window we advertised, or more if buffer space freed up since (accepting beyond the
+        // advertised edge is allowed; advertising it is what SWS avoidance may delay).
+        let rcv_right = self.rcv_adv.max(self.advertisable_right());
+        let rcv_wnd = rcv_right.since(self.rcv_nxt);
 
-        // RFC 7323 5.3 R1 (PAWS): a segment whose TSval is older than TS.Recent is an old
-        // duplicate: ACK it (unless RST) and drop it.
+        // RFC 7323 5.3 R1 (PAWS): a non-RST segment whose TSval is older than TS.Recent is an old
+        // duplicate: ACK it and drop it.
         if self.ts_ok
+            && !f.rst()
             && let Some((tsval, _)) = seg.options.timestamps
             && (tsval.wrapping_sub(self.ts_recent) as i32) < 0
         {
-            if !f.rst() {
-                self.ack_pending = true;
-            }
+            self.oow_ack(ctx, now, &seg);
             self.ev(ctx, now, TcpEventKind::Dropped { reason: "paws" });
             return;
         }
@@ -183,7 +186,7 @@ impl Connection {
                     let d = self.cfg.msl.saturating_mul(2);
                     self.set_timer(ctx, now, TimerKind::TimeWait, now + d);
                 }
-                self.ack_pending = true;
+                self.oow_ack(ctx, now, &seg);
             }
             self.ev(
                 ctx,
@@ -213,7 +216,7 @@ impl Connection {
             if seq == self.rcv_nxt {
                 self.on_reset(ctx, now);
             } else {
-                self.ack_pending = true;
+                self.oow_ack(ctx, now, &seg);
                 self.ev(
                     ctx,
                     now,
@@ -239,7 +242,7 @@ impl Connection {
                 self.set_state(ctx, now, TcpState::Closed);
                 return;
             }
-            self.ack_pending = true;
+            self.oow_ack(ctx, now, &seg);
             self.ev(
                 ctx,
                 now,
@@ -263,6 +266,7 @@ impl Connection {
                 self.snd_wl1 = seq;
                 self.snd_wl2 = ack;
                 self.syn_pending = false;
+                self.handshake_done();
                 self.set_state(ctx, now, TcpState::Established);
                 if self.fin_queued {
                     self.set_state(ctx, now, TcpState::FinWait1);
@@ -286,7 +290,7 @@ impl Connection {
         }
         if ack > self.snd_max {
             // Acknowledges something not yet sent: ACK and drop (RFC 9293; RFC 5961 5.2).
-            self.ack_pending = true;
+            self.oow_ack(ctx, now, &seg);
             self.ev(
                 ctx,
                 now,
@@ -298,7 +302,7 @@ impl Connection {
         }
         if ack < self.snd_una - self.max_snd_wnd.max(1) {
             // RFC 5961 5.2: older than SND.UNA - MAX.SND.WND: challenge ACK, drop.
-            self.ack_pending = true;
+            self.oow_ack(ctx, now, &seg);
             self.ev(
                 ctx,
                 now,
@@ -354,11 +358,43 @@ impl Connection {
         // Eighth: FIN.
         if f.fin() && !zero_window_text {
             let fin_seq = seq + seg.payload.len();
-            if fin_seq < self.rcv_adv || fin_seq == self.rcv_nxt {
+            if fin_seq < rcv_right || fin_seq == self.rcv_nxt {
                 self.rcv_fin = Some(fin_seq);
             }
         }
         self.check_fin(ctx, now);
+    }
+
+    /// RFC 6298 5.7: if our SYN (or SYN-ACK) timed out and no RTT sample was taken, restart with
+    /// an RTO of 3 s once the handshake completes.
+    fn handshake_done(&mut self) {
+        if self.retries > 0 && self.rtt.srtt().is_none() {
+            self.rtt.reinit(Duration::from_secs(3));
+        }
+    }
+
+    /// An ACK answering a segment we drop (out of window, PAWS, challenge ACKs). Those answering
+    /// segments without data (pure ACKs, RSTs, SYNs) go out at most once per 500 ms, so that two
+    /// confused ends cannot ping-pong ACKs at wire speed (Linux's tcp_invalid_ratelimit; RFC 5961
+    /// section 7 for challenge ACKs).
+    fn oow_ack(&mut self, ctx: &mut Ctx<'_>, now: Instant, seg: &TcpRepr<'_>) {
+        let carries_data = !seg.payload.is_empty() || seg.flags.fin();
+        if !carries_data || seg.flags.syn() {
+            if let Some(t) = self.last_oow_ack
+                && now - t < OOW_ACK_INTERVAL
+            {
+                self.ev(
+                    ctx,
+                    now,
+                    TcpEventKind::Dropped {
+                        reason: "ack_rate_limited",
+                    },
+                );
+                return;
+            }
+            self.last_oow_ack = Some(now);
+        }
+        self.ack_pending = true;
     }
 
     pub(super) fn fin_acked_now(&self) -> bool {
@@ -413,9 +449,8 @@ impl Connection {
         seq: Seq,
         payload: &[u8],
     ) {
-        let out = self
-            .rbuf
-            .insert(&mut self.rcv_nxt, seq, payload, self.rcv_adv);
+        let right = self.rcv_adv.max(self.advertisable_right());
+        let out = self.rbuf.insert(&mut self.rcv_nxt, seq, payload, right);
         if self.app_closed {
             // Nobody will read it.
             self.rbuf.discard_ready();

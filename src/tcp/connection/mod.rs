@@ -22,6 +22,8 @@ const DUPTHRESH: u32 = 3;
 /// Keepalive: probes before giving up, and the maximum interval between probes (Linux defaults).
 const KEEPALIVE_PROBES: u32 = 9;
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(75);
+/// Minimum interval between ACKs answering dropped segments without data.
+const OOW_ACK_INTERVAL: Duration = Duration::from_millis(500);
 /// Shortest delayed-ACK timeout.
 const DELACK_MIN: Duration = Duration::from_millis(40);
 /// Default MSS when the peer sends no MSS option (RFC 9293 3.7.1).
@@ -151,6 +153,8 @@ pub(crate) struct Connection {
     unanswered_probes: u32,
     keepalive_probes: u32,
     last_rx: Instant,
+    /// When we last answered a dropped segment without data (rate limit).
+    last_oow_ack: Option<Instant>,
     /// When we last sent a segment occupying sequence space.
     last_send: Option<Instant>,
 
@@ -238,6 +242,7 @@ impl Connection {
             keepalive_probes: 0,
             last_rx: now,
             last_send: None,
+            last_oow_ack: None,
             rtt: RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
             rtt_timing: None,
             cc: new_controller(cfg.congestion, mss, cfg.initial_window_segments),

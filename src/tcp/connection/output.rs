@@ -142,6 +142,8 @@ impl Connection {
             payload: &[],
         };
         if self.syn_retransmit || self.snd_max > self.iss {
+            // Karn: the SYN is being sent again; its ACK will be ambiguous.
+            self.rtt_timing = None;
             self.ev(
                 ctx,
                 now,
