@@ -15,9 +15,7 @@ const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 fn pick(rng: &mut SimRng, seen: &[u32]) -> u32 {
     match rng.below(4) {
         0 => rng.next_u32(),
-        1 if !seen.is_empty() => {
-            seen[rng.below(seen.len() as u64) as usize].wrapping_add(rng.below(2) as u32)
-        }
+        1 if !seen.is_empty() => seen[rng.below(seen.len() as u64) as usize].wrapping_add(rng.below(2) as u32),
         _ if !seen.is_empty() => {
             let base = seen[rng.below(seen.len() as u64) as usize];
             base.wrapping_add(rng.below(4000) as u32).wrapping_sub(2000)
@@ -44,12 +42,7 @@ fn one_run(seed: u64) -> BTreeSet<String> {
     let mut now = Instant::ZERO;
     let listener = st.listen(now, SocketAddrV4::new(US, 80), 2, None).unwrap();
     let mut socks: Vec<SocketId> = Vec::new();
-    if let Ok(c) = st.connect(
-        now,
-        SocketAddrV4::new(US, 0),
-        SocketAddrV4::new(PEER, 5000),
-        None,
-    ) {
+    if let Ok(c) = st.connect(now, SocketAddrV4::new(US, 0), SocketAddrV4::new(PEER, 5000), None) {
         socks.push(c);
     }
     // Sequence numbers we have seen from the stack, to aim near them.
@@ -85,11 +78,7 @@ fn one_run(seed: u64) -> BTreeSet<String> {
                     1 => rng.below(100) as usize,
                     _ => rng.below(3000) as usize,
                 };
-                let src_port = if rng.chance(0.8) {
-                    5000
-                } else {
-                    1000 + rng.below(3) as u16
-                };
+                let src_port = if rng.chance(0.8) { 5000 } else { 1000 + rng.below(3) as u16 };
                 let dst_port = ports[rng.below(ports.len() as u64) as usize];
                 let (mut seq, mut ack) = (pick(&mut rng, &seen), pick(&mut rng, &seen));
                 let (mut src_port, mut dst_port) = (src_port, dst_port);
@@ -153,11 +142,7 @@ fn one_run(seed: u64) -> BTreeSet<String> {
         }
         st.poll_transmit(now, &mut |_, _, r| {
             if !r.flags.rst() && r.dst_port == 5000 {
-                coherent = Some((
-                    r.seq.wrapping_add(r.segment_len() as u32),
-                    r.ack,
-                    r.src_port,
-                ));
+                coherent = Some((r.seq.wrapping_add(r.segment_len() as u32), r.ack, r.src_port));
             }
             seen.push(r.seq);
             seen.push(r.ack);
@@ -200,13 +185,7 @@ fn random_segments_never_panic_and_nothing_leaks() {
         reached.extend(one_run(seed));
     }
     // The random walk does get connections through the state machine.
-    for s in [
-        "SynReceived",
-        "Established",
-        "FinWait1",
-        "CloseWait",
-        "Closed",
-    ] {
+    for s in ["SynReceived", "Established", "FinWait1", "CloseWait", "Closed"] {
         assert!(reached.contains(s), "{s} never reached: {reached:?}");
     }
     eprintln!("states reached: {reached:?}");

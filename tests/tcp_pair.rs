@@ -6,8 +6,7 @@
 
 use netlab::sim::{Duration, Instant, SimRng};
 use netlab::tcp::{
-    CongestionAlgorithm, RetransmitReason, SocketId, TcpConfig, TcpEvent, TcpEventKind, TcpStack,
-    TcpState,
+    CongestionAlgorithm, RetransmitReason, SocketId, TcpConfig, TcpEvent, TcpEventKind, TcpStack, TcpState,
 };
 use netlab::wire::{TcpFlags, TcpOptions, TcpRepr};
 use sha2::{Digest, Sha256};
@@ -159,9 +158,7 @@ impl App {
             Ok(Some(())) => {}
         }
         while self.sent < self.data.len() {
-            let n = st
-                .send(now, s, &self.data[self.sent..])
-                .map_err(|e| e.to_string())?;
+            let n = st.send(now, s, &self.data[self.sent..]).map_err(|e| e.to_string())?;
             if n == 0 {
                 break;
             }
@@ -178,10 +175,7 @@ impl App {
         }
         while !self.eof && budget > 0 {
             let n = budget.min(buf.len());
-            match st
-                .recv(now, s, &mut buf[..n])
-                .map_err(|e| format!("recv: {e}"))?
-            {
+            match st.recv(now, s, &mut buf[..n]).map_err(|e| format!("recv: {e}"))? {
                 Some(0) => self.eof = true,
                 Some(n) => {
                     self.received.extend_from_slice(&buf[..n]);
@@ -219,11 +213,7 @@ fn payload(rng: &mut SimRng, max: u64) -> Vec<u8> {
 fn run(seed: u64, cfg: &TcpConfig, bidirectional: bool, max_loss: f64) -> Result<Outcome, String> {
     let mut rng = SimRng::for_component(seed, "test:params");
     let up = payload(&mut rng, 200_000);
-    let down = if bidirectional {
-        payload(&mut rng, 200_000)
-    } else {
-        Vec::new()
-    };
+    let down = if bidirectional { payload(&mut rng, 200_000) } else { Vec::new() };
     let loss = rng.unit() * max_loss;
     let mut wire = Wire {
         in_flight: BTreeMap::new(),
@@ -240,16 +230,11 @@ fn run(seed: u64, cfg: &TcpConfig, bidirectional: bool, max_loss: f64) -> Result
     let key_a = rng.next_u64();
     let key_a = CLIENT_KEY.with(|k| k.get()).unwrap_or(key_a);
     let mut a = TcpStack::new(key_a, cfg.clone());
-    let cfg_b = SERVER_CFG
-        .with(|c| c.borrow().clone())
-        .unwrap_or_else(|| cfg.clone());
+    let cfg_b = SERVER_CFG.with(|c| c.borrow().clone()).unwrap_or_else(|| cfg.clone());
     let mut b = TcpStack::new(rng.next_u64(), cfg_b);
     let server_addr = SocketAddrV4::new(B_IP, 80);
     let mut now = Instant::ZERO;
-    let mut listener = Some(
-        b.listen(now, server_addr, 8, None)
-            .map_err(|e| e.to_string())?,
-    );
+    let mut listener = Some(b.listen(now, server_addr, 8, None).map_err(|e| e.to_string())?);
     let mut client = App::new(up.clone());
     let mut server = App::new(down.clone());
     if cfg.recv_buffer < 16 * 1024 {
@@ -257,10 +242,7 @@ fn run(seed: u64, cfg: &TcpConfig, bidirectional: bool, max_loss: f64) -> Result
         client.slow_read = Some((4096, Duration::from_millis(50)));
         server.slow_read = Some((4096, Duration::from_millis(50)));
     }
-    client.sock = Some(
-        a.connect(now, SocketAddrV4::new(A_IP, 0), server_addr, None)
-            .map_err(|e| e.to_string())?,
-    );
+    client.sock = Some(a.connect(now, SocketAddrV4::new(A_IP, 0), server_addr, None).map_err(|e| e.to_string())?);
     let mut buf = vec![0u8; 16 * 1024];
     let mut stats: BTreeMap<String, u64> = BTreeMap::new();
     let limit = Instant::ZERO + Duration::from_secs(3600);
@@ -290,12 +272,8 @@ fn run(seed: u64, cfg: &TcpConfig, bidirectional: bool, max_loss: f64) -> Result
                 eprintln!("{side} {e:?}");
             }
             match e.kind {
-                TcpEventKind::Retransmit { reason, .. } => {
-                    *stats.entry(format!("{reason:?}")).or_insert(0) += 1
-                }
-                TcpEventKind::RecoveryStart { .. } => {
-                    *stats.entry("recovery".to_string()).or_insert(0) += 1
-                }
+                TcpEventKind::Retransmit { reason, .. } => *stats.entry(format!("{reason:?}")).or_insert(0) += 1,
+                TcpEventKind::RecoveryStart { .. } => *stats.entry("recovery".to_string()).or_insert(0) += 1,
                 _ => {}
             }
         };
@@ -310,16 +288,10 @@ fn run(seed: u64, cfg: &TcpConfig, bidirectional: bool, max_loss: f64) -> Result
                 .then_some(app.next_read)
                 .filter(|t| *t > now)
         };
-        let next = [
-            wire.next_time(),
-            a.poll_timeout(),
-            b.poll_timeout(),
-            app_time(&client),
-            app_time(&server),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        let next = [wire.next_time(), a.poll_timeout(), b.poll_timeout(), app_time(&client), app_time(&server)]
+            .into_iter()
+            .flatten()
+            .min();
         let state = |a: &TcpStack, b: &TcpStack, c: &App, s: &App| {
             format!(
                 "client {:?} sent {}/{} got {} eof {}; server {:?} sent {}/{} got {} eof {}",
@@ -336,10 +308,7 @@ fn run(seed: u64, cfg: &TcpConfig, bidirectional: bool, max_loss: f64) -> Result
             )
         };
         let Some(next) = next else {
-            return Err(format!(
-                "stalled at {now:?}: {}",
-                state(&a, &b, &client, &server)
-            ));
+            return Err(format!("stalled at {now:?}: {}", state(&a, &b, &client, &server)));
         };
         now = now.max(next);
         if now > limit {
@@ -364,10 +333,7 @@ fn run(seed: u64, cfg: &TcpConfig, bidirectional: bool, max_loss: f64) -> Result
         }
     }
     let _ = TcpState::Closed;
-    for (name, sent, got) in [
-        ("up", &up, &client_received(&server)),
-        ("down", &down, &client.received),
-    ] {
+    for (name, sent, got) in [("up", &up, &client_received(&server)), ("down", &down, &client.received)] {
         if sent != got {
             let first = got.iter().zip(sent.iter()).position(|(x, y)| x != y);
             eprintln!(
@@ -379,14 +345,8 @@ fn run(seed: u64, cfg: &TcpConfig, bidirectional: bool, max_loss: f64) -> Result
     }
     Ok(Outcome {
         hashes: [
-            (
-                hex(&Sha256::digest(&up)),
-                hex(&Sha256::digest(&server.received)),
-            ),
-            (
-                hex(&Sha256::digest(&down)),
-                hex(&Sha256::digest(&client.received)),
-            ),
+            (hex(&Sha256::digest(&up)), hex(&Sha256::digest(&server.received))),
+            (hex(&Sha256::digest(&down)), hex(&Sha256::digest(&client.received))),
         ],
         sizes: [up.len(), down.len()],
         client_iss,
@@ -404,34 +364,18 @@ fn client_received(server: &App) -> Vec<u8> {
 fn trace_one() {
     let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
     let cfg = if std::env::var("PLAIN").is_ok() {
-        TcpConfig {
-            sack: false,
-            timestamps: false,
-            window_scaling: false,
-            ..TcpConfig::default()
-        }
+        TcpConfig { sack: false, timestamps: false, window_scaling: false, ..TcpConfig::default() }
     } else if std::env::var("SMALL").is_ok() {
-        TcpConfig {
-            send_buffer: 8 * 1024,
-            recv_buffer: 8 * 1024,
-            ..TcpConfig::default()
-        }
+        TcpConfig { send_buffer: 8 * 1024, recv_buffer: 8 * 1024, ..TcpConfig::default() }
     } else {
         TcpConfig::default()
     };
-    let loss = if std::env::var("LOSSLESS").is_ok() {
-        0.0
-    } else {
-        0.2
-    };
+    let loss = if std::env::var("LOSSLESS").is_ok() { 0.0 } else { 0.2 };
     let _ = run(seed, &cfg, std::env::var("BIDIR").is_ok(), loss);
 }
 
 fn seeds() -> u64 {
-    std::env::var("TCP_PAIR_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(200)
+    std::env::var("TCP_PAIR_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(200)
 }
 
 fn check_many(name: &str, base: u64, n: u64, cfg: TcpConfig, bidir: bool) -> BTreeMap<String, u64> {
@@ -446,18 +390,12 @@ fn check_many(name: &str, base: u64, n: u64, cfg: TcpConfig, bidir: bool) -> BTr
                 }
                 for (dir, (sent, got)) in o.hashes.iter().enumerate() {
                     if sent != got {
-                        failures.push(format!(
-                            "seed {seed}: data mismatch (direction {dir}, size {})",
-                            o.sizes[dir]
-                        ));
+                        failures.push(format!("seed {seed}: data mismatch (direction {dir}, size {})", o.sizes[dir]));
                     }
                 }
                 // Both ends closed, TIME_WAIT (60 s) included.
                 if o.end < Instant::ZERO + Duration::from_secs(60) {
-                    failures.push(format!(
-                        "seed {seed}: ended at {:?}, before TIME_WAIT",
-                        o.end
-                    ));
+                    failures.push(format!("seed {seed}: ended at {:?}, before TIME_WAIT", o.end));
                 }
             }
             Err(e) => failures.push(format!("seed {seed}: {e}")),
@@ -482,12 +420,7 @@ fn newreno_with_sack_survives_loss_reorder_duplication() {
 
 #[test]
 fn newreno_without_sack_timestamps_or_scaling() {
-    let cfg = TcpConfig {
-        sack: false,
-        timestamps: false,
-        window_scaling: false,
-        ..TcpConfig::default()
-    };
+    let cfg = TcpConfig { sack: false, timestamps: false, window_scaling: false, ..TcpConfig::default() };
     let t = check_many("newreno", 2000, seeds(), cfg, false);
     assert!(t[&reason(RetransmitReason::FastRetransmit)] > 0);
     assert!(!t.contains_key(&reason(RetransmitReason::Sack)));
@@ -495,21 +428,14 @@ fn newreno_without_sack_timestamps_or_scaling() {
 
 #[test]
 fn cubic_with_sack_survives_loss_reorder_duplication() {
-    let cfg = TcpConfig {
-        congestion: CongestionAlgorithm::Cubic,
-        ..TcpConfig::default()
-    };
+    let cfg = TcpConfig { congestion: CongestionAlgorithm::Cubic, ..TcpConfig::default() };
     let t = check_many("cubic", 3000, seeds(), cfg, false);
     assert!(t[&reason(RetransmitReason::Sack)] > 0);
 }
 
 #[test]
 fn bidirectional_with_small_buffers_and_zero_windows() {
-    let cfg = TcpConfig {
-        send_buffer: 8 * 1024,
-        recv_buffer: 8 * 1024,
-        ..TcpConfig::default()
-    };
+    let cfg = TcpConfig { send_buffer: 8 * 1024, recv_buffer: 8 * 1024, ..TcpConfig::default() };
     let t = check_many("bidir small buffers", 4000, seeds() / 4, cfg, true);
     assert!(t.contains_key(&reason(RetransmitReason::Probe)), "{t:?}");
 }
@@ -551,13 +477,7 @@ fn transfer_across_sequence_number_wrap() {
     let mut key = 0u64;
     loop {
         let mut st = TcpStack::new(key, cfg.clone());
-        st.connect(
-            Instant::ZERO,
-            SocketAddrV4::new(A_IP, 0),
-            SocketAddrV4::new(B_IP, 80),
-            None,
-        )
-        .unwrap();
+        st.connect(Instant::ZERO, SocketAddrV4::new(A_IP, 0), SocketAddrV4::new(B_IP, 80), None).unwrap();
         let mut iss = 0;
         st.poll_transmit(Instant::ZERO, &mut |_, _, r| iss = r.seq);
         if iss > u32::MAX - 100_000 {
@@ -586,11 +506,7 @@ fn lossless_transfer_is_deterministic_and_fast() {
     let a = run(7, &cfg, true, 0.0).unwrap();
     let b = run(7, &cfg, true, 0.0).unwrap();
     // Without loss both directions finish within a second; then TIME_WAIT (60 s).
-    assert!(
-        a.end < Instant::ZERO + Duration::from_secs(61),
-        "{:?}",
-        a.end
-    );
+    assert!(a.end < Instant::ZERO + Duration::from_secs(61), "{:?}", a.end);
     assert!(a.stats.is_empty(), "{:?}", a.stats);
     assert_eq!(a.hashes[0].0, a.hashes[0].1);
     assert_eq!(a.hashes[1].0, a.hashes[1].1);

@@ -4,8 +4,7 @@
 
 use netlab::sim::{Duration, Instant};
 use netlab::tcp::{
-    RetransmitReason, SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpStack, TcpState,
-    TimerKind,
+    RetransmitReason, SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpStack, TcpState, TimerKind,
 };
 use netlab::wire::{TcpFlags, TcpOptions, TcpRepr};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -106,13 +105,7 @@ fn ms(n: u64) -> Instant {
 
 impl H {
     fn new(cfg: TcpConfig) -> H {
-        H {
-            stack: TcpStack::new(42, cfg),
-            now: Instant::ZERO,
-            events: Vec::new(),
-            id: SocketId(0),
-            iss: 0,
-        }
+        H { stack: TcpStack::new(42, cfg), now: Instant::ZERO, events: Vec::new(), id: SocketId(0), iss: 0 }
     }
     fn poll(&mut self) -> Vec<Seg> {
         let mut v = Vec::new();
@@ -163,23 +156,14 @@ impl H {
     }
     fn read_all(&mut self) -> Result<Option<Vec<u8>>, TcpError> {
         let mut buf = vec![0u8; 1 << 20];
-        self.stack
-            .recv(self.now, self.id, &mut buf)
-            .map(|o| o.map(|n| buf[..n].to_vec()))
+        self.stack.recv(self.now, self.id, &mut buf).map(|o| o.map(|n| buf[..n].to_vec()))
     }
 
     /// Active open up to ESTABLISHED: our SYN, the peer's SYN-ACK (with `opts`), our ACK.
     fn client(cfg: TcpConfig, peer_window: u16, opts: TcpOptions) -> H {
         let mut h = H::new(cfg);
-        h.id = h
-            .stack
-            .connect(
-                h.now,
-                SocketAddrV4::new(US, US_PORT),
-                SocketAddrV4::new(PEER, PEER_PORT),
-                None,
-            )
-            .unwrap();
+        h.id =
+            h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
         let out = h.poll();
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].flags, SYN);
@@ -189,10 +173,7 @@ impl H {
         let out = h.inject(synack);
         assert_eq!(h.state(), Some(TcpState::Established));
         assert_eq!(out.len(), 1);
-        assert_eq!(
-            (out[0].flags, out[0].seq, out[0].ack, out[0].len()),
-            (ACK, h.iss + 1, PISS + 1, 0)
-        );
+        assert_eq!((out[0].flags, out[0].seq, out[0].ack, out[0].len()), (ACK, h.iss + 1, PISS + 1, 0));
         h
     }
     fn plain_client() -> H {
@@ -201,10 +182,7 @@ impl H {
     /// Passive open up to ESTABLISHED and accepted.
     fn server(cfg: TcpConfig, backlog: usize) -> (H, SocketId) {
         let mut h = H::new(cfg);
-        let l = h
-            .stack
-            .listen(h.now, SocketAddrV4::new(US, US_PORT), backlog, None)
-            .unwrap();
+        let l = h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), backlog, None).unwrap();
         let mut syn = pseg(SYN, PISS, 0, 65535, 0);
         syn.options = mss_opt(1460);
         let out = h.inject(syn);
@@ -225,10 +203,7 @@ impl H {
 }
 
 fn mss_opt(mss: u16) -> TcpOptions {
-    TcpOptions {
-        mss: Some(mss),
-        ..TcpOptions::default()
-    }
+    TcpOptions { mss: Some(mss), ..TcpOptions::default() }
 }
 
 fn summary(s: &[Seg]) -> Vec<(TcpFlags, u32, u32, usize)> {
@@ -240,15 +215,7 @@ fn summary(s: &[Seg]) -> Vec<(TcpFlags, u32, u32, usize)> {
 #[test]
 fn active_open_syn_carries_options_and_handshake_completes() {
     let mut h = H::new(TcpConfig::default());
-    h.id = h
-        .stack
-        .connect(
-            h.now,
-            SocketAddrV4::new(US, US_PORT),
-            SocketAddrV4::new(PEER, PEER_PORT),
-            None,
-        )
-        .unwrap();
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     assert_eq!(h.state(), Some(TcpState::SynSent));
     assert_eq!(h.stack.connect_result(h.id), Ok(None));
     let out = h.poll();
@@ -283,21 +250,9 @@ fn active_open_syn_carries_options_and_handshake_completes() {
 fn no_window_scaling_unless_both_syns_carry_it() {
     // We offer scaling (256 KiB buffer, shift 3); the peer's SYN-ACK does not: windows are
     // unscaled both ways.
-    let cfg = TcpConfig {
-        window_scaling: true,
-        recv_buffer: 256 * 1024,
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { window_scaling: true, recv_buffer: 256 * 1024, ..plain_cfg() };
     let mut h = H::new(cfg);
-    h.id = h
-        .stack
-        .connect(
-            h.now,
-            SocketAddrV4::new(US, US_PORT),
-            SocketAddrV4::new(PEER, PEER_PORT),
-            None,
-        )
-        .unwrap();
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     let syn = h.poll();
     assert_eq!(syn[0].options.window_scale, Some(3));
     h.iss = syn[0].seq;
@@ -320,9 +275,7 @@ fn passive_open_and_accept() {
 #[test]
 fn syn_without_options_gets_no_scaling_sack_or_timestamps() {
     let mut h = H::new(TcpConfig::default());
-    h.stack
-        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
-        .unwrap();
+    h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None).unwrap();
     let out = h.inject(pseg(SYN, PISS, 0, 65535, 0));
     let o = out[0].options;
     assert_eq!(o.window_scale, None);
@@ -334,15 +287,7 @@ fn syn_without_options_gets_no_scaling_sack_or_timestamps() {
 #[test]
 fn simultaneous_open() {
     let mut h = H::new(plain_cfg());
-    h.id = h
-        .stack
-        .connect(
-            h.now,
-            SocketAddrV4::new(US, US_PORT),
-            SocketAddrV4::new(PEER, PEER_PORT),
-            None,
-        )
-        .unwrap();
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     let syn = h.poll();
     h.iss = syn[0].seq;
     // The peer's SYN crosses ours.
@@ -359,9 +304,7 @@ fn simultaneous_open() {
 #[test]
 fn retransmitted_syn_in_syn_received_resends_syn_ack() {
     let mut h = H::new(plain_cfg());
-    h.stack
-        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
-        .unwrap();
+    h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None).unwrap();
     let a = h.inject(pseg(SYN, PISS, 0, 65535, 0));
     h.now = ms(100);
     let b = h.inject(pseg(SYN, PISS, 0, 65535, 0));
@@ -370,14 +313,9 @@ fn retransmitted_syn_in_syn_received_resends_syn_ack() {
 
 #[test]
 fn syn_ack_retransmitted_on_timeout_and_child_dropped_after_limit() {
-    let cfg = TcpConfig {
-        max_syn_retransmissions: 2,
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { max_syn_retransmissions: 2, ..plain_cfg() };
     let mut h = H::new(cfg);
-    h.stack
-        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
-        .unwrap();
+    h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None).unwrap();
     h.inject(pseg(SYN, PISS, 0, 65535, 0));
     assert_eq!(h.stack.open_sockets(), 2);
     let out = h.advance(ms(100_000));
@@ -390,20 +328,9 @@ fn syn_ack_retransmitted_on_timeout_and_child_dropped_after_limit() {
 
 #[test]
 fn syn_retries_bounded_then_connect_times_out() {
-    let cfg = TcpConfig {
-        max_syn_retransmissions: 2,
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { max_syn_retransmissions: 2, ..plain_cfg() };
     let mut h = H::new(cfg);
-    h.id = h
-        .stack
-        .connect(
-            h.now,
-            SocketAddrV4::new(US, US_PORT),
-            SocketAddrV4::new(PEER, PEER_PORT),
-            None,
-        )
-        .unwrap();
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     h.poll();
     let out = h.advance(ms(100_000));
     let times: Vec<Instant> = out.iter().map(|(t, _)| *t).collect();
@@ -418,60 +345,34 @@ fn syn_retries_bounded_then_connect_times_out() {
 #[test]
 fn backlog_overflow_drops_syn_without_reset() {
     let mut h = H::new(plain_cfg());
-    h.stack
-        .listen(h.now, SocketAddrV4::new(US, US_PORT), 1, None)
-        .unwrap();
+    h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 1, None).unwrap();
     let out = h.inject(pseg(SYN, PISS, 0, 65535, 0));
     assert_eq!(out.len(), 1);
     let mut syn2 = pseg(SYN, 9000, 0, 65535, 0);
     syn2.src_port = 81;
     let out = h.inject(syn2);
     assert!(out.is_empty(), "{out:?}");
-    assert!(h.has_event(|k| matches!(
-        k,
-        TcpEventKind::Dropped {
-            reason: "backlog_full"
-        }
-    )));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Dropped { reason: "backlog_full" })));
     assert_eq!(h.stack.open_sockets(), 2);
 }
 
 #[test]
 fn rst_in_syn_sent_means_refused() {
     let mut h = H::new(plain_cfg());
-    h.id = h
-        .stack
-        .connect(
-            h.now,
-            SocketAddrV4::new(US, US_PORT),
-            SocketAddrV4::new(PEER, PEER_PORT),
-            None,
-        )
-        .unwrap();
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     let iss = h.poll()[0].seq;
     // RST without an acceptable ACK is ignored.
     assert!(h.inject(pseg(RST, 0, 0, 0, 0)).is_empty());
     assert_eq!(h.state(), Some(TcpState::SynSent));
     let out = h.inject(pseg(f(RST, ACK), 0, iss + 1, 0, 0));
     assert!(out.is_empty());
-    assert_eq!(
-        h.stack.connect_result(h.id),
-        Err(TcpError::ConnectionRefused)
-    );
+    assert_eq!(h.stack.connect_result(h.id), Err(TcpError::ConnectionRefused));
 }
 
 #[test]
 fn bad_ack_in_syn_sent_gets_rst() {
     let mut h = H::new(plain_cfg());
-    h.id = h
-        .stack
-        .connect(
-            h.now,
-            SocketAddrV4::new(US, US_PORT),
-            SocketAddrV4::new(PEER, PEER_PORT),
-            None,
-        )
-        .unwrap();
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     let iss = h.poll()[0].seq;
     let out = h.inject(pseg(f(SYN, ACK), PISS, iss + 100, 65535, 0));
     assert_eq!(summary(&out), vec![(RST, iss + 100, 0, 0)]);
@@ -481,9 +382,7 @@ fn bad_ack_in_syn_sent_gets_rst() {
 #[test]
 fn bad_ack_in_syn_received_gets_rst() {
     let mut h = H::new(plain_cfg());
-    h.stack
-        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
-        .unwrap();
+    h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None).unwrap();
     let iss = h.inject(pseg(SYN, PISS, 0, 65535, 0))[0].seq;
     let out = h.inject(pseg(ACK, PISS + 1, iss + 7, 65535, 0));
     assert_eq!(summary(&out), vec![(RST, iss + 7, 0, 0)]);
@@ -493,9 +392,7 @@ fn bad_ack_in_syn_received_gets_rst() {
 #[test]
 fn rst_in_syn_received_returns_to_listen() {
     let mut h = H::new(plain_cfg());
-    h.stack
-        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
-        .unwrap();
+    h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None).unwrap();
     h.inject(pseg(SYN, PISS, 0, 65535, 0));
     assert_eq!(h.stack.open_sockets(), 2);
     h.inject(pseg(RST, PISS + 1, 0, 0, 0));
@@ -523,9 +420,7 @@ fn rst_to_closed_port_follows_rfc_seq_ack_rules() {
 #[test]
 fn ack_to_listener_gets_rst() {
     let mut h = H::new(plain_cfg());
-    h.stack
-        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
-        .unwrap();
+    h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None).unwrap();
     let out = h.inject(pseg(ACK, 1, 77, 65535, 0));
     assert_eq!(summary(&out), vec![(RST, 77, 0, 0)]);
     assert!(h.inject(pseg(RST, 1, 0, 0, 0)).is_empty());
@@ -538,10 +433,7 @@ fn rst_exactly_at_rcv_nxt_resets() {
     assert!(out.is_empty());
     assert_eq!(h.state(), Some(TcpState::Closed));
     assert_eq!(h.read_all(), Err(TcpError::ConnectionReset));
-    assert_eq!(
-        h.stack.send(h.now, h.id, b"x"),
-        Err(TcpError::ConnectionReset)
-    );
+    assert_eq!(h.stack.send(h.now, h.id, b"x"), Err(TcpError::ConnectionReset));
     // Freed only when the application closes it.
     assert_eq!(h.stack.open_sockets(), 1);
     h.stack.close(h.now, h.id).unwrap();
@@ -574,17 +466,9 @@ fn acks_to_dropped_pure_acks_are_rate_limited() {
     assert_eq!(h.inject(stale.clone()).len(), 1);
     h.now = ms(100);
     assert!(h.inject(stale.clone()).is_empty());
-    assert!(h.has_event(|k| matches!(
-        k,
-        TcpEventKind::Dropped {
-            reason: "ack_rate_limited"
-        }
-    )));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Dropped { reason: "ack_rate_limited" })));
     // Segments with data are always answered.
-    assert_eq!(
-        h.inject(pseg(ACK, PISS - 100, h.iss + 1, 65535, 10)).len(),
-        1
-    );
+    assert_eq!(h.inject(pseg(ACK, PISS - 100, h.iss + 1, 65535, 10)).len(), 1);
     h.now = ms(600);
     assert_eq!(h.inject(stale).len(), 1);
 }
@@ -614,12 +498,7 @@ fn ack_older_than_max_window_gets_challenge_ack() {
     h.inject(pseg(ACK, PISS + 1, h.iss + 1001, 1000, 0));
     let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1001 - 5000, 1000, 10));
     assert_eq!(summary(&out), vec![(ACK, h.iss + 1001, PISS + 1, 0)]);
-    assert!(h.has_event(|k| matches!(
-        k,
-        TcpEventKind::ChallengeAck {
-            reason: "ack_too_old"
-        }
-    )));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::ChallengeAck { reason: "ack_too_old" })));
     // Its data was not accepted.
     assert_eq!(h.read_all(), Ok(None));
 }
@@ -696,15 +575,8 @@ fn new_syn_reopens_a_time_wait_connection_of_a_listener() {
 
 #[test]
 fn paws_drops_old_timestamps() {
-    let cfg = TcpConfig {
-        timestamps: true,
-        ..plain_cfg()
-    };
-    let opts = TcpOptions {
-        mss: Some(1460),
-        timestamps: Some((1000, 1)),
-        ..TcpOptions::default()
-    };
+    let cfg = TcpConfig { timestamps: true, ..plain_cfg() };
+    let opts = TcpOptions { mss: Some(1460), timestamps: Some((1000, 1)), ..TcpOptions::default() };
     let mut h = H::client(cfg, 65535, opts);
     let mut s = pseg(ACK, PISS + 1, h.iss + 1, 65535, 100);
     s.options.timestamps = Some((1010, 1));
@@ -722,10 +594,7 @@ fn paws_drops_old_timestamps() {
 #[test]
 fn listener_close_resets_unaccepted_connections() {
     let mut h = H::new(plain_cfg());
-    let l = h
-        .stack
-        .listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None)
-        .unwrap();
+    let l = h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None).unwrap();
     let iss = h.inject(pseg(SYN, PISS, 0, 65535, 0))[0].seq;
     h.inject(pseg(ACK, PISS + 1, iss + 1, 65535, 0));
     h.stack.close(h.now, l).unwrap();
@@ -757,19 +626,13 @@ fn waker_fires_when_data_arrives() {
 
 #[test]
 fn keepalive_probes_an_idle_connection() {
-    let cfg = TcpConfig {
-        keepalive: Some(Duration::from_secs(10)),
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { keepalive: Some(Duration::from_secs(10)), ..plain_cfg() };
     let mut h = H::client(cfg, 65535, mss_opt(1460));
     // The handshake's segment arrival arms the timer: first probe 10 s later, SEQ = SND.NXT - 1.
     let out = h.advance(ms(10_500));
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].0, ms(10_000));
-    assert_eq!(
-        summary(&[out[0].1.clone()]),
-        vec![(ACK, h.iss, PISS + 1, 0)]
-    );
+    assert_eq!(summary(&[out[0].1.clone()]), vec![(ACK, h.iss, PISS + 1, 0)]);
     // The peer answers: the connection stays up.
     h.inject(pseg(ACK, PISS + 1, h.iss + 1, 65535, 0));
     // Unanswered probes: after 9 of them the connection is reset.
@@ -838,24 +701,13 @@ fn fin_wait_1_straight_to_time_wait_on_fin_that_acks_our_fin() {
             _ => None,
         })
         .collect();
-    assert!(changes.ends_with(&[
-        (TcpState::FinWait1, TcpState::FinWait2),
-        (TcpState::FinWait2, TcpState::TimeWait)
-    ]));
+    assert!(changes.ends_with(&[(TcpState::FinWait1, TcpState::FinWait2), (TcpState::FinWait2, TcpState::TimeWait)]));
 }
 
 #[test]
 fn close_in_syn_sent_frees_at_once() {
     let mut h = H::new(plain_cfg());
-    h.id = h
-        .stack
-        .connect(
-            h.now,
-            SocketAddrV4::new(US, US_PORT),
-            SocketAddrV4::new(PEER, PEER_PORT),
-            None,
-        )
-        .unwrap();
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     h.poll();
     h.stack.close(h.now, h.id).unwrap();
     assert!(h.poll().is_empty());
@@ -866,15 +718,7 @@ fn close_in_syn_sent_frees_at_once() {
 #[test]
 fn close_in_syn_received_sends_fin_once_established() {
     let mut h = H::new(plain_cfg());
-    h.id = h
-        .stack
-        .connect(
-            h.now,
-            SocketAddrV4::new(US, US_PORT),
-            SocketAddrV4::new(PEER, PEER_PORT),
-            None,
-        )
-        .unwrap();
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     h.iss = h.poll()[0].seq;
     h.inject(pseg(SYN, PISS, 0, 65535, 0));
     assert_eq!(h.state(), Some(TcpState::SynReceived));
@@ -947,29 +791,16 @@ fn reassembly_with_overlaps_and_immediate_acks() {
 
 #[test]
 fn sack_blocks_reported_most_recent_first() {
-    let cfg = TcpConfig {
-        sack: true,
-        ..plain_cfg()
-    };
-    let opts = TcpOptions {
-        mss: Some(1460),
-        sack_permitted: true,
-        ..TcpOptions::default()
-    };
+    let cfg = TcpConfig { sack: true, ..plain_cfg() };
+    let opts = TcpOptions { mss: Some(1460), sack_permitted: true, ..TcpOptions::default() };
     let mut h = H::client(cfg, 65535, opts);
     let base = PISS + 1;
     let out = h.inject(pseg(ACK, base + 1000, h.iss + 1, 65535, 100));
     assert_eq!(out[0].sack(), vec![(base + 1000, base + 1100)]);
     let out = h.inject(pseg(ACK, base + 3000, h.iss + 1, 65535, 100));
-    assert_eq!(
-        out[0].sack(),
-        vec![(base + 3000, base + 3100), (base + 1000, base + 1100)]
-    );
+    assert_eq!(out[0].sack(), vec![(base + 3000, base + 3100), (base + 1000, base + 1100)]);
     let out = h.inject(pseg(ACK, base + 1100, h.iss + 1, 65535, 100));
-    assert_eq!(
-        out[0].sack(),
-        vec![(base + 1000, base + 1200), (base + 3000, base + 3100)]
-    );
+    assert_eq!(out[0].sack(), vec![(base + 1000, base + 1200), (base + 3000, base + 3100)]);
     // Hole filled up to 1200: only the block above remains.
     let out = h.inject(pseg(ACK, base, h.iss + 1, 65535, 1000));
     assert_eq!(out[0].ack, base + 1200);
@@ -978,20 +809,14 @@ fn sack_blocks_reported_most_recent_first() {
 
 #[test]
 fn delayed_ack_every_second_segment_and_on_timer() {
-    let cfg = TcpConfig {
-        delayed_ack: true,
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { delayed_ack: true, ..plain_cfg() };
     let mut h = H::client(cfg, 65535, mss_opt(1460));
     let base = PISS + 1;
     assert!(h.inject(pseg(ACK, base, h.iss + 1, 65535, 1460)).is_empty());
     let out = h.inject(pseg(ACK, base + 1460, h.iss + 1, 65535, 1460));
     assert_eq!(summary(&out), vec![(ACK, h.iss + 1, base + 2920, 0)]);
     h.now = ms(10);
-    assert!(
-        h.inject(pseg(ACK, base + 2920, h.iss + 1, 65535, 100))
-            .is_empty()
-    );
+    assert!(h.inject(pseg(ACK, base + 2920, h.iss + 1, 65535, 100)).is_empty());
     let out = h.advance(ms(1000));
     assert_eq!(out.len(), 1);
     // 40 ms delayed-ACK timer.
@@ -1031,10 +856,7 @@ fn out_ack(h: &H) -> u32 {
 
 #[test]
 fn window_follows_buffer_and_right_edge_never_shrinks() {
-    let cfg = TcpConfig {
-        recv_buffer: 4000,
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { recv_buffer: 4000, ..plain_cfg() };
     let mut h = H::client(cfg, 65535, mss_opt(1000));
     let base = PISS + 1;
     let mut right = base + 4000;
@@ -1044,10 +866,7 @@ fn window_follows_buffer_and_right_edge_never_shrinks() {
         let out = h.inject(pseg(ACK, seq, h.iss + 1, 65535, 1000));
         seq += 1000;
         let s = &out[0];
-        assert!(
-            s.ack + u32::from(s.window) >= right,
-            "right edge moved left"
-        );
+        assert!(s.ack + u32::from(s.window) >= right, "right edge moved left");
         right = s.ack + u32::from(s.window);
         windows.push(s.window);
     }
@@ -1067,16 +886,8 @@ fn window_follows_buffer_and_right_edge_never_shrinks() {
 #[test]
 fn scaled_window_right_edge_never_shrinks() {
     // 200 000-byte buffer: our scale is 2. The peer offers scaling too.
-    let cfg = TcpConfig {
-        recv_buffer: 200_000,
-        window_scaling: true,
-        ..plain_cfg()
-    };
-    let opts = TcpOptions {
-        mss: Some(1000),
-        window_scale: Some(0),
-        ..TcpOptions::default()
-    };
+    let cfg = TcpConfig { recv_buffer: 200_000, window_scaling: true, ..plain_cfg() };
+    let opts = TcpOptions { mss: Some(1000), window_scale: Some(0), ..TcpOptions::default() };
     let mut h = H::client(cfg, 65535, opts);
     let base = PISS + 1;
     let mut right = base + 65535; // the SYN's window is unscaled
@@ -1114,10 +925,7 @@ fn nagle_holds_small_segments_while_data_is_unacked() {
 
 #[test]
 fn nagle_off_sends_small_segments_at_once() {
-    let cfg = TcpConfig {
-        nagle: false,
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { nagle: false, ..plain_cfg() };
     let mut h = H::client(cfg, 65535, mss_opt(1460));
     h.send(100);
     h.poll();
@@ -1175,13 +983,7 @@ fn zero_window_persist_probes_with_backoff() {
     let (t3, _) = &out[0];
     // Backoff doubles the interval.
     assert!((*t3 - *t2) > (*t2 - *t1), "{t1:?} {t2:?} {t3:?}");
-    assert!(h.has_event(|k| matches!(
-        k,
-        TcpEventKind::Retransmit {
-            reason: RetransmitReason::Probe,
-            ..
-        }
-    )));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Retransmit { reason: RetransmitReason::Probe, .. })));
     // The window opens: the probe byte is acknowledged and the rest flows.
     let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1002, 5000, 0));
     assert_eq!(summary(&out), vec![(ACK, h.iss + 1002, PISS + 1, 1000)]);
@@ -1192,10 +994,7 @@ fn zero_window_persist_probes_with_backoff() {
 
 #[test]
 fn unanswered_zero_window_probes_eventually_abort() {
-    let cfg = TcpConfig {
-        max_retransmissions: 3,
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { max_retransmissions: 3, ..plain_cfg() };
     let mut h = H::client(cfg, 1000, mss_opt(1000));
     h.send(3000);
     h.poll();
@@ -1218,31 +1017,14 @@ fn rto_backoff_doubles() {
     let times: Vec<u64> = out.iter().map(|(t, _)| t.as_nanos() / 1_000_000).collect();
     // The SYN-ACK arrived at t=0 so the RTT sample is 0: RTO = rto_min 200 ms, then doubling.
     assert_eq!(times, vec![200, 600, 1400, 3000, 6200, 12600]);
-    assert!(
-        out.iter()
-            .all(|(_, s)| s.seq == h.iss + 1 && s.len() == 100)
-    );
-    assert!(h.has_event(|k| matches!(
-        k,
-        TcpEventKind::Retransmit {
-            reason: RetransmitReason::Rto,
-            ..
-        }
-    )));
+    assert!(out.iter().all(|(_, s)| s.seq == h.iss + 1 && s.len() == 100));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Retransmit { reason: RetransmitReason::Rto, .. })));
 }
 
 #[test]
 fn karn_no_rtt_sample_from_retransmitted_segment() {
     let mut h = H::new(plain_cfg());
-    h.id = h
-        .stack
-        .connect(
-            h.now,
-            SocketAddrV4::new(US, US_PORT),
-            SocketAddrV4::new(PEER, PEER_PORT),
-            None,
-        )
-        .unwrap();
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     h.iss = h.poll()[0].seq;
     h.now = ms(100);
     let mut sa = pseg(f(SYN, ACK), PISS, h.iss + 1, 65535, 0);
@@ -1274,15 +1056,7 @@ fn karn_no_rtt_sample_from_retransmitted_segment() {
 fn rto_is_three_seconds_after_a_syn_timeout_without_sample() {
     // RFC 6298 5.7.
     let mut h = H::new(plain_cfg());
-    h.id = h
-        .stack
-        .connect(
-            h.now,
-            SocketAddrV4::new(US, US_PORT),
-            SocketAddrV4::new(PEER, PEER_PORT),
-            None,
-        )
-        .unwrap();
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     h.iss = h.poll()[0].seq;
     assert_eq!(h.advance(ms(1500)).len(), 1);
     let mut sa = pseg(f(SYN, ACK), PISS, h.iss + 1, 65535, 0);
@@ -1295,10 +1069,7 @@ fn rto_is_three_seconds_after_a_syn_timeout_without_sample() {
 
 #[test]
 fn retransmission_limit_aborts_with_rst_and_timed_out() {
-    let cfg = TcpConfig {
-        max_retransmissions: 3,
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { max_retransmissions: 3, ..plain_cfg() };
     let mut h = H::client(cfg, 65535, mss_opt(1460));
     h.send(100);
     h.poll();
@@ -1346,13 +1117,7 @@ fn fast_retransmit_after_three_dupacks_and_newreno_partial_ack() {
     // The third: fast retransmit of the first unacknowledged segment.
     let out = h.inject(pseg(ACK, PISS + 1, una, 65535, 0));
     assert_eq!(summary(&out), vec![(ACK, una, PISS + 1, 1000)]);
-    assert!(h.has_event(|k| matches!(
-        k,
-        TcpEventKind::Retransmit {
-            reason: RetransmitReason::FastRetransmit,
-            ..
-        }
-    )));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Retransmit { reason: RetransmitReason::FastRetransmit, .. })));
     let info = h.stack.conn_info(h.id).unwrap();
     assert!(info.in_recovery);
     // ssthresh = FlightSize / 2 = 6000; cwnd = ssthresh + 3 * SMSS.
@@ -1408,15 +1173,8 @@ fn cwnd_restarts_after_idle() {
 
 #[test]
 fn rfc6675_sack_recovery_retransmits_exactly_the_holes() {
-    let cfg = TcpConfig {
-        sack: true,
-        ..plain_cfg()
-    };
-    let opts = TcpOptions {
-        mss: Some(1000),
-        sack_permitted: true,
-        ..TcpOptions::default()
-    };
+    let cfg = TcpConfig { sack: true, ..plain_cfg() };
+    let opts = TcpOptions { mss: Some(1000), sack_permitted: true, ..TcpOptions::default() };
     let mut h = ten_segments_in_flight(cfg, opts);
     let una = h.iss + 1;
     // Segments 0 and 4 are lost; the peer SACKs 1..4, then 5..9 progressively.
@@ -1431,11 +1189,7 @@ fn rfc6675_sack_recovery_retransmits_exactly_the_holes() {
     sent.extend(ack(&mut h, &[(1, 2)]));
     sent.extend(ack(&mut h, &[(1, 3)]));
     // Two limited-transmit segments so far, no retransmission.
-    assert!(
-        sent.iter().all(|s| s.seq >= una + 10_000),
-        "{:?}",
-        summary(&sent)
-    );
+    assert!(sent.iter().all(|s| s.seq >= una + 10_000), "{:?}", summary(&sent));
     let out = ack(&mut h, &[(1, 4)]);
     // Three segments SACKed above segment 0: it is lost; retransmit it (only it: its hole is one
     // segment long).
@@ -1449,27 +1203,15 @@ fn rfc6675_sack_recovery_retransmits_exactly_the_holes() {
     let starts: Vec<u32> = sent.iter().map(|s| (s.seq - una) / 1000).collect();
     assert!(starts.contains(&0) && starts.contains(&4), "{starts:?}");
     for s in &starts {
-        assert!(
-            *s == 0 || *s == 4 || *s >= 10,
-            "retransmitted a SACKed segment: {starts:?}"
-        );
+        assert!(*s == 0 || *s == 4 || *s >= 10, "retransmitted a SACKed segment: {starts:?}");
     }
     assert_eq!(starts.iter().filter(|s| **s == 4).count(), 1);
-    assert!(h.has_event(|k| matches!(
-        k,
-        TcpEventKind::Retransmit {
-            reason: RetransmitReason::Sack,
-            ..
-        }
-    )));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Retransmit { reason: RetransmitReason::Sack, .. })));
 }
 
 #[test]
 fn cubic_is_selected_per_connection() {
-    let cfg = TcpConfig {
-        congestion: netlab::tcp::CongestionAlgorithm::Cubic,
-        ..plain_cfg()
-    };
+    let cfg = TcpConfig { congestion: netlab::tcp::CongestionAlgorithm::Cubic, ..plain_cfg() };
     let mut h = ten_segments_in_flight(cfg, mss_opt(1000));
     let una = h.iss + 1;
     for _ in 0..3 {
@@ -1487,11 +1229,7 @@ fn events_serialize_with_snake_case_tags() {
     let mut h = H::plain_client();
     h.send(10);
     h.poll();
-    let json: Vec<String> = h
-        .events
-        .iter()
-        .map(|e| serde_json::to_string(e).unwrap())
-        .collect();
+    let json: Vec<String> = h.events.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
     let all = json.join("\n");
     assert!(all.contains(r#""event":"state_change""#), "{all}");
     assert!(all.contains(r#""event":"segment_sent""#));

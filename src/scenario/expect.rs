@@ -87,6 +87,7 @@ const HOST_METRICS: &[&str] = &[
     "arp_requests",
     "arp_replies",
     "tcp_events",
+    "rsts_sent",
 ];
 
 /// The metrics each application kind reports.
@@ -323,6 +324,7 @@ fn node_metric(s: &NodeStats, metric: &str) -> f64 {
         "arp_requests" => s.arp_requests,
         "arp_replies" => s.arp_replies,
         "tcp_events" => s.tcp_events,
+        "rsts_sent" => s.rsts_sent,
         _ => 0,
     }) as f64
 }
@@ -452,7 +454,7 @@ fn network_metric(t: &crate::trace::Tracer, metric: &str) -> f64 {
         "connections" => conns.count() as f64,
         "open_connections" => conns.filter(|c| c.is_open()).count() as f64,
         "retransmissions" => conns.map(|c| c.retransmissions as f64).sum(),
-        "rsts_sent" => conns.map(|c| c.rsts_sent as f64).sum(),
+        "rsts_sent" => t.nodes.iter().map(|n| n.rsts_sent as f64).sum(),
         "challenge_acks" => conns.map(|c| c.challenge_acks as f64).sum(),
         "dropped" => {
             let links: u64 = t.links.iter().flat_map(|d| d.iter()).map(|s| s.dropped_total()).sum();

@@ -36,10 +36,7 @@ mod seq;
 mod stack;
 
 pub use congestion::CongestionControl;
-pub use event::{
-    AppCall, FlagsText, OptionsText, RetransmitReason, SegmentInfo, TimerKind, flags_str,
-    options_str,
-};
+pub use event::{AppCall, FlagsText, OptionsText, RetransmitReason, SegmentInfo, TimerKind, flags_str, options_str};
 // `TcpStack` (the contract's entry point, with exactly the signatures `net/` and `app/` were written
 // against) lives in `stack.rs`; `ConnInfo`, `conn_info` and `readiness` are additions.
 pub use stack::{ConnInfo, NO_SOCKET, TcpStack};

@@ -42,12 +42,7 @@ pub struct RecvBuffer {
 
 impl RecvBuffer {
     pub fn new(cap: usize) -> Self {
-        RecvBuffer {
-            ready: VecDeque::new(),
-            ooo: Vec::new(),
-            cap,
-            clock: 0,
-        }
+        RecvBuffer { ready: VecDeque::new(), ooo: Vec::new(), cap, clock: 0 }
     }
     pub fn capacity(&self) -> usize {
         self.cap
@@ -82,13 +77,7 @@ impl RecvBuffer {
 
     /// Inserts `data` at `seq`; `rcv_nxt` is updated. Bytes before RCV.NXT or at/after `right`
     /// (the window's right edge) are trimmed.
-    pub fn insert(
-        &mut self,
-        rcv_nxt: &mut Seq,
-        mut seq: Seq,
-        mut data: &[u8],
-        right: Seq,
-    ) -> InsertOutcome {
+    pub fn insert(&mut self, rcv_nxt: &mut Seq, mut seq: Seq, mut data: &[u8], right: Seq) -> InsertOutcome {
         let mut out = InsertOutcome::default();
         if seq < *rcv_nxt {
             let skip = rcv_nxt.since(seq) as usize;
@@ -141,14 +130,7 @@ impl RecvBuffer {
             j += 1;
         }
         if i == j {
-            self.ooo.insert(
-                i,
-                OooBlock {
-                    start: seq,
-                    data: data.to_vec(),
-                    touched: self.clock,
-                },
-            );
+            self.ooo.insert(i, OooBlock { start: seq, data: data.to_vec(), touched: self.clock });
             return out;
         }
         if j == i + 1 && self.ooo[i].start <= seq && self.ooo[i].end() >= end {
@@ -166,14 +148,7 @@ impl RecvBuffer {
         }
         let off = seq.since(start) as usize;
         merged[off..off + data.len()].copy_from_slice(data);
-        self.ooo.splice(
-            i..j,
-            [OooBlock {
-                start,
-                data: merged,
-                touched: self.clock,
-            }],
-        );
+        self.ooo.splice(i..j, [OooBlock { start, data: merged, touched: self.clock }]);
         out
     }
 
@@ -181,10 +156,7 @@ impl RecvBuffer {
     pub fn sack_blocks(&self, max: usize) -> Vec<(Seq, Seq)> {
         let mut v: Vec<&OooBlock> = self.ooo.iter().collect();
         v.sort_by_key(|b| std::cmp::Reverse(b.touched));
-        v.into_iter()
-            .take(max)
-            .map(|b| (b.start, b.end()))
-            .collect()
+        v.into_iter().take(max).map(|b| (b.start, b.end())).collect()
     }
 }
 
@@ -201,10 +173,7 @@ mod tests {
         assert!(o.out_of_order);
         let o = r.insert(&mut nxt, Seq(120), b"uvwxyz", right);
         assert!(o.out_of_order);
-        assert_eq!(
-            r.sack_blocks(4),
-            vec![(Seq(120), Seq(126)), (Seq(110), Seq(115))]
-        );
+        assert_eq!(r.sack_blocks(4), vec![(Seq(120), Seq(126)), (Seq(110), Seq(115))]);
         // overlapping both blocks
         let o = r.insert(&mut nxt, Seq(113), b"nopqrstu", right);
         assert!(o.out_of_order && !o.duplicate);

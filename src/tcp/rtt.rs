@@ -49,12 +49,9 @@ impl RttEstimator {
             Some(srtt) => {
                 let diff = if srtt > r { srtt - r } else { r - srtt };
                 // RTTVAR <- (1 - 1/4) * RTTVAR + 1/4 * |SRTT - R'|
-                self.rttvar =
-                    Duration::from_nanos((3 * self.rttvar.as_nanos() + diff.as_nanos()) / 4);
+                self.rttvar = Duration::from_nanos((3 * self.rttvar.as_nanos() + diff.as_nanos()) / 4);
                 // SRTT <- (1 - 1/8) * SRTT + 1/8 * R'
-                self.srtt = Some(Duration::from_nanos(
-                    (7 * srtt.as_nanos() + r.as_nanos()) / 8,
-                ));
+                self.srtt = Some(Duration::from_nanos((7 * srtt.as_nanos() + r.as_nanos()) / 8));
             }
         }
         let srtt = self.srtt.unwrap_or(r);
@@ -81,11 +78,7 @@ mod tests {
 
     #[test]
     fn rfc6298_formulas() {
-        let mut e = RttEstimator::new(
-            Duration::from_secs(1),
-            Duration::from_millis(200),
-            Duration::from_secs(60),
-        );
+        let mut e = RttEstimator::new(Duration::from_secs(1), Duration::from_millis(200), Duration::from_secs(60));
         assert_eq!(e.rto(), Duration::from_secs(1));
         e.sample(Duration::from_millis(100));
         assert_eq!(e.srtt(), Some(Duration::from_millis(100)));
@@ -101,11 +94,7 @@ mod tests {
         }
         assert_eq!(e.rto(), Duration::from_secs(60));
         // tiny RTTs are floored at rto_min
-        let mut e = RttEstimator::new(
-            Duration::from_secs(1),
-            Duration::from_millis(200),
-            Duration::from_secs(60),
-        );
+        let mut e = RttEstimator::new(Duration::from_secs(1), Duration::from_millis(200), Duration::from_secs(60));
         e.sample(Duration::from_micros(10));
         assert_eq!(e.rto(), Duration::from_millis(200));
     }

@@ -13,11 +13,7 @@ pub struct SendBuffer {
 
 impl SendBuffer {
     pub fn new(cap: usize) -> Self {
-        SendBuffer {
-            buf: Vec::new(),
-            head: 0,
-            cap,
-        }
+        SendBuffer { buf: Vec::new(), head: 0, cap }
     }
     pub fn len(&self) -> usize {
         self.buf.len() - self.head

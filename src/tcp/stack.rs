@@ -78,8 +78,7 @@ impl TcpStack {
             outbox: Vec::new(),
             events: Vec::new(),
             // Deterministic, but different per host key (RFC 6056 style offset).
-            next_ephemeral: (isn::keyed_hash(isn_key, [0x6570, 0]) % u64::from(EPHEMERAL_COUNT))
-                as u32,
+            next_ephemeral: (isn::keyed_hash(isn_key, [0x6570, 0]) % u64::from(EPHEMERAL_COUNT)) as u32,
         }
     }
     pub fn defaults(&self) -> &TcpConfig {
@@ -106,18 +105,11 @@ impl TcpStack {
     }
 
     /// Runs `f` on connection `id` with a context, then does the stack-level follow-up.
-    fn with_conn<R>(
-        &mut self,
-        id: SocketId,
-        f: impl FnOnce(&mut Connection, &mut Ctx<'_>) -> R,
-    ) -> Option<R> {
+    fn with_conn<R>(&mut self, id: SocketId, f: impl FnOnce(&mut Connection, &mut Ctx<'_>) -> R) -> Option<R> {
         let Some(Socket::Conn(c)) = self.sockets.get_mut(&id) else {
             return None;
         };
-        let mut ctx = Ctx {
-            events: &mut self.events,
-            outbox: &mut self.outbox,
-        };
+        let mut ctx = Ctx { events: &mut self.events, outbox: &mut self.outbox };
         let r = f(c, &mut ctx);
         self.after_conn(id);
         Some(r)
@@ -129,10 +121,8 @@ impl TcpStack {
         let Some(Socket::Conn(c)) = self.sockets.get_mut(&id) else {
             return;
         };
-        let synchronized = !matches!(
-            c.state,
-            TcpState::Closed | TcpState::Listen | TcpState::SynSent | TcpState::SynReceived
-        );
+        let synchronized =
+            !matches!(c.state, TcpState::Closed | TcpState::Listen | TcpState::SynSent | TcpState::SynReceived);
         if let Some(lid) = c.listener
             && !c.queued_for_accept
             && synchronized
@@ -176,30 +166,11 @@ impl TcpStack {
         }
     }
 
-    fn stack_event(
-        &mut self,
-        now: Instant,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
-        kind: TcpEventKind,
-    ) {
-        self.events.push(TcpEvent {
-            time: now,
-            socket: NO_SOCKET,
-            local: Some(local),
-            remote: Some(remote),
-            kind,
-        });
+    fn stack_event(&mut self, now: Instant, local: SocketAddrV4, remote: SocketAddrV4, kind: TcpEventKind) {
+        self.events.push(TcpEvent { time: now, socket: NO_SOCKET, local: Some(local), remote: Some(remote), kind });
     }
 
-    fn listener_state_event(
-        &mut self,
-        now: Instant,
-        id: SocketId,
-        local: SocketAddrV4,
-        from: TcpState,
-        to: TcpState,
-    ) {
+    fn listener_state_event(&mut self, now: Instant, id: SocketId, local: SocketAddrV4, from: TcpState, to: TcpState) {
         self.events.push(TcpEvent {
             time: now,
             socket: id,
@@ -227,11 +198,7 @@ impl TcpStack {
             socket: id,
             local,
             remote,
-            kind: TcpEventKind::AppCall {
-                call,
-                len,
-                result: format!("{result:?}"),
-            },
+            kind: TcpEventKind::AppCall { call, len, result: format!("{result:?}") },
         });
     }
 
@@ -260,38 +227,18 @@ impl TcpStack {
         let lid = self
             .listeners
             .get(&local)
-            .or_else(|| {
-                self.listeners
-                    .get(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, seg.dst_port))
-            })
+            .or_else(|| self.listeners.get(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, seg.dst_port)))
             .copied();
         if let Some(lid) = lid {
             self.listener_segment(now, lid, local, remote, seg);
             return;
         }
         // CLOSED (RFC 9293 3.10.7.1): anything but a RST gets a RST.
-        self.stack_event(
-            now,
-            local,
-            remote,
-            TcpEventKind::SegmentReceived(SegmentInfo::of(seg)),
-        );
+        self.stack_event(now, local, remote, TcpEventKind::SegmentReceived(SegmentInfo::of(seg)));
         if seg.flags.rst() {
-            self.stack_event(
-                now,
-                local,
-                remote,
-                TcpEventKind::Dropped {
-                    reason: "rst_to_closed_port",
-                },
-            );
+            self.stack_event(now, local, remote, TcpEventKind::Dropped { reason: "rst_to_closed_port" });
         } else {
-            self.outbox.push(Outgoing {
-                socket: NO_SOCKET,
-                local,
-                remote,
-                repr: reset_for(seg),
-            });
+            self.outbox.push(Outgoing { socket: NO_SOCKET, local, remote, repr: reset_for(seg) });
         }
     }
 
@@ -308,47 +255,26 @@ impl TcpStack {
             return;
         };
         let f = seg.flags;
-        let ev = |kind| TcpEvent {
-            time: now,
-            socket: lid,
-            local: Some(local),
-            remote: Some(remote),
-            kind,
-        };
+        let ev = |kind| TcpEvent { time: now, socket: lid, local: Some(local), remote: Some(remote), kind };
         if f.rst() {
-            self.events
-                .push(ev(TcpEventKind::SegmentReceived(SegmentInfo::of(seg))));
-            self.events.push(ev(TcpEventKind::Dropped {
-                reason: "rst_in_listen",
-            }));
+            self.events.push(ev(TcpEventKind::SegmentReceived(SegmentInfo::of(seg))));
+            self.events.push(ev(TcpEventKind::Dropped { reason: "rst_in_listen" }));
             return;
         }
         if f.ack() {
-            self.events
-                .push(ev(TcpEventKind::SegmentReceived(SegmentInfo::of(seg))));
-            self.outbox.push(Outgoing {
-                socket: lid,
-                local,
-                remote,
-                repr: reset_for(seg),
-            });
+            self.events.push(ev(TcpEventKind::SegmentReceived(SegmentInfo::of(seg))));
+            self.outbox.push(Outgoing { socket: lid, local, remote, repr: reset_for(seg) });
             return;
         }
         if !f.syn() {
-            self.events
-                .push(ev(TcpEventKind::SegmentReceived(SegmentInfo::of(seg))));
-            self.events.push(ev(TcpEventKind::Dropped {
-                reason: "no_syn_in_listen",
-            }));
+            self.events.push(ev(TcpEventKind::SegmentReceived(SegmentInfo::of(seg))));
+            self.events.push(ev(TcpEventKind::Dropped { reason: "no_syn_in_listen" }));
             return;
         }
         if l.syn_queue.len() + l.accept_queue.len() >= l.backlog {
             // Backlog full: drop silently (the client retries), as Linux does; no RST.
-            self.events
-                .push(ev(TcpEventKind::SegmentReceived(SegmentInfo::of(seg))));
-            self.events.push(ev(TcpEventKind::Dropped {
-                reason: "backlog_full",
-            }));
+            self.events.push(ev(TcpEventKind::SegmentReceived(SegmentInfo::of(seg))));
+            self.events.push(ev(TcpEventKind::Dropped { reason: "backlog_full" }));
             return;
         }
         let cfg = l.cfg.clone();
@@ -357,10 +283,7 @@ impl TcpStack {
         let mut c = Box::new(Connection::new(id, local, remote, cfg, iss, now));
         c.listener = Some(lid);
         c.orphan = true;
-        let mut ctx = Ctx {
-            events: &mut self.events,
-            outbox: &mut self.outbox,
-        };
+        let mut ctx = Ctx { events: &mut self.events, outbox: &mut self.outbox };
         c.open_passive(&mut ctx, now, seg);
         self.by_tuple.insert((local, remote), id);
         self.sockets.insert(id, Socket::Conn(c));
@@ -370,29 +293,18 @@ impl TcpStack {
     }
 
     /// Calls `out(src, dst, segment)` for each segment to send now (data, ACKs, RSTs...).
-    pub fn poll_transmit(
-        &mut self,
-        now: Instant,
-        out: &mut dyn FnMut(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>),
-    ) {
+    pub fn poll_transmit(&mut self, now: Instant, out: &mut dyn FnMut(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>)) {
         self.flush_outbox(now, out);
         for s in self.sockets.values_mut() {
             if let Socket::Conn(c) = s {
-                let mut ctx = Ctx {
-                    events: &mut self.events,
-                    outbox: &mut self.outbox,
-                };
+                let mut ctx = Ctx { events: &mut self.events, outbox: &mut self.outbox };
                 c.poll_transmit(&mut ctx, now, out);
             }
         }
         self.flush_outbox(now, out);
     }
 
-    fn flush_outbox(
-        &mut self,
-        now: Instant,
-        out: &mut dyn FnMut(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>),
-    ) {
+    fn flush_outbox(&mut self, now: Instant, out: &mut dyn FnMut(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>)) {
         for o in std::mem::take(&mut self.outbox) {
             out(*o.local.ip(), *o.remote.ip(), &o.repr);
             self.events.push(TcpEvent {
@@ -466,8 +378,7 @@ impl TcpStack {
             return Err(TcpError::InvalidArgument);
         }
         let clash = self.listeners.keys().any(|a| {
-            a.port() == port
-                && (a.ip() == local.ip() || a.ip().is_unspecified() || local.ip().is_unspecified())
+            a.port() == port && (a.ip() == local.ip() || a.ip().is_unspecified() || local.ip().is_unspecified())
         });
         if clash {
             return Err(TcpError::AddrInUse);
@@ -489,11 +400,7 @@ impl TcpStack {
     }
 
     /// An established connection from the accept queue, or `Ok(None)` if there is none yet.
-    pub fn accept(
-        &mut self,
-        now: Instant,
-        listener: SocketId,
-    ) -> Result<Option<SocketId>, TcpError> {
+    pub fn accept(&mut self, now: Instant, listener: SocketId) -> Result<Option<SocketId>, TcpError> {
         let r = match self.sockets.get_mut(&listener) {
             Some(Socket::Listener(l)) => Ok(l.accept_queue.pop_front()),
             _ => Err(TcpError::InvalidSocket),
@@ -512,8 +419,7 @@ impl TcpStack {
             let port = EPHEMERAL_FIRST + (self.next_ephemeral % EPHEMERAL_COUNT) as u16;
             self.next_ephemeral = (self.next_ephemeral + 1) % EPHEMERAL_COUNT;
             let local = SocketAddrV4::new(local_ip, port);
-            let used = self.by_tuple.contains_key(&(local, remote))
-                || self.listeners.keys().any(|a| a.port() == port);
+            let used = self.by_tuple.contains_key(&(local, remote)) || self.listeners.keys().any(|a| a.port() == port);
             if !used {
                 return Some(port);
             }
@@ -546,9 +452,7 @@ impl TcpStack {
             return Err(TcpError::InvalidArgument);
         }
         let local = if local.port() == 0 {
-            let p = self
-                .ephemeral_port(*local.ip(), remote)
-                .ok_or(TcpError::AddrInUse)?;
+            let p = self.ephemeral_port(*local.ip(), remote).ok_or(TcpError::AddrInUse)?;
             SocketAddrV4::new(*local.ip(), p)
         } else {
             local
@@ -560,10 +464,7 @@ impl TcpStack {
         let iss = isn::isn(self.isn_key, now, local, remote);
         let cfg = cfg.unwrap_or_else(|| self.defaults.clone());
         let mut c = Box::new(Connection::new(id, local, remote, cfg, iss, now));
-        let mut ctx = Ctx {
-            events: &mut self.events,
-            outbox: &mut self.outbox,
-        };
+        let mut ctx = Ctx { events: &mut self.events, outbox: &mut self.outbox };
         c.open_active(&mut ctx, now);
         self.by_tuple.insert((local, remote), id);
         self.sockets.insert(id, Socket::Conn(c));
@@ -587,33 +488,22 @@ impl TcpStack {
 
     /// Queues as much of `data` as the send buffer takes; `Ok(0)` when it is full.
     pub fn send(&mut self, now: Instant, id: SocketId, data: &[u8]) -> Result<usize, TcpError> {
-        let r = self
-            .with_conn(id, |c, _| c.send(data))
-            .unwrap_or(Err(TcpError::InvalidSocket));
+        let r = self.with_conn(id, |c, _| c.send(data)).unwrap_or(Err(TcpError::InvalidSocket));
         self.app_event(now, id, AppCall::Send, Some(data.len()), &r);
         r
     }
 
     /// Reads in-order data. `Ok(Some(n))` with n > 0: data; `Ok(Some(0))`: end of stream (peer's FIN);
     /// `Ok(None)`: nothing yet.
-    pub fn recv(
-        &mut self,
-        now: Instant,
-        id: SocketId,
-        buf: &mut [u8],
-    ) -> Result<Option<usize>, TcpError> {
-        let r = self
-            .with_conn(id, |c, _| c.recv(buf))
-            .unwrap_or(Err(TcpError::InvalidSocket));
+    pub fn recv(&mut self, now: Instant, id: SocketId, buf: &mut [u8]) -> Result<Option<usize>, TcpError> {
+        let r = self.with_conn(id, |c, _| c.recv(buf)).unwrap_or(Err(TcpError::InvalidSocket));
         self.app_event(now, id, AppCall::Recv, Some(buf.len()), &r);
         r
     }
 
     /// shutdown(SHUT_WR): send FIN after the queued data; keep receiving.
     pub fn shutdown_write(&mut self, now: Instant, id: SocketId) -> Result<(), TcpError> {
-        let r = self
-            .with_conn(id, |c, ctx| c.shutdown_write(ctx, now))
-            .unwrap_or(Err(TcpError::InvalidSocket));
+        let r = self.with_conn(id, |c, ctx| c.shutdown_write(ctx, now)).unwrap_or(Err(TcpError::InvalidSocket));
         self.app_event(now, id, AppCall::ShutdownWrite, None, &r);
         r
     }
@@ -632,12 +522,7 @@ impl TcpStack {
             Some(Socket::Listener(l)) => {
                 // Connections never accepted are reset (Linux does the same).
                 let local = l.local;
-                let children: Vec<SocketId> = l
-                    .syn_queue
-                    .iter()
-                    .chain(l.accept_queue.iter())
-                    .copied()
-                    .collect();
+                let children: Vec<SocketId> = l.syn_queue.iter().chain(l.accept_queue.iter()).copied().collect();
                 self.listener_state_event(now, id, local, TcpState::Listen, TcpState::Closed);
                 for child in children {
                     self.abort_conn(now, child);
@@ -670,10 +555,7 @@ impl TcpStack {
 
     fn abort_conn(&mut self, now: Instant, id: SocketId) {
         if let Some(Socket::Conn(c)) = self.sockets.get_mut(&id) {
-            let mut ctx = Ctx {
-                events: &mut self.events,
-                outbox: &mut self.outbox,
-            };
+            let mut ctx = Ctx { events: &mut self.events, outbox: &mut self.outbox };
             if c.abort_sends_rst() {
                 c.send_reset(&mut ctx);
             }
@@ -735,10 +617,7 @@ impl TcpStack {
             unread: c.unread(),
             send_queued: c.send_queue_len(),
             error: c.error,
-            timers: TimerKind::ALL
-                .iter()
-                .filter_map(|&t| c.timer_deadline(t).map(|d| (t, d)))
-                .collect(),
+            timers: TimerKind::ALL.iter().filter_map(|&t| c.timer_deadline(t).map(|d| (t, d))).collect(),
         })
     }
 

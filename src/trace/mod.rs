@@ -214,6 +214,8 @@ pub struct NodeStats {
     pub arp_requests: u64,
     pub arp_replies: u64,
     pub tcp_events: u64,
+    /// TCP segments with RST sent by this node (by connections and on behalf of closed ports).
+    pub rsts_sent: u64,
 }
 
 /// Receives every event; keeps counters; optionally writes JSON lines.
@@ -264,8 +266,10 @@ impl Tracer {
                 self.sink = None;
             }
         }
+        // Events of no socket (a RST answering a segment for a closed port) belong to no connection.
         if let TraceKind::Tcp { node, event } = &ev.kind
             && self.keep_tcp
+            && event.socket != crate::tcp::NO_SOCKET
         {
             let c = self.conns.entry((*node, event.socket)).or_insert_with(|| conn::ConnSummary {
                 host: self.node_names.get(*node).cloned().unwrap_or_default(),
@@ -307,7 +311,15 @@ impl Tracer {
             }
             TraceKind::ArpRequest { node, .. } => self.nodes[*node].arp_requests += 1,
             TraceKind::ArpReply { node, .. } => self.nodes[*node].arp_replies += 1,
-            TraceKind::Tcp { node, .. } => self.nodes[*node].tcp_events += 1,
+            TraceKind::Tcp { node, event } => {
+                let n = &mut self.nodes[*node];
+                n.tcp_events += 1;
+                if let crate::tcp::TcpEventKind::SegmentSent(seg) = &event.kind
+                    && seg.flags.0.rst()
+                {
+                    n.rsts_sent += 1;
+                }
+            }
             TraceKind::LinkState { .. }
             | TraceKind::LinkChange { .. }
             | TraceKind::App { .. }

@@ -29,18 +29,10 @@ pub trait CongestionControl: std::fmt::Debug {
 
 /// RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)) with 10 segments; generalised to `segments`.
 pub fn initial_window(segments: u32, mss: u32) -> u32 {
-    if segments >= 10 {
-        (segments * mss).min((2 * mss).max(14600))
-    } else {
-        segments.max(1) * mss
-    }
+    if segments >= 10 { (segments * mss).min((2 * mss).max(14600)) } else { segments.max(1) * mss }
 }
 
-pub fn new_controller(
-    alg: CongestionAlgorithm,
-    mss: u32,
-    iw_segments: u32,
-) -> Box<dyn CongestionControl> {
+pub fn new_controller(alg: CongestionAlgorithm, mss: u32, iw_segments: u32) -> Box<dyn CongestionControl> {
     match alg {
         CongestionAlgorithm::NewReno => Box::new(newreno::NewReno::new(mss, iw_segments)),
         CongestionAlgorithm::Cubic => Box::new(cubic::Cubic::new(mss, iw_segments)),

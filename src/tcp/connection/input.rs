@@ -7,11 +7,7 @@ impl Connection {
     // ------------------------------------------------------------------ segment arrival
 
     pub fn on_segment(&mut self, ctx: &mut Ctx<'_>, now: Instant, seg: &TcpRepr<'_>) {
-        self.ev(
-            ctx,
-            now,
-            TcpEventKind::SegmentReceived(SegmentInfo::of(seg)),
-        );
+        self.ev(ctx, now, TcpEventKind::SegmentReceived(SegmentInfo::of(seg)));
         self.last_rx = now;
         self.keepalive_probes = 0;
         match self.state {
@@ -28,12 +24,7 @@ impl Connection {
     }
 
     /// RFC 9293 3.10.7.3, SYN-SENT.
-    pub(super) fn on_segment_syn_sent(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        now: Instant,
-        seg: &TcpRepr<'_>,
-    ) {
+    pub(super) fn on_segment_syn_sent(&mut self, ctx: &mut Ctx<'_>, now: Instant, seg: &TcpRepr<'_>) {
         let f = seg.flags;
         let ack = Seq(seg.ack);
         // First: the ACK bit.
@@ -46,13 +37,7 @@ impl Connection {
                     repr: reset_for(seg),
                 });
             }
-            self.ev(
-                ctx,
-                now,
-                TcpEventKind::Dropped {
-                    reason: "bad_ack_in_syn_sent",
-                },
-            );
+            self.ev(ctx, now, TcpEventKind::Dropped { reason: "bad_ack_in_syn_sent" });
             return;
         }
         // Second: RST, acceptable only with an acceptable ACK (RFC 5961 3.2 leaves SYN-SENT as is).
@@ -60,24 +45,12 @@ impl Connection {
             if f.ack() {
                 self.fail(ctx, now, TcpError::ConnectionRefused);
             } else {
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::Dropped {
-                        reason: "rst_without_ack_in_syn_sent",
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::Dropped { reason: "rst_without_ack_in_syn_sent" });
             }
             return;
         }
         if !f.syn() {
-            self.ev(
-                ctx,
-                now,
-                TcpEventKind::Dropped {
-                    reason: "no_syn_in_syn_sent",
-                },
-            );
+            self.ev(ctx, now, TcpEventKind::Dropped { reason: "no_syn_in_syn_sent" });
             return;
         }
         // Fourth: SYN.
@@ -113,25 +86,14 @@ impl Connection {
     }
 
     /// RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states.
-    pub(super) fn on_segment_sync(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        now: Instant,
-        seg_in: &TcpRepr<'_>,
-    ) {
+    pub(super) fn on_segment_sync(&mut self, ctx: &mut Ctx<'_>, now: Instant, seg_in: &TcpRepr<'_>) {
         let mut seg = *seg_in;
         let f = seg.flags;
         if self.state == TcpState::SynReceived && f.syn() && Seq(seg.seq) == self.irs {
             if !f.ack() {
                 // Retransmitted SYN: our SYN-ACK was lost; send it again.
                 self.syn_pending = true;
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::Dropped {
-                        reason: "retransmitted_syn",
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::Dropped { reason: "retransmitted_syn" });
                 return;
             }
             // Simultaneous open: the peer's SYN,ACK repeats the SYN we already have; only its ACK
@@ -161,11 +123,7 @@ impl Connection {
 
         // First: sequence number acceptability, the four cases.
         let mut acceptable = if seg_len == 0 {
-            if rcv_wnd == 0 {
-                seq == self.rcv_nxt
-            } else {
-                seq.in_range(self.rcv_nxt, self.rcv_nxt + rcv_wnd)
-            }
+            if rcv_wnd == 0 { seq == self.rcv_nxt } else { seq.in_range(self.rcv_nxt, self.rcv_nxt + rcv_wnd) }
         } else if rcv_wnd == 0 {
             false
         } else {
@@ -188,13 +146,7 @@ impl Connection {
                 }
                 self.oow_ack(ctx, now, &seg);
             }
-            self.ev(
-                ctx,
-                now,
-                TcpEventKind::Dropped {
-                    reason: "unacceptable_seq",
-                },
-            );
+            self.ev(ctx, now, TcpEventKind::Dropped { reason: "unacceptable_seq" });
             return;
         }
 
@@ -204,26 +156,14 @@ impl Connection {
                 // RFC 1337 section 3 (TIME-WAIT assassination): ignore RSTs in TIME-WAIT so that
                 // the 2 MSL quiet time always runs out. RFC 9293 would close; Linux's
                 // net.ipv4.tcp_rfc1337=1 behaves like this.
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::Dropped {
-                        reason: "rst_in_time_wait",
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::Dropped { reason: "rst_in_time_wait" });
                 return;
             }
             if seq == self.rcv_nxt {
                 self.on_reset(ctx, now);
             } else {
                 self.oow_ack(ctx, now, &seg);
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::ChallengeAck {
-                        reason: "rst_not_exact",
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::ChallengeAck { reason: "rst_not_exact" });
             }
             return;
         }
@@ -232,24 +172,12 @@ impl Connection {
         if f.syn() {
             if self.state == TcpState::SynReceived && self.passive {
                 // RFC 9293: a passive SYN-RECEIVED connection returns to LISTEN.
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::Dropped {
-                        reason: "syn_in_syn_received",
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::Dropped { reason: "syn_in_syn_received" });
                 self.set_state(ctx, now, TcpState::Closed);
                 return;
             }
             self.oow_ack(ctx, now, &seg);
-            self.ev(
-                ctx,
-                now,
-                TcpEventKind::ChallengeAck {
-                    reason: "syn_in_synchronized_state",
-                },
-            );
+            self.ev(ctx, now, TcpEventKind::ChallengeAck { reason: "syn_in_synchronized_state" });
             return;
         }
 
@@ -278,38 +206,20 @@ impl Connection {
                     remote: self.remote,
                     repr: reset_for(&seg),
                 });
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::Dropped {
-                        reason: "bad_ack_in_syn_received",
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::Dropped { reason: "bad_ack_in_syn_received" });
                 return;
             }
         }
         if ack > self.snd_max {
             // Acknowledges something not yet sent: ACK and drop (RFC 9293; RFC 5961 5.2).
             self.oow_ack(ctx, now, &seg);
-            self.ev(
-                ctx,
-                now,
-                TcpEventKind::Dropped {
-                    reason: "ack_of_unsent_data",
-                },
-            );
+            self.ev(ctx, now, TcpEventKind::Dropped { reason: "ack_of_unsent_data" });
             return;
         }
         if ack < self.snd_una - self.max_snd_wnd.max(1) {
             // RFC 5961 5.2: older than SND.UNA - MAX.SND.WND: challenge ACK, drop.
             self.oow_ack(ctx, now, &seg);
-            self.ev(
-                ctx,
-                now,
-                TcpEventKind::ChallengeAck {
-                    reason: "ack_too_old",
-                },
-            );
+            self.ev(ctx, now, TcpEventKind::ChallengeAck { reason: "ack_too_old" });
             return;
         }
         // RFC 7323 4.3: TS.Recent update.
@@ -342,13 +252,7 @@ impl Connection {
                 }
                 _ => {
                     // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: the peer already sent FIN.
-                    self.ev(
-                        ctx,
-                        now,
-                        TcpEventKind::Dropped {
-                            reason: "text_after_fin",
-                        },
-                    );
+                    self.ev(ctx, now, TcpEventKind::Dropped { reason: "text_after_fin" });
                 }
             }
         } else if zero_window_text && !seg.payload.is_empty() {
@@ -383,13 +287,7 @@ impl Connection {
             if let Some(t) = self.last_oow_ack
                 && now - t < OOW_ACK_INTERVAL
             {
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::Dropped {
-                        reason: "ack_rate_limited",
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::Dropped { reason: "ack_rate_limited" });
                 return;
             }
             self.last_oow_ack = Some(now);
@@ -410,9 +308,7 @@ impl Connection {
         self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
         self.ack_pending = true;
         match self.state {
-            TcpState::SynReceived | TcpState::Established => {
-                self.set_state(ctx, now, TcpState::CloseWait)
-            }
+            TcpState::SynReceived | TcpState::Established => self.set_state(ctx, now, TcpState::CloseWait),
             TcpState::FinWait1 => {
                 if self.fin_acked_now() {
                     self.set_state(ctx, now, TcpState::TimeWait);
@@ -434,21 +330,14 @@ impl Connection {
                 self.set_state(ctx, now, TcpState::Closed);
             }
             TcpState::SynReceived => self.fail(ctx, now, TcpError::ConnectionRefused),
-            TcpState::Established
-            | TcpState::FinWait1
-            | TcpState::FinWait2
-            | TcpState::CloseWait => self.fail(ctx, now, TcpError::ConnectionReset),
+            TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2 | TcpState::CloseWait => {
+                self.fail(ctx, now, TcpError::ConnectionReset)
+            }
             _ => self.set_state(ctx, now, TcpState::Closed),
         }
     }
 
-    pub(super) fn receive_text(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        now: Instant,
-        seq: Seq,
-        payload: &[u8],
-    ) {
+    pub(super) fn receive_text(&mut self, ctx: &mut Ctx<'_>, now: Instant, seq: Seq, payload: &[u8]) {
         let right = self.rcv_adv.max(self.advertisable_right());
         let out = self.rbuf.insert(&mut self.rcv_nxt, seq, payload, right);
         if self.app_closed {
@@ -528,15 +417,10 @@ impl Connection {
 
     /// RFC 6675 pipe: unSACKed octets not deemed lost, plus retransmitted ones.
     pub(super) fn pipe(&self) -> u32 {
-        let lost_b = self
-            .scoreboard
-            .lost_boundary(self.snd_una, DUPTHRESH, self.eff_mss())
-            .min(self.snd_max);
+        let lost_b = self.scoreboard.lost_boundary(self.snd_una, DUPTHRESH, self.eff_mss()).min(self.snd_max);
         let total = self.scoreboard.unsacked_in(self.snd_una, self.snd_max);
         let lost = self.scoreboard.unsacked_in(self.snd_una, lost_b);
-        let rexmitted = self
-            .scoreboard
-            .unsacked_in(self.snd_una, self.high_rxt.min(self.snd_max));
+        let rexmitted = self.scoreboard.unsacked_in(self.snd_una, self.high_rxt.min(self.snd_max));
         total - lost + rexmitted
     }
 
@@ -547,8 +431,7 @@ impl Connection {
         let mss = self.eff_mss();
         if self.sack_ok {
             for (l, r) in seg.options.sack_blocks.iter().flatten() {
-                self.scoreboard
-                    .add(Seq(*l), Seq(*r), self.snd_una, self.snd_max);
+                self.scoreboard.add(Seq(*l), Seq(*r), self.snd_una, self.snd_max);
             }
         }
         let wnd = u32::from(seg.window) << self.snd_wscale;
@@ -602,8 +485,7 @@ impl Connection {
                 }
             } else {
                 let before = (self.cc.cwnd(), self.cc.ssthresh());
-                self.cc
-                    .on_ack(now, total_acked, flight_before, self.rtt.srtt());
+                self.cc.on_ack(now, total_acked, flight_before, self.rtt.srtt());
                 if before != (self.cc.cwnd(), self.cc.ssthresh()) {
                     self.emit_cc(ctx, now, "ack");
                 }
@@ -652,8 +534,7 @@ impl Connection {
         // Loss detection: three duplicate ACKs (RFC 5681 3.2), or IsLost(SND.UNA) from SACK
         // (RFC 6675 section 5); not again for the same window (RFC 6582 "recover" check).
         if !self.in_recovery && self.snd_max > self.snd_una && self.snd_una > self.recover {
-            let sack_lost = self.sack_ok
-                && self.scoreboard.lost_boundary(self.snd_una, DUPTHRESH, mss) > self.snd_una;
+            let sack_lost = self.sack_ok && self.scoreboard.lost_boundary(self.snd_una, DUPTHRESH, mss) > self.snd_una;
             if self.dupacks >= DUPTHRESH || sack_lost {
                 self.enter_recovery(ctx, now);
             }
@@ -676,14 +557,7 @@ impl Connection {
         // Fast retransmit of the first unacknowledged segment (RFC 5681 3.2 step 3, RFC 6675
         // step 4.3).
         self.rexmit_una_pending = true;
-        self.ev(
-            ctx,
-            now,
-            TcpEventKind::RecoveryStart {
-                recover: self.recover.0,
-                sack: self.sack_ok,
-            },
-        );
+        self.ev(ctx, now, TcpEventKind::RecoveryStart { recover: self.recover.0, sack: self.sack_ok });
         self.emit_cc(ctx, now, "fast_retransmit");
     }
 }

@@ -303,10 +303,7 @@ impl Connection {
     fn arm_fin_wait_2(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
         // An orphaned FIN-WAIT-2 would wait for the peer's FIN forever: give up after 2*MSL
         // (Linux's tcp_fin_timeout plays this role).
-        if self.app_closed
-            && self.state == TcpState::FinWait2
-            && self.timer(TimerKind::FinWait2).is_none()
-        {
+        if self.app_closed && self.state == TcpState::FinWait2 && self.timer(TimerKind::FinWait2).is_none() {
             let d = self.cfg.msl.saturating_mul(2);
             self.set_timer(ctx, now, TimerKind::FinWait2, now + d);
         }
@@ -340,14 +337,7 @@ impl Connection {
     }
     fn set_timer(&mut self, ctx: &mut Ctx<'_>, now: Instant, t: TimerKind, at: Instant) {
         self.timers[t.index()] = Some(at);
-        self.ev(
-            ctx,
-            now,
-            TcpEventKind::TimerSet {
-                timer: t,
-                deadline: at,
-            },
-        );
+        self.ev(ctx, now, TcpEventKind::TimerSet { timer: t, deadline: at });
     }
     fn cancel_timer(&mut self, t: TimerKind) {
         self.timers[t.index()] = None;
@@ -358,10 +348,7 @@ impl Connection {
     }
 
     fn is_synchronized(&self) -> bool {
-        !matches!(
-            self.state,
-            TcpState::Closed | TcpState::Listen | TcpState::SynSent | TcpState::SynReceived
-        )
+        !matches!(self.state, TcpState::Closed | TcpState::Listen | TcpState::SynSent | TcpState::SynReceived)
     }
 
     /// The largest payload of one segment: the MSS less the fixed options (RFC 9293 3.7.1: the MSS
@@ -375,11 +362,7 @@ impl Connection {
         if let Some(f) = self.fin_seq {
             return f;
         }
-        let base = if self.syn_acked {
-            self.snd_una
-        } else {
-            self.iss + 1u32
-        };
+        let base = if self.syn_acked { self.snd_una } else { self.iss + 1u32 };
         base + self.sbuf.len()
     }
     fn fin_sent(&self) -> bool {
@@ -392,15 +375,7 @@ impl Connection {
     }
 
     fn emit_cc(&self, ctx: &mut Ctx<'_>, now: Instant, reason: &'static str) {
-        self.ev(
-            ctx,
-            now,
-            TcpEventKind::Congestion {
-                cwnd: self.cc.cwnd(),
-                ssthresh: self.cc.ssthresh(),
-                reason,
-            },
-        );
+        self.ev(ctx, now, TcpEventKind::Congestion { cwnd: self.cc.cwnd(), ssthresh: self.cc.ssthresh(), reason });
     }
 
     pub fn readable(&self) -> bool {
@@ -446,11 +421,7 @@ impl Connection {
     pub fn open_passive(&mut self, ctx: &mut Ctx<'_>, now: Instant, seg: &TcpRepr<'_>) {
         self.passive = true;
         self.state = TcpState::Listen;
-        self.ev(
-            ctx,
-            now,
-            TcpEventKind::SegmentReceived(SegmentInfo::of(seg)),
-        );
+        self.ev(ctx, now, TcpEventKind::SegmentReceived(SegmentInfo::of(seg)));
         self.irs = Seq(seg.seq);
         self.rcv_nxt = self.irs + 1u32;
         self.negotiate(&seg.options);
@@ -505,10 +476,9 @@ impl Connection {
             return Err(TcpError::Closing);
         }
         match self.state {
-            TcpState::SynSent
-            | TcpState::SynReceived
-            | TcpState::Established
-            | TcpState::CloseWait => Ok(self.sbuf.push(data)),
+            TcpState::SynSent | TcpState::SynReceived | TcpState::Established | TcpState::CloseWait => {
+                Ok(self.sbuf.push(data))
+            }
             TcpState::Closed | TcpState::Listen => Err(TcpError::NotConnected),
             _ => Err(TcpError::Closing),
         }
@@ -591,12 +561,7 @@ impl Connection {
             options: TcpOptions::default(),
             payload: &[],
         };
-        ctx.outbox.push(Outgoing {
-            socket: self.id,
-            local: self.local,
-            remote: self.remote,
-            repr,
-        });
+        ctx.outbox.push(Outgoing { socket: self.id, local: self.local, remote: self.remote, repr });
     }
 
     /// Whether ABORT sends a RST in this state (RFC 9293 3.10.5).

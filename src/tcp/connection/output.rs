@@ -106,15 +106,8 @@ impl Connection {
         out: &mut dyn FnMut(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>),
     ) {
         let active = self.state == TcpState::SynSent;
-        let mut o = TcpOptions {
-            mss: Some(self.cfg.mss),
-            ..TcpOptions::default()
-        };
-        let ws_ok = if active {
-            self.cfg.window_scaling
-        } else {
-            self.ws_ok
-        };
+        let mut o = TcpOptions { mss: Some(self.cfg.mss), ..TcpOptions::default() };
+        let ws_ok = if active { self.cfg.window_scaling } else { self.ws_ok };
         if ws_ok {
             o.window_scale = Some(self.our_wscale);
         }
@@ -144,15 +137,7 @@ impl Connection {
         if self.syn_retransmit || self.snd_max > self.iss {
             // Karn: the SYN is being sent again; its ACK will be ambiguous.
             self.rtt_timing = None;
-            self.ev(
-                ctx,
-                now,
-                TcpEventKind::Retransmit {
-                    seq: self.iss.0,
-                    len: 0,
-                    reason: RetransmitReason::Rto,
-                },
-            );
+            self.ev(ctx, now, TcpEventKind::Retransmit { seq: self.iss.0, len: 0, reason: RetransmitReason::Rto });
         }
         self.emit(ctx, out, now, &repr);
         if self.snd_max == self.iss {
@@ -195,15 +180,7 @@ impl Connection {
             flags |= TcpFlags::PSH;
         }
         if let Some(reason) = reason {
-            self.ev(
-                ctx,
-                now,
-                TcpEventKind::Retransmit {
-                    seq: seq.0,
-                    len: len as usize,
-                    reason,
-                },
-            );
+            self.ev(ctx, now, TcpEventKind::Retransmit { seq: seq.0, len: len as usize, reason });
         }
         {
             let repr = TcpRepr {
@@ -260,11 +237,7 @@ impl Connection {
             }
             let fin = self.fin_queued && self.snd_una + avail == data_end && self.fin_sent();
             if avail > 0 || fin {
-                let reason = if self.sack_ok {
-                    RetransmitReason::Sack
-                } else {
-                    RetransmitReason::FastRetransmit
-                };
+                let reason = if self.sack_ok { RetransmitReason::Sack } else { RetransmitReason::FastRetransmit };
                 let reason = if self.in_recovery && self.high_rxt == self.snd_una {
                     reason
                 } else {
@@ -290,10 +263,7 @@ impl Connection {
                 if pipe >= cwnd || cwnd - pipe < mss.min(cwnd) {
                     break;
                 }
-                let lost_b = self
-                    .scoreboard
-                    .lost_boundary(self.snd_una, DUPTHRESH, mss)
-                    .min(self.snd_max);
+                let lost_b = self.scoreboard.lost_boundary(self.snd_una, DUPTHRESH, mss).min(self.snd_max);
                 let from = self.high_rxt.max(self.snd_una);
                 let mut hole = self.scoreboard.next_hole(from, lost_b);
                 if hole.is_none() {
@@ -382,11 +352,7 @@ impl Connection {
             }
             let seq = self.snd_nxt;
             let end = seq + len + u32::from(fin);
-            let reason = if seq < self.snd_max {
-                Some(RetransmitReason::Rto)
-            } else {
-                None
-            };
+            let reason = if seq < self.snd_max { Some(RetransmitReason::Rto) } else { None };
             self.send_data(ctx, now, out, seq, len, fin, reason);
             sent_any = true;
             self.snd_nxt = end;
@@ -401,29 +367,13 @@ impl Connection {
             let data_end = self.data_end();
             if data_end > self.snd_una {
                 // One octet of data beyond the (zero) window, RFC 9293 3.8.6.1.
-                self.send_data(
-                    ctx,
-                    now,
-                    out,
-                    self.snd_una,
-                    1,
-                    false,
-                    Some(RetransmitReason::Probe),
-                );
+                self.send_data(ctx, now, out, self.snd_una, 1, false, Some(RetransmitReason::Probe));
                 if self.snd_nxt < self.snd_una + 1u32 {
                     self.snd_nxt = self.snd_una + 1u32;
                 }
                 sent_any = true;
             } else if self.fin_queued {
-                self.send_data(
-                    ctx,
-                    now,
-                    out,
-                    self.snd_una,
-                    0,
-                    true,
-                    Some(RetransmitReason::Probe),
-                );
+                self.send_data(ctx, now, out, self.snd_una, 0, true, Some(RetransmitReason::Probe));
                 sent_any = true;
             }
         }
@@ -457,17 +407,10 @@ impl Connection {
         let data_end = self.data_end();
         // Data not yet acknowledged (a lone FIN is covered by the retransmission timer).
         let pending = data_end > self.snd_una;
-        if self.snd_wnd == 0
-            && pending
-            && self.state != TcpState::TimeWait
-            && self.timer(TimerKind::Persist).is_none()
+        if self.snd_wnd == 0 && pending && self.state != TcpState::TimeWait && self.timer(TimerKind::Persist).is_none()
         {
             self.cancel_timer(TimerKind::Retransmit);
-            let d = self
-                .rtt
-                .rto()
-                .saturating_mul(1u64 << self.persist_backoff.min(16))
-                .min(self.cfg.rto_max);
+            let d = self.rtt.rto().saturating_mul(1u64 << self.persist_backoff.min(16)).min(self.cfg.rto_max);
             self.set_timer(ctx, now, TimerKind::Persist, now + d);
         }
     }
@@ -479,11 +422,7 @@ impl Connection {
         now: Instant,
         out: &mut dyn FnMut(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>),
     ) {
-        let window = if self.state == TcpState::SynReceived {
-            self.syn_window() as u16
-        } else {
-            self.window_field()
-        };
+        let window = if self.state == TcpState::SynReceived { self.syn_window() as u16 } else { self.window_field() };
         let repr = TcpRepr {
             src_port: self.local.port(),
             dst_port: self.remote.port(),

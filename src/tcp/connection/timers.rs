@@ -34,9 +34,7 @@ impl Connection {
                     // next time, up to the configured maximum (Linux's ATO heuristic, simplified).
                     self.ato = self.ato.saturating_mul(2).min(self.ato_max());
                 }
-                TimerKind::TimeWait | TimerKind::FinWait2 => {
-                    self.set_state(ctx, now, TcpState::Closed)
-                }
+                TimerKind::TimeWait | TimerKind::FinWait2 => self.set_state(ctx, now, TcpState::Closed),
                 TimerKind::Keepalive => self.on_keepalive(ctx, now),
             }
             if self.state == TcpState::Closed {
@@ -61,14 +59,7 @@ impl Connection {
                 self.rtt_timing = None;
                 self.syn_pending = true;
                 self.syn_retransmit = true;
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::RtoBackoff {
-                        rto: self.rtt.rto(),
-                        retries: self.retries,
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::RtoBackoff { rto: self.rtt.rto(), retries: self.retries });
             }
             TcpState::Closed | TcpState::Listen | TcpState::TimeWait => {}
             _ => {
@@ -85,27 +76,14 @@ impl Connection {
                 let flight = self.flight();
                 self.cc.on_rto(now, flight);
                 self.rtt.backoff();
-                self.ev(
-                    ctx,
-                    now,
-                    TcpEventKind::RtoBackoff {
-                        rto: self.rtt.rto(),
-                        retries: self.retries,
-                    },
-                );
+                self.ev(ctx, now, TcpEventKind::RtoBackoff { rto: self.rtt.rto(), retries: self.retries });
                 self.emit_cc(ctx, now, "rto");
                 // Go back N from SND.UNA. RFC 2018 section 8: SACK information is not trusted
                 // after a timeout. RFC 6582: recover <- highest sequence sent, so the duplicate ACKs
                 // the retransmissions cause do not trigger a fast retransmit.
                 self.snd_nxt = self.snd_una;
                 if self.in_recovery {
-                    self.ev(
-                        ctx,
-                        now,
-                        TcpEventKind::RecoveryEnd {
-                            ack: self.snd_una.0,
-                        },
-                    );
+                    self.ev(ctx, now, TcpEventKind::RecoveryEnd { ack: self.snd_una.0 });
                 }
                 self.in_recovery = false;
                 self.rexmit_una_pending = false;
