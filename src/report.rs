@@ -186,7 +186,7 @@ impl RunReport {
                 };
                 let _ = writeln!(
                     s,
-                    "      sent {} segs / {} B, received {} segs / {} B, retransmissions {} (rto {}, fast {}, sack {}), rst sent {}, srtt {}, rto {}, cwnd {}{}",
+                    "      sent {} segs / {} B, received {} segs / {} B, retransmissions {} (rto {}, fast {}, sack {}), rst sent {}, srtt {}, rto {}, cwnd {}, acked {} B at {:.3} Mbit/s{}",
                     c.segments_sent,
                     c.bytes_sent,
                     c.segments_received,
@@ -199,6 +199,8 @@ impl RunReport {
                     ms(c.srtt),
                     ms(c.rto),
                     c.cwnd.map_or("-".to_string(), |w| w.to_string()),
+                    c.acked_bytes,
+                    c.goodput_mbps,
                     c.error.as_ref().map_or(String::new(), |e| format!(", error: {e}"))
                 );
             }

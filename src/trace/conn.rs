@@ -40,6 +40,18 @@ pub struct ConnSummary {
     pub ssthresh: Option<u32>,
     pub first_time: Option<Instant>,
     pub last_time: Option<Instant>,
+    /// Payload bytes this end sent that the peer acknowledged (SYN and FIN not counted).
+    pub acked_bytes: u64,
+    /// `acked_bytes` over the time from the connection's first event to the last ACK that advanced.
+    pub goodput_mbps: f64,
+    #[serde(skip)]
+    pub isn: Option<u32>,
+    #[serde(skip)]
+    pub fin_seq: Option<u32>,
+    #[serde(skip)]
+    pub highest_ack: Option<u32>,
+    #[serde(skip)]
+    pub last_ack_time: Option<Instant>,
 }
 
 impl ConnSummary {
@@ -71,6 +83,12 @@ impl ConnSummary {
                 self.states.push((ev.time, *to));
             }
             TcpEventKind::SegmentSent(s) => {
+                if s.flags.0.syn() && self.isn.is_none() {
+                    self.isn = Some(s.seq);
+                }
+                if s.flags.0.fin() {
+                    self.fin_seq = Some(s.seq.wrapping_add(s.len as u32));
+                }
                 self.segments_sent += 1;
                 self.bytes_sent += s.len as u64;
                 if s.flags.0.rst() {
@@ -78,6 +96,9 @@ impl ConnSummary {
                 }
             }
             TcpEventKind::SegmentReceived(s) => {
+                if s.flags.0.ack() && !s.flags.0.rst() {
+                    self.on_ack(s.ack, ev.time);
+                }
                 self.segments_received += 1;
                 self.bytes_received += s.len as u64;
                 if s.flags.0.rst() {
@@ -115,6 +136,34 @@ impl ConnSummary {
         }
     }
 
+    /// Sequence-space bookkeeping for `acked_bytes` (RFC 9293 comparisons are modulo 2^32).
+    fn on_ack(&mut self, ack: u32, t: Instant) {
+        let Some(isn) = self.isn else { return };
+        let advanced = match self.highest_ack {
+            None => true,
+            Some(h) => (ack.wrapping_sub(h) as i32) > 0,
+        };
+        if !advanced {
+            return;
+        }
+        self.highest_ack = Some(ack);
+        // Everything between ISN+1 and the ACK, minus the FIN's sequence number if it is covered.
+        let mut acked = u64::from(ack.wrapping_sub(isn).saturating_sub(1));
+        if let Some(f) = self.fin_seq
+            && (ack.wrapping_sub(f) as i32) > 0
+        {
+            acked = acked.saturating_sub(1);
+        }
+        if acked > self.acked_bytes {
+            self.acked_bytes = acked;
+            self.last_ack_time = Some(t);
+            if let (Some(first), Some(last)) = (self.first_time, self.last_ack_time) {
+                let secs = (last - first).as_secs_f64();
+                self.goodput_mbps = if secs > 0.0 { acked as f64 * 8.0 / secs / 1e6 } else { 0.0 };
+            }
+        }
+    }
+
     /// The metric of this connection named `name` (see `CONN_METRICS`).
     pub fn metric(&self, name: &str) -> Option<f64> {
         Some(match name {
@@ -138,6 +187,8 @@ impl ConnSummary {
             "open" => f64::from(u8::from(self.is_open())),
             "srtt_ms" => self.srtt?.as_nanos() as f64 / 1e6,
             "cwnd" => f64::from(self.cwnd?),
+            "acked_bytes" => self.acked_bytes as f64,
+            "goodput_mbps" => self.goodput_mbps,
             _ => return None,
         })
     }
@@ -164,6 +215,8 @@ pub const CONN_METRICS: &[&str] = &[
     "open",
     "srtt_ms",
     "cwnd",
+    "acked_bytes",
+    "goodput_mbps",
 ];
 
 /// Key of a connection in the tracker: (node, socket).
