@@ -164,10 +164,11 @@ impl Rules {
         frame: &[u8],
     ) -> (FrameInfo, Vec<(usize, PacketAction)>) {
         let info = FrameInfo::of(frame);
-        if info.proto == Some(MatchProto::Tcp) && info.flags.syn() {
-            if let (Some(s), Some(d)) = (info.src, info.dst) {
-                self.isn.insert((s, info.src_port, d, info.dst_port), info.seq);
-            }
+        if info.proto == Some(MatchProto::Tcp)
+            && info.flags.syn()
+            && let (Some(s), Some(d)) = (info.src, info.dst)
+        {
+            self.isn.insert((s, info.src_port, d, info.dst_port), info.seq);
         }
         let mut out = Vec::new();
         for &ri in &self.by_link[link] {

@@ -103,7 +103,7 @@ pub enum FaultAction {
     /// New impairments for one direction (or both when `dir` is None); `params[d]` is used for d.
     Set {
         dir: Option<Dir>,
-        params: [Impairments; 2],
+        params: Box<[Impairments; 2]>,
     },
 }
 
@@ -441,8 +441,7 @@ impl WorldBuilder {
         let mut links = Vec::with_capacity(link_specs.len());
         for (li, l) in link_specs.iter().enumerate() {
             let mut ends = [(0, 0); 2];
-            for side in 0..2 {
-                let (n, addr) = l.ends[side];
+            for (side, &(n, addr)) in l.ends.iter().enumerate() {
                 let node = &mut nodes[n];
                 let ifx = node.ifaces.len();
                 let mac = MacAddr([0x02, 0x00, (n >> 8) as u8, n as u8, (ifx >> 8) as u8, ifx as u8]);

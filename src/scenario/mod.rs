@@ -544,7 +544,7 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
             );
         }
         for (ep, c) in [(&l.a, ca), (&l.b, cb)] {
-            if c.addr == c.network().addr && c.len < 31 || c.addr == c.broadcast() && c.len < 31 {
+            if c.len < 31 && (c.addr == c.network().addr || c.addr == c.broadcast()) {
                 return at(
                     ep.ip.span(),
                     format!("expected a host address, not the network or broadcast address of {c}"),
@@ -649,7 +649,7 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
                         }
                     }
                     current[link] = params.clone();
-                    FaultAction::Set { dir, params }
+                    FaultAction::Set { dir, params: Box::new(params) }
                 }
             };
             faults.push(TimedFault { at: Instant::ZERO + at_time.get_ref().0, link, action: fa });
