@@ -19,8 +19,8 @@ trace = false
 
 [simulation.tcp]
 congestion = "newreno"
-send_buffer = 65536
-recv_buffer = 65536
+send_buffer = 32768
+recv_buffer = 32768
 msl = "1s"
 
 [[routers]]
