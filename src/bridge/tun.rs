@@ -1,0 +1,113 @@
+//! The TUN bridge: a node's interface attached to a Linux TUN device (layer 3, no packet-information
+//! header). netlab creates and configures the device itself (address, MTU, up, the kernel routes
+//! into it; needs root or CAP_NET_ADMIN), or attaches to one made beforehand (`configure = false`).
+//! A device netlab created is not persistent: the kernel removes it when netlab closes it or exits.
+
+use super::Input;
+use crate::net::Cidr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+
+pub struct TunConfig {
+    pub device: String,
+    /// The kernel side's address on the bridge subnet (the device's address).
+    pub address: Cidr,
+    pub mtu: usize,
+    /// Prefixes the kernel routes into the device.
+    pub kernel_routes: Vec<Cidr>,
+    /// Create and configure the device (else attach to an existing one and leave it as it is).
+    pub configure: bool,
+}
+
+pub struct TunPort {
+    writer: ::tun::Writer,
+    device: String,
+    address: Cidr,
+    routes: Vec<Cidr>,
+}
+
+fn netmask(len: u8) -> std::net::Ipv4Addr {
+    let bits = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len.min(32))) };
+    std::net::Ipv4Addr::from(bits)
+}
+
+impl TunPort {
+    /// Opens (and configures) the device and starts the reader thread.
+    pub fn open(
+        bridge: usize,
+        cfg: &TunConfig,
+        tx: SyncSender<Input>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<(TunPort, std::thread::JoinHandle<()>), String> {
+        if let Err(e) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/net/tun") {
+            return Err(format!("cannot open /dev/net/tun ({e}); a TUN bridge needs root (or CAP_NET_ADMIN)"));
+        }
+        let mut c = ::tun::Configuration::default();
+        c.tun_name(&cfg.device);
+        if cfg.configure {
+            let mtu = u16::try_from(cfg.mtu).unwrap_or(u16::MAX);
+            c.address(cfg.address.addr).netmask(netmask(cfg.address.len)).mtu(mtu).up();
+        }
+        let dev = ::tun::create(&c).map_err(|e| format!("cannot create TUN device {}: {e}", cfg.device))?;
+        if cfg.configure {
+            for r in &cfg.kernel_routes {
+                let prefix = format!("{}/{}", r.network().addr, r.len);
+                let out = std::process::Command::new("ip")
+                    .args(["route", "replace", &prefix, "dev", &cfg.device])
+                    .output()
+                    .map_err(|e| format!("cannot run `ip route replace {prefix} dev {}`: {e}", cfg.device))?;
+                if !out.status.success() {
+                    return Err(format!(
+                        "`ip route replace {prefix} dev {}` failed: {}",
+                        cfg.device,
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ));
+                }
+            }
+        }
+        let (reader, writer) = dev.split();
+        let t = std::thread::Builder::new()
+            .name(format!("netlab-tun-{bridge}"))
+            .spawn(move || {
+                let mut buf = vec![0u8; 65536];
+                while !stop.load(Ordering::Relaxed) {
+                    match reader.recv_timeout(&mut buf, std::time::Duration::from_millis(200)) {
+                        Ok(n) => {
+                            let input = Input { bridge, data: buf[..n].to_vec(), from_peer: true };
+                            if tx.send(input).is_err() {
+                                break;
+                            }
+                        }
+                        Err(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+                    }
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        let routes = if cfg.configure { cfg.kernel_routes.clone() } else { Vec::new() };
+        Ok((TunPort { writer, device: cfg.device.clone(), address: cfg.address, routes }, t))
+    }
+
+    pub fn send(&mut self, packet: &[u8]) -> std::io::Result<usize> {
+        std::io::Write::write(&mut self.writer, packet)
+    }
+
+    pub fn describe(&self, node_ip: std::net::Ipv4Addr) -> String {
+        let routes: Vec<String> = self.routes.iter().map(|r| r.to_string()).collect();
+        format!(
+            "TUN device {} (kernel side {}) <-> simulated {}{}",
+            self.device,
+            self.address,
+            node_ip,
+            if routes.is_empty() { String::new() } else { format!("; kernel routes {} into it", routes.join(", ")) }
+        )
+    }
+
+    /// Closes the device; the kernel removes a non-persistent device (and its routes) with it.
+    pub fn close(self) {
+        drop(self.writer);
+    }
+}
