@@ -1142,7 +1142,10 @@ fn validate_bridges(
                     }
                     None if name.len() <= 15 => name.clone(),
                     None => {
-                        return at(b.name.span(), "expected `device` (the bridge's name is too long for a device name)");
+                        return at(
+                            b.name.span(),
+                            "expected `device` (the bridge's name is too long for a device name)",
+                        );
                     }
                 };
                 let kernel_routes = b.kernel_routes.iter().flatten().map(|c| c.get_ref().0).collect();
