@@ -781,7 +781,7 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
     // Applications.
     let mut apps: Vec<AppDef> = Vec::new();
     for (i, a) in raw.apps.iter().enumerate() {
-        apps.push(validate_app(a, i, &names, &nodes, &links, &apps, !bridges.is_empty())?);
+        apps.push(validate_app(a, i, &names, &nodes, &links, &apps, &bridges)?);
     }
     let name = sim.name.clone().unwrap_or_else(|| default_name.to_string());
     if name.is_empty() || name.starts_with('.') || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
@@ -894,7 +894,7 @@ fn validate_app(
     nodes: &[NodeDef],
     links: &[LinkDef],
     earlier: &[AppDef],
-    live: bool,
+    bridges: &[BridgeDef],
 ) -> Result<AppDef, SpanError> {
     let kind = a.kind.get_ref().as_str();
     let Some((_, allowed)) = APP_FIELDS.iter().find(|(k, _)| *k == kind) else {
@@ -1013,8 +1013,8 @@ fn validate_app(
         "bulk-sink" => {
             AppKind::BulkSink { port, bytes: a.bytes, expect_from: a.expect_from.as_ref().map(|s| s.get_ref().clone()) }
         }
-        "bulk" if live && to_node(a)?.1.is_none() => {
-            // A live scenario may send to a sink outside the process.
+        "bulk" if !bridges.is_empty() && to_node(a)?.1.is_none_or(|n| bridges.iter().any(|b| b.peer_node == n)) => {
+            // A live scenario may send to a sink outside the process (beyond a bridge).
             AppKind::BulkRemote { to: SocketAddrV4::new(to(a)?, port), bytes: a.bytes.unwrap_or(1_000_000) }
         }
         "bulk" => {
