@@ -264,8 +264,12 @@ impl LiveIo for Live {
                     end.send_errors += 1;
                 }
             }
-            Port::Tun(p) => match EthernetRepr::parse(&frame.data) {
-                Ok((eth, payload)) => match eth.ethertype {
+            Port::Tun(p) => {
+                let Ok((eth, payload)) = EthernetRepr::parse(&frame.data) else {
+                    net.fab.recycle(frame);
+                    return;
+                };
+                match eth.ethertype {
                     EtherType::Arp => {
                         // The kernel side has no Ethernet: answer for every address but the node's own.
                         if let Ok(arp) = ArpRepr::parse(payload)
@@ -295,9 +299,8 @@ impl LiveIo for Live {
                         }
                     }
                     EtherType::Other(_) => {}
-                },
-                Err(_) => {}
-            },
+                }
+            }
         }
         net.fab.recycle(frame);
     }
