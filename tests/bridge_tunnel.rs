@@ -141,6 +141,27 @@ fn file_transfer_and_echo_across_the_tunnel() {
         ipv6[13] = 0xdd;
         peer.send_to(&ipv6, to).expect("send");
         stranger.send_to(&[0u8; 60], to).expect("send");
+        // And a few hundred random datagrams, half of them with a plausible Ethernet + IPv4 start, so
+        // that the junk reaches the router's parsers too.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..300 {
+            let len = (i * 7) % 1500;
+            let mut d: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            if i % 2 == 0 && len > 15 {
+                d[..6].copy_from_slice(&[0xff; 6]);
+                d[12] = 0x08;
+                d[13] = if i % 4 == 0 { 0x06 } else { 0x00 };
+                d[14] = 0x45;
+            }
+            peer.send_to(&d, to).expect("send");
+        }
         std::thread::sleep(Duration::from_millis(200));
     }
 

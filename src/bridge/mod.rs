@@ -26,7 +26,7 @@ use crate::run::Finished;
 use crate::scenario::{BridgeDef, BridgeKind, BuildFailure, BuildOptions, Scenario};
 use crate::sim::{Duration, Instant};
 use crate::trace::{LinkId, NodeDropCause, TraceKind};
-use crate::wire::{ArpOp, ArpRepr, EtherType, EthernetRepr, Ipv4Repr, MacAddr, WireError};
+use crate::wire::{ArpOp, ArpRepr, EtherType, EthernetRepr, MacAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
@@ -182,20 +182,8 @@ impl Live {
             }
             Port::Tun(_) => {
                 let data = &input.data;
-                match data.first().map(|b| b >> 4) {
-                    Some(4) => {}
-                    // IPv6 (router solicitations and the like) and anything else: not for us.
-                    Some(6) => return drop_it(net, NodeDropCause::Unsupported),
-                    _ => return drop_it(net, NodeDropCause::Malformed),
-                }
-                match Ipv4Repr::parse(data) {
-                    Ok(_) => {}
-                    Err(WireError::BadChecksum) => return drop_it(net, NodeDropCause::BadIpChecksum),
-                    Err(WireError::Unsupported(_)) => return drop_it(net, NodeDropCause::Unsupported),
-                    Err(_) => return drop_it(net, NodeDropCause::Malformed),
-                }
-                if data.len() > crate::net::fabric::MAX_FRAME - EthernetRepr::HEADER_LEN {
-                    return drop_it(net, NodeDropCause::Malformed);
+                if let Err(cause) = tun::check_packet(data) {
+                    return drop_it(net, cause);
                 }
                 let mut frame = Vec::with_capacity(EthernetRepr::HEADER_LEN + data.len());
                 frame.resize(EthernetRepr::HEADER_LEN, 0);
