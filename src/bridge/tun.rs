@@ -50,6 +50,11 @@ impl TunPort {
         if cfg.configure {
             let mtu = u16::try_from(cfg.mtu).unwrap_or(u16::MAX);
             c.address(cfg.address.addr).netmask(netmask(cfg.address.len)).mtu(mtu).up();
+        } else {
+            // Attach only: no ioctl that needs privileges (a device made with `user` can be used by it).
+            c.platform_config(|p| {
+                p.ensure_root_privileges(false);
+            });
         }
         let dev = ::tun::create(&c).map_err(|e| format!("cannot create TUN device {}: {e}", cfg.device))?;
         if cfg.configure {
