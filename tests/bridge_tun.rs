@@ -14,7 +14,8 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// Whether TUN tests can run here; panics when they must (NETLAB_REQUIRE_TUN) but cannot.
 fn tun_available() -> bool {
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
     let tun = std::fs::OpenOptions::new().read(true).write(true).open("/dev/net/tun").is_ok();
     let ip = Command::new("ip").arg("-V").output().is_ok_and(|o| o.status.success());
     let ok = root && tun && ip;
@@ -53,12 +54,17 @@ impl NetNs {
 impl Drop for NetNs {
     fn drop(&mut self) {
         if let Ok(o) = Command::new("ip").args(["netns", "pids", &self.name]).output() {
-            for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
-                let _ = Command::new("kill").args(["-KILL", pid]).output();
+            for pid in String::from_utf8_lossy(&o.stdout).split_whitespace().filter_map(|p| p.parse().ok()) {
+                signal(pid, libc::SIGKILL);
             }
         }
         let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
     }
+}
+
+fn signal(pid: i32, sig: i32) {
+    // SAFETY: kill(2) on a process id we started (or found in our own namespace).
+    unsafe { libc::kill(pid, sig) };
 }
 
 fn run_ok(c: &mut Command) -> Output {
@@ -232,7 +238,7 @@ fn kernel_clients(loss: f64, tag: &str) {
     assert!(text.contains("ECHO-OK"), "echo: {text} {}\n{}", String::from_utf8_lossy(&o.stderr), logs(&dir));
 
     // Ctrl-C stops netlab; it writes its report and removes the device.
-    run_ok(Command::new("kill").args(["-INT", &netlab.child.id().to_string()]));
+    signal(netlab.child.id() as i32, libc::SIGINT);
     let st = netlab.wait(Duration::from_secs(20));
     assert!(st.success(), "netlab after Ctrl-C: {st}\n{}", logs(&dir));
     let links = run_ok(ns.cmd("ip").args(["-br", "link"]));
