@@ -5,6 +5,7 @@
 //! and traces observe that flow; they never steer it.
 
 pub mod app;
+pub mod bridge;
 pub mod capture;
 pub mod net;
 pub mod report;

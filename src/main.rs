@@ -118,7 +118,11 @@ fn run(
     // Wall-clock time is measured here, in the CLI, only to report speed; the simulation never sees it.
     let wall_start = std::time::Instant::now();
     let bar = Progress::new(netlab::run::limits(&sc, until).stop_at);
-    let result = netlab::run::run(&sc, &opts, until, &mut |t| bar.update(t, wall_start));
+    let result = if sc.bridges.is_empty() {
+        netlab::run::run(&sc, &opts, until, &mut |t| bar.update(t, wall_start))
+    } else {
+        netlab::bridge::run(&sc, &opts, until) // live bridges: real time
+    };
     bar.finish();
     let wall = wall_start.elapsed().as_secs_f64();
     let finished = match result {

@@ -95,6 +95,7 @@ impl RunReport {
             crate::net::StopReason::AppsFinished => "all applications finished",
             crate::net::StopReason::TimeLimit => "TIME LIMIT reached",
             crate::net::StopReason::EventBudget => "EVENT BUDGET used up",
+            crate::net::StopReason::Interrupted => "interrupted (Ctrl-C)",
         };
         let _ = writeln!(
             s,

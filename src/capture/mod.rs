@@ -21,6 +21,9 @@ pub struct Capture {
     seq: u64,
     pub frames: u64,
     pub error: Option<String>,
+    /// Added to every timestamp: 0 for simulated runs (time starts at the epoch); the wall-clock
+    /// time of the start for live runs (src/bridge/), so that records show real time.
+    pub epoch_offset_ns: u64,
 }
 
 pub const SNAPLEN: u32 = 65535;
@@ -35,7 +38,15 @@ impl Capture {
             ..Default::default()
         };
         let writer = PcapWriter::with_header(out, header).map_err(std::io::Error::other)?;
-        Ok(Capture { name, writer: Some(writer), pending: BinaryHeap::new(), seq: 0, frames: 0, error: None })
+        Ok(Capture {
+            name,
+            writer: Some(writer),
+            pending: BinaryHeap::new(),
+            seq: 0,
+            frames: 0,
+            error: None,
+            epoch_offset_ns: 0,
+        })
     }
 
     /// Records `frame` as seen on the wire at `ts`; `now` is the current simulated time (`ts >= now`).
@@ -66,7 +77,7 @@ impl Capture {
         let Some(w) = self.writer.as_mut() else {
             return;
         };
-        let ns = ts.as_nanos();
+        let ns = ts.as_nanos().saturating_add(self.epoch_offset_ns);
         let stamp = std::time::Duration::new(ns / 1_000_000_000, (ns % 1_000_000_000) as u32);
         let len = frame.len().min(SNAPLEN as usize);
         let pkt = PcapPacket::new(stamp, frame.len() as u32, &frame[..len]);

@@ -43,6 +43,9 @@ pub struct Fabric {
     pub rules: Rules,
     /// Frames held back by a reorder rule, per (link, direction), waiting for the next frame to pass.
     held: BTreeMap<(LinkId, Dir), Frame>,
+    /// Live bridges: (link, side) ends whose far side is outside the process (a TUN device, a UDP
+    /// tunnel). Only the real-time driver looks at it; frames arriving there go to the bridge.
+    pub external: Vec<(LinkId, usize)>,
 }
 
 /// Frames are at most this large (Ethernet header + the largest MTU we allow).
@@ -60,6 +63,7 @@ impl Fabric {
             next_frame_id: 0,
             rules: Rules::default(),
             held: BTreeMap::new(),
+            external: Vec::new(),
         }
     }
 
@@ -185,6 +189,13 @@ impl Fabric {
                 }
             }
         }
+    }
+}
+
+impl Fabric {
+    /// Live bridges: is end `side` of `link` outside the process?
+    pub fn is_external(&self, link: LinkId, side: usize) -> bool {
+        !self.external.is_empty() && self.external.contains(&(link, side))
     }
 }
 

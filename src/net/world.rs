@@ -7,7 +7,7 @@ use super::link::{Impairments, Link, LinkDir};
 use super::node::{ArpTable, Iface, Node};
 use super::route::Route;
 use crate::capture::Capture;
-use crate::sim::{Executor, Instant, SimRng};
+use crate::sim::{Duration, Executor, Instant, SimRng};
 use crate::tcp::{TcpConfig, TcpStack};
 use crate::trace::{Dir, LinkId, NodeId, TraceKind, Tracer};
 use crate::wire::MacAddr;
@@ -146,6 +146,8 @@ pub enum StopReason {
     TimeLimit,
     /// The event budget was used up.
     EventBudget,
+    /// A live run was stopped from outside (Ctrl-C).
+    Interrupted,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -316,6 +318,133 @@ impl World {
             err.get_or_insert(format!("trace: {e}"));
         }
         err.map_or(Ok(()), Err)
+    }
+}
+
+// ------------------------------------------------------------------------------ live bridges
+// The real-time driver of src/bridge/: the same event handling as `run_with_progress`, but an event
+// runs when the wall clock reaches its time, and frames cross "external" link ends (a TUN device, a
+// UDP tunnel) through a `LiveIo`. This module never reads the OS clock: `LiveIo::now` does.
+
+/// What the real-time driver needs from the outside world (implemented in src/bridge/).
+pub trait LiveIo {
+    /// The current time: wall-clock time elapsed since the start of the run.
+    fn now(&mut self) -> Instant;
+    /// Blocks until input may be waiting or `deadline` (wall time) has come, whichever is first. May
+    /// return early (e.g. to look at a Ctrl-C flag).
+    fn wait(&mut self, deadline: Instant);
+    /// Hands every input waiting now to the network (`Network::inject`, at `net.fab.now`) without
+    /// blocking; returns how many there were.
+    fn deliver(&mut self, net: &mut Network) -> usize;
+    /// A frame reached the external end `side` of `link`. The bridge sends it out (and may answer with
+    /// `Network::inject`); it should return the buffer with `net.fab.recycle`.
+    fn output(&mut self, net: &mut Network, link: LinkId, side: usize, frame: super::fabric::Frame);
+    /// True once the run should stop (Ctrl-C).
+    fn interrupted(&mut self) -> bool;
+}
+
+impl Network {
+    /// Puts `data` on `link` from its end `side` (an external end) at the current time: the link's
+    /// impairments apply, then it arrives at the other end like any frame.
+    pub fn inject(&mut self, link: LinkId, side: usize, data: &[u8]) {
+        let (n, ifx) = self.fab.links[link].ends[side];
+        let capture = self.nodes[n].ifaces[ifx].capture;
+        let mut frame = self.fab.new_frame();
+        frame.data.extend_from_slice(data);
+        self.fab.transmit(link, side, capture, frame);
+    }
+}
+
+impl World {
+    /// Runs in real time (simulated time = wall time since the start, as `io.now()` tells) until the
+    /// time limit, Ctrl-C, or (with `stop_when_apps_done`) the applications are done. While nothing is
+    /// due the driver blocks in `io.wait`.
+    pub fn run_realtime(&mut self, limits: RunLimits, io: &mut dyn LiveIo) -> RunOutcome {
+        // After the applications are done, run on a little so that their last frames (a FIN, the
+        // final ACK) still cross the bridges.
+        const LINGER: Duration = Duration::from_secs(2);
+        let mut stop_at = limits.stop_at;
+        let mut finishing = false;
+        let reason = loop {
+            loop {
+                self.executor.run_ready();
+                let new: Vec<_> = self.core.spawned.borrow_mut().drain(..).collect();
+                if new.is_empty() {
+                    break;
+                }
+                for fut in new {
+                    self.executor.spawn(fut);
+                }
+            }
+            let mut net = self.core.net.borrow_mut();
+            net.flush();
+            if limits.stop_when_apps_done && !finishing && self.apps_done() {
+                finishing = true;
+                stop_at = stop_at.min(net.fab.now + LINGER);
+            }
+            if io.interrupted() {
+                break StopReason::Interrupted;
+            }
+            if self.events >= limits.max_events {
+                break StopReason::EventBudget;
+            }
+            let real = io.now();
+            let next = net.fab.queue.peek_time();
+            if let Some(t) = next
+                && t <= real
+                && t <= stop_at
+            {
+                let Some((t, ev)) = net.fab.queue.pop() else { continue };
+                net.fab.now = t.max(net.fab.now);
+                let t = net.fab.now;
+                self.events += 1;
+                match ev {
+                    Event::Arrive { link, dir, frame } => {
+                        let side = dir.receiver_side();
+                        let (node, ifx) = net.fab.links[link].ends[side];
+                        let len = frame.data.len();
+                        net.fab.trace(TraceKind::LinkDeliver { link, dir, frame: frame.id, len });
+                        if let Some(c) = net.nodes[node].ifaces[ifx].capture {
+                            net.fab.captures[c].record(t, t, &frame.data);
+                        }
+                        if net.fab.is_external(link, side) {
+                            io.output(&mut net, link, side, frame);
+                        } else {
+                            let Network { nodes, fab, .. } = &mut *net;
+                            nodes[node].receive(fab, ifx, frame);
+                            net.touch(node);
+                        }
+                    }
+                    Event::NodeTimer { node } => {
+                        if net.nodes[node].timer_at == t {
+                            net.nodes[node].timer_at = Instant::MAX;
+                            let Network { nodes, fab, .. } = &mut *net;
+                            nodes[node].on_timer(fab);
+                            net.touch(node);
+                        }
+                    }
+                    Event::Wake(w) => w.wake(),
+                    Event::Fault(i) => net.apply_fault(i),
+                    Event::Release { link, dir, frame } => net.fab.release(link, dir, frame),
+                }
+                continue;
+            }
+            // Nothing is due: take the outside's input at the current wall time, else wait for it.
+            net.fab.now = real.min(stop_at).max(net.fab.now);
+            if io.deliver(&mut net) > 0 {
+                continue;
+            }
+            if real >= stop_at {
+                net.fab.now = stop_at.max(net.fab.now);
+                break if finishing { StopReason::AppsFinished } else { StopReason::TimeLimit };
+            }
+            drop(net);
+            io.wait(next.unwrap_or(Instant::MAX).min(stop_at));
+        };
+        let net = self.core.net.borrow();
+        let unfinished =
+            self.core.apps.borrow().iter().filter(|a| !a.finished && !a.daemon).map(|a| a.name.clone()).collect();
+        RunOutcome { reason, sim_time: net.fab.now, events: self.events, unfinished }
     }
 }
 

@@ -110,6 +110,7 @@ pub fn app_metrics(kind: &str) -> &'static [&'static str] {
         "connections" => &["opened", "closed", "failed"],
         "bulk" => &["bytes_sent", "bytes_received", "sha256_match", "data_match", "duration_s", "goodput_mbps"],
         "webget" => &["status", "body_bytes", "duration_s", "complete"],
+        "bulk-sink" => &["bytes_received", "sha256_match", "duration_s", "goodput_mbps"], // live bridges
         _ => &[],
     }
 }

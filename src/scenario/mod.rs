@@ -41,6 +41,8 @@ pub struct Scenario {
     pub captures: Vec<(LinkId, usize)>,
     pub apps: Vec<AppDef>,
     pub expects: Vec<expect::Expect>,
+    /// Live bridges (src/bridge/); a scenario with bridges runs in real time.
+    pub bridges: Vec<BridgeDef>,
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +111,18 @@ pub enum AppKind {
         host: String,
         path: String,
     },
+    /// Live bridges: a bulk sender whose sink is outside the process (another netlab, the kernel).
+    BulkRemote {
+        to: SocketAddrV4,
+        bytes: u64,
+    },
+    /// Live bridges: a bulk sink for a sender outside the process; `expect_from` names the sending bulk
+    /// app (same seed) whose content it checks.
+    BulkSink {
+        port: u16,
+        bytes: Option<u64>,
+        expect_from: Option<String>,
+    },
 }
 
 impl AppKind {
@@ -123,6 +137,8 @@ impl AppKind {
             AppKind::Bulk { .. } => "bulk",
             AppKind::HttpServer { .. } => "http-server",
             AppKind::Webget { .. } => "webget",
+            AppKind::BulkRemote { .. } => "bulk",
+            AppKind::BulkSink { .. } => "bulk-sink",
         }
     }
     /// Servers run until the simulation ends and do not hold it open.
@@ -217,6 +233,7 @@ impl Scenario {
             }
         }
         let mut world = b.build().map_err(|e| BuildFailure::Topology(e.to_string()))?;
+        bridge_routes(&self.bridges, &world);
         for app in &self.apps {
             let daemon = app.kind.daemon();
             let (name, kind, host, start) = (app.name.as_str(), app.kind.name(), app.host, app.start);
@@ -272,6 +289,18 @@ impl Scenario {
                     let (to, h, p) = (*to, h.clone(), path.clone());
                     world
                         .spawn_app(name, kind, host, daemon, start, move |ctx| crate::app::http::webget(ctx, to, h, p));
+                }
+                AppKind::BulkRemote { to, bytes } => {
+                    let (to, bytes) = (*to, *bytes);
+                    world.spawn_app(name, kind, host, daemon, start, move |ctx| {
+                        crate::bridge::apps::remote_sender(ctx, to, bytes)
+                    });
+                }
+                AppKind::BulkSink { port, bytes, expect_from } => {
+                    let (port, bytes, from) = (*port, *bytes, expect_from.clone());
+                    world.spawn_app(name, kind, host, daemon, start, move |ctx| {
+                        crate::bridge::apps::sink(ctx, port, bytes, from)
+                    });
                 }
                 AppKind::Ping(cfg) => {
                     let cfg = cfg.clone();
@@ -580,6 +609,7 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
         }
         links.push(LinkDef { name, ends: [(a, ca), (b, cb)], params });
     }
+    let bridges = validate_bridges(&raw.bridges, &mut names, &mut nodes, &mut links, &mut addrs, &base_tcp)?;
     // Static routes must have their gateway on a subnet of the node.
     for (spec_routes, node_name) in
         raw.hosts.iter().map(|h| (&h.routes, &h.name)).chain(raw.routers.iter().map(|r| (&r.routes, &r.name)))
@@ -751,7 +781,7 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
     // Applications.
     let mut apps: Vec<AppDef> = Vec::new();
     for (i, a) in raw.apps.iter().enumerate() {
-        apps.push(validate_app(a, i, &names, &nodes, &links, &apps)?);
+        apps.push(validate_app(a, i, &names, &nodes, &links, &apps, &bridges)?);
     }
     let name = sim.name.clone().unwrap_or_else(|| default_name.to_string());
     if name.is_empty() || name.starts_with('.') || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
@@ -791,6 +821,7 @@ fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenari
         captures,
         apps,
         expects,
+        bridges,
     })
 }
 
@@ -853,6 +884,7 @@ const APP_FIELDS: &[(&str, &[&str])] = &[
     ("http-server", &["port"]),
     ("connections", &["to", "port", "count", "hold"]),
     ("webget", &["to", "port", "path"]),
+    ("bulk-sink", &["port", "bytes", "expect_from"]),
 ];
 
 fn validate_app(
@@ -862,13 +894,15 @@ fn validate_app(
     nodes: &[NodeDef],
     links: &[LinkDef],
     earlier: &[AppDef],
+    bridges: &[BridgeDef],
 ) -> Result<AppDef, SpanError> {
     let kind = a.kind.get_ref().as_str();
     let Some((_, allowed)) = APP_FIELDS.iter().find(|(k, _)| *k == kind) else {
         let kinds: Vec<&str> = APP_FIELDS.iter().map(|(k, _)| *k).collect();
         return at(a.kind.span(), format!("expected an application kind ({}), found \"{kind}\"", kinds.join(", ")));
     };
-    let given: [(&str, bool); 18] = [
+    let given: [(&str, bool); 19] = [
+        ("expect_from", a.expect_from.is_some()),
         ("backlog", a.backlog.is_some()),
         ("hold", a.hold.is_some()),
         ("verify", a.verify.is_some()),
@@ -976,6 +1010,13 @@ fn validate_app(
                 path: a.path.clone().unwrap_or_else(|| "/".to_string()),
             }
         }
+        "bulk-sink" => {
+            AppKind::BulkSink { port, bytes: a.bytes, expect_from: a.expect_from.as_ref().map(|s| s.get_ref().clone()) }
+        }
+        "bulk" if !bridges.is_empty() && to_node(a)?.1.is_none_or(|n| bridges.iter().any(|b| b.peer_node == n)) => {
+            // A live scenario may send to a sink outside the process (beyond a bridge).
+            AppKind::BulkRemote { to: SocketAddrV4::new(to(a)?, port), bytes: a.bytes.unwrap_or(1_000_000) }
+        }
         "bulk" => {
             let (dst, node) = to_node(a)?;
             let Some(sink_host) = node.filter(|n| !nodes[*n].router) else {
@@ -1010,4 +1051,148 @@ fn validate_app(
         }),
     };
     Ok(AppDef { name, host, start: Instant::ZERO + a.start.map_or(Duration::ZERO, |d| d.0), kind })
+}
+
+// ------------------------------------------------------------------------------ live bridges
+
+/// A live bridge: link `link` joins `node` (end a) to a stand-in node `peer_node` (end b) whose place
+/// is taken by the world outside the process.
+#[derive(Debug, Clone)]
+pub struct BridgeDef {
+    pub name: String,
+    pub link: LinkId,
+    pub node: NodeId,
+    pub peer_node: NodeId,
+    pub peer: Ipv4Addr,
+    /// Prefixes behind the bridge, routed by `node` via `peer`.
+    pub routes: Vec<Cidr>,
+    pub kind: BridgeKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum BridgeKind {
+    /// Ethernet frames as UDP datagrams between `local` and `remote`.
+    Udp { local: std::net::SocketAddr, remote: std::net::SocketAddr },
+    /// IP packets through a TUN device.
+    Tun { device: String, kernel_routes: Vec<Cidr>, configure: bool },
+}
+
+fn validate_bridges(
+    specs: &[BridgeSpec],
+    names: &mut Names,
+    nodes: &mut Vec<NodeDef>,
+    links: &mut Vec<LinkDef>,
+    addrs: &mut BTreeMap<Ipv4Addr, String>,
+    base_tcp: &TcpConfig,
+) -> Result<Vec<BridgeDef>, SpanError> {
+    let mut out = Vec::new();
+    for b in specs {
+        let name = check_name(&b.name, "bridge")?;
+        if names.links.contains_key(&name) {
+            return at(b.name.span(), format!("expected a unique link or bridge name; \"{name}\" is used twice"));
+        }
+        let node = resolve_node(names, &b.node, "host or router")?;
+        let ip = b.ip.get_ref().0;
+        let peer = b.peer.get_ref().0;
+        if !ip.contains(peer) || peer == ip.addr {
+            return at(b.peer.span(), format!("expected a peer address on {}, other than {}", ip.network(), ip.addr));
+        }
+        for (c, span) in [(ip.addr, b.ip.span()), (peer, b.peer.span())] {
+            if let Some(other) = addrs.insert(c, name.clone()) {
+                return at(span, format!("expected a unique address; {c} is already used on link \"{other}\""));
+            }
+        }
+        let addr_of = |s: &Spanned<String>, what: &str| -> Result<std::net::SocketAddr, SpanError> {
+            s.get_ref().parse().or_else(|_| {
+                at(
+                    s.span(),
+                    format!("expected {what} as a socket address like \"127.0.0.1:40001\", found \"{}\"", s.get_ref()),
+                )
+            })
+        };
+        let kind = match b.kind.get_ref().as_str() {
+            "udp" => {
+                let (Some(l), Some(r)) = (&b.local, &b.remote) else {
+                    return at(b.kind.span(), "expected `local` and `remote` (UDP socket addresses) for a udp bridge");
+                };
+                if b.device.is_some() || b.kernel_routes.is_some() || b.configure.is_some() {
+                    return at(b.kind.span(), "expected no `device`, `kernel_routes` or `configure` for a udp bridge");
+                }
+                BridgeKind::Udp { local: addr_of(l, "`local`")?, remote: addr_of(r, "`remote`")? }
+            }
+            "tun" => {
+                if b.local.is_some() || b.remote.is_some() {
+                    return at(b.kind.span(), "expected no `local` or `remote` for a tun bridge");
+                }
+                let device = match &b.device {
+                    Some(d) => {
+                        let v = d.get_ref();
+                        if v.is_empty()
+                            || v.len() > 15
+                            || !v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                        {
+                            return at(
+                                d.span(),
+                                format!(
+                                    "expected a device name of 1 to 15 letters, digits, '-', '_' or '.', found \"{v}\""
+                                ),
+                            );
+                        }
+                        v.clone()
+                    }
+                    None if name.len() <= 15 => name.clone(),
+                    None => {
+                        return at(
+                            b.name.span(),
+                            "expected `device` (the bridge's name is too long for a device name)",
+                        );
+                    }
+                };
+                let kernel_routes = b.kernel_routes.iter().flatten().map(|c| c.get_ref().0).collect();
+                BridgeKind::Tun { device, kernel_routes, configure: b.configure.unwrap_or(true) }
+            }
+            other => {
+                return at(b.kind.span(), format!("expected a bridge kind, \"tun\" or \"udp\", found \"{other}\""));
+            }
+        };
+        if b.given_impairments().contains(&"loss") && b.given_impairments().contains(&"burst_loss") {
+            return at(b.name.span(), format!("expected either `loss` or `burst_loss` in bridge \"{name}\", not both"));
+        }
+        let mut params = Impairments::default();
+        apply_impairments!(b, &mut params);
+        // The stand-in for the far side: a node of its own, so that captures, traces and reports treat
+        // the bridge like any link.
+        let peer_name = format!("{name}-peer");
+        if names.nodes.contains_key(&peer_name) {
+            return at(
+                b.name.span(),
+                format!("expected no node named \"{peer_name}\" (the bridge's far side takes that name)"),
+            );
+        }
+        let peer_node = nodes.len();
+        names.nodes.insert(peer_name.clone(), peer_node);
+        nodes.push(NodeDef { name: peer_name, router: false, routes: Some(Vec::new()), tcp: base_tcp.clone() });
+        let link = links.len();
+        names.links.insert(name.clone(), link);
+        links.push(LinkDef {
+            name: name.clone(),
+            ends: [(node, ip), (peer_node, Cidr { addr: peer, len: ip.len })],
+            params: [params.clone(), params],
+        });
+        let routes = b.routes.iter().flatten().map(|c| c.get_ref().0).collect();
+        out.push(BridgeDef { name, link, node, peer_node, peer, routes, kind });
+    }
+    Ok(out)
+}
+
+/// Adds each bridge's routes to its node (after the computed ones, so they only fill gaps).
+fn bridge_routes(bridges: &[BridgeDef], world: &World) {
+    let mut net = world.core.net.borrow_mut();
+    for b in bridges {
+        let node = &mut net.nodes[b.node];
+        let Some(iface) = node.ifaces.iter().position(|i| i.link == b.link) else { continue };
+        for prefix in &b.routes {
+            node.routes.add(crate::net::route::Route { prefix: *prefix, iface, via: Some(b.peer) });
+        }
+    }
 }

@@ -24,6 +24,9 @@ pub struct ScenarioFile {
     pub captures: Vec<CaptureSpec>,
     #[serde(default)]
     pub expect: Vec<Spanned<ExpectSpec>>,
+    /// Live bridges (src/bridge/): links whose far end is outside the process.
+    #[serde(default)]
+    pub bridges: Vec<BridgeSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -275,6 +278,9 @@ pub struct AppSpec {
     pub backlog: Option<usize>,
     /// connections: how long to keep them all open.
     pub hold: Option<Dur>,
+    /// bulk-sink: the name of the bulk app that sends to it from another netlab process with the same
+    /// seed; the sink regenerates that app's content and checks the SHA-256 of what it received.
+    pub expect_from: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -311,3 +317,31 @@ pub struct ExpectSpec {
     /// For an app: it failed with an error containing this text.
     pub error_contains: Option<String>,
 }
+
+with_impairments!(
+    /// A live bridge: a link from `node` to the world outside the process, with the usual impairments.
+    /// `kind = "tun"`: the far end is the kernel, through a TUN device; `kind = "udp"`: the far end is
+    /// another netlab process, Ethernet frames travelling as UDP datagrams.
+    BridgeSpec {
+        pub name: Spanned<String>,
+        pub kind: Spanned<String>,
+        /// The simulated node (host or router) attached to the bridge, and its address there.
+        pub node: Spanned<String>,
+        pub ip: Spanned<CidrStr>,
+        /// The far side's address on the bridge's subnet (tun: the device's address; udp: the other
+        /// process's interface address). The gateway of `routes`.
+        pub peer: Spanned<Ip>,
+        /// Prefixes behind the bridge: `node` routes them via `peer`.
+        pub routes: Option<Vec<Spanned<CidrStr>>>,
+        /// udp: the local and remote socket addresses ("127.0.0.1:40001").
+        pub local: Option<Spanned<String>>,
+        pub remote: Option<Spanned<String>>,
+        /// tun: the device name (default: the bridge's name).
+        pub device: Option<Spanned<String>>,
+        /// tun: prefixes the kernel routes into the device (the simulated subnets it should reach).
+        pub kernel_routes: Option<Vec<Spanned<CidrStr>>>,
+        /// tun: create and configure the device (default true; needs root). With false, netlab attaches
+        /// to a device made beforehand (`ip tuntap add ... mode tun`) and leaves its configuration alone.
+        pub configure: Option<bool>,
+    }
+);
