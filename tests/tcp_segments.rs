@@ -1210,6 +1210,41 @@ fn rfc6675_sack_recovery_retransmits_exactly_the_holes() {
 }
 
 #[test]
+fn sack_recovery_at_the_tail_resends_only_lost_segments_plus_one_rescue() {
+    // RFC 6675 NextSeg: rule 3 only retransmits unSACKed data below the highest SACKed octet
+    // (criterion 1.b); above it, data is merely in flight. Rule 4 allows one rescue
+    // retransmission per recovery episode.
+    let cfg = TcpConfig { sack: true, ..plain_cfg() };
+    let opts = TcpOptions { mss: Some(1000), sack_permitted: true, ..TcpOptions::default() };
+    let mut h = H::client(cfg, 65535, opts);
+    h.send(10_000);
+    assert_eq!(h.poll().len(), 10);
+    let una = h.iss + 1;
+    let ack = |h: &mut H, blocks: &[(u32, u32)]| {
+        let mut s = pseg(ACK, PISS + 1, una, 65535, 0);
+        for (i, (l, r)) in blocks.iter().enumerate() {
+            s.options.sack_blocks[i] = Some((una + l * 1000, una + r * 1000));
+        }
+        h.inject(s)
+    };
+    // Segments 0 and 1 are lost, no new data is left: 2, 3, 4 are SACKed one by one while 5..9
+    // are still on their way.
+    let mut sent = vec![];
+    for k in 3..=5 {
+        sent.extend(ack(&mut h, &[(2, k)]));
+    }
+    for k in 6..=10 {
+        sent.extend(ack(&mut h, &[(2, k)]));
+    }
+    let starts: Vec<u32> = sent.iter().map(|s| (s.seq - una) / 1000).collect();
+    assert!(starts.contains(&0) && starts.contains(&1), "{starts:?}");
+    let above: Vec<&u32> = starts.iter().filter(|s| **s >= 2).collect();
+    // At most the rescue retransmission: the last segment, once.
+    assert!(above.len() <= 1 && above.iter().all(|s| **s == 9), "{starts:?}");
+    assert_eq!(starts.len(), 2 + above.len(), "{starts:?}");
+}
+
+#[test]
 fn cubic_is_selected_per_connection() {
     let cfg = TcpConfig { congestion: netlab::tcp::CongestionAlgorithm::Cubic, ..plain_cfg() };
     let mut h = ten_segments_in_flight(cfg, mss_opt(1000));

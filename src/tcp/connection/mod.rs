@@ -169,6 +169,9 @@ pub(crate) struct Connection {
     recover: Seq,
     /// RFC 6675 HighRxt (exclusive): everything below was retransmitted in this recovery.
     high_rxt: Seq,
+    /// RFC 6675 RescueRxt: the recovery point when the last rescue retransmission (NextSeg rule 4)
+    /// was sent; at most one per recovery episode.
+    rescue_rxt: Option<Seq>,
     scoreboard: Scoreboard,
 }
 
@@ -250,6 +253,7 @@ impl Connection {
             in_recovery: false,
             recover: iss,
             high_rxt: iss,
+            rescue_rxt: None,
             scoreboard: Scoreboard::default(),
             cfg,
         }

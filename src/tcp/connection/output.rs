@@ -266,12 +266,32 @@ impl Connection {
                 let lost_b = self.scoreboard.lost_boundary(self.snd_una, DUPTHRESH, mss).min(self.snd_max);
                 let from = self.high_rxt.max(self.snd_una);
                 let mut hole = self.scoreboard.next_hole(from, lost_b);
-                if hole.is_none() {
-                    // Rule 2 (new data) goes first; rule 3 only when there is none to send.
-                    let new_data = data_end.since(self.snd_nxt) > 0 && self.wnd_room() > 0;
-                    if !new_data && (!self.fin_queued || self.fin_sent()) {
-                        hole = self.scoreboard.next_hole(from, self.snd_max.min(data_end));
+                let new_data = data_end.since(self.snd_nxt) > 0 && self.wnd_room() > 0;
+                let nothing_new = !new_data && (!self.fin_queued || self.fin_sent());
+                if hole.is_none() && nothing_new {
+                    // Rule 2 (new data) goes first; rule 3 only when there is none to send, and
+                    // only below the highest SACKed octet (criterion 1.b): what lies above it is
+                    // merely in flight.
+                    let high_sacked = self.scoreboard.high().unwrap_or(self.snd_una).min(self.snd_max);
+                    hole = self.scoreboard.next_hole(from, high_sacked.min(data_end));
+                }
+                if hole.is_none() && nothing_new {
+                    // Rule 4: one "rescue" retransmission per recovery episode of the segment
+                    // holding the highest outstanding unSACKed octet, so that a loss at the tail
+                    // of the window does not stall until the RTO. HighRxt is not updated.
+                    if self.rescue_rxt.is_none_or(|r| self.snd_una > r) {
+                        self.rescue_rxt = Some(self.recover);
+                        let top = self.snd_max.min(data_end);
+                        let floor = self.scoreboard.high().unwrap_or(self.snd_una).max(self.snd_una);
+                        if top > floor {
+                            let s = if top.since(floor) > mss { top - mss } else { floor };
+                            let len = top.since(s);
+                            let fin = self.fin_sent() && top == data_end;
+                            self.send_data(ctx, now, out, s, len, fin, Some(RetransmitReason::Sack));
+                            sent_any = true;
+                        }
                     }
+                    break;
                 }
                 let Some((s, e)) = hole else { break };
                 let s_end = e.min(data_end);
