@@ -993,6 +993,31 @@ fn zero_window_persist_probes_with_backoff() {
 }
 
 #[test]
+fn rejected_zero_window_probe_leaves_no_hole() {
+    // RFC 9293 3.8.6.1: the peer answers a probe beyond its zero window with ACK = SND.UNA. When
+    // the window reopens, sending resumes at SND.UNA: no one-byte hole, no RTO retransmission.
+    let mut h = H::client(plain_cfg(), 1000, mss_opt(1000));
+    h.send(3000);
+    h.poll();
+    h.now = ms(100);
+    assert!(h.inject(pseg(ACK, PISS + 1, h.iss + 1001, 0, 0)).is_empty());
+    let out = h.advance(ms(400));
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].1.seq, out[0].1.len()), (h.iss + 1001, 1));
+    // Probe refused: the window is still zero.
+    assert!(h.inject(pseg(ACK, PISS + 1, h.iss + 1001, 0, 0)).is_empty());
+    // The window reopens; the probe byte was not taken.
+    h.now = ms(450);
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1001, 5000, 0));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1001, PISS + 1, 1000), (ACK, h.iss + 2001, PISS + 1, 1000)]);
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 3001, 5000, 0));
+    assert!(out.is_empty(), "{:?}", summary(&out));
+    // Everything is acknowledged: no retransmission timer, nothing resent later.
+    assert!(h.advance(ms(10_000)).is_empty());
+    assert!(!h.has_event(|k| matches!(k, TcpEventKind::Retransmit { reason: RetransmitReason::Rto, .. })));
+}
+
+#[test]
 fn unanswered_zero_window_probes_eventually_abort() {
     let cfg = TcpConfig { max_retransmissions: 3, ..plain_cfg() };
     let mut h = H::client(cfg, 1000, mss_opt(1000));

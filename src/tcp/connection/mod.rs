@@ -140,6 +140,8 @@ pub(crate) struct Connection {
     syn_retransmit: bool,
     /// Send a zero-window probe.
     probe_pending: bool,
+    /// A zero-window probe byte is beyond everything else sent (SND.MAX = SND.UNA + 1 because of it).
+    probe_outstanding: bool,
     keepalive_pending: bool,
     /// NewReno: retransmit the first unacknowledged segment (RFC 6582 / 5681 fast retransmit).
     rexmit_una_pending: bool,
@@ -236,6 +238,7 @@ impl Connection {
             syn_pending: false,
             syn_retransmit: false,
             probe_pending: false,
+            probe_outstanding: false,
             keepalive_pending: false,
             rexmit_una_pending: false,
             timers: [None; 6],

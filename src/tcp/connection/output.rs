@@ -386,7 +386,12 @@ impl Connection {
             self.probe_pending = false;
             let data_end = self.data_end();
             if data_end > self.snd_una {
-                // One octet of data beyond the (zero) window, RFC 9293 3.8.6.1.
+                // One octet of data beyond the (zero) window, RFC 9293 3.8.6.1. It is part of the
+                // send sequence (SND.NXT moves past it) in case the peer accepts it; if the peer
+                // reopens the window without taking it, process_ack rewinds to SND.UNA.
+                if self.snd_max == self.snd_una {
+                    self.probe_outstanding = true;
+                }
                 self.send_data(ctx, now, out, self.snd_una, 1, false, Some(RetransmitReason::Probe));
                 if self.snd_nxt < self.snd_una + 1u32 {
                     self.snd_nxt = self.snd_una + 1u32;
