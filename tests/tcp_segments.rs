@@ -1269,6 +1269,51 @@ fn sack_recovery_at_the_tail_resends_only_lost_segments_plus_one_rescue() {
     assert_eq!(starts.len(), 2 + above.len(), "{starts:?}");
 }
 
+/// The datagram an ICMP error quotes: our IP header and the first 8 octets of a segment of ours.
+fn quoted_segment(seq: u32) -> Vec<u8> {
+    let mut v = vec![0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0];
+    v.extend_from_slice(&US.octets());
+    v.extend_from_slice(&PEER.octets());
+    v.extend_from_slice(&US_PORT.to_be_bytes());
+    v.extend_from_slice(&PEER_PORT.to_be_bytes());
+    v.extend_from_slice(&seq.to_be_bytes());
+    v
+}
+
+#[test]
+fn icmp_fragmentation_needed_lowers_mss_and_resends_at_once() {
+    // RFC 1191 6.4: on "fragmentation needed" lower the MSS to next-hop MTU - 40 and retransmit
+    // the dropped segments at the new size, without waiting for the RTO.
+    let mut h = H::client(plain_cfg(), 65535, mss_opt(1460));
+    h.send(4 * 1460);
+    let out = h.poll();
+    assert_eq!(out.iter().map(Seg::len).collect::<Vec<_>>(), vec![1460; 4]);
+    let una = h.iss + 1;
+    h.now = ms(20);
+    // Ignored: MTU below 68, not smaller than ours, or quoting a sequence number not in flight
+    // (RFC 5927: SND.UNA <= SEG.SEQ < SND.MAX).
+    h.stack.on_icmp_frag_needed(h.now, &quoted_segment(una), 60);
+    h.stack.on_icmp_frag_needed(h.now, &quoted_segment(una), 1500);
+    h.stack.on_icmp_frag_needed(h.now, &quoted_segment(una + 4 * 1460), 1000);
+    h.stack.on_icmp_frag_needed(h.now, &quoted_segment(una.wrapping_sub(1)), 1000);
+    assert!(h.poll().is_empty());
+    assert!(!h.has_event(|k| matches!(k, TcpEventKind::PathMtu { .. })));
+    // A genuine one: the first segment was too big for a 1000-byte hop.
+    h.stack.on_icmp_frag_needed(h.now, &quoted_segment(una), 1000);
+    let out = h.poll();
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::PathMtu { mtu: 1000, mss: 960 })));
+    assert!(!out.is_empty());
+    assert_eq!(out[0].seq, una);
+    assert!(out.iter().all(|s| s.len() <= 960), "{:?}", summary(&out));
+    // The others quote segments sent at the old size: no further change.
+    h.stack.on_icmp_frag_needed(h.now, &quoted_segment(una + 1460), 1000);
+    assert!(h.poll().is_empty());
+    // New data after the ACK goes out at the new size too.
+    let total: usize = out.iter().map(Seg::len).sum();
+    let out = h.inject(pseg(ACK, PISS + 1, una + total as u32, 65535, 0));
+    assert!(out.iter().all(|s| s.len() <= 960), "{:?}", summary(&out));
+}
+
 #[test]
 fn cubic_is_selected_per_connection() {
     let cfg = TcpConfig { congestion: netlab::tcp::CongestionAlgorithm::Cubic, ..plain_cfg() };
