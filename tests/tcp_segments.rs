@@ -302,6 +302,25 @@ fn simultaneous_open() {
 }
 
 #[test]
+fn simultaneous_open_syn_ack_is_no_retransmission() {
+    // The SYN-ACK of a simultaneous open follows our SYN: a new segment, not a retransmission.
+    let mut h = H::new(plain_cfg());
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
+    h.iss = h.poll()[0].seq;
+    h.now = ms(10);
+    let out = h.inject(pseg(SYN, PISS, 0, 65535, 0));
+    assert_eq!(summary(&out), vec![(f(SYN, ACK), h.iss, PISS + 1, 0)]);
+    assert!(!h.has_event(|k| matches!(k, TcpEventKind::Retransmit { .. })));
+    // Its loss is repaired by the timer, and that one is a retransmission.
+    let out = h.advance(ms(2000));
+    assert_eq!(out[0].1.flags, f(SYN, ACK));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Retransmit { reason: RetransmitReason::Rto, .. })));
+    let out = h.inject(pseg(f(SYN, ACK), PISS, h.iss + 1, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::Established));
+    assert!(out.iter().all(|s| s.fl() == ACK));
+}
+
+#[test]
 fn retransmitted_syn_in_syn_received_resends_syn_ack() {
     let mut h = H::new(plain_cfg());
     h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None).unwrap();

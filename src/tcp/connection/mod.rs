@@ -138,6 +138,8 @@ pub(crate) struct Connection {
     /// Send (or resend) our SYN / SYN-ACK.
     syn_pending: bool,
     syn_retransmit: bool,
+    /// What our last SYN segment was: `Some(false)` a SYN, `Some(true)` a SYN-ACK.
+    syn_sent_as: Option<bool>,
     /// Send a zero-window probe.
     probe_pending: bool,
     /// A zero-window probe byte is beyond everything else sent (SND.MAX = SND.UNA + 1 because of it).
@@ -237,6 +239,7 @@ impl Connection {
             ato: DELACK_MIN.min(cfg.delayed_ack_timeout.min(Duration::from_millis(500))),
             syn_pending: false,
             syn_retransmit: false,
+            syn_sent_as: None,
             probe_pending: false,
             probe_outstanding: false,
             keepalive_pending: false,

@@ -134,11 +134,16 @@ impl Connection {
             options: o,
             payload: &[],
         };
-        if self.syn_retransmit || self.snd_max > self.iss {
-            // Karn: the SYN is being sent again; its ACK will be ambiguous.
+        if self.snd_max > self.iss {
+            // Karn: our SYN's sequence number is being sent again; its ACK will be ambiguous.
             self.rtt_timing = None;
+        }
+        // A retransmission only if this very segment (SYN, or SYN-ACK) went out before: the
+        // SYN-ACK of a simultaneous open (RFC 9293 figure 8) follows our SYN but repeats nothing.
+        if self.syn_retransmit || self.syn_sent_as == Some(!active) {
             self.ev(ctx, now, TcpEventKind::Retransmit { seq: self.iss.0, len: 0, reason: RetransmitReason::Rto });
         }
+        self.syn_sent_as = Some(!active);
         self.emit(ctx, out, now, &repr);
         if self.snd_max == self.iss {
             self.rtt_timing = Some((self.iss, now));
