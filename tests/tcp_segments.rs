@@ -302,6 +302,25 @@ fn simultaneous_open() {
 }
 
 #[test]
+fn simultaneous_open_syn_ack_is_no_retransmission() {
+    // The SYN-ACK of a simultaneous open follows our SYN: a new segment, not a retransmission.
+    let mut h = H::new(plain_cfg());
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
+    h.iss = h.poll()[0].seq;
+    h.now = ms(10);
+    let out = h.inject(pseg(SYN, PISS, 0, 65535, 0));
+    assert_eq!(summary(&out), vec![(f(SYN, ACK), h.iss, PISS + 1, 0)]);
+    assert!(!h.has_event(|k| matches!(k, TcpEventKind::Retransmit { .. })));
+    // Its loss is repaired by the timer, and that one is a retransmission.
+    let out = h.advance(ms(2000));
+    assert_eq!(out[0].1.flags, f(SYN, ACK));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Retransmit { reason: RetransmitReason::Rto, .. })));
+    let out = h.inject(pseg(f(SYN, ACK), PISS, h.iss + 1, 65535, 0));
+    assert_eq!(h.state(), Some(TcpState::Established));
+    assert!(out.iter().all(|s| s.fl() == ACK));
+}
+
+#[test]
 fn retransmitted_syn_in_syn_received_resends_syn_ack() {
     let mut h = H::new(plain_cfg());
     h.stack.listen(h.now, SocketAddrV4::new(US, US_PORT), 4, None).unwrap();
@@ -993,6 +1012,31 @@ fn zero_window_persist_probes_with_backoff() {
 }
 
 #[test]
+fn rejected_zero_window_probe_leaves_no_hole() {
+    // RFC 9293 3.8.6.1: the peer answers a probe beyond its zero window with ACK = SND.UNA. When
+    // the window reopens, sending resumes at SND.UNA: no one-byte hole, no RTO retransmission.
+    let mut h = H::client(plain_cfg(), 1000, mss_opt(1000));
+    h.send(3000);
+    h.poll();
+    h.now = ms(100);
+    assert!(h.inject(pseg(ACK, PISS + 1, h.iss + 1001, 0, 0)).is_empty());
+    let out = h.advance(ms(400));
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].1.seq, out[0].1.len()), (h.iss + 1001, 1));
+    // Probe refused: the window is still zero.
+    assert!(h.inject(pseg(ACK, PISS + 1, h.iss + 1001, 0, 0)).is_empty());
+    // The window reopens; the probe byte was not taken.
+    h.now = ms(450);
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1001, 5000, 0));
+    assert_eq!(summary(&out), vec![(ACK, h.iss + 1001, PISS + 1, 1000), (ACK, h.iss + 2001, PISS + 1, 1000)]);
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 3001, 5000, 0));
+    assert!(out.is_empty(), "{:?}", summary(&out));
+    // Everything is acknowledged: no retransmission timer, nothing resent later.
+    assert!(h.advance(ms(10_000)).is_empty());
+    assert!(!h.has_event(|k| matches!(k, TcpEventKind::Retransmit { reason: RetransmitReason::Rto, .. })));
+}
+
+#[test]
 fn unanswered_zero_window_probes_eventually_abort() {
     let cfg = TcpConfig { max_retransmissions: 3, ..plain_cfg() };
     let mut h = H::client(cfg, 1000, mss_opt(1000));
@@ -1207,6 +1251,86 @@ fn rfc6675_sack_recovery_retransmits_exactly_the_holes() {
     }
     assert_eq!(starts.iter().filter(|s| **s == 4).count(), 1);
     assert!(h.has_event(|k| matches!(k, TcpEventKind::Retransmit { reason: RetransmitReason::Sack, .. })));
+}
+
+#[test]
+fn sack_recovery_at_the_tail_resends_only_lost_segments_plus_one_rescue() {
+    // RFC 6675 NextSeg: rule 3 only retransmits unSACKed data below the highest SACKed octet
+    // (criterion 1.b); above it, data is merely in flight. Rule 4 allows one rescue
+    // retransmission per recovery episode.
+    let cfg = TcpConfig { sack: true, ..plain_cfg() };
+    let opts = TcpOptions { mss: Some(1000), sack_permitted: true, ..TcpOptions::default() };
+    let mut h = H::client(cfg, 65535, opts);
+    h.send(10_000);
+    assert_eq!(h.poll().len(), 10);
+    let una = h.iss + 1;
+    let ack = |h: &mut H, blocks: &[(u32, u32)]| {
+        let mut s = pseg(ACK, PISS + 1, una, 65535, 0);
+        for (i, (l, r)) in blocks.iter().enumerate() {
+            s.options.sack_blocks[i] = Some((una + l * 1000, una + r * 1000));
+        }
+        h.inject(s)
+    };
+    // Segments 0 and 1 are lost, no new data is left: 2, 3, 4 are SACKed one by one while 5..9
+    // are still on their way.
+    let mut sent = vec![];
+    for k in 3..=5 {
+        sent.extend(ack(&mut h, &[(2, k)]));
+    }
+    for k in 6..=10 {
+        sent.extend(ack(&mut h, &[(2, k)]));
+    }
+    let starts: Vec<u32> = sent.iter().map(|s| (s.seq - una) / 1000).collect();
+    assert!(starts.contains(&0) && starts.contains(&1), "{starts:?}");
+    let above: Vec<&u32> = starts.iter().filter(|s| **s >= 2).collect();
+    // At most the rescue retransmission: the last segment, once.
+    assert!(above.len() <= 1 && above.iter().all(|s| **s == 9), "{starts:?}");
+    assert_eq!(starts.len(), 2 + above.len(), "{starts:?}");
+}
+
+/// The datagram an ICMP error quotes: our IP header and the first 8 octets of a segment of ours.
+fn quoted_segment(seq: u32) -> Vec<u8> {
+    let mut v = vec![0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0];
+    v.extend_from_slice(&US.octets());
+    v.extend_from_slice(&PEER.octets());
+    v.extend_from_slice(&US_PORT.to_be_bytes());
+    v.extend_from_slice(&PEER_PORT.to_be_bytes());
+    v.extend_from_slice(&seq.to_be_bytes());
+    v
+}
+
+#[test]
+fn icmp_fragmentation_needed_lowers_mss_and_resends_at_once() {
+    // RFC 1191 6.4: on "fragmentation needed" lower the MSS to next-hop MTU - 40 and retransmit
+    // the dropped segments at the new size, without waiting for the RTO.
+    let mut h = H::client(plain_cfg(), 65535, mss_opt(1460));
+    h.send(4 * 1460);
+    let out = h.poll();
+    assert_eq!(out.iter().map(Seg::len).collect::<Vec<_>>(), vec![1460; 4]);
+    let una = h.iss + 1;
+    h.now = ms(20);
+    // Ignored: MTU below 68, not smaller than ours, or quoting a sequence number not in flight
+    // (RFC 5927: SND.UNA <= SEG.SEQ < SND.MAX).
+    h.stack.on_icmp_frag_needed(h.now, &quoted_segment(una), 60);
+    h.stack.on_icmp_frag_needed(h.now, &quoted_segment(una), 1500);
+    h.stack.on_icmp_frag_needed(h.now, &quoted_segment(una + 4 * 1460), 1000);
+    h.stack.on_icmp_frag_needed(h.now, &quoted_segment(una.wrapping_sub(1)), 1000);
+    assert!(h.poll().is_empty());
+    assert!(!h.has_event(|k| matches!(k, TcpEventKind::PathMtu { .. })));
+    // A genuine one: the first segment was too big for a 1000-byte hop.
+    h.stack.on_icmp_frag_needed(h.now, &quoted_segment(una), 1000);
+    let out = h.poll();
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::PathMtu { mtu: 1000, mss: 960 })));
+    assert!(!out.is_empty());
+    assert_eq!(out[0].seq, una);
+    assert!(out.iter().all(|s| s.len() <= 960), "{:?}", summary(&out));
+    // The others quote segments sent at the old size: no further change.
+    h.stack.on_icmp_frag_needed(h.now, &quoted_segment(una + 1460), 1000);
+    assert!(h.poll().is_empty());
+    // New data after the ACK goes out at the new size too.
+    let total: usize = out.iter().map(Seg::len).sum();
+    let out = h.inject(pseg(ACK, PISS + 1, una + total as u32, 65535, 0));
+    assert!(out.iter().all(|s| s.len() <= 960), "{:?}", summary(&out));
 }
 
 #[test]

@@ -293,6 +293,13 @@ impl Node {
                 self.icmp_deliver(ident, msg);
             }
             IcmpRepr::TimeExceeded { invoking, .. } | IcmpRepr::DestUnreachable { invoking, .. } => {
+                // Path MTU discovery (RFC 1191): TCP checks the quoted segment and shrinks its MSS.
+                if let IcmpRepr::DestUnreachable { code: IcmpRepr::DEST_UNREACH_FRAG_NEEDED, next_hop_mtu, .. } = *icmp
+                    && invoking.get(9) == Some(&6)
+                    && let Some(tcp) = self.tcp.as_mut()
+                {
+                    tcp.on_icmp_frag_needed(now, invoking, next_hop_mtu);
+                }
                 let kind = match *icmp {
                     IcmpRepr::DestUnreachable { code, .. } => IcmpKind::Unreachable { code },
                     _ => IcmpKind::TimeExceeded,

@@ -190,6 +190,11 @@ pub enum TcpEventKind {
     ChallengeAck {
         reason: &'static str,
     },
+    /// ICMP "fragmentation needed" lowered the path MTU (RFC 1191): the new MSS (without options).
+    PathMtu {
+        mtu: u16,
+        mss: u32,
+    },
     /// The connection failed with this error (reset, refused, timed out).
     Error {
         error: TcpError,

@@ -112,7 +112,6 @@ impl Scoreboard {
         self.blocks.iter().any(|&(l, r)| s.in_range(l, r))
     }
     /// The highest SACKed sequence number (exclusive), if any.
-    #[allow(dead_code)]
     pub fn high(&self) -> Option<Seq> {
         self.blocks.last().map(|b| b.1)
     }

@@ -7,7 +7,7 @@ use super::event::{AppCall, SegmentInfo, TimerKind};
 use super::{SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpState, isn};
 use crate::sim::{Duration, Instant};
 use crate::wire::TcpRepr;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::task::Waker;
 
@@ -21,8 +21,8 @@ struct Listener {
     local: SocketAddrV4,
     backlog: usize,
     cfg: TcpConfig,
-    /// Embryonic connections (SYN-RECEIVED).
-    syn_queue: Vec<SocketId>,
+    /// Embryonic connections (SYN-RECEIVED), ascending id = arrival order.
+    syn_queue: BTreeSet<SocketId>,
     /// Established, not yet accepted.
     accept_queue: VecDeque<SocketId>,
     waker: Option<Waker>,
@@ -63,6 +63,15 @@ pub struct TcpStack {
     outbox: Vec<Outgoing>,
     events: Vec<TcpEvent>,
     next_ephemeral: u32,
+    /// Connections that may have something to send: marked by segment arrival, application calls
+    /// and timer expiry. `poll_transmit` visits only these, in ascending id order (a pure function
+    /// of the event order, and the same order as a walk over every socket).
+    dirty: BTreeSet<SocketId>,
+    /// Every connection's earliest deadline, ordered: `poll_timeout` and `handle_timeout` cost
+    /// O(log n) instead of a scan of the socket table.
+    deadlines: BTreeSet<(Instant, SocketId)>,
+    /// The key under which each connection is in `deadlines`.
+    deadline_of: BTreeMap<SocketId, Instant>,
 }
 
 impl TcpStack {
@@ -79,6 +88,9 @@ impl TcpStack {
             events: Vec::new(),
             // Deterministic, but different per host key (RFC 6056 style offset).
             next_ephemeral: (isn::keyed_hash(isn_key, [0x6570, 0]) % u64::from(EPHEMERAL_COUNT)) as u32,
+            dirty: BTreeSet::new(),
+            deadlines: BTreeSet::new(),
+            deadline_of: BTreeMap::new(),
         }
     }
     pub fn defaults(&self) -> &TcpConfig {
@@ -118,6 +130,8 @@ impl TcpStack {
     /// Moves newly established children to their listener's accept queue and frees connections
     /// that reached CLOSED with nobody holding them.
     fn after_conn(&mut self, id: SocketId) {
+        self.dirty.insert(id);
+        self.sync_deadline(id);
         let Some(Socket::Conn(c)) = self.sockets.get_mut(&id) else {
             return;
         };
@@ -129,7 +143,7 @@ impl TcpStack {
         {
             c.queued_for_accept = true;
             if let Some(Socket::Listener(l)) = self.sockets.get_mut(&lid) {
-                l.syn_queue.retain(|&x| x != id);
+                l.syn_queue.remove(&id);
                 l.accept_queue.push_back(id);
                 if let Some(w) = l.waker.take() {
                     w.wake();
@@ -144,15 +158,42 @@ impl TcpStack {
         }
     }
 
+    /// Re-files connection `id` in the deadline index after anything that may have changed its
+    /// timers (O(log n)).
+    fn sync_deadline(&mut self, id: SocketId) {
+        let want = match self.sockets.get(&id) {
+            Some(Socket::Conn(c)) => c.poll_timeout(),
+            _ => None,
+        };
+        let have = self.deadline_of.get(&id).copied();
+        if want == have {
+            return;
+        }
+        if let Some(t) = have {
+            self.deadlines.remove(&(t, id));
+            self.deadline_of.remove(&id);
+        }
+        if let Some(t) = want {
+            self.deadlines.insert((t, id));
+            self.deadline_of.insert(id, t);
+        }
+    }
+
     fn free(&mut self, id: SocketId) {
+        self.dirty.remove(&id);
+        if let Some(t) = self.deadline_of.remove(&id) {
+            self.deadlines.remove(&(t, id));
+        }
         match self.sockets.remove(&id) {
             Some(Socket::Conn(mut c)) => {
                 self.by_tuple.remove(&(c.local, c.remote));
                 if let Some(lid) = c.listener
                     && let Some(Socket::Listener(l)) = self.sockets.get_mut(&lid)
                 {
-                    l.syn_queue.retain(|&x| x != id);
-                    l.accept_queue.retain(|&x| x != id);
+                    l.syn_queue.remove(&id);
+                    if !l.accept_queue.is_empty() {
+                        l.accept_queue.retain(|&x| x != id);
+                    }
                 }
                 c.wake();
             }
@@ -288,17 +329,33 @@ impl TcpStack {
         self.by_tuple.insert((local, remote), id);
         self.sockets.insert(id, Socket::Conn(c));
         if let Some(Socket::Listener(l)) = self.sockets.get_mut(&lid) {
-            l.syn_queue.push(id);
+            l.syn_queue.insert(id);
+        }
+        self.dirty.insert(id);
+        self.sync_deadline(id);
+    }
+
+    /// ICMP destination unreachable, "fragmentation needed" (type 3 code 4), about a TCP segment
+    /// we sent: `invoking` is the quoted IP datagram (IP header + at least the first 8 octets of
+    /// the TCP header, RFC 792), `next_hop_mtu` the MTU the router reported (RFC 1191).
+    pub fn on_icmp_frag_needed(&mut self, now: Instant, invoking: &[u8], next_hop_mtu: u16) {
+        let Some((local, remote, seq)) = quoted_tcp(invoking) else {
+            return;
+        };
+        if let Some(&id) = self.by_tuple.get(&(local, remote)) {
+            self.with_conn(id, |c, ctx| c.on_frag_needed(ctx, now, seq, next_hop_mtu));
         }
     }
 
     /// Calls `out(src, dst, segment)` for each segment to send now (data, ACKs, RSTs...).
     pub fn poll_transmit(&mut self, now: Instant, out: &mut dyn FnMut(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>)) {
         self.flush_outbox(now, out);
-        for s in self.sockets.values_mut() {
-            if let Socket::Conn(c) = s {
+        // Only connections marked since the last call can have anything to send.
+        while let Some(id) = self.dirty.pop_first() {
+            if let Some(Socket::Conn(c)) = self.sockets.get_mut(&id) {
                 let mut ctx = Ctx { events: &mut self.events, outbox: &mut self.outbox };
                 c.poll_transmit(&mut ctx, now, out);
+                self.sync_deadline(id);
             }
         }
         self.flush_outbox(now, out);
@@ -319,24 +376,19 @@ impl TcpStack {
 
     /// The earliest time `handle_timeout` must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.sockets
-            .values()
-            .filter_map(|s| match s {
-                Socket::Conn(c) => c.poll_timeout(),
-                Socket::Listener(_) => None,
-            })
-            .min()
+        self.deadlines.first().map(|&(t, _)| t)
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        let due: Vec<SocketId> = self
-            .sockets
-            .iter()
-            .filter_map(|(id, s)| match s {
-                Socket::Conn(c) if c.poll_timeout().is_some_and(|t| t <= now) => Some(*id),
-                _ => None,
-            })
-            .collect();
+        let mut due: Vec<SocketId> = Vec::new();
+        for &(t, id) in &self.deadlines {
+            if t > now {
+                break;
+            }
+            due.push(id);
+        }
+        // Ascending id, as a walk over the socket table would visit them.
+        due.sort_unstable();
         for id in due {
             self.with_conn(id, |c, ctx| c.handle_timeout(ctx, now));
         }
@@ -391,7 +443,7 @@ impl TcpStack {
                 local,
                 backlog: backlog.max(1),
                 cfg: cfg.unwrap_or_else(|| self.defaults.clone()),
-                syn_queue: Vec::new(),
+                syn_queue: BTreeSet::new(),
                 accept_queue: VecDeque::new(),
                 waker: None,
             }),
@@ -468,6 +520,8 @@ impl TcpStack {
         c.open_active(&mut ctx, now);
         self.by_tuple.insert((local, remote), id);
         self.sockets.insert(id, Socket::Conn(c));
+        self.dirty.insert(id);
+        self.sync_deadline(id);
         Ok(id)
     }
 
@@ -626,4 +680,24 @@ impl TcpStack {
         let c = self.conn(id)?;
         Some((c.readable(), c.writable()))
     }
+}
+
+/// (local, remote, sequence number) of the TCP segment quoted in an ICMP error, if it is TCP over
+/// IPv4 and at least the ports and sequence number are there.
+fn quoted_tcp(invoking: &[u8]) -> Option<(SocketAddrV4, SocketAddrV4, u32)> {
+    let first = *invoking.first()?;
+    if first >> 4 != 4 || invoking.get(9) != Some(&6) {
+        return None;
+    }
+    let ihl = usize::from(first & 0x0f) * 4;
+    if ihl < 20 {
+        return None;
+    }
+    let ip = |o: usize| invoking.get(o..o + 4).map(|b| Ipv4Addr::new(b[0], b[1], b[2], b[3]));
+    let (src, dst) = (ip(12)?, ip(16)?);
+    let tcp = invoking.get(ihl..ihl + 8)?;
+    let sport = u16::from_be_bytes([tcp[0], tcp[1]]);
+    let dport = u16::from_be_bytes([tcp[2], tcp[3]]);
+    let seq = u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]);
+    Some((SocketAddrV4::new(src, sport), SocketAddrV4::new(dst, dport), seq))
 }

@@ -443,6 +443,7 @@ impl Connection {
                 self.syn_acked = true;
                 acked -= 1;
             }
+            self.probe_outstanding = false;
             let consumed = (acked as usize).min(self.sbuf.len());
             self.sbuf.consume(consumed);
             self.take_rtt_sample(ctx, now, seg);
@@ -525,6 +526,15 @@ impl Connection {
                 self.cancel_timer(TimerKind::Persist);
                 self.persist_backoff = 0;
                 self.probe_pending = false;
+                if self.probe_outstanding && ack == self.snd_una && self.snd_max == self.snd_una + 1u32 {
+                    // The window reopened but the peer did not take the probe byte (RFC 9293
+                    // 3.8.6.1: a probe beyond a zero window is not acceptable): it was never
+                    // received, so sending resumes at SND.UNA, leaving no one-byte hole that only
+                    // an RTO would repair (4.4BSD rewinds SND.NXT likewise).
+                    self.snd_nxt = self.snd_una;
+                    self.snd_max = self.snd_una;
+                }
+                self.probe_outstanding = false;
                 if self.snd_max > self.snd_una && self.timer(TimerKind::Retransmit).is_none() {
                     let at = now + self.rtt.rto();
                     self.set_timer(ctx, now, TimerKind::Retransmit, at);

@@ -138,8 +138,12 @@ pub(crate) struct Connection {
     /// Send (or resend) our SYN / SYN-ACK.
     syn_pending: bool,
     syn_retransmit: bool,
+    /// What our last SYN segment was: `Some(false)` a SYN, `Some(true)` a SYN-ACK.
+    syn_sent_as: Option<bool>,
     /// Send a zero-window probe.
     probe_pending: bool,
+    /// A zero-window probe byte is beyond everything else sent (SND.MAX = SND.UNA + 1 because of it).
+    probe_outstanding: bool,
     keepalive_pending: bool,
     /// NewReno: retransmit the first unacknowledged segment (RFC 6582 / 5681 fast retransmit).
     rexmit_una_pending: bool,
@@ -169,6 +173,9 @@ pub(crate) struct Connection {
     recover: Seq,
     /// RFC 6675 HighRxt (exclusive): everything below was retransmitted in this recovery.
     high_rxt: Seq,
+    /// RFC 6675 RescueRxt: the recovery point when the last rescue retransmission (NextSeg rule 4)
+    /// was sent; at most one per recovery episode.
+    rescue_rxt: Option<Seq>,
     scoreboard: Scoreboard,
 }
 
@@ -232,7 +239,9 @@ impl Connection {
             ato: DELACK_MIN.min(cfg.delayed_ack_timeout.min(Duration::from_millis(500))),
             syn_pending: false,
             syn_retransmit: false,
+            syn_sent_as: None,
             probe_pending: false,
+            probe_outstanding: false,
             keepalive_pending: false,
             rexmit_una_pending: false,
             timers: [None; 6],
@@ -250,6 +259,7 @@ impl Connection {
             in_recovery: false,
             recover: iss,
             high_rxt: iss,
+            rescue_rxt: None,
             scoreboard: Scoreboard::default(),
             cfg,
         }

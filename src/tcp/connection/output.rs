@@ -134,11 +134,16 @@ impl Connection {
             options: o,
             payload: &[],
         };
-        if self.syn_retransmit || self.snd_max > self.iss {
-            // Karn: the SYN is being sent again; its ACK will be ambiguous.
+        if self.snd_max > self.iss {
+            // Karn: our SYN's sequence number is being sent again; its ACK will be ambiguous.
             self.rtt_timing = None;
+        }
+        // A retransmission only if this very segment (SYN, or SYN-ACK) went out before: the
+        // SYN-ACK of a simultaneous open (RFC 9293 figure 8) follows our SYN but repeats nothing.
+        if self.syn_retransmit || self.syn_sent_as == Some(!active) {
             self.ev(ctx, now, TcpEventKind::Retransmit { seq: self.iss.0, len: 0, reason: RetransmitReason::Rto });
         }
+        self.syn_sent_as = Some(!active);
         self.emit(ctx, out, now, &repr);
         if self.snd_max == self.iss {
             self.rtt_timing = Some((self.iss, now));
@@ -266,12 +271,32 @@ impl Connection {
                 let lost_b = self.scoreboard.lost_boundary(self.snd_una, DUPTHRESH, mss).min(self.snd_max);
                 let from = self.high_rxt.max(self.snd_una);
                 let mut hole = self.scoreboard.next_hole(from, lost_b);
-                if hole.is_none() {
-                    // Rule 2 (new data) goes first; rule 3 only when there is none to send.
-                    let new_data = data_end.since(self.snd_nxt) > 0 && self.wnd_room() > 0;
-                    if !new_data && (!self.fin_queued || self.fin_sent()) {
-                        hole = self.scoreboard.next_hole(from, self.snd_max.min(data_end));
+                let new_data = data_end.since(self.snd_nxt) > 0 && self.wnd_room() > 0;
+                let nothing_new = !new_data && (!self.fin_queued || self.fin_sent());
+                if hole.is_none() && nothing_new {
+                    // Rule 2 (new data) goes first; rule 3 only when there is none to send, and
+                    // only below the highest SACKed octet (criterion 1.b): what lies above it is
+                    // merely in flight.
+                    let high_sacked = self.scoreboard.high().unwrap_or(self.snd_una).min(self.snd_max);
+                    hole = self.scoreboard.next_hole(from, high_sacked.min(data_end));
+                }
+                if hole.is_none() && nothing_new {
+                    // Rule 4: one "rescue" retransmission per recovery episode of the segment
+                    // holding the highest outstanding unSACKed octet, so that a loss at the tail
+                    // of the window does not stall until the RTO. HighRxt is not updated.
+                    if self.rescue_rxt.is_none_or(|r| self.snd_una > r) {
+                        self.rescue_rxt = Some(self.recover);
+                        let top = self.snd_max.min(data_end);
+                        let floor = self.scoreboard.high().unwrap_or(self.snd_una).max(self.snd_una);
+                        if top > floor {
+                            let s = if top.since(floor) > mss { top - mss } else { floor };
+                            let len = top.since(s);
+                            let fin = self.fin_sent() && top == data_end;
+                            self.send_data(ctx, now, out, s, len, fin, Some(RetransmitReason::Sack));
+                            sent_any = true;
+                        }
                     }
+                    break;
                 }
                 let Some((s, e)) = hole else { break };
                 let s_end = e.min(data_end);
@@ -366,7 +391,12 @@ impl Connection {
             self.probe_pending = false;
             let data_end = self.data_end();
             if data_end > self.snd_una {
-                // One octet of data beyond the (zero) window, RFC 9293 3.8.6.1.
+                // One octet of data beyond the (zero) window, RFC 9293 3.8.6.1. It is part of the
+                // send sequence (SND.NXT moves past it) in case the peer accepts it; if the peer
+                // reopens the window without taking it, process_ack rewinds to SND.UNA.
+                if self.snd_max == self.snd_una {
+                    self.probe_outstanding = true;
+                }
                 self.send_data(ctx, now, out, self.snd_una, 1, false, Some(RetransmitReason::Probe));
                 if self.snd_nxt < self.snd_una + 1u32 {
                     self.snd_nxt = self.snd_una + 1u32;

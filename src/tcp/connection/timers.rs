@@ -96,6 +96,49 @@ impl Connection {
         }
     }
 
+    /// ICMP destination unreachable, "fragmentation needed and DF set" (RFC 1191), quoting one of
+    /// our segments with sequence number `quoted_seq`; `mtu` is the next-hop MTU.
+    pub fn on_frag_needed(&mut self, ctx: &mut Ctx<'_>, now: Instant, quoted_seq: u32, mtu: u16) {
+        // RFC 5927 section 4.1: believe the error only if the quoted segment is one in flight
+        // (SND.UNA <= SEG.SEQ < SND.MAX); anything else may be forged or stale.
+        let seq = Seq(quoted_seq);
+        if !(self.snd_una <= seq && seq < self.snd_max) {
+            self.ev(ctx, now, TcpEventKind::Dropped { reason: "icmp_seq_not_in_flight" });
+            return;
+        }
+        // RFC 1191 section 3 / RFC 791: no IPv4 path carries less than 68 octets; an MTU that does
+        // not shrink our segments is no news (nor a way to make us grow them).
+        if mtu < 68 {
+            self.ev(ctx, now, TcpEventKind::Dropped { reason: "icmp_mtu_too_small" });
+            return;
+        }
+        let mss = u32::from(mtu) - 40;
+        if mss >= self.send_mss {
+            self.ev(ctx, now, TcpEventKind::Dropped { reason: "icmp_mtu_not_smaller" });
+            return;
+        }
+        self.send_mss = mss;
+        // cwnd (in bytes) is kept: a smaller MTU is not congestion.
+        let cwnd = self.cc.cwnd();
+        let eff = self.eff_mss();
+        self.cc.set_mss(eff);
+        self.cc.set_cwnd(cwnd.max(2 * eff));
+        self.ev(ctx, now, TcpEventKind::PathMtu { mtu, mss });
+        if self.is_synchronized() && self.snd_max > self.snd_una {
+            // RFC 1191 section 6.4: retransmit at once, at the new size. Every segment sent above
+            // the new MSS was dropped: go back to SND.UNA without backing off the RTO or reducing
+            // cwnd (Linux's tcp_simple_retransmit does the same), and with "recover" at SND.MAX so
+            // that the duplicate ACKs this may cause do not start a fast retransmit (RFC 6582).
+            self.snd_nxt = self.snd_una;
+            self.rtt_timing = None;
+            if !self.in_recovery {
+                self.recover = self.snd_max;
+            }
+            let at = now + self.rtt.rto();
+            self.set_timer(ctx, now, TimerKind::Retransmit, at);
+        }
+    }
+
     /// Arms the keepalive timer once established; on expiry `on_keepalive` checks the actual idle
     /// time and re-arms, so segment arrivals need not touch it.
     pub(super) fn rearm_keepalive(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
