@@ -18,7 +18,7 @@ async fn read_line(s: &TcpStream, pending: &mut Vec<u8>) -> Result<Option<String
             let line: Vec<u8> = pending.drain(..=i).collect();
             return Ok(Some(String::from_utf8_lossy(&line[..line.len() - 1]).into_owned()));
         }
-        let mut buf = [0u8; 2048];
+        let mut buf = [0u8; 256];
         let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
         if n == 0 {
             return Ok(None);
