@@ -478,9 +478,7 @@ impl Node {
             });
         });
         let id = self.id;
-        stack.drain_events(&mut |event| {
-            fab.tracer.emit(event.time, TraceKind::Tcp { node: id, event: Box::new(event) })
-        });
+        stack.drain_events(&mut |event| fab.tracer.emit_tcp(id, event));
         self.tcp = Some(stack);
     }
 

@@ -256,24 +256,49 @@ impl Tracer {
 
     /// Records one event.
     pub fn emit(&mut self, t: Instant, kind: TraceKind) {
+        if let TraceKind::Tcp { node, event } = kind {
+            return self.emit_tcp(node, *event);
+        }
         self.events += 1;
         self.count(&kind);
-        let ev = TraceEvent { t, kind };
-        if let Some(w) = self.sink.as_mut() {
-            let r = serde_json::to_writer(&mut *w, &ev).map_err(std::io::Error::from).and_then(|_| w.write_all(b"\n"));
-            if let Err(e) = r {
-                self.write_error.get_or_insert_with(|| e.to_string());
-                self.sink = None;
-            }
+        if self.sink.is_some() {
+            self.write(&TraceEvent { t, kind });
+        }
+    }
+
+    /// Records one TCP event of `node`. Without a trace file the event is only counted: no
+    /// allocation on this per-segment path.
+    pub fn emit_tcp(&mut self, node: NodeId, event: TcpEvent) {
+        self.events += 1;
+        self.count_tcp(node, &event);
+        if self.sink.is_some() {
+            let t = event.time;
+            self.write(&TraceEvent { t, kind: TraceKind::Tcp { node, event: Box::new(event) } });
+        }
+    }
+
+    fn write(&mut self, ev: &TraceEvent) {
+        let Some(w) = self.sink.as_mut() else { return };
+        let r = serde_json::to_writer(&mut *w, ev).map_err(std::io::Error::from).and_then(|_| w.write_all(b"\n"));
+        if let Err(e) = r {
+            self.write_error.get_or_insert_with(|| e.to_string());
+            self.sink = None;
+        }
+    }
+
+    fn count_tcp(&mut self, node: NodeId, event: &TcpEvent) {
+        let n = &mut self.nodes[node];
+        n.tcp_events += 1;
+        if let crate::tcp::TcpEventKind::SegmentSent(seg) = &event.kind
+            && seg.flags.0.rst()
+        {
+            n.rsts_sent += 1;
         }
         // Events of no socket (a RST answering a segment for a closed port) belong to no connection.
-        if let TraceKind::Tcp { node, event } = &ev.kind
-            && self.keep_tcp
-            && event.socket != crate::tcp::NO_SOCKET
-        {
-            let c = self.conns.entry((*node, event.socket)).or_insert_with(|| conn::ConnSummary {
-                host: self.node_names.get(*node).cloned().unwrap_or_default(),
-                node: *node,
+        if self.keep_tcp && event.socket != crate::tcp::NO_SOCKET {
+            let c = self.conns.entry((node, event.socket)).or_insert_with(|| conn::ConnSummary {
+                host: self.node_names.get(node).cloned().unwrap_or_default(),
+                node,
                 socket: event.socket.0,
                 ..Default::default()
             });
@@ -311,15 +336,7 @@ impl Tracer {
             }
             TraceKind::ArpRequest { node, .. } => self.nodes[*node].arp_requests += 1,
             TraceKind::ArpReply { node, .. } => self.nodes[*node].arp_replies += 1,
-            TraceKind::Tcp { node, event } => {
-                let n = &mut self.nodes[*node];
-                n.tcp_events += 1;
-                if let crate::tcp::TcpEventKind::SegmentSent(seg) = &event.kind
-                    && seg.flags.0.rst()
-                {
-                    n.rsts_sent += 1;
-                }
-            }
+            TraceKind::Tcp { node, event } => self.count_tcp(*node, event),
             TraceKind::LinkState { .. }
             | TraceKind::LinkChange { .. }
             | TraceKind::App { .. }
