@@ -1,5 +1,6 @@
 //! Event payload types and the human-readable summaries used in `TcpEvent`s.
 
+use super::{SocketId, TcpError};
 use crate::wire::{TcpFlags, TcpOptions, TcpRepr};
 use serde::Serialize;
 
@@ -164,4 +165,65 @@ pub enum AppCall {
     ShutdownWrite,
     Close,
     Abort,
+}
+
+/// The result of an application call, kept as a value (no allocation per call) and rendered as
+/// its `Debug` text ("Ok(1448)", "Ok(Some(0))", "Err(ConnectionReset)") when printed or serialized.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum AppResult {
+    Size(Result<usize, TcpError>),
+    OptSize(Result<Option<usize>, TcpError>),
+    Unit(Result<(), TcpError>),
+    Socket(Result<SocketId, TcpError>),
+    OptSocket(Result<Option<SocketId>, TcpError>),
+}
+
+impl std::fmt::Debug for AppResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppResult::Size(r) => write!(f, "{r:?}"),
+            AppResult::OptSize(r) => write!(f, "{r:?}"),
+            AppResult::Unit(r) => write!(f, "{r:?}"),
+            AppResult::Socket(r) => write!(f, "{r:?}"),
+            AppResult::OptSocket(r) => write!(f, "{r:?}"),
+        }
+    }
+}
+
+impl std::fmt::Display for AppResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
+    }
+}
+
+impl Serialize for AppResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl From<Result<usize, TcpError>> for AppResult {
+    fn from(r: Result<usize, TcpError>) -> Self {
+        AppResult::Size(r)
+    }
+}
+impl From<Result<Option<usize>, TcpError>> for AppResult {
+    fn from(r: Result<Option<usize>, TcpError>) -> Self {
+        AppResult::OptSize(r)
+    }
+}
+impl From<Result<(), TcpError>> for AppResult {
+    fn from(r: Result<(), TcpError>) -> Self {
+        AppResult::Unit(r)
+    }
+}
+impl From<Result<SocketId, TcpError>> for AppResult {
+    fn from(r: Result<SocketId, TcpError>) -> Self {
+        AppResult::Socket(r)
+    }
+}
+impl From<Result<Option<SocketId>, TcpError>> for AppResult {
+    fn from(r: Result<Option<SocketId>, TcpError>) -> Self {
+        AppResult::OptSocket(r)
+    }
 }

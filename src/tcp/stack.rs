@@ -3,7 +3,7 @@
 //! closed ports, ephemeral ports.
 
 use super::connection::{Connection, Ctx, Outgoing, reset_for};
-use super::event::{AppCall, SegmentInfo, TimerKind};
+use super::event::{AppCall, AppResult, SegmentInfo, TimerKind};
 use super::{SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpState, isn};
 use crate::sim::{Duration, Instant};
 use crate::wire::TcpRepr;
@@ -64,14 +64,13 @@ pub struct TcpStack {
     events: Vec<TcpEvent>,
     next_ephemeral: u32,
     /// Connections that may have something to send: marked by segment arrival, application calls
-    /// and timer expiry. `poll_transmit` visits only these, in ascending id order (a pure function
-    /// of the event order, and the same order as a walk over every socket).
-    dirty: BTreeSet<SocketId>,
+    /// and timer expiry (each at most once, `Connection::in_dirty`). `poll_transmit` visits only
+    /// these, in ascending id order (a pure function of the event order, and the same order as a
+    /// walk over every socket).
+    dirty: Vec<SocketId>,
     /// Every connection's earliest deadline, ordered: `poll_timeout` and `handle_timeout` cost
-    /// O(log n) instead of a scan of the socket table.
+    /// O(log n) instead of a scan of the socket table. `Connection::indexed_deadline` is the key.
     deadlines: BTreeSet<(Instant, SocketId)>,
-    /// The key under which each connection is in `deadlines`.
-    deadline_of: BTreeMap<SocketId, Instant>,
 }
 
 impl TcpStack {
@@ -88,9 +87,8 @@ impl TcpStack {
             events: Vec::new(),
             // Deterministic, but different per host key (RFC 6056 style offset).
             next_ephemeral: (isn::keyed_hash(isn_key, [0x6570, 0]) % u64::from(EPHEMERAL_COUNT)) as u32,
-            dirty: BTreeSet::new(),
+            dirty: Vec::new(),
             deadlines: BTreeSet::new(),
-            deadline_of: BTreeMap::new(),
         }
     }
     pub fn defaults(&self) -> &TcpConfig {
@@ -130,7 +128,7 @@ impl TcpStack {
     /// Moves newly established children to their listener's accept queue and frees connections
     /// that reached CLOSED with nobody holding them.
     fn after_conn(&mut self, id: SocketId) {
-        self.dirty.insert(id);
+        self.mark_dirty(id);
         self.sync_deadline(id);
         let Some(Socket::Conn(c)) = self.sockets.get_mut(&id) else {
             return;
@@ -158,34 +156,43 @@ impl TcpStack {
         }
     }
 
+    /// Marks connection `id` as possibly having something to send.
+    fn mark_dirty(&mut self, id: SocketId) {
+        if let Some(Socket::Conn(c)) = self.sockets.get_mut(&id)
+            && !c.in_dirty
+        {
+            c.in_dirty = true;
+            self.dirty.push(id);
+        }
+    }
+
     /// Re-files connection `id` in the deadline index after anything that may have changed its
-    /// timers (O(log n)).
+    /// timers (O(log n), and nothing when the earliest deadline stayed the same).
     fn sync_deadline(&mut self, id: SocketId) {
-        let want = match self.sockets.get(&id) {
-            Some(Socket::Conn(c)) => c.poll_timeout(),
-            _ => None,
+        let Some(Socket::Conn(c)) = self.sockets.get_mut(&id) else {
+            return;
         };
-        let have = self.deadline_of.get(&id).copied();
+        let want = c.poll_timeout();
+        let have = c.indexed_deadline;
         if want == have {
             return;
         }
+        c.indexed_deadline = want;
         if let Some(t) = have {
             self.deadlines.remove(&(t, id));
-            self.deadline_of.remove(&id);
         }
         if let Some(t) = want {
             self.deadlines.insert((t, id));
-            self.deadline_of.insert(id, t);
         }
     }
 
     fn free(&mut self, id: SocketId) {
-        self.dirty.remove(&id);
-        if let Some(t) = self.deadline_of.remove(&id) {
-            self.deadlines.remove(&(t, id));
-        }
+        // A freed id left in `dirty` is skipped by poll_transmit.
         match self.sockets.remove(&id) {
             Some(Socket::Conn(mut c)) => {
+                if let Some(t) = c.indexed_deadline {
+                    self.deadlines.remove(&(t, id));
+                }
                 self.by_tuple.remove(&(c.local, c.remote));
                 if let Some(lid) = c.listener
                     && let Some(Socket::Listener(l)) = self.sockets.get_mut(&lid)
@@ -221,7 +228,7 @@ impl TcpStack {
         });
     }
 
-    fn app_event<T: std::fmt::Debug>(
+    fn app_event<T: Copy + Into<AppResult>>(
         &mut self,
         now: Instant,
         id: SocketId,
@@ -239,7 +246,7 @@ impl TcpStack {
             socket: id,
             local,
             remote,
-            kind: TcpEventKind::AppCall { call, len, result: format!("{result:?}") },
+            kind: TcpEventKind::AppCall { call, len, result: (*result).into() },
         });
     }
 
@@ -331,7 +338,7 @@ impl TcpStack {
         if let Some(Socket::Listener(l)) = self.sockets.get_mut(&lid) {
             l.syn_queue.insert(id);
         }
-        self.dirty.insert(id);
+        self.mark_dirty(id);
         self.sync_deadline(id);
     }
 
@@ -351,13 +358,18 @@ impl TcpStack {
     pub fn poll_transmit(&mut self, now: Instant, out: &mut dyn FnMut(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>)) {
         self.flush_outbox(now, out);
         // Only connections marked since the last call can have anything to send.
-        while let Some(id) = self.dirty.pop_first() {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        for &id in &dirty {
             if let Some(Socket::Conn(c)) = self.sockets.get_mut(&id) {
+                c.in_dirty = false;
                 let mut ctx = Ctx { events: &mut self.events, outbox: &mut self.outbox };
                 c.poll_transmit(&mut ctx, now, out);
                 self.sync_deadline(id);
             }
         }
+        dirty.clear();
+        self.dirty = dirty;
         self.flush_outbox(now, out);
     }
 
@@ -520,7 +532,7 @@ impl TcpStack {
         c.open_active(&mut ctx, now);
         self.by_tuple.insert((local, remote), id);
         self.sockets.insert(id, Socket::Conn(c));
-        self.dirty.insert(id);
+        self.mark_dirty(id);
         self.sync_deadline(id);
         Ok(id)
     }

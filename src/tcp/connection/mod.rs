@@ -88,6 +88,10 @@ pub(crate) struct Connection {
     pub queued_for_accept: bool,
     pub error: Option<TcpError>,
     pub waker: Option<Waker>,
+    /// Listed in the stack's set of connections that may have something to send.
+    pub in_dirty: bool,
+    /// The deadline under which the stack's timer index holds this connection.
+    pub indexed_deadline: Option<Instant>,
 
     // ---- send sequence space (RFC 9293 3.3.1) ----
     iss: Seq,
@@ -207,6 +211,8 @@ impl Connection {
             established_once: false,
             error: None,
             waker: None,
+            in_dirty: false,
+            indexed_deadline: None,
             iss,
             snd_una: iss,
             snd_nxt: iss,
