@@ -188,6 +188,9 @@ impl Connection {
             self.ev(ctx, now, TcpEventKind::Retransmit { seq: seq.0, len: len as usize, reason });
         }
         {
+            // The buffer lends the payload (mutably: a segment straddling the ring's wrap point
+            // is made contiguous) while the rest of the connection is borrowed for emit.
+            let mut sbuf = std::mem::take(&mut self.sbuf);
             let repr = TcpRepr {
                 src_port: self.local.port(),
                 dst_port: self.remote.port(),
@@ -197,9 +200,10 @@ impl Connection {
                 window,
                 urgent: 0,
                 options,
-                payload: self.sbuf.slice(off, len as usize),
+                payload: sbuf.slice(off, len as usize),
             };
             self.emit(ctx, out, now, &repr);
+            self.sbuf = sbuf;
         }
         self.after_ack_sent();
         let end = seq + len + u32::from(fin);
