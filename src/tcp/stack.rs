@@ -411,6 +411,10 @@ impl TcpStack {
         for e in self.events.drain(..) {
             f(e);
         }
+        // A burst (thousands of connects in one step) must not pin its high-water mark.
+        if self.events.capacity() > 4096 {
+            self.events.shrink_to(1024);
+        }
     }
 
     // ---- application side ----
