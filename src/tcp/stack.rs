@@ -571,6 +571,22 @@ impl TcpStack {
         r
     }
 
+    /// Like `recv`, without a copy: hands up to `max` in-order bytes to `f` as slices of the
+    /// receive buffer (called once or twice: the buffer is a ring), then consumes them.
+    pub fn recv_with(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        max: usize,
+        f: &mut dyn FnMut(&[u8]),
+    ) -> Result<Option<usize>, TcpError> {
+        let r = self
+            .with_conn(id, |c, _| c.recv_with(max, &mut |_, chunk| f(chunk)))
+            .unwrap_or(Err(TcpError::InvalidSocket));
+        self.app_event(now, id, AppCall::Recv, Some(max), &r);
+        r
+    }
+
     /// shutdown(SHUT_WR): send FIN after the queued data; keep receiving.
     pub fn shutdown_write(&mut self, now: Instant, id: SocketId) -> Result<(), TcpError> {
         let r = self.with_conn(id, |c, ctx| c.shutdown_write(ctx, now)).unwrap_or(Err(TcpError::InvalidSocket));

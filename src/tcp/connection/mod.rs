@@ -501,13 +501,19 @@ impl Connection {
     }
 
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, TcpError> {
-        if buf.is_empty() {
+        self.recv_with(buf.len(), &mut |off, chunk| buf[off..off + chunk.len()].copy_from_slice(chunk))
+    }
+
+    /// Like `recv`, but hands up to `max` bytes to `f(offset, chunk)` as slices of the receive
+    /// buffer (at most two) instead of copying them into a caller's buffer.
+    pub fn recv_with(&mut self, max: usize, f: &mut dyn FnMut(usize, &[u8])) -> Result<Option<usize>, TcpError> {
+        if max == 0 {
             // Ok(Some(0)) would read as end of stream.
             return Err(TcpError::InvalidArgument);
         }
         if self.rbuf.readable() > 0 {
             let before = self.advertisable_right();
-            let n = self.rbuf.read(buf);
+            let n = self.rbuf.read_with(max, f);
             // RFC 1122 4.2.3.3: send a window update when the window can move right by at least
             // min(RCV.BUFF / 2, MSS), in particular when it reopens after being (nearly) closed.
             let after = self.advertisable_right();
