@@ -9,6 +9,7 @@ use crate::sim::{Duration, Instant};
 use crate::wire::TcpRepr;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
 use std::task::Waker;
 
 const EPHEMERAL_FIRST: u16 = 49152;
@@ -20,7 +21,7 @@ pub const NO_SOCKET: SocketId = SocketId(0);
 struct Listener {
     local: SocketAddrV4,
     backlog: usize,
-    cfg: TcpConfig,
+    cfg: Arc<TcpConfig>,
     /// Embryonic connections (SYN-RECEIVED), ascending id = arrival order.
     syn_queue: BTreeSet<SocketId>,
     /// Established, not yet accepted.
@@ -56,6 +57,7 @@ pub struct ConnInfo {
 pub struct TcpStack {
     isn_key: u64,
     defaults: TcpConfig,
+    shared_defaults: Arc<TcpConfig>,
     next_id: u32,
     sockets: BTreeMap<SocketId, Socket>,
     by_tuple: BTreeMap<(SocketAddrV4, SocketAddrV4), SocketId>,
@@ -78,6 +80,7 @@ impl TcpStack {
     pub fn new(isn_key: u64, defaults: TcpConfig) -> Self {
         TcpStack {
             isn_key,
+            shared_defaults: Arc::new(defaults.clone()),
             defaults,
             next_id: 1,
             sockets: BTreeMap::new(),
@@ -458,7 +461,7 @@ impl TcpStack {
             Socket::Listener(Listener {
                 local,
                 backlog: backlog.max(1),
-                cfg: cfg.unwrap_or_else(|| self.defaults.clone()),
+                cfg: cfg.map_or_else(|| self.shared_defaults.clone(), Arc::new),
                 syn_queue: BTreeSet::new(),
                 accept_queue: VecDeque::new(),
                 waker: None,
@@ -530,7 +533,7 @@ impl TcpStack {
         }
         let id = self.alloc_id();
         let iss = isn::isn(self.isn_key, now, local, remote);
-        let cfg = cfg.unwrap_or_else(|| self.defaults.clone());
+        let cfg = cfg.map_or_else(|| self.shared_defaults.clone(), Arc::new);
         let mut c = Box::new(Connection::new(id, local, remote, cfg, iss, now));
         let mut ctx = Ctx { events: &mut self.events, outbox: &mut self.outbox };
         c.open_active(&mut ctx, now);

@@ -15,6 +15,7 @@ use super::{SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpState};
 use crate::sim::{Duration, Instant};
 use crate::wire::{TcpFlags, TcpOptions, TcpRepr};
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
 use std::task::Waker;
 
 /// Duplicate ACK threshold (RFC 5681 section 3.2, RFC 6675 DupThresh).
@@ -72,7 +73,8 @@ pub(crate) struct Connection {
     pub id: SocketId,
     pub local: SocketAddrV4,
     pub remote: SocketAddrV4,
-    pub cfg: TcpConfig,
+    /// Shared with the listener or the stack's defaults (one allocation, not one per connection).
+    pub cfg: Arc<TcpConfig>,
     pub state: TcpState,
     /// The listener of a passive open.
     pub listener: Option<SocketId>,
@@ -153,7 +155,8 @@ pub(crate) struct Connection {
     rexmit_una_pending: bool,
 
     // ---- timers ----
-    timers: [Option<Instant>; 6],
+    /// Deadlines by `TimerKind::index`; `Instant::MAX` when not armed (8 bytes each, not 16).
+    timers: [Instant; 6],
     /// Consecutive expirations of the retransmission timer (reset by an ACK of new data).
     retries: u32,
     persist_backoff: u32,
@@ -188,7 +191,7 @@ impl Connection {
         id: SocketId,
         local: SocketAddrV4,
         remote: SocketAddrV4,
-        cfg: TcpConfig,
+        cfg: Arc<TcpConfig>,
         iss: u32,
         now: Instant,
     ) -> Self {
@@ -250,7 +253,7 @@ impl Connection {
             probe_outstanding: false,
             keepalive_pending: false,
             rexmit_una_pending: false,
-            timers: [None; 6],
+            timers: [Instant::MAX; 6],
             retries: 0,
             persist_backoff: 0,
             unanswered_probes: 0,
@@ -297,13 +300,13 @@ impl Connection {
             TcpState::TimeWait => {
                 // RFC 9293 3.10.7.4: TIME-WAIT lasts 2 MSL; nothing else is pending.
                 for t in TimerKind::ALL {
-                    self.timers[t.index()] = None;
+                    self.timers[t.index()] = Instant::MAX;
                 }
                 let d = self.cfg.msl.saturating_mul(2);
                 self.set_timer(ctx, now, TimerKind::TimeWait, now + d);
             }
             TcpState::Closed => {
-                self.timers = [None; 6];
+                self.timers = [Instant::MAX; 6];
                 self.ack_pending = false;
                 self.syn_pending = false;
                 self.probe_pending = false;
@@ -349,18 +352,20 @@ impl Connection {
     }
 
     fn timer(&self, t: TimerKind) -> Option<Instant> {
-        self.timers[t.index()]
+        let at = self.timers[t.index()];
+        (at != Instant::MAX).then_some(at)
     }
     fn set_timer(&mut self, ctx: &mut Ctx<'_>, now: Instant, t: TimerKind, at: Instant) {
-        self.timers[t.index()] = Some(at);
+        self.timers[t.index()] = at;
         self.ev(ctx, now, TcpEventKind::TimerSet { timer: t, deadline: at });
     }
     fn cancel_timer(&mut self, t: TimerKind) {
-        self.timers[t.index()] = None;
+        self.timers[t.index()] = Instant::MAX;
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.iter().flatten().min().copied()
+        let at = *self.timers.iter().min().unwrap_or(&Instant::MAX);
+        (at != Instant::MAX).then_some(at)
     }
 
     fn is_synchronized(&self) -> bool {
