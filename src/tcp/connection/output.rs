@@ -289,10 +289,10 @@ impl Connection {
                     // holding the highest outstanding unSACKed octet, so that a loss at the tail
                     // of the window does not stall until the RTO. HighRxt is not updated.
                     if self.rescue_rxt.is_none_or(|r| self.snd_una > r) {
-                        self.rescue_rxt = Some(self.recover);
                         let top = self.snd_max.min(data_end);
                         let floor = self.scoreboard.high().unwrap_or(self.snd_una).max(self.snd_una);
                         if top > floor {
+                            self.rescue_rxt = Some(self.recover);
                             let s = if top.since(floor) > mss { top - mss } else { floor };
                             let len = top.since(s);
                             let fin = self.fin_sent() && top == data_end;
