@@ -512,3 +512,79 @@ fn lossless_transfer_is_deterministic_and_fast() {
     assert_eq!(a.hashes[1].0, a.hashes[1].1);
     assert_eq!((a.end, &a.hashes), (b.end, &b.hashes));
 }
+
+/// Many connections between two stacks: the timer index and the set of connections with something
+/// to send stay consistent (each event touches only its own connection; the earliest deadline is
+/// the minimum over every connection's timers), and every connection closes.
+#[test]
+fn many_connections_index_and_dirty_set_stay_consistent() {
+    const N: usize = 300;
+    let cfg = TcpConfig { msl: Duration::from_millis(500), ..TcpConfig::default() };
+    let mut a = TcpStack::new(1, cfg.clone());
+    let mut b = TcpStack::new(2, cfg);
+    let mut now = Instant::ZERO;
+    let lst = b.listen(now, SocketAddrV4::new(B_IP, 80), N, None).unwrap();
+    let mut wire: Vec<(bool, OwnedSeg)> = Vec::new();
+    // Delivers everything in flight (zero delay) until both stacks are quiet.
+    let pump = |a: &mut TcpStack, b: &mut TcpStack, wire: &mut Vec<(bool, OwnedSeg)>, now: Instant| {
+        loop {
+            a.poll_transmit(now, &mut |s, d, r| wire.push((true, OwnedSeg::new(s, d, r))));
+            b.poll_transmit(now, &mut |s, d, r| wire.push((false, OwnedSeg::new(s, d, r))));
+            a.drain_events(&mut |_| {});
+            b.drain_events(&mut |_| {});
+            if wire.is_empty() {
+                break;
+            }
+            for (to_b, seg) in std::mem::take(wire) {
+                let st = if to_b { &mut *b } else { &mut *a };
+                st.on_segment(now, seg.src, seg.dst, &seg.repr());
+            }
+        }
+    };
+    let conns: Vec<SocketId> = (0..N)
+        .map(|_| a.connect(now, SocketAddrV4::new(A_IP, 0), SocketAddrV4::new(B_IP, 80), None).unwrap())
+        .collect();
+    pump(&mut a, &mut b, &mut wire, now);
+    let mut accepted = Vec::new();
+    while let Some(id) = b.accept(now, lst).unwrap() {
+        accepted.push(id);
+    }
+    assert_eq!(accepted.len(), N);
+    let min_timer = |st: &TcpStack, ids: &[SocketId]| {
+        ids.iter().filter_map(|&id| st.conn_info(id)).flat_map(|i| i.timers.into_iter().map(|(_, t)| t)).min()
+    };
+    assert_eq!(a.poll_timeout(), min_timer(&a, &conns));
+    assert_eq!(b.poll_timeout(), min_timer(&b, &accepted));
+    // Idle: nothing to send.
+    let mut out = 0;
+    a.poll_transmit(now, &mut |_, _, _| out += 1);
+    assert_eq!(out, 0);
+    // Data on one connection: only that connection sends.
+    now += Duration::from_millis(5);
+    let k = conns[N / 2];
+    let port = a.conn_info(k).unwrap().local.port();
+    a.send(now, k, b"hello").unwrap();
+    let mut ports = Vec::new();
+    a.poll_transmit(now, &mut |_, _, r| ports.push(r.src_port));
+    assert_eq!(ports, vec![port]);
+    assert_eq!(a.poll_timeout(), min_timer(&a, &conns));
+    // Close everything from both sides and run the timers out.
+    for &id in &conns {
+        a.close(now, id).unwrap();
+    }
+    pump(&mut a, &mut b, &mut wire, now);
+    for &id in &accepted {
+        b.close(now, id).unwrap();
+    }
+    pump(&mut a, &mut b, &mut wire, now);
+    while let Some(t) = [a.poll_timeout(), b.poll_timeout()].into_iter().flatten().min() {
+        assert!(t < now + Duration::from_secs(600), "timers keep running");
+        now = now.max(t);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        pump(&mut a, &mut b, &mut wire, now);
+        assert_eq!(a.poll_timeout(), min_timer(&a, &conns));
+    }
+    assert_eq!(a.open_sockets(), 0);
+    assert_eq!(b.open_sockets(), 1);
+}

@@ -1334,6 +1334,23 @@ fn icmp_fragmentation_needed_lowers_mss_and_resends_at_once() {
 }
 
 #[test]
+fn recv_with_hands_out_slices_without_copy_and_reads_eof() {
+    let mut h = H::plain_client();
+    let una = PISS + 1;
+    h.inject(pseg(ACK, una, h.iss + 1, 65535, 300));
+    let mut got = Vec::new();
+    let r = h.stack.recv_with(h.now, h.id, 100, &mut |c| got.extend_from_slice(c));
+    assert_eq!(r, Ok(Some(100)));
+    let r = h.stack.recv_with(h.now, h.id, 1000, &mut |c| got.extend_from_slice(c));
+    assert_eq!(r, Ok(Some(200)));
+    assert_eq!(got, pseg(ACK, una, 0, 0, 300).payload);
+    assert_eq!(h.stack.recv_with(h.now, h.id, 1000, &mut |_| panic!("no data")), Ok(None));
+    assert_eq!(h.stack.recv_with(h.now, h.id, 0, &mut |_| {}), Err(TcpError::InvalidArgument));
+    h.inject(pseg(f(FIN, ACK), una + 300, h.iss + 1, 65535, 0));
+    assert_eq!(h.stack.recv_with(h.now, h.id, 1000, &mut |_| panic!("no data")), Ok(Some(0)));
+}
+
+#[test]
 fn cubic_is_selected_per_connection() {
     let cfg = TcpConfig { congestion: netlab::tcp::CongestionAlgorithm::Cubic, ..plain_cfg() };
     let mut h = ten_segments_in_flight(cfg, mss_opt(1000));

@@ -1,5 +1,6 @@
 //! Event payload types and the human-readable summaries used in `TcpEvent`s.
 
+use super::{SocketId, TcpError};
 use crate::wire::{TcpFlags, TcpOptions, TcpRepr};
 use serde::Serialize;
 
@@ -13,7 +14,7 @@ pub struct SegmentInfo {
     /// Serialized "SYN|ACK" style, in Wireshark's order.
     pub flags: FlagsText,
     pub window: u16,
-    pub len: usize,
+    pub len: u32,
     /// Serialized e.g. "mss=1460 ws=7 sackok ts=1000/0 sack=[100-200]"; empty when there are none.
     pub options: OptionsText,
 }
@@ -34,19 +35,73 @@ impl Serialize for FlagsText {
     }
 }
 
-/// TCP options, serialized (and debug-printed) as a one-line summary.
+/// TCP options, serialized (and debug-printed) as a one-line summary. Stored compactly (48 bytes
+/// rather than `TcpOptions`' 68): one event is kept per segment sent and received.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct OptionsText(pub TcpOptions);
+pub struct OptionsText {
+    mss: u16,
+    ws: u8,
+    /// OPT_* bits.
+    bits: u8,
+    nsack: u8,
+    ts: [u32; 2],
+    sack: [[u32; 2]; 4],
+}
+
+const OPT_MSS: u8 = 1;
+const OPT_WS: u8 = 2;
+const OPT_SACKOK: u8 = 4;
+const OPT_TS: u8 = 8;
+
+impl OptionsText {
+    pub fn new(o: &TcpOptions) -> Self {
+        let mut t = OptionsText { mss: 0, ws: 0, bits: 0, nsack: 0, ts: [0; 2], sack: [[0; 2]; 4] };
+        if let Some(m) = o.mss {
+            t.mss = m;
+            t.bits |= OPT_MSS;
+        }
+        if let Some(w) = o.window_scale {
+            t.ws = w;
+            t.bits |= OPT_WS;
+        }
+        if o.sack_permitted {
+            t.bits |= OPT_SACKOK;
+        }
+        if let Some((v, e)) = o.timestamps {
+            t.ts = [v, e];
+            t.bits |= OPT_TS;
+        }
+        for (l, r) in o.sack_blocks.iter().flatten() {
+            t.sack[usize::from(t.nsack)] = [*l, *r];
+            t.nsack += 1;
+        }
+        t
+    }
+    /// The options as parsed (SACK blocks packed to the front).
+    pub fn options(&self) -> TcpOptions {
+        let mut o = TcpOptions {
+            mss: (self.bits & OPT_MSS != 0).then_some(self.mss),
+            window_scale: (self.bits & OPT_WS != 0).then_some(self.ws),
+            sack_permitted: self.bits & OPT_SACKOK != 0,
+            timestamps: (self.bits & OPT_TS != 0).then_some((self.ts[0], self.ts[1])),
+            ..TcpOptions::default()
+        };
+        for i in 0..usize::from(self.nsack) {
+            o.sack_blocks[i] = Some((self.sack[i][0], self.sack[i][1]));
+        }
+        o
+    }
+}
 
 impl std::fmt::Debug for OptionsText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&options_str(&self.0))
+        f.write_str(&options_str(&self.options()))
     }
 }
 
 impl Serialize for OptionsText {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&options_str(&self.0))
+        s.serialize_str(&options_str(&self.options()))
     }
 }
 
@@ -57,8 +112,8 @@ impl SegmentInfo {
             ack: seg.ack,
             flags: FlagsText(seg.flags),
             window: seg.window,
-            len: seg.payload.len(),
-            options: OptionsText(seg.options),
+            len: seg.payload.len() as u32,
+            options: OptionsText::new(&seg.options),
         }
     }
 }
@@ -164,4 +219,65 @@ pub enum AppCall {
     ShutdownWrite,
     Close,
     Abort,
+}
+
+/// The result of an application call, kept as a value (no allocation per call) and rendered as
+/// its `Debug` text ("Ok(1448)", "Ok(Some(0))", "Err(ConnectionReset)") when printed or serialized.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum AppResult {
+    Size(Result<usize, TcpError>),
+    OptSize(Result<Option<usize>, TcpError>),
+    Unit(Result<(), TcpError>),
+    Socket(Result<SocketId, TcpError>),
+    OptSocket(Result<Option<SocketId>, TcpError>),
+}
+
+impl std::fmt::Debug for AppResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppResult::Size(r) => write!(f, "{r:?}"),
+            AppResult::OptSize(r) => write!(f, "{r:?}"),
+            AppResult::Unit(r) => write!(f, "{r:?}"),
+            AppResult::Socket(r) => write!(f, "{r:?}"),
+            AppResult::OptSocket(r) => write!(f, "{r:?}"),
+        }
+    }
+}
+
+impl std::fmt::Display for AppResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
+    }
+}
+
+impl Serialize for AppResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl From<Result<usize, TcpError>> for AppResult {
+    fn from(r: Result<usize, TcpError>) -> Self {
+        AppResult::Size(r)
+    }
+}
+impl From<Result<Option<usize>, TcpError>> for AppResult {
+    fn from(r: Result<Option<usize>, TcpError>) -> Self {
+        AppResult::OptSize(r)
+    }
+}
+impl From<Result<(), TcpError>> for AppResult {
+    fn from(r: Result<(), TcpError>) -> Self {
+        AppResult::Unit(r)
+    }
+}
+impl From<Result<SocketId, TcpError>> for AppResult {
+    fn from(r: Result<SocketId, TcpError>) -> Self {
+        AppResult::Socket(r)
+    }
+}
+impl From<Result<Option<SocketId>, TcpError>> for AppResult {
+    fn from(r: Result<Option<SocketId>, TcpError>) -> Self {
+        AppResult::OptSocket(r)
+    }
 }

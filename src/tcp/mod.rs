@@ -36,7 +36,9 @@ mod seq;
 mod stack;
 
 pub use congestion::CongestionControl;
-pub use event::{AppCall, FlagsText, OptionsText, RetransmitReason, SegmentInfo, TimerKind, flags_str, options_str};
+pub use event::{
+    AppCall, AppResult, FlagsText, OptionsText, RetransmitReason, SegmentInfo, TimerKind, flags_str, options_str,
+};
 // `TcpStack` (the contract's entry point, with exactly the signatures `net/` and `app/` were written
 // against) lives in `stack.rs`; `ConnInfo`, `conn_info` and `readiness` are additions.
 pub use stack::{ConnInfo, NO_SOCKET, TcpStack};
@@ -180,7 +182,7 @@ pub enum TcpEventKind {
     AppCall {
         call: AppCall,
         len: Option<usize>,
-        result: String,
+        result: AppResult,
     },
     /// A received segment was dropped (after any ACK it required).
     Dropped {

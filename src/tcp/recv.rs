@@ -58,14 +58,19 @@ impl RecvBuffer {
     pub fn has_ooo(&self) -> bool {
         !self.ooo.is_empty()
     }
+    #[cfg(test)]
     pub fn read(&mut self, buf: &mut [u8]) -> usize {
-        let n = buf.len().min(self.ready.len());
+        self.read_with(buf.len(), &mut |off, chunk| buf[off..off + chunk.len()].copy_from_slice(chunk))
+    }
+    /// Hands up to `max` in-order bytes to `f(offset, chunk)` (one or two slices) and consumes them.
+    pub fn read_with(&mut self, max: usize, f: &mut dyn FnMut(usize, &[u8])) -> usize {
+        let n = max.min(self.ready.len());
         let (a, b) = self.ready.as_slices();
         if n <= a.len() {
-            buf[..n].copy_from_slice(&a[..n]);
+            f(0, &a[..n]);
         } else {
-            buf[..a.len()].copy_from_slice(a);
-            buf[a.len()..n].copy_from_slice(&b[..n - a.len()]);
+            f(0, a);
+            f(a.len(), &b[..n - a.len()]);
         }
         self.ready.drain(..n);
         n

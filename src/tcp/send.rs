@@ -3,27 +3,53 @@
 
 use super::seq::Seq;
 
-/// Bytes from SND.UNA (offset 0) to the end of the data the application queued.
-#[derive(Debug, Clone)]
+/// Bytes from SND.UNA (offset 0) to the end of the data the application queued: a ring buffer
+/// that grows (doubling, up to its capacity) only as data is queued, so an idle connection holds
+/// no storage and acknowledged bytes are never moved. A segment's payload borrows the ring; the
+/// rare segment that straddles the wrap point is copied once into a scratch buffer.
+#[derive(Debug, Clone, Default)]
 pub struct SendBuffer {
-    buf: Vec<u8>,
+    ring: Vec<u8>,
+    /// Index in `ring` of offset 0 (SND.UNA).
     head: usize,
+    len: usize,
     cap: usize,
+    scratch: Vec<u8>,
 }
 
 impl SendBuffer {
     pub fn new(cap: usize) -> Self {
-        SendBuffer { buf: Vec::new(), head: 0, cap }
+        SendBuffer { ring: Vec::new(), head: 0, len: 0, cap, scratch: Vec::new() }
     }
     pub fn len(&self) -> usize {
-        self.buf.len() - self.head
+        self.len
     }
     #[allow(dead_code)]
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
     pub fn free(&self) -> usize {
-        self.cap.saturating_sub(self.len())
+        self.cap.saturating_sub(self.len)
+    }
+    /// Makes the ring at least `need` bytes long, unwrapping the data to index 0.
+    fn grow(&mut self, need: usize) {
+        let size = need.max(self.ring.len() * 2).max(4096).min(self.cap.max(need));
+        let mut ring = vec![0u8; size];
+        let (a, b) = self.parts(0, self.len);
+        ring[..a.len()].copy_from_slice(a);
+        ring[a.len()..a.len() + b.len()].copy_from_slice(b);
+        self.ring = ring;
+        self.head = 0;
+    }
+    /// The bytes [offset, offset + len) as up to two slices of the ring.
+    fn parts(&self, offset: usize, len: usize) -> (&[u8], &[u8]) {
+        let n = self.ring.len();
+        if len == 0 || n == 0 {
+            return (&[], &[]);
+        }
+        let start = (self.head + offset) % n;
+        let first = len.min(n - start);
+        (&self.ring[start..start + first], &self.ring[..len - first])
     }
     /// Appends as much of `data` as fits; returns the count.
     pub fn push(&mut self, data: &[u8]) -> usize {
@@ -31,26 +57,44 @@ impl SendBuffer {
         if n == 0 {
             return 0;
         }
-        // Compact lazily: only when the consumed prefix dominates (amortised O(1) per byte).
-        if self.head > 0 && self.head >= self.buf.len() / 2 {
-            self.buf.drain(..self.head);
-            self.head = 0;
+        if self.len + n > self.ring.len() {
+            self.grow(self.len + n);
         }
-        self.buf.extend_from_slice(&data[..n]);
+        let size = self.ring.len();
+        let tail = (self.head + self.len) % size;
+        let first = n.min(size - tail);
+        self.ring[tail..tail + first].copy_from_slice(&data[..first]);
+        self.ring[..n - first].copy_from_slice(&data[first..n]);
+        self.len += n;
         n
     }
-    /// `len` bytes from `offset` (relative to SND.UNA), clipped to what exists.
-    pub fn slice(&self, offset: usize, len: usize) -> &[u8] {
-        let start = (self.head + offset).min(self.buf.len());
-        let end = (start + len).min(self.buf.len());
-        &self.buf[start..end]
+    /// `len` bytes from `offset` (relative to SND.UNA), clipped to what exists; contiguous
+    /// (copied to the scratch buffer if they straddle the wrap point).
+    pub fn slice(&mut self, offset: usize, len: usize) -> &[u8] {
+        let offset = offset.min(self.len);
+        let len = len.min(self.len - offset);
+        let n = self.ring.len();
+        if len == 0 || n == 0 {
+            return &[];
+        }
+        let start = (self.head + offset) % n;
+        if start + len <= n {
+            return &self.ring[start..start + len];
+        }
+        let first = n - start;
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&self.ring[start..]);
+        self.scratch.extend_from_slice(&self.ring[..len - first]);
+        &self.scratch
     }
     /// Drops `n` acknowledged bytes from the front.
     pub fn consume(&mut self, n: usize) {
-        self.head = (self.head + n).min(self.buf.len());
-        if self.head == self.buf.len() {
-            self.buf.clear();
+        let n = n.min(self.len);
+        self.len -= n;
+        if self.len == 0 {
             self.head = 0;
+        } else {
+            self.head = (self.head + n) % self.ring.len();
         }
     }
 }
@@ -177,6 +221,25 @@ mod tests {
         assert_eq!(b.len(), 4);
         assert_eq!(b.push(b"abcdefgh"), 6);
         assert_eq!(b.slice(0, 10), b"worlabcdef");
+    }
+
+    #[test]
+    fn send_buffer_wraps_without_moving_data() {
+        let mut b = SendBuffer::new(8192);
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        let mut pushed = b.push(&data);
+        let mut una = 0;
+        // Consume and refill many times around the ring; every slice reads the right bytes.
+        while una < data.len() {
+            let take = 1000.min(b.len());
+            let off = take / 2;
+            assert_eq!(b.slice(off, 777), &data[una + off..(una + off + 777).min(pushed)]);
+            b.consume(take);
+            una += take;
+            pushed += b.push(&data[pushed..]);
+        }
+        assert!(b.is_empty());
+        assert!(b.ring.len() <= 8192);
     }
 
     #[test]

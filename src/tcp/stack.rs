@@ -3,12 +3,13 @@
 //! closed ports, ephemeral ports.
 
 use super::connection::{Connection, Ctx, Outgoing, reset_for};
-use super::event::{AppCall, SegmentInfo, TimerKind};
+use super::event::{AppCall, AppResult, SegmentInfo, TimerKind};
 use super::{SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpState, isn};
 use crate::sim::{Duration, Instant};
 use crate::wire::TcpRepr;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
 use std::task::Waker;
 
 const EPHEMERAL_FIRST: u16 = 49152;
@@ -20,7 +21,7 @@ pub const NO_SOCKET: SocketId = SocketId(0);
 struct Listener {
     local: SocketAddrV4,
     backlog: usize,
-    cfg: TcpConfig,
+    cfg: Arc<TcpConfig>,
     /// Embryonic connections (SYN-RECEIVED), ascending id = arrival order.
     syn_queue: BTreeSet<SocketId>,
     /// Established, not yet accepted.
@@ -56,6 +57,7 @@ pub struct ConnInfo {
 pub struct TcpStack {
     isn_key: u64,
     defaults: TcpConfig,
+    shared_defaults: Arc<TcpConfig>,
     next_id: u32,
     sockets: BTreeMap<SocketId, Socket>,
     by_tuple: BTreeMap<(SocketAddrV4, SocketAddrV4), SocketId>,
@@ -64,14 +66,13 @@ pub struct TcpStack {
     events: Vec<TcpEvent>,
     next_ephemeral: u32,
     /// Connections that may have something to send: marked by segment arrival, application calls
-    /// and timer expiry. `poll_transmit` visits only these, in ascending id order (a pure function
-    /// of the event order, and the same order as a walk over every socket).
-    dirty: BTreeSet<SocketId>,
+    /// and timer expiry (each at most once, `Connection::in_dirty`). `poll_transmit` visits only
+    /// these, in ascending id order (a pure function of the event order, and the same order as a
+    /// walk over every socket).
+    dirty: Vec<SocketId>,
     /// Every connection's earliest deadline, ordered: `poll_timeout` and `handle_timeout` cost
-    /// O(log n) instead of a scan of the socket table.
+    /// O(log n) instead of a scan of the socket table. `Connection::indexed_deadline` is the key.
     deadlines: BTreeSet<(Instant, SocketId)>,
-    /// The key under which each connection is in `deadlines`.
-    deadline_of: BTreeMap<SocketId, Instant>,
 }
 
 impl TcpStack {
@@ -79,6 +80,7 @@ impl TcpStack {
     pub fn new(isn_key: u64, defaults: TcpConfig) -> Self {
         TcpStack {
             isn_key,
+            shared_defaults: Arc::new(defaults.clone()),
             defaults,
             next_id: 1,
             sockets: BTreeMap::new(),
@@ -88,9 +90,8 @@ impl TcpStack {
             events: Vec::new(),
             // Deterministic, but different per host key (RFC 6056 style offset).
             next_ephemeral: (isn::keyed_hash(isn_key, [0x6570, 0]) % u64::from(EPHEMERAL_COUNT)) as u32,
-            dirty: BTreeSet::new(),
+            dirty: Vec::new(),
             deadlines: BTreeSet::new(),
-            deadline_of: BTreeMap::new(),
         }
     }
     pub fn defaults(&self) -> &TcpConfig {
@@ -130,7 +131,7 @@ impl TcpStack {
     /// Moves newly established children to their listener's accept queue and frees connections
     /// that reached CLOSED with nobody holding them.
     fn after_conn(&mut self, id: SocketId) {
-        self.dirty.insert(id);
+        self.mark_dirty(id);
         self.sync_deadline(id);
         let Some(Socket::Conn(c)) = self.sockets.get_mut(&id) else {
             return;
@@ -158,34 +159,43 @@ impl TcpStack {
         }
     }
 
+    /// Marks connection `id` as possibly having something to send.
+    fn mark_dirty(&mut self, id: SocketId) {
+        if let Some(Socket::Conn(c)) = self.sockets.get_mut(&id)
+            && !c.in_dirty
+        {
+            c.in_dirty = true;
+            self.dirty.push(id);
+        }
+    }
+
     /// Re-files connection `id` in the deadline index after anything that may have changed its
-    /// timers (O(log n)).
+    /// timers (O(log n), and nothing when the earliest deadline stayed the same).
     fn sync_deadline(&mut self, id: SocketId) {
-        let want = match self.sockets.get(&id) {
-            Some(Socket::Conn(c)) => c.poll_timeout(),
-            _ => None,
+        let Some(Socket::Conn(c)) = self.sockets.get_mut(&id) else {
+            return;
         };
-        let have = self.deadline_of.get(&id).copied();
+        let want = c.poll_timeout();
+        let have = c.indexed_deadline;
         if want == have {
             return;
         }
+        c.indexed_deadline = want;
         if let Some(t) = have {
             self.deadlines.remove(&(t, id));
-            self.deadline_of.remove(&id);
         }
         if let Some(t) = want {
             self.deadlines.insert((t, id));
-            self.deadline_of.insert(id, t);
         }
     }
 
     fn free(&mut self, id: SocketId) {
-        self.dirty.remove(&id);
-        if let Some(t) = self.deadline_of.remove(&id) {
-            self.deadlines.remove(&(t, id));
-        }
+        // A freed id left in `dirty` is skipped by poll_transmit.
         match self.sockets.remove(&id) {
             Some(Socket::Conn(mut c)) => {
+                if let Some(t) = c.indexed_deadline {
+                    self.deadlines.remove(&(t, id));
+                }
                 self.by_tuple.remove(&(c.local, c.remote));
                 if let Some(lid) = c.listener
                     && let Some(Socket::Listener(l)) = self.sockets.get_mut(&lid)
@@ -221,7 +231,7 @@ impl TcpStack {
         });
     }
 
-    fn app_event<T: std::fmt::Debug>(
+    fn app_event<T: Copy + Into<AppResult>>(
         &mut self,
         now: Instant,
         id: SocketId,
@@ -239,7 +249,7 @@ impl TcpStack {
             socket: id,
             local,
             remote,
-            kind: TcpEventKind::AppCall { call, len, result: format!("{result:?}") },
+            kind: TcpEventKind::AppCall { call, len, result: (*result).into() },
         });
     }
 
@@ -331,7 +341,7 @@ impl TcpStack {
         if let Some(Socket::Listener(l)) = self.sockets.get_mut(&lid) {
             l.syn_queue.insert(id);
         }
-        self.dirty.insert(id);
+        self.mark_dirty(id);
         self.sync_deadline(id);
     }
 
@@ -351,13 +361,18 @@ impl TcpStack {
     pub fn poll_transmit(&mut self, now: Instant, out: &mut dyn FnMut(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>)) {
         self.flush_outbox(now, out);
         // Only connections marked since the last call can have anything to send.
-        while let Some(id) = self.dirty.pop_first() {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        for &id in &dirty {
             if let Some(Socket::Conn(c)) = self.sockets.get_mut(&id) {
+                c.in_dirty = false;
                 let mut ctx = Ctx { events: &mut self.events, outbox: &mut self.outbox };
                 c.poll_transmit(&mut ctx, now, out);
                 self.sync_deadline(id);
             }
         }
+        dirty.clear();
+        self.dirty = dirty;
         self.flush_outbox(now, out);
     }
 
@@ -398,6 +413,10 @@ impl TcpStack {
     pub fn drain_events(&mut self, f: &mut dyn FnMut(TcpEvent)) {
         for e in self.events.drain(..) {
             f(e);
+        }
+        // A burst (thousands of connects in one step) must not pin its high-water mark.
+        if self.events.capacity() > 4096 {
+            self.events.shrink_to(1024);
         }
     }
 
@@ -442,7 +461,7 @@ impl TcpStack {
             Socket::Listener(Listener {
                 local,
                 backlog: backlog.max(1),
-                cfg: cfg.unwrap_or_else(|| self.defaults.clone()),
+                cfg: cfg.map_or_else(|| self.shared_defaults.clone(), Arc::new),
                 syn_queue: BTreeSet::new(),
                 accept_queue: VecDeque::new(),
                 waker: None,
@@ -514,13 +533,13 @@ impl TcpStack {
         }
         let id = self.alloc_id();
         let iss = isn::isn(self.isn_key, now, local, remote);
-        let cfg = cfg.unwrap_or_else(|| self.defaults.clone());
+        let cfg = cfg.map_or_else(|| self.shared_defaults.clone(), Arc::new);
         let mut c = Box::new(Connection::new(id, local, remote, cfg, iss, now));
         let mut ctx = Ctx { events: &mut self.events, outbox: &mut self.outbox };
         c.open_active(&mut ctx, now);
         self.by_tuple.insert((local, remote), id);
         self.sockets.insert(id, Socket::Conn(c));
-        self.dirty.insert(id);
+        self.mark_dirty(id);
         self.sync_deadline(id);
         Ok(id)
     }
@@ -552,6 +571,22 @@ impl TcpStack {
     pub fn recv(&mut self, now: Instant, id: SocketId, buf: &mut [u8]) -> Result<Option<usize>, TcpError> {
         let r = self.with_conn(id, |c, _| c.recv(buf)).unwrap_or(Err(TcpError::InvalidSocket));
         self.app_event(now, id, AppCall::Recv, Some(buf.len()), &r);
+        r
+    }
+
+    /// Like `recv`, without a copy: hands up to `max` in-order bytes to `f` as slices of the
+    /// receive buffer (called once or twice: the buffer is a ring), then consumes them.
+    pub fn recv_with(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        max: usize,
+        f: &mut dyn FnMut(&[u8]),
+    ) -> Result<Option<usize>, TcpError> {
+        let r = self
+            .with_conn(id, |c, _| c.recv_with(max, &mut |_, chunk| f(chunk)))
+            .unwrap_or(Err(TcpError::InvalidSocket));
+        self.app_event(now, id, AppCall::Recv, Some(max), &r);
         r
     }
 

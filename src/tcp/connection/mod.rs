@@ -15,6 +15,7 @@ use super::{SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpState};
 use crate::sim::{Duration, Instant};
 use crate::wire::{TcpFlags, TcpOptions, TcpRepr};
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
 use std::task::Waker;
 
 /// Duplicate ACK threshold (RFC 5681 section 3.2, RFC 6675 DupThresh).
@@ -72,7 +73,8 @@ pub(crate) struct Connection {
     pub id: SocketId,
     pub local: SocketAddrV4,
     pub remote: SocketAddrV4,
-    pub cfg: TcpConfig,
+    /// Shared with the listener or the stack's defaults (one allocation, not one per connection).
+    pub cfg: Arc<TcpConfig>,
     pub state: TcpState,
     /// The listener of a passive open.
     pub listener: Option<SocketId>,
@@ -88,6 +90,10 @@ pub(crate) struct Connection {
     pub queued_for_accept: bool,
     pub error: Option<TcpError>,
     pub waker: Option<Waker>,
+    /// Listed in the stack's set of connections that may have something to send.
+    pub in_dirty: bool,
+    /// The deadline under which the stack's timer index holds this connection.
+    pub indexed_deadline: Option<Instant>,
 
     // ---- send sequence space (RFC 9293 3.3.1) ----
     iss: Seq,
@@ -149,7 +155,8 @@ pub(crate) struct Connection {
     rexmit_una_pending: bool,
 
     // ---- timers ----
-    timers: [Option<Instant>; 6],
+    /// Deadlines by `TimerKind::index`; `Instant::MAX` when not armed (8 bytes each, not 16).
+    timers: [Instant; 6],
     /// Consecutive expirations of the retransmission timer (reset by an ACK of new data).
     retries: u32,
     persist_backoff: u32,
@@ -184,7 +191,7 @@ impl Connection {
         id: SocketId,
         local: SocketAddrV4,
         remote: SocketAddrV4,
-        cfg: TcpConfig,
+        cfg: Arc<TcpConfig>,
         iss: u32,
         now: Instant,
     ) -> Self {
@@ -207,6 +214,8 @@ impl Connection {
             established_once: false,
             error: None,
             waker: None,
+            in_dirty: false,
+            indexed_deadline: None,
             iss,
             snd_una: iss,
             snd_nxt: iss,
@@ -244,7 +253,7 @@ impl Connection {
             probe_outstanding: false,
             keepalive_pending: false,
             rexmit_una_pending: false,
-            timers: [None; 6],
+            timers: [Instant::MAX; 6],
             retries: 0,
             persist_backoff: 0,
             unanswered_probes: 0,
@@ -291,13 +300,13 @@ impl Connection {
             TcpState::TimeWait => {
                 // RFC 9293 3.10.7.4: TIME-WAIT lasts 2 MSL; nothing else is pending.
                 for t in TimerKind::ALL {
-                    self.timers[t.index()] = None;
+                    self.timers[t.index()] = Instant::MAX;
                 }
                 let d = self.cfg.msl.saturating_mul(2);
                 self.set_timer(ctx, now, TimerKind::TimeWait, now + d);
             }
             TcpState::Closed => {
-                self.timers = [None; 6];
+                self.timers = [Instant::MAX; 6];
                 self.ack_pending = false;
                 self.syn_pending = false;
                 self.probe_pending = false;
@@ -343,18 +352,20 @@ impl Connection {
     }
 
     fn timer(&self, t: TimerKind) -> Option<Instant> {
-        self.timers[t.index()]
+        let at = self.timers[t.index()];
+        (at != Instant::MAX).then_some(at)
     }
     fn set_timer(&mut self, ctx: &mut Ctx<'_>, now: Instant, t: TimerKind, at: Instant) {
-        self.timers[t.index()] = Some(at);
+        self.timers[t.index()] = at;
         self.ev(ctx, now, TcpEventKind::TimerSet { timer: t, deadline: at });
     }
     fn cancel_timer(&mut self, t: TimerKind) {
-        self.timers[t.index()] = None;
+        self.timers[t.index()] = Instant::MAX;
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.iter().flatten().min().copied()
+        let at = *self.timers.iter().min().unwrap_or(&Instant::MAX);
+        (at != Instant::MAX).then_some(at)
     }
 
     fn is_synchronized(&self) -> bool {
@@ -495,13 +506,19 @@ impl Connection {
     }
 
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, TcpError> {
-        if buf.is_empty() {
+        self.recv_with(buf.len(), &mut |off, chunk| buf[off..off + chunk.len()].copy_from_slice(chunk))
+    }
+
+    /// Like `recv`, but hands up to `max` bytes to `f(offset, chunk)` as slices of the receive
+    /// buffer (at most two) instead of copying them into a caller's buffer.
+    pub fn recv_with(&mut self, max: usize, f: &mut dyn FnMut(usize, &[u8])) -> Result<Option<usize>, TcpError> {
+        if max == 0 {
             // Ok(Some(0)) would read as end of stream.
             return Err(TcpError::InvalidArgument);
         }
         if self.rbuf.readable() > 0 {
             let before = self.advertisable_right();
-            let n = self.rbuf.read(buf);
+            let n = self.rbuf.read_with(max, f);
             // RFC 1122 4.2.3.3: send a window update when the window can move right by at least
             // min(RCV.BUFF / 2, MSS), in particular when it reopens after being (nearly) closed.
             let after = self.advertisable_right();

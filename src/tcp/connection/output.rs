@@ -188,6 +188,9 @@ impl Connection {
             self.ev(ctx, now, TcpEventKind::Retransmit { seq: seq.0, len: len as usize, reason });
         }
         {
+            // The buffer lends the payload (mutably: a segment straddling the ring's wrap point
+            // is made contiguous) while the rest of the connection is borrowed for emit.
+            let mut sbuf = std::mem::take(&mut self.sbuf);
             let repr = TcpRepr {
                 src_port: self.local.port(),
                 dst_port: self.remote.port(),
@@ -197,9 +200,10 @@ impl Connection {
                 window,
                 urgent: 0,
                 options,
-                payload: self.sbuf.slice(off, len as usize),
+                payload: sbuf.slice(off, len as usize),
             };
             self.emit(ctx, out, now, &repr);
+            self.sbuf = sbuf;
         }
         self.after_ack_sent();
         let end = seq + len + u32::from(fin);
@@ -285,10 +289,10 @@ impl Connection {
                     // holding the highest outstanding unSACKed octet, so that a loss at the tail
                     // of the window does not stall until the RTO. HighRxt is not updated.
                     if self.rescue_rxt.is_none_or(|r| self.snd_una > r) {
-                        self.rescue_rxt = Some(self.recover);
                         let top = self.snd_max.min(data_end);
                         let floor = self.scoreboard.high().unwrap_or(self.snd_una).max(self.snd_una);
                         if top > floor {
+                            self.rescue_rxt = Some(self.recover);
                             let s = if top.since(floor) > mss { top - mss } else { floor };
                             let len = top.since(s);
                             let fin = self.fin_sent() && top == data_end;
