@@ -16,7 +16,10 @@ fn tshark_available() -> bool {
 
 /// Frames tshark flags as malformed or with a bad IP/TCP/UDP/ICMP checksum.
 fn bad_frames(pcap: &Path) -> Vec<String> {
-    let filter = "_ws.malformed || _ws.expert.severity >= 8388608 || ip.checksum.status == 0 || tcp.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksum.status == 0";
+    // An ICMP error quotes only the first bytes of the segment it is about, so tshark cannot verify
+    // (and flags) the quoted TCP checksum: checksum problems inside ICMP errors are not ours.
+    let filter = "_ws.malformed || (_ws.expert.severity >= 8388608 && !icmp) || ip.checksum.status == 0 \
+                  || (tcp.checksum.status == 0 && !icmp) || udp.checksum.status == 0 || icmp.checksum.status == 0";
     let out = Command::new("tshark")
         .args(["-n", "-r"])
         .arg(pcap)

@@ -135,17 +135,24 @@ impl TcpStream {
         Ok(())
     }
 
-    /// Reads until end of stream, calling `sink` with each chunk.
+    /// Reads until end of stream, handing `sink` the received bytes straight from the connection's
+    /// receive buffer (no copy into an application buffer).
     pub async fn read_to_end(&self, mut sink: impl FnMut(&[u8])) -> Result<u64, TcpError> {
-        let mut buf = vec![0u8; 16 * 1024];
+        let id = self.id;
         let mut total = 0u64;
         loop {
-            let n = self.read(&mut buf).await?;
+            let n = self
+                .ctx
+                .wait_on(id, |s, now| match s.recv_with(now, id, usize::MAX, &mut |chunk| sink(chunk)) {
+                    Ok(Some(n)) => Some(Ok(n)),
+                    Ok(None) => None,
+                    Err(e) => Some(Err(e)),
+                })
+                .await??;
             if n == 0 {
                 return Ok(total);
             }
             total += n as u64;
-            sink(&buf[..n]);
         }
     }
 

@@ -4,22 +4,21 @@ use std::net::Ipv4Addr;
 /// One's-complement sum of `data` (odd length padded with a zero byte), folded to 16 bits, added to
 /// `initial` (an unfolded partial sum).
 pub fn sum(initial: u32, data: &[u8]) -> u32 {
-    // Accumulate big-endian 32-bit words in a u64 and fold at the end (RFC 1071 section 2: the sum
-    // may be computed in wider words, since 2^16 = 1 modulo 0xffff, and carries may be deferred).
-    // Up to 2^32 words fit without overflow: far more than any IP packet.
+    // One's-complement addition of big-endian 64-bit words with end-around carry, folded to 16 bits
+    // at the end (RFC 1071 section 2: the sum may be computed in wider words, since 2^16 = 1 modulo
+    // 0xffff, and in either byte order as long as it is consistent).
     let mut acc: u64 = u64::from(initial);
-    let mut chunks = data.chunks_exact(4);
+    let mut chunks = data.chunks_exact(8);
     for w in &mut chunks {
-        acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+        let (s, carry) = acc.overflowing_add(u64::from_be_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]));
+        acc = s + u64::from(carry);
     }
-    // 0 to 3 bytes are left, starting on a 16-bit boundary; an odd last byte is padded with zero.
-    match *chunks.remainder() {
-        [a, b, c] => acc += u64::from(u16::from_be_bytes([a, b])) + u64::from(u16::from_be_bytes([c, 0])),
-        [a, b] => acc += u64::from(u16::from_be_bytes([a, b])),
-        [a] => acc += u64::from(u16::from_be_bytes([a, 0])),
-        _ => {}
-    }
-    fold64(acc)
+    // 0 to 7 bytes are left, starting on a 16-bit boundary; an odd last byte is padded with zero.
+    let rest = chunks.remainder();
+    let mut tail = [0u8; 8];
+    tail[..rest.len()].copy_from_slice(rest);
+    let (s, carry) = acc.overflowing_add(u64::from_be_bytes(tail));
+    fold64(s + u64::from(carry))
 }
 
 /// End-around-carry fold of a wide sum to 16 bits (returned as u32 so it can be fed back to `sum`).
