@@ -64,6 +64,23 @@ enum Command {
         /// The scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Watch a run in the terminal viewer (netlab-tui): a scenario, a run directory or a trace.jsonl.
+    Tui {
+        /// Arguments for netlab-tui: <scenario.toml | run-dir | trace.jsonl> [--seed N]
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<std::ffi::OsString>,
+    },
+    /// Draw a connection's time-sequence and cwnd/ssthresh graphs (SVG) from a run.
+    Plot {
+        /// A run directory (with trace.jsonl and summary.json) or a trace.jsonl.
+        run: PathBuf,
+        /// The connection: HOST:PORT (host name and local port), IP:PORT or HOST (default: the first).
+        #[arg(long)]
+        conn: Option<String>,
+        /// Where to write the SVG files (default: the run's directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -87,6 +104,8 @@ fn main() -> ExitCode {
             }
         },
         Command::Sweep { scenario, seeds, jobs, json } => sweep(scenario, seeds, jobs, json),
+        Command::Tui { args } => tui(args),
+        Command::Plot { run, conn, out } => plot(run, conn, out),
         Command::Run { scenario, seed, out, until, json, no_capture, no_trace } => {
             run(scenario, seed, out, until, json, !no_capture, !no_trace)
         }
@@ -249,4 +268,53 @@ fn sweep(path: PathBuf, seeds: std::ops::RangeInclusive<u64>, jobs: Option<usize
         );
     }
     if result.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// `netlab tui`: runs `netlab-tui` from next to this executable or from PATH with the same arguments.
+fn tui(args: Vec<std::ffi::OsString>) -> ExitCode {
+    let exe = format!("netlab-tui{}", std::env::consts::EXE_SUFFIX);
+    let beside = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join(&exe))).filter(|p| p.is_file());
+    let on_path = || {
+        std::env::var_os("PATH")
+            .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(&exe)).find(|p| p.is_file()))
+    };
+    let Some(bin) = beside.or_else(on_path) else {
+        eprintln!("error: the terminal viewer netlab-tui is not built (looked next to this executable and on PATH).");
+        eprintln!(
+            "Build and run it with:  cargo run --release -p netlab-tui -- <scenario.toml | run-dir | trace.jsonl>"
+        );
+        eprintln!("or build it once with:  cargo build --release -p netlab-tui   (then `netlab tui ...` finds it)");
+        return ExitCode::from(2);
+    };
+    #[cfg(unix)]
+    {
+        // Replace this process, so the viewer owns the terminal and its exit code is ours.
+        let e = std::os::unix::process::CommandExt::exec(std::process::Command::new(&bin).args(&args));
+        eprintln!("error: running {}: {e}", bin.display());
+        ExitCode::from(2)
+    }
+    #[cfg(not(unix))]
+    match std::process::Command::new(&bin).args(&args).status() {
+        Ok(status) => ExitCode::from(status.code().map_or(1, |c| u8::try_from(c).unwrap_or(1))),
+        Err(e) => {
+            eprintln!("error: running {}: {e}", bin.display());
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `netlab plot`: writes the time-sequence and cwnd graphs of one connection as SVG files.
+fn plot(run: PathBuf, conn: Option<String>, out: Option<PathBuf>) -> ExitCode {
+    match netlab::plot::plot_run(&run, conn.as_deref(), out.as_deref()) {
+        Ok(files) => {
+            for f in files {
+                println!("wrote {}", f.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

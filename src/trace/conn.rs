@@ -87,7 +87,7 @@ impl ConnSummary {
                     self.isn = Some(s.seq);
                 }
                 if s.flags.0.fin() {
-                    self.fin_seq = Some(s.seq.wrapping_add(s.len as u32));
+                    self.fin_seq = Some(s.seq.wrapping_add(s.len));
                 }
                 self.segments_sent += 1;
                 self.bytes_sent += s.len as u64;

@@ -1,1 +1,566 @@
-//! The netlab connection-state viewer (ratatui). Filled in by the viewer issue.
+//! The netlab connection-state viewer: watch a run's connections move through their states, their
+//! windows open and collapse, and step to the moment a retransmission fired.
+//!
+//! A run is loaded whole (a scenario is run first, in-process); the viewer moves a cursor over its
+//! events, forwards and backwards (the run is deterministic, so going back is the same as re-running
+//! up to that point). The state here (`App`) knows nothing about terminals: key handling and drawing
+//! are tested against ratatui's `TestBackend`; `main.rs` only connects it to a real terminal.
+
+pub mod ui;
+
+use netlab::plot::{ConnId, TcpKind, Topology, TraceLine};
+use std::path::Path;
+
+/// One segment row of a connection, for the segment list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegRow {
+    /// Index of the event in the timeline.
+    pub idx: usize,
+    pub t: u64,
+    pub sent: bool,
+    pub flags: String,
+    pub seq: u32,
+    pub ack: u32,
+    pub window: u16,
+    pub len: usize,
+    /// A retransmission (the `retransmit` event just before it).
+    pub retransmit: bool,
+}
+
+/// Everything about one connection, precomputed once, indexed by event position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnView {
+    pub id: ConnId,
+    /// (event index, time, new state) for every transition.
+    pub states: Vec<(usize, u64, String)>,
+    /// (event index, time, cwnd, ssthresh).
+    pub cwnd: Vec<(usize, u64, u32, u32)>,
+    /// (event index, time, srtt ns, rto ns).
+    pub rtt: Vec<(usize, u64, u64, u64)>,
+    pub segs: Vec<SegRow>,
+    /// Event indices of retransmissions.
+    pub retx: Vec<usize>,
+    /// Every event index of this connection (for the event log filter "this connection").
+    pub events: Vec<usize>,
+}
+
+/// A whole run, ready to view.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    pub events: Vec<TraceLine>,
+    pub topo: Topology,
+    pub conns: Vec<ConnView>,
+}
+
+/// How many of the items (sorted by event index) happened before the cursor `n`.
+fn count_before<T>(items: &[T], n: usize, idx: impl Fn(&T) -> usize) -> usize {
+    items.partition_point(|x| idx(x) < n)
+}
+
+impl Timeline {
+    pub fn new(events: Vec<TraceLine>, topo: Topology) -> Timeline {
+        let ids = netlab::plot::connections(&events, &topo);
+        let mut conns: Vec<ConnView> = ids
+            .into_iter()
+            .map(|id| ConnView {
+                id,
+                states: Vec::new(),
+                cwnd: Vec::new(),
+                rtt: Vec::new(),
+                segs: Vec::new(),
+                retx: Vec::new(),
+                events: Vec::new(),
+            })
+            .collect();
+        // (node, socket) -> position in `conns`, as a sorted vector for binary search.
+        let mut index: Vec<((usize, u32), usize)> =
+            conns.iter().enumerate().map(|(i, c)| ((c.id.node, c.id.socket), i)).collect();
+        index.sort();
+        let mut pending_retx = vec![false; conns.len()];
+        for (i, e) in events.iter().enumerate() {
+            let (Some(node), Some(socket), Some(kind)) = (e.node, e.socket, e.kind.as_ref()) else { continue };
+            let Ok(pos) = index.binary_search_by(|(k, _)| k.cmp(&(node, socket))) else { continue };
+            let ci = index[pos].1;
+            let c = &mut conns[ci];
+            c.events.push(i);
+            match kind {
+                TcpKind::StateChange { from, to } => {
+                    if c.states.is_empty() {
+                        c.states.push((i, e.t, from.clone()));
+                    }
+                    c.states.push((i, e.t, to.clone()));
+                }
+                TcpKind::Congestion { cwnd, ssthresh, .. } => c.cwnd.push((i, e.t, *cwnd, *ssthresh)),
+                TcpKind::Rtt { srtt, rto, .. } => c.rtt.push((i, e.t, *srtt, *rto)),
+                TcpKind::RtoBackoff { rto, .. } => {
+                    let srtt = c.rtt.last().map_or(0, |r| r.2);
+                    c.rtt.push((i, e.t, srtt, *rto));
+                }
+                TcpKind::Retransmit { .. } => {
+                    c.retx.push(i);
+                    pending_retx[ci] = true;
+                }
+                TcpKind::SegmentSent(s) | TcpKind::SegmentReceived(s) => {
+                    let sent = matches!(kind, TcpKind::SegmentSent(_));
+                    let retransmit = sent && std::mem::take(&mut pending_retx[ci]);
+                    c.segs.push(SegRow {
+                        idx: i,
+                        t: e.t,
+                        sent,
+                        flags: s.flags.clone(),
+                        seq: s.seq,
+                        ack: s.ack,
+                        window: s.window,
+                        len: s.len,
+                        retransmit,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Timeline { events, topo, conns }
+    }
+
+    /// Loads a run directory or a `trace.jsonl` (with `summary.json` beside it for names).
+    pub fn load_run(path: &Path) -> Result<Timeline, String> {
+        let (trace, summary) = netlab::plot::run_files(path);
+        if !trace.exists() {
+            return Err(format!(
+                "{}: no such trace file (expected a scenario .toml, a run directory or a trace.jsonl)",
+                trace.display()
+            ));
+        }
+        let events = netlab::plot::read_trace(&trace)?;
+        let topo = Topology::read(&summary)?;
+        Ok(Timeline::new(events, topo))
+    }
+
+    /// Runs a scenario in-process (output in `captures/<name>/`, as `netlab run` does) and loads it.
+    pub fn run_scenario(path: &Path, seed: Option<u64>) -> Result<Timeline, String> {
+        let sc = netlab::scenario::Scenario::load(path).map_err(|e| e.to_string())?;
+        let dir = std::path::PathBuf::from("captures").join(&sc.name);
+        let opts = netlab::scenario::BuildOptions { seed, out_dir: Some(dir.clone()), ..Default::default() };
+        if !sc.trace {
+            return Err(format!("{}: the scenario turns its trace off (trace = false); the viewer needs it", sc.file));
+        }
+        let finished = netlab::run::run(&sc, &opts, None, &mut |_| {}).map_err(|e| e.to_string())?;
+        if let Some(e) = finished.output_error {
+            return Err(e);
+        }
+        let summary = serde_json::to_value(&finished.report).map_err(|e| e.to_string())?;
+        let _ = std::fs::write(dir.join("summary.json"), serde_json::to_vec_pretty(&summary).unwrap_or_default());
+        let events = netlab::plot::read_trace(&dir.join("trace.jsonl"))?;
+        Ok(Timeline::new(events, Topology::from_summary(&summary)))
+    }
+
+    /// Loads whatever `path` is: a scenario (`.toml`), a run directory or a trace file.
+    pub fn load(path: &Path, seed: Option<u64>) -> Result<Timeline, String> {
+        if path.extension().is_some_and(|e| e == "toml") {
+            Timeline::run_scenario(path, seed)
+        } else {
+            Timeline::load_run(path)
+        }
+    }
+
+    pub fn end_time(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.t)
+    }
+}
+
+/// Per-link counters up to the cursor.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkCounts {
+    pub sent: u64,
+    pub delivered: u64,
+    pub dropped: u64,
+    pub duplicated: u64,
+    pub corrupted: u64,
+}
+
+/// A connection's figures at the cursor.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnAt {
+    pub state: String,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub cwnd: Option<u32>,
+    pub ssthresh: Option<u32>,
+    pub srtt_ns: Option<u64>,
+    pub rto_ns: Option<u64>,
+    pub retransmissions: usize,
+}
+
+/// What the keyboard is typing into, if anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    None,
+    /// `g`: a time to jump to.
+    Goto(String),
+    /// `/`: text the event log must contain.
+    Filter(String),
+}
+
+/// Which panels a small terminal shows (a large one shows everything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Overview,
+    Charts,
+}
+
+/// The viewer's state.
+pub struct App {
+    pub tl: Timeline,
+    /// Number of events that have happened: events[..cursor] are in the past.
+    pub cursor: usize,
+    pub selected: usize,
+    pub playing: bool,
+    /// Playback speed: simulated seconds per wall second.
+    pub speed: f64,
+    /// Simulated time reached by playback (between events).
+    pub play_t: f64,
+    pub help: bool,
+    pub input: Input,
+    pub filter: String,
+    pub view: View,
+    pub message: String,
+    pub quit: bool,
+}
+
+/// Keys, independent of the terminal library (main.rs translates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    Enter,
+    Esc,
+    Backspace,
+    Left,
+    Right,
+    Up,
+    Down,
+    Tab,
+    BackTab,
+    Home,
+    End,
+    CtrlC,
+}
+
+pub const SPEEDS: [f64; 9] = [0.001, 0.01, 0.1, 0.25, 1.0, 4.0, 10.0, 100.0, 1000.0];
+
+/// Every key, for the help overlay.
+pub const HELP: &[(&str, &str)] = &[
+    ("space", "play / pause"),
+    ("+ / -", "faster / slower playback"),
+    ("→ or n", "step one event forward"),
+    ("← or p", "step one event back"),
+    ("s / S", "next / previous state change (selected connection)"),
+    ("r / R", "next / previous retransmission (selected connection)"),
+    ("g", "go to a time: type e.g. 1.5s or 200ms, then Enter"),
+    ("Home / End", "start / end of the run"),
+    ("↑ ↓, Tab", "select a connection"),
+    ("/", "filter the event log: type text, Enter (empty clears)"),
+    ("v", "small terminal: overview <-> charts and event log"),
+    ("?", "this help (any key closes it)"),
+    ("q, Ctrl-C", "quit"),
+];
+
+impl App {
+    pub fn new(tl: Timeline) -> App {
+        App {
+            tl,
+            cursor: 0,
+            selected: 0,
+            playing: false,
+            speed: 1.0,
+            play_t: 0.0,
+            help: false,
+            input: Input::None,
+            filter: String::new(),
+            view: View::Overview,
+            message: String::new(),
+            quit: false,
+        }
+    }
+
+    /// Simulated time at the cursor (of the last event that happened).
+    pub fn now(&self) -> u64 {
+        if self.cursor == 0 { 0 } else { self.tl.events[self.cursor - 1].t }
+    }
+
+    pub fn conn(&self) -> Option<&ConnView> {
+        self.tl.conns.get(self.selected)
+    }
+
+    fn set_cursor(&mut self, n: usize) {
+        self.cursor = n.min(self.tl.events.len());
+        self.play_t = self.now() as f64;
+    }
+
+    /// Moves to just after the first event in `indices` that lies after (forward) or before
+    /// (backward) the cursor.
+    fn jump(&mut self, indices: &[usize], forward: bool, what: &str) {
+        let target = if forward {
+            indices.iter().find(|&&i| i >= self.cursor).map(|&i| i + 1)
+        } else {
+            indices.iter().rev().find(|&&i| i + 1 < self.cursor).map(|&i| i + 1)
+        };
+        match target {
+            Some(n) => {
+                self.set_cursor(n);
+                self.message.clear();
+            }
+            None => self.message = format!("no {} {what}", if forward { "later" } else { "earlier" }),
+        }
+    }
+
+    pub fn handle(&mut self, key: Key) {
+        if key == Key::CtrlC {
+            self.quit = true;
+            return;
+        }
+        if self.help {
+            // Any key closes the help; q still quits.
+            self.help = false;
+            if key != Key::Char('q') {
+                return;
+            }
+        }
+        match &mut self.input {
+            Input::Goto(text) | Input::Filter(text) => {
+                match key {
+                    Key::Char(c) => text.push(c),
+                    Key::Backspace => {
+                        text.pop();
+                    }
+                    Key::Esc => self.input = Input::None,
+                    Key::Enter => {
+                        let input = std::mem::replace(&mut self.input, Input::None);
+                        match input {
+                            Input::Goto(t) => match netlab::sim::time::parse_duration(&t) {
+                                Ok(d) => {
+                                    let n = self.tl.events.partition_point(|e| e.t <= d.as_nanos());
+                                    self.set_cursor(n);
+                                    self.message.clear();
+                                }
+                                Err(e) => self.message = format!("go to: expected {e}"),
+                            },
+                            Input::Filter(f) => self.filter = f,
+                            Input::None => {}
+                        }
+                    }
+                    _ => {}
+                }
+                return;
+            }
+            Input::None => {}
+        }
+        let n = self.tl.conns.len();
+        match key {
+            Key::Char('q') => self.quit = true,
+            Key::Char('?') => self.help = true,
+            Key::Char(' ') => {
+                self.playing = !self.playing;
+                if self.playing && self.cursor >= self.tl.events.len() {
+                    self.set_cursor(0);
+                }
+                self.play_t = self.now() as f64;
+            }
+            Key::Char('+') | Key::Char('=') => {
+                let i = SPEEDS.iter().position(|s| *s >= self.speed).unwrap_or(0);
+                self.speed = SPEEDS[(i + 1).min(SPEEDS.len() - 1)];
+            }
+            Key::Char('-') => {
+                let i = SPEEDS.iter().position(|s| *s >= self.speed).unwrap_or(0);
+                self.speed = SPEEDS[i.saturating_sub(1)];
+            }
+            Key::Right | Key::Char('n') => self.set_cursor(self.cursor + 1),
+            Key::Left | Key::Char('p') => self.set_cursor(self.cursor.saturating_sub(1)),
+            Key::Home => self.set_cursor(0),
+            Key::End => self.set_cursor(self.tl.events.len()),
+            Key::Char('s') | Key::Char('S') => {
+                let idx: Vec<usize> =
+                    self.conn().map(|c| c.states.iter().skip(1).map(|s| s.0).collect()).unwrap_or_default();
+                self.jump(&idx, key == Key::Char('s'), "state change");
+            }
+            Key::Char('r') | Key::Char('R') => {
+                let idx = self.conn().map(|c| c.retx.clone()).unwrap_or_default();
+                self.jump(&idx, key == Key::Char('r'), "retransmission");
+            }
+            Key::Char('g') => self.input = Input::Goto(String::new()),
+            Key::Char('/') => self.input = Input::Filter(String::new()),
+            Key::Char('v') => {
+                self.view = if self.view == View::Overview { View::Charts } else { View::Overview };
+            }
+            Key::Down | Key::Tab if n > 0 => self.selected = (self.selected + 1) % n,
+            Key::Up | Key::BackTab if n > 0 => self.selected = (self.selected + n - 1) % n,
+            Key::Esc => self.message.clear(),
+            _ => {}
+        }
+    }
+
+    /// Advances playback by `wall_secs` of real time.
+    pub fn tick(&mut self, wall_secs: f64) {
+        if !self.playing {
+            return;
+        }
+        self.play_t += wall_secs * self.speed * 1e9;
+        let t = self.play_t as u64;
+        let n = self.tl.events.partition_point(|e| e.t <= t);
+        self.cursor = n.max(self.cursor);
+        if self.cursor >= self.tl.events.len() {
+            self.playing = false;
+        }
+    }
+
+    /// Link counters up to the cursor.
+    pub fn link_counts(&self) -> Vec<[LinkCounts; 2]> {
+        let nlinks =
+            self.tl.topo.links.len().max(self.tl.events.iter().filter_map(|e| e.link).max().map_or(0, |m| m + 1));
+        let mut out = vec![[LinkCounts::default(), LinkCounts::default()]; nlinks];
+        for e in &self.tl.events[..self.cursor] {
+            let Some(l) = e.link else { continue };
+            let d = usize::from(e.dir.as_deref() == Some("b->a"));
+            let c = &mut out[l][d];
+            match e.ev.as_str() {
+                "link_tx" => c.sent += 1,
+                "link_deliver" => c.delivered += 1,
+                "link_drop" => c.dropped += 1,
+                "link_duplicate" => c.duplicated += 1,
+                "link_corrupt" => c.corrupted += 1,
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// A connection's figures at the cursor.
+    pub fn conn_at(&self, c: &ConnView) -> ConnAt {
+        let n = self.cursor;
+        let ns = count_before(&c.states, n, |s| s.0);
+        let nc = count_before(&c.cwnd, n, |s| s.0);
+        let nr = count_before(&c.rtt, n, |s| s.0);
+        let nseg = count_before(&c.segs, n, |s| s.idx);
+        let (mut sent, mut recv) = (0u64, 0u64);
+        for s in &c.segs[..nseg] {
+            if s.sent {
+                sent += s.len as u64;
+            } else {
+                recv += s.len as u64;
+            }
+        }
+        ConnAt {
+            state: if ns == 0 { "-".into() } else { c.states[ns - 1].2.clone() },
+            bytes_sent: sent,
+            bytes_received: recv,
+            cwnd: nc.checked_sub(1).map(|i| c.cwnd[i].2),
+            ssthresh: nc.checked_sub(1).map(|i| c.cwnd[i].3),
+            srtt_ns: nr.checked_sub(1).map(|i| c.rtt[i].2),
+            rto_ns: nr.checked_sub(1).map(|i| c.rtt[i].3),
+            retransmissions: count_before(&c.retx, n, |i| *i),
+        }
+    }
+
+    /// One line describing event `i`, for the event log.
+    pub fn describe(&self, i: usize) -> String {
+        let e = &self.tl.events[i];
+        let node = |n: Option<usize>| n.map(|n| self.tl.topo.node_name(n)).unwrap_or_default();
+        let link = |l: Option<usize>| {
+            l.map(|l| self.tl.topo.links.get(l).map_or(format!("link{l}"), |x| x.0.clone())).unwrap_or_default()
+        };
+        let dir = e.dir.clone().unwrap_or_default();
+        let body = match e.ev.as_str() {
+            "tcp" => {
+                let k = match e.kind.as_ref() {
+                    Some(TcpKind::StateChange { from, to }) => format!("{from} -> {to}"),
+                    Some(TcpKind::SegmentSent(s)) => {
+                        format!("sent {} seq={} ack={} win={} len={}", s.flags, s.seq, s.ack, s.window, s.len)
+                    }
+                    Some(TcpKind::SegmentReceived(s)) => {
+                        format!("recv {} seq={} ack={} win={} len={}", s.flags, s.seq, s.ack, s.window, s.len)
+                    }
+                    Some(TcpKind::Retransmit { seq, len, reason }) => {
+                        format!("RETRANSMIT ({reason}) seq={seq} len={len}")
+                    }
+                    Some(TcpKind::TimerSet { timer, deadline }) => {
+                        format!("timer {timer} set for {}", fmt_t(*deadline))
+                    }
+                    Some(TcpKind::TimerFired { timer }) => format!("timer {timer} fired"),
+                    Some(TcpKind::Congestion { cwnd, ssthresh, reason }) => {
+                        format!("cwnd {cwnd} ssthresh {ssthresh} ({reason})")
+                    }
+                    Some(TcpKind::Rtt { sample, srtt, rto, .. }) => {
+                        format!("rtt sample {} srtt {} rto {}", fmt_ms(*sample), fmt_ms(*srtt), fmt_ms(*rto))
+                    }
+                    Some(TcpKind::RtoBackoff { rto, retries }) => {
+                        format!("RTO backoff to {} (retry {retries})", fmt_ms(*rto))
+                    }
+                    Some(TcpKind::RecoveryStart { recover, sack }) => {
+                        format!("recovery start (recover {recover}, sack {sack})")
+                    }
+                    Some(TcpKind::RecoveryEnd { ack }) => format!("recovery end at ack {ack}"),
+                    Some(TcpKind::AppCall { call, result, .. }) => format!("app {call} -> {result}"),
+                    Some(TcpKind::Dropped { reason }) => format!("segment dropped: {reason}"),
+                    Some(TcpKind::ChallengeAck { reason }) => format!("challenge ACK: {reason}"),
+                    Some(TcpKind::Error { error }) => format!("error: {error}"),
+                    Some(TcpKind::Other) | None => "tcp".into(),
+                };
+                format!("{} #{} {k}", node(e.node), e.socket.unwrap_or(0))
+            }
+            "link_tx" => format!("{} {dir} tx frame {} ({} B)", link(e.link), e.frame.unwrap_or(0), e.len.unwrap_or(0)),
+            "link_deliver" => format!("{} {dir} delivered frame {}", link(e.link), e.frame.unwrap_or(0)),
+            "link_drop" => format!(
+                "{} {dir} DROP frame {} ({})",
+                link(e.link),
+                e.frame.unwrap_or(0),
+                e.cause.clone().unwrap_or_default()
+            ),
+            "link_duplicate" => format!("{} {dir} DUPLICATE frame {}", link(e.link), e.frame.unwrap_or(0)),
+            "link_reorder" => format!("{} {dir} REORDER frame {}", link(e.link), e.frame.unwrap_or(0)),
+            "link_corrupt" => {
+                format!("{} {dir} CORRUPT frame {} bit {}", link(e.link), e.frame.unwrap_or(0), e.bit.unwrap_or(0))
+            }
+            "node_drop" => format!(
+                "{} drop frame {} ({})",
+                node(e.node),
+                e.frame.unwrap_or(0),
+                e.cause.clone().unwrap_or_default()
+            ),
+            "app" => format!("app {}: {}", e.app.unwrap_or(0), e.line.clone().unwrap_or_default()),
+            "fault" => format!("fault: {}", e.what.clone().unwrap_or_default()),
+            "arp_request" => format!("{} ARP who-has {}", node(e.node), e.target.clone().unwrap_or_default()),
+            "arp_reply" => format!("{} ARP reply to {}", node(e.node), e.target.clone().unwrap_or_default()),
+            other => other.to_string(),
+        };
+        format!("{} {body}", fmt_t(e.t))
+    }
+
+    /// Indices of the event log lines to show (up to the cursor, newest last, filtered).
+    pub fn log_indices(&self, max: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        for i in (0..self.cursor).rev() {
+            if out.len() >= max {
+                break;
+            }
+            if self.filter.is_empty() || self.describe(i).contains(self.filter.as_str()) {
+                out.push(i);
+            }
+        }
+        out.reverse();
+        out
+    }
+}
+
+/// Seconds with 6 decimals.
+pub fn fmt_t(ns: u64) -> String {
+    format!("{}.{:06}", ns / 1_000_000_000, (ns % 1_000_000_000) / 1000)
+}
+
+/// Milliseconds with 1 decimal.
+pub fn fmt_ms(ns: u64) -> String {
+    format!("{:.1}ms", ns as f64 / 1e6)
+}
+
+/// RFC 9293 spelling of a state as serialized ("TimeWait" -> "TIME-WAIT").
+pub fn state_name(s: &str) -> String {
+    netlab::trace::conn::parse_state(s)
+        .map_or_else(|| s.to_string(), |st| netlab::trace::conn::state_name(st).to_string())
+}

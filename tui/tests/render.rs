@@ -1,0 +1,195 @@
+//! What each panel shows for a known run (scenarios/echo.toml), drawn into ratatui's TestBackend,
+//! and how the keys move through it.
+
+use netlab::plot::Topology;
+use netlab_tui::{App, Key, Timeline};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::path::{Path, PathBuf};
+
+/// Runs scenarios/echo.toml into a temporary directory (trace + summary) and loads it.
+fn echo_timeline() -> Timeline {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let sc = netlab::scenario::Scenario::load(&root.join("scenarios/echo.toml")).unwrap();
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("netlab-tui-test-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let opts = netlab::scenario::BuildOptions { out_dir: Some(dir.clone()), captures: false, ..Default::default() };
+    let f = netlab::run::run(&sc, &opts, None, &mut |_| {}).unwrap();
+    std::fs::write(dir.join("summary.json"), serde_json::to_vec(&f.report).unwrap()).unwrap();
+    let tl = Timeline::load_run(&dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    tl
+}
+
+fn screen(app: &App, w: u16, h: u16) -> Vec<String> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| netlab_tui::ui::draw(f, app)).unwrap();
+    let buf = term.backend().buffer().clone();
+    (0..h).map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect()).collect()
+}
+
+fn find<'a>(lines: &'a [String], needle: &str) -> Option<&'a String> {
+    lines.iter().find(|l| l.contains(needle))
+}
+
+#[test]
+fn loads_the_echo_run() {
+    let tl = echo_timeline();
+    assert_eq!(tl.topo.scenario, "echo");
+    assert_eq!(tl.conns.len(), 2, "client and server side");
+    let client = tl.conns.iter().find(|c| c.id.host == "client").unwrap();
+    let states: Vec<&str> = client.states.iter().map(|s| s.2.as_str()).collect();
+    assert_eq!(states, ["Closed", "SynSent", "Established", "FinWait1", "FinWait2", "TimeWait", "Closed"]);
+    assert!(client.segs.first().unwrap().flags.contains("SYN"));
+}
+
+#[test]
+fn overview_at_80x24_follows_the_cursor() {
+    let mut app = App::new(echo_timeline());
+    // Before anything happened: no state yet.
+    let s = screen(&app, 80, 24);
+    assert!(s[0].contains("t=0.000000 s") && s[0].contains("event 0/"), "{}", s[0]);
+    // The client is selected first; jump over its first two state changes: SYN-SENT, ESTABLISHED.
+    app.handle(Key::Char('s'));
+    app.handle(Key::Char('s'));
+    let s = screen(&app, 80, 24);
+    let client = find(&s, "client").expect("client row");
+    assert!(client.contains("ESTABLISHED"), "{client}");
+    let current = find(&s, "▶").expect("current state highlighted");
+    assert!(current.contains("ESTABLISHED"), "{current}");
+    // The segment panel shows the handshake, SYN first.
+    let syn = s.iter().position(|l| l.contains(" out ") && l.contains("SYN")).expect("SYN row");
+    let synack = s.iter().position(|l| l.contains(" in ") && l.contains("SYN|ACK")).expect("SYN|ACK row");
+    assert!(syn < synack);
+    // Links have counted the handshake.
+    let l1 = find(&s, "l1 client>r1").expect("link row");
+    let nums: Vec<&str> = l1.split("client>r1").nth(1).unwrap().split_whitespace().take(3).collect();
+    assert_eq!(nums, ["3", "2", "0"], "frames sent, delivered, dropped on l1 up to the cursor: {l1}");
+    // At the end the client has gone through TIME-WAIT to CLOSED.
+    app.handle(Key::End);
+    let s = screen(&app, 80, 24);
+    assert!(find(&s, "TIME-WAIT").is_some());
+    let client = find(&s, "client ").unwrap();
+    assert!(client.contains("CLOSED"), "{client}");
+}
+
+#[test]
+fn big_terminal_shows_every_panel() {
+    let mut app = App::new(echo_timeline());
+    // Just after the last echo reply, with the event log filtered to the replies.
+    for k in [Key::Char('g'), Key::Char('2'), Key::Char('.'), Key::Char('3'), Key::Char('s'), Key::Enter] {
+        app.handle(k);
+    }
+    app.handle(Key::Char('/'));
+    for c in "echoes".chars() {
+        app.handle(Key::Char(c));
+    }
+    app.handle(Key::Enter);
+    let s = screen(&app, 160, 45).join("\n");
+    for title in [
+        "topology: links",
+        "connections",
+        "state timeline",
+        "cwnd / ssthresh",
+        "SRTT / RTO",
+        "recent segments",
+        "event log",
+    ] {
+        assert!(s.contains(title), "missing panel {title}");
+    }
+    assert!(s.contains("event log (filter: echoes)"));
+    assert_eq!(s.matches("server echoes: ").count(), 3, "the three replies, in the filtered event log");
+}
+
+#[test]
+fn small_terminal_switches_to_charts_and_event_log() {
+    let mut app = App::new(echo_timeline());
+    app.handle(Key::End);
+    app.handle(Key::Char('v'));
+    let s = screen(&app, 80, 24).join("\n");
+    assert!(s.contains("cwnd / ssthresh") && s.contains("event log"));
+    assert!(!s.contains("recent segments"));
+}
+
+#[test]
+fn keys_step_jump_filter_and_help() {
+    let mut app = App::new(echo_timeline());
+    let total = app.tl.events.len();
+    app.handle(Key::Right);
+    app.handle(Key::Char('n'));
+    assert_eq!(app.cursor, 2);
+    app.handle(Key::Left);
+    assert_eq!(app.cursor, 1);
+    // Next state change, then previous: back where the previous state change was.
+    app.handle(Key::Char('s'));
+    let first = app.cursor;
+    app.handle(Key::Char('s'));
+    assert!(app.cursor > first);
+    app.handle(Key::Char('S'));
+    assert_eq!(app.cursor, first);
+    // Go to a time.
+    for k in [Key::Char('g'), Key::Char('2'), Key::Char('s'), Key::Enter] {
+        app.handle(k);
+    }
+    assert!(app.now() <= 2_000_000_000 && app.tl.events[app.cursor].t > 2_000_000_000);
+    // A bad time says what was expected and does not move.
+    let here = app.cursor;
+    for k in [Key::Char('g'), Key::Char('x'), Key::Enter] {
+        app.handle(k);
+    }
+    assert_eq!(app.cursor, here);
+    assert!(app.message.contains("expected"), "{}", app.message);
+    // No retransmission in this clean run.
+    app.handle(Key::Char('r'));
+    assert!(app.message.contains("no later retransmission"));
+    // Filter the event log.
+    app.handle(Key::End);
+    for k in [Key::Char('/'), Key::Char('e'), Key::Char('c'), Key::Char('h'), Key::Char('o'), Key::Enter] {
+        app.handle(k);
+    }
+    let shown = app.log_indices(50);
+    assert!(!shown.is_empty());
+    assert!(shown.iter().all(|&i| app.describe(i).contains("echo")));
+    // Help opens with ? and any key closes it; q quits.
+    app.handle(Key::Char('?'));
+    let s = screen(&app, 80, 24).join("\n");
+    assert!(s.contains("keys (any key closes)") && s.contains("go to a time"));
+    app.handle(Key::Char('x'));
+    assert!(!app.help);
+    app.handle(Key::Home);
+    assert_eq!(app.cursor, 0);
+    app.handle(Key::Char('q'));
+    assert!(app.quit);
+    assert!(total > 100);
+}
+
+#[test]
+fn playback_moves_with_simulated_time() {
+    let mut app = App::new(echo_timeline());
+    app.handle(Key::Char(' '));
+    assert!(app.playing);
+    app.tick(0.15); // 150 ms of simulated time at 1x
+    assert!(app.cursor > 0 && app.now() <= 150_000_000, "{}", app.now());
+    app.handle(Key::Char('+'));
+    assert!(app.speed > 1.0);
+    app.tick(1000.0);
+    assert_eq!(app.cursor, app.tl.events.len());
+    assert!(!app.playing, "stops at the end");
+}
+
+#[test]
+fn unknown_or_broken_input_is_an_error_not_a_panic() {
+    let dir = std::env::temp_dir().join(format!("netlab-tui-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("trace.jsonl"), "{\"t\":0,\"ev\":\"link_tx\"}\nnot json\n").unwrap();
+    let e = Timeline::load_run(&dir).unwrap_err();
+    assert!(e.contains("line 2"), "{e}");
+    let e = Timeline::load_run(&dir.join("nothing-here")).unwrap_err();
+    assert!(e.contains("no such trace file"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+    // An empty topology still renders.
+    let app = App::new(Timeline::new(Vec::new(), Topology::default()));
+    let s = screen(&app, 80, 24).join("\n");
+    assert!(s.contains("no TCP connection"));
+}
