@@ -139,7 +139,7 @@ impl Ctx {
         let ok = nodes[self.node]
             .send_ip(fab, None, dst, IpProtocol::Icmp, ttl, false, msg.buffer_len(), |b, _| msg.emit(b));
         net.touch(self.node);
-        ok
+        ok.is_some()
     }
 
     /// The next message for socket `ident`, waiting for it if needed.

@@ -99,6 +99,8 @@ pub struct Node {
     local: Vec<Ipv4Addr>,
     /// Datagrams waiting for ARP replies, over all interfaces (0: no ARP deadline to look for).
     arp_waiting: usize,
+    /// Scratch space of `flush_tcp` (kept to avoid an allocation per flush).
+    frame_ids: Vec<Option<u64>>,
     ip_ident: u16,
 }
 
@@ -122,6 +124,7 @@ impl Node {
             timer_at: Instant::MAX,
             local: Vec::new(),
             arp_waiting: 0,
+            frame_ids: Vec::new(),
             ip_ident: 0,
         }
     }
@@ -384,6 +387,7 @@ impl Node {
     }
 
     /// Builds and routes an IP datagram. `fill` writes the `len`-byte payload, given the source address.
+    /// Returns the id of the frame it became (None: no route).
     #[allow(clippy::too_many_arguments)]
     pub fn send_ip(
         &mut self,
@@ -395,10 +399,10 @@ impl Node {
         dont_frag: bool,
         len: usize,
         fill: impl FnOnce(&mut [u8], Ipv4Addr),
-    ) -> bool {
+    ) -> Option<u64> {
         let Some(route) = self.routes.lookup(dst).copied() else {
             fab.trace(TraceKind::NodeDrop { node: self.id, frame: 0, cause: NodeDropCause::NoRoute });
-            return false;
+            return None;
         };
         let src = src.unwrap_or(self.ifaces[route.iface].addr.addr);
         self.ip_ident = self.ip_ident.wrapping_add(1);
@@ -410,8 +414,9 @@ impl Node {
         ip.emit(&mut frame.data[l2..l3]);
         fill(&mut frame.data[l3..], src);
         let next_hop = route.via.unwrap_or(dst);
+        let id = frame.id;
         self.send_frame(fab, route.iface, next_hop, frame);
-        true
+        Some(id)
     }
 
     /// Sends a frame whose IP part is complete to `next_hop` out of interface `ifx`, resolving the
@@ -472,13 +477,28 @@ impl Node {
             return;
         };
         let now = fab.now;
+        // The frame each segment became, in the order the stack emitted them: the stack records one
+        // `segment_sent` event per segment, in the same order, so the trace can name the frame of each
+        // (and a viewer can tell which segments a link dropped, duplicated or corrupted).
+        let mut frames = std::mem::take(&mut self.frame_ids);
+        frames.clear();
         stack.poll_transmit(now, &mut |src, dst, seg| {
-            self.send_ip(fab, Some(src), dst, IpProtocol::Tcp, 64, true, seg.buffer_len(), |buf, src| {
+            let f = self.send_ip(fab, Some(src), dst, IpProtocol::Tcp, 64, true, seg.buffer_len(), |buf, src| {
                 seg.emit(buf, src, dst)
             });
+            frames.push(f);
         });
         let id = self.id;
-        stack.drain_events(&mut |event| fab.tracer.emit_tcp(id, event));
+        let mut next = frames.iter();
+        stack.drain_events(&mut |event| {
+            let frame = if matches!(event.kind, crate::tcp::TcpEventKind::SegmentSent(_)) {
+                next.next().copied().flatten()
+            } else {
+                None
+            };
+            fab.tracer.emit_tcp(id, event, frame)
+        });
+        self.frame_ids = frames;
         self.tcp = Some(stack);
     }
 

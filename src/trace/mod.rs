@@ -165,6 +165,9 @@ pub enum TraceKind {
     },
     Tcp {
         node: NodeId,
+        /// For `segment_sent`: the frame the segment became (link events name the same frame).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        frame: Option<u64>,
         #[serde(flatten)]
         event: Box<TcpEvent>,
     },
@@ -256,8 +259,8 @@ impl Tracer {
 
     /// Records one event.
     pub fn emit(&mut self, t: Instant, kind: TraceKind) {
-        if let TraceKind::Tcp { node, event } = kind {
-            return self.emit_tcp(node, *event);
+        if let TraceKind::Tcp { node, frame, event } = kind {
+            return self.emit_tcp(node, *event, frame);
         }
         self.events += 1;
         self.count(&kind);
@@ -268,12 +271,12 @@ impl Tracer {
 
     /// Records one TCP event of `node`. Without a trace file the event is only counted: no
     /// allocation on this per-segment path.
-    pub fn emit_tcp(&mut self, node: NodeId, event: TcpEvent) {
+    pub fn emit_tcp(&mut self, node: NodeId, event: TcpEvent, frame: Option<u64>) {
         self.events += 1;
         self.count_tcp(node, &event);
         if self.sink.is_some() {
             let t = event.time;
-            self.write(&TraceEvent { t, kind: TraceKind::Tcp { node, event: Box::new(event) } });
+            self.write(&TraceEvent { t, kind: TraceKind::Tcp { node, frame, event: Box::new(event) } });
         }
     }
 
@@ -336,7 +339,7 @@ impl Tracer {
             }
             TraceKind::ArpRequest { node, .. } => self.nodes[*node].arp_requests += 1,
             TraceKind::ArpReply { node, .. } => self.nodes[*node].arp_replies += 1,
-            TraceKind::Tcp { node, event } => self.count_tcp(*node, event),
+            TraceKind::Tcp { node, event, .. } => self.count_tcp(*node, event),
             TraceKind::LinkState { .. }
             | TraceKind::LinkChange { .. }
             | TraceKind::App { .. }

@@ -25,6 +25,8 @@ pub struct SegRow {
     pub len: usize,
     /// A retransmission (the `retransmit` event just before it).
     pub retransmit: bool,
+    /// The frame it became (sent segments), to find what links did to it.
+    pub frame: Option<u64>,
 }
 
 /// Everything about one connection, precomputed once, indexed by event position.
@@ -38,7 +40,7 @@ pub struct ConnView {
     /// (event index, time, srtt ns, rto ns).
     pub rtt: Vec<(usize, u64, u64, u64)>,
     pub segs: Vec<SegRow>,
-    /// Event indices of retransmissions.
+    /// Event indices of retransmitted segments (their `segment_sent`).
     pub retx: Vec<usize>,
     /// Every event index of this connection (for the event log filter "this connection").
     pub events: Vec<usize>,
@@ -50,6 +52,8 @@ pub struct Timeline {
     pub events: Vec<TraceLine>,
     pub topo: Topology,
     pub conns: Vec<ConnView>,
+    /// What links did to each frame: frame id -> (event index, "DROP" / "DUP" / "CORR" / "REORD").
+    pub frame_marks: std::collections::BTreeMap<u64, Vec<(usize, &'static str)>>,
 }
 
 /// How many of the items (sorted by event index) happened before the cursor `n`.
@@ -96,13 +100,14 @@ impl Timeline {
                     let srtt = c.rtt.last().map_or(0, |r| r.2);
                     c.rtt.push((i, e.t, srtt, *rto));
                 }
-                TcpKind::Retransmit { .. } => {
-                    c.retx.push(i);
-                    pending_retx[ci] = true;
-                }
+                // The segment itself follows its `retransmit` event: that is the moment to jump to.
+                TcpKind::Retransmit { .. } => pending_retx[ci] = true,
                 TcpKind::SegmentSent(s) | TcpKind::SegmentReceived(s) => {
                     let sent = matches!(kind, TcpKind::SegmentSent(_));
                     let retransmit = sent && std::mem::take(&mut pending_retx[ci]);
+                    if retransmit {
+                        c.retx.push(i);
+                    }
                     c.segs.push(SegRow {
                         idx: i,
                         t: e.t,
@@ -113,12 +118,38 @@ impl Timeline {
                         window: s.window,
                         len: s.len,
                         retransmit,
+                        frame: if sent { e.frame } else { None },
                     });
                 }
                 _ => {}
             }
         }
-        Timeline { events, topo, conns }
+        let mut frame_marks: std::collections::BTreeMap<u64, Vec<(usize, &'static str)>> = Default::default();
+        for (i, e) in events.iter().enumerate() {
+            let mark = match e.ev.as_str() {
+                "link_drop" => "DROP",
+                "link_duplicate" => "DUP",
+                "link_corrupt" => "CORR",
+                "link_reorder" => "REORD",
+                _ => continue,
+            };
+            if let Some(f) = e.frame {
+                frame_marks.entry(f).or_default().push((i, mark));
+            }
+        }
+        Timeline { events, topo, conns, frame_marks }
+    }
+
+    /// What links had done to the frame of `seg` before the cursor `n` ("RETX" for a retransmission).
+    pub fn marks(&self, seg: &SegRow, n: usize) -> String {
+        let mut out: Vec<&str> = Vec::new();
+        if seg.retransmit {
+            out.push("RETX");
+        }
+        if let Some(m) = seg.frame.and_then(|f| self.frame_marks.get(&f)) {
+            out.extend(m.iter().filter(|(i, _)| *i < n).map(|(_, k)| *k));
+        }
+        out.join(" ")
     }
 
     /// Loads a run directory or a `trace.jsonl` (with `summary.json` beside it for names).

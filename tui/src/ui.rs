@@ -278,13 +278,13 @@ fn draw_segments(f: &mut Frame, app: &App, area: Rect) {
     let n = c.segs.partition_point(|s| s.idx < app.cursor);
     let visible = area.height.saturating_sub(3) as usize;
     let start = n.saturating_sub(visible);
-    // Frames the links dropped, duplicated or corrupted, to mark the segments they carried is not
-    // possible from TCP events alone; retransmissions are marked.
+    // Retransmissions are marked, and segments a link has (so far) dropped, duplicated, reordered
+    // or corrupted.
     let rows: Vec<Row> = c.segs[start..n]
         .iter()
         .map(|s| {
-            let mark = if s.retransmit { "RETX" } else { "" };
-            let style = if s.retransmit {
+            let mark = app.tl.marks(s, app.cursor);
+            let style = if !mark.is_empty() {
                 Style::new().fg(Color::Red)
             } else if s.flags.contains("RST") {
                 Style::new().fg(Color::Magenta)
@@ -314,11 +314,11 @@ fn draw_segments(f: &mut Frame, app: &App, area: Rect) {
         Constraint::Length(11),
         Constraint::Length(6),
         Constraint::Length(5),
-        Constraint::Length(4),
+        Constraint::Min(4),
     ];
     let t = Table::new(rows, widths)
         .header(
-            Row::new(vec!["time", "dir", "flags", "seq", "ack", "win", "len", ""])
+            Row::new(vec!["time", "dir", "flags", "seq", "ack", "win", "len", "what happened"])
                 .style(Style::new().add_modifier(Modifier::BOLD)),
         )
         .block(block);

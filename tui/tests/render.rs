@@ -9,8 +9,12 @@ use std::path::{Path, PathBuf};
 
 /// Runs scenarios/echo.toml into a temporary directory (trace + summary) and loads it.
 fn echo_timeline() -> Timeline {
+    timeline_of("echo")
+}
+
+fn timeline_of(name: &str) -> Timeline {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let sc = netlab::scenario::Scenario::load(&root.join("scenarios/echo.toml")).unwrap();
+    let sc = netlab::scenario::Scenario::load(&root.join(format!("scenarios/{name}.toml"))).unwrap();
     let dir: PathBuf =
         std::env::temp_dir().join(format!("netlab-tui-test-{}-{:?}", std::process::id(), std::thread::current().id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -192,4 +196,22 @@ fn unknown_or_broken_input_is_an_error_not_a_panic() {
     let app = App::new(Timeline::new(Vec::new(), Topology::default()));
     let s = screen(&app, 80, 24).join("\n");
     assert!(s.contains("no TCP connection"));
+}
+
+#[test]
+fn segments_show_what_the_links_did_to_them() {
+    // handshake-loss drops the client's first SYN; the second one is a retransmission.
+    let tl = timeline_of("handshake-loss");
+    let client = tl.conns.iter().find(|c| c.id.host == "client").unwrap();
+    let syns: Vec<_> = client.segs.iter().filter(|s| s.sent && s.flags == "SYN").collect();
+    assert_eq!(syns.len(), 2);
+    let end = tl.events.len();
+    assert_eq!(tl.marks(syns[0], end), "DROP");
+    assert_eq!(tl.marks(syns[1], end), "RETX");
+    // Before the drop happened, nothing is marked yet.
+    assert_eq!(tl.marks(syns[0], syns[0].idx), "");
+    let mut app = App::new(tl);
+    app.handle(Key::Char('r')); // to the SYN retransmission
+    let s = screen(&app, 100, 30).join("\n");
+    assert!(s.contains("DROP") && s.contains("RETX"), "{s}");
 }
