@@ -57,6 +57,47 @@ impl Network {
         self.nodes.iter().position(|n| n.name == name)
     }
 
+    /// Executes one event at time `t` (the simulated and the real-time loop share this). A frame
+    /// arriving at a link end that leads outside the process goes to `outside` (live bridges).
+    #[allow(clippy::type_complexity)]
+    pub fn dispatch(
+        &mut self,
+        t: Instant,
+        ev: Event,
+        outside: Option<&mut dyn FnMut(&mut Network, LinkId, usize, super::fabric::Frame)>,
+    ) {
+        match ev {
+            Event::Arrive { link, dir, frame } => {
+                let side = dir.receiver_side();
+                let (node, ifx) = self.fab.links[link].ends[side];
+                let len = frame.data.len();
+                self.fab.trace(TraceKind::LinkDeliver { link, dir, frame: frame.id, len });
+                if let Some(c) = self.nodes[node].ifaces[ifx].capture {
+                    self.fab.captures[c].record(t, t, &frame.data);
+                }
+                if self.fab.is_external(link, side) {
+                    match outside {
+                        Some(out) => out(self, link, side, frame),
+                        None => self.fab.recycle(frame),
+                    }
+                } else {
+                    self.nodes[node].receive(&mut self.fab, ifx, frame);
+                    self.touch(node);
+                }
+            }
+            Event::NodeTimer { node } => {
+                if self.nodes[node].timer_at == t {
+                    self.nodes[node].timer_at = Instant::MAX;
+                    self.nodes[node].on_timer(&mut self.fab);
+                    self.touch(node);
+                }
+            }
+            Event::Wake(w) => w.wake(),
+            Event::Fault(i) => self.apply_fault(i),
+            Event::Release { link, dir, frame } => self.fab.release(link, dir, frame),
+        }
+    }
+
     fn apply_fault(&mut self, index: usize) {
         let Some(f) = self.faults.get(index).cloned() else {
             return;
@@ -270,30 +311,7 @@ impl World {
             if self.events & 0xffff == 0 {
                 progress(t);
             }
-            match ev {
-                Event::Arrive { link, dir, frame } => {
-                    let (node, ifx) = net.fab.links[link].ends[dir.receiver_side()];
-                    let len = frame.data.len();
-                    net.fab.trace(TraceKind::LinkDeliver { link, dir, frame: frame.id, len });
-                    if let Some(c) = net.nodes[node].ifaces[ifx].capture {
-                        net.fab.captures[c].record(t, t, &frame.data);
-                    }
-                    let Network { nodes, fab, .. } = &mut *net;
-                    nodes[node].receive(fab, ifx, frame);
-                    net.touch(node);
-                }
-                Event::NodeTimer { node } => {
-                    if net.nodes[node].timer_at == t {
-                        net.nodes[node].timer_at = Instant::MAX;
-                        let Network { nodes, fab, .. } = &mut *net;
-                        nodes[node].on_timer(fab);
-                        net.touch(node);
-                    }
-                }
-                Event::Wake(w) => w.wake(),
-                Event::Fault(i) => net.apply_fault(i),
-                Event::Release { link, dir, frame } => net.fab.release(link, dir, frame),
-            }
+            net.dispatch(t, ev, None);
         };
         let net = self.core.net.borrow();
         let unfinished =
@@ -398,35 +416,11 @@ impl World {
                 net.fab.now = t.max(net.fab.now);
                 let t = net.fab.now;
                 self.events += 1;
-                match ev {
-                    Event::Arrive { link, dir, frame } => {
-                        let side = dir.receiver_side();
-                        let (node, ifx) = net.fab.links[link].ends[side];
-                        let len = frame.data.len();
-                        net.fab.trace(TraceKind::LinkDeliver { link, dir, frame: frame.id, len });
-                        if let Some(c) = net.nodes[node].ifaces[ifx].capture {
-                            net.fab.captures[c].record(t, t, &frame.data);
-                        }
-                        if net.fab.is_external(link, side) {
-                            io.output(&mut net, link, side, frame);
-                        } else {
-                            let Network { nodes, fab, .. } = &mut *net;
-                            nodes[node].receive(fab, ifx, frame);
-                            net.touch(node);
-                        }
-                    }
-                    Event::NodeTimer { node } => {
-                        if net.nodes[node].timer_at == t {
-                            net.nodes[node].timer_at = Instant::MAX;
-                            let Network { nodes, fab, .. } = &mut *net;
-                            nodes[node].on_timer(fab);
-                            net.touch(node);
-                        }
-                    }
-                    Event::Wake(w) => w.wake(),
-                    Event::Fault(i) => net.apply_fault(i),
-                    Event::Release { link, dir, frame } => net.fab.release(link, dir, frame),
-                }
+                net.dispatch(
+                    t,
+                    ev,
+                    Some(&mut |net: &mut Network, link, side, frame| io.output(net, link, side, frame)),
+                );
                 continue;
             }
             // Nothing is due: take the outside's input at the current wall time, else wait for it.
