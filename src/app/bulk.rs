@@ -34,7 +34,7 @@ impl Content {
         Content { rng, left: bytes, block: Vec::with_capacity(BLOCK), pos: 0 }
     }
     /// The next block (empty at the end).
-    fn next_block(&mut self) -> &[u8] {
+    pub fn next_block(&mut self) -> &[u8] {
         let n = self.left.min(BLOCK as u64) as usize;
         self.block.resize(n, 0);
         self.rng.fill_bytes(&mut self.block);

@@ -3,25 +3,22 @@
 //! SHA-256 of what they sent or received. Given the sending app's name (`expect_from`) and the same
 //! seed, the sink regenerates the sender's content and checks the hash itself.
 
+use crate::app::bulk::Content;
 use crate::app::{Ctx, hex};
 use crate::sim::SimRng;
 use sha2::{Digest, Sha256};
 use std::net::SocketAddrV4;
 
-/// The bulk app's content block size (the same blocks as `app::bulk`, so the bytes are identical).
-const BLOCK: usize = 16 * 1024;
-
 /// SHA-256 of the first `bytes` bytes of bulk app `app`'s content under `seed`.
 pub fn content_sha256(seed: u64, app: &str, bytes: u64) -> String {
-    let mut rng = crate::app::bulk::content_rng(seed, app);
+    let mut content = Content::new(crate::app::bulk::content_rng(seed, app), bytes);
     let mut h = Sha256::new();
-    let mut left = bytes;
-    let mut block = vec![0u8; BLOCK];
-    while left > 0 {
-        let n = left.min(BLOCK as u64) as usize;
-        rng.fill_bytes(&mut block[..n]);
-        h.update(&block[..n]);
-        left -= n as u64;
+    loop {
+        let block = content.next_block();
+        if block.is_empty() {
+            break;
+        }
+        h.update(block);
     }
     hex(&h.finalize())
 }
@@ -33,22 +30,22 @@ pub fn http_body(seed: u64, app: &str, n: usize) -> Vec<u8> {
     body
 }
 
-/// Sends `bytes` bytes of the app's content to `to`, closes, and waits for the receiver to close.
+/// Sends `bytes` bytes of the app's content to `to`, half-closes, waits for the receiver to close,
+/// then closes.
 pub async fn remote_sender(ctx: Ctx, to: SocketAddrV4, bytes: u64) -> Result<(), String> {
     let start = ctx.now();
-    let mut rng = ctx.rng("data");
+    let mut content = Content::new(ctx.rng("data"), bytes);
     let s = ctx.connect(to, None).await.map_err(|e| format!("connect to {to}: {e}"))?;
     let mut h = Sha256::new();
-    let mut left = bytes;
-    let mut block = vec![0u8; BLOCK];
-    while left > 0 {
-        let n = left.min(BLOCK as u64) as usize;
-        rng.fill_bytes(&mut block[..n]);
-        h.update(&block[..n]);
-        s.write_all(&block[..n]).await.map_err(|e| format!("send: {e}"))?;
-        left -= n as u64;
+    loop {
+        let block = content.next_block();
+        if block.is_empty() {
+            break;
+        }
+        h.update(block);
+        s.write_all(block).await.map_err(|e| format!("send: {e}"))?;
     }
-    s.close().map_err(|e| e.to_string())?;
+    s.shutdown().map_err(|e| e.to_string())?;
     let mut rest = [0u8; 64];
     loop {
         match s.read(&mut rest).await {
@@ -57,6 +54,7 @@ pub async fn remote_sender(ctx: Ctx, to: SocketAddrV4, bytes: u64) -> Result<(),
             Err(e) => return Err(format!("waiting for the receiver to close: {e}")),
         }
     }
+    s.close().map_err(|e| e.to_string())?;
     let secs = (ctx.now() - start).as_secs_f64();
     let sha = hex(&h.finalize());
     ctx.print(format!("sent {bytes} bytes, sha256 {sha}"));
