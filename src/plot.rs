@@ -433,7 +433,7 @@ pub fn svg_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -
         let _ = writeln!(s, "</g>");
     }
     // Legend.
-    for (i, se) in series.iter().enumerate() {
+    for (i, se) in series.iter().filter(|se| !se.name.ends_with("(mark)")).enumerate() {
         let ly = mt + 12.0 + i as f64 * 18.0;
         let lx = ml + 14.0;
         let _ = writeln!(
