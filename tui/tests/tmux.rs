@@ -19,17 +19,22 @@ fn capture(s: &Session) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Waits (bounded) until the pane shows `text`; returns the pane.
-fn wait_for(s: &Session, text: &str) -> String {
+/// Waits (bounded) until the pane satisfies `ok`; returns the pane.
+fn wait_until(s: &Session, what: &str, ok: impl Fn(&str) -> bool) -> String {
     let start = Instant::now();
     loop {
         let pane = capture(s);
-        if pane.contains(text) {
+        if ok(&pane) {
             return pane;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for {text:?}; the pane shows:\n{pane}");
+        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for {what}; the pane shows:\n{pane}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Waits (bounded) until the pane shows `text`; returns the pane.
+fn wait_for(s: &Session, text: &str) -> String {
+    wait_until(s, text, |p| p.contains(text))
 }
 
 fn keys(s: &Session, keys: &[&str]) {
@@ -70,15 +75,14 @@ fn viewer_in_a_real_terminal() {
     // Jump to the next state changes of the selected connection (the client): SYN-SENT, ESTABLISHED.
     keys(&s, &["s"]);
     keys(&s, &["s"]);
-    let pane = wait_for(&s, "▶");
-    let current = pane.lines().find(|l| l.contains('▶')).unwrap_or_default();
-    assert!(current.contains("ESTABLISHED"), "{pane}");
+    let current = |p: &str| p.lines().find(|l| l.contains('▶')).unwrap_or_default().to_string();
+    let pane = wait_until(&s, "ESTABLISHED to be the current state", |p| current(p).contains("ESTABLISHED"));
+    assert!(pane.contains("event "), "{pane}");
     // Help overlay, closed by any key.
     keys(&s, &["?"]);
     wait_for(&s, "keys (any key closes)");
     keys(&s, &["x"]);
-    let pane = wait_for(&s, "state timeline");
-    assert!(!pane.contains("keys (any key closes)"), "{pane}");
+    wait_until(&s, "the help to close", |p| !p.contains("keys (any key closes)") && p.contains("state timeline"));
     // q quits; the terminal is back to the shell, which prints the exit code.
     keys(&s, &["q"]);
     let pane = wait_for(&s, "EXITED-");
