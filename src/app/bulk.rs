@@ -97,6 +97,7 @@ pub async fn sink(ctx: Ctx, cfg: SinkConfig, result: Rc<RefCell<SinkResult>>) ->
     let SinkConfig { port, verify, mut expected, read_pause, read_chunk } = cfg;
     let l = ctx.listen(port, 4, None).map_err(|e| format!("listen on {port}: {e}"))?;
     let s = l.accept().await.map_err(|e| e.to_string())?;
+    let accepted = ctx.now();
     let _ = l.close();
     let mut h = Sha256::new();
     let mut equal = true;
@@ -132,6 +133,18 @@ pub async fn sink(ctx: Ctx, cfg: SinkConfig, result: Rc<RefCell<SinkResult>>) ->
                 Verify::Compare => res.compared_equal = equal && expected.as_ref().is_some_and(|e| e.exhausted()),
             }
             let _ = s.close();
+            // The receiving side's own report (the sender's app prints both sides).
+            let secs = (ctx.now() - accepted).as_secs_f64();
+            let goodput = if secs > 0.0 { n as f64 * 8.0 / secs / 1e6 } else { 0.0 };
+            let check = match verify {
+                Verify::Sha256 => format!("sha256 {}", res.sha256),
+                Verify::Compare if res.compared_equal => "every byte equal to the sender's content".to_string(),
+                Verify::Compare => "NOT EQUAL to the sender's content".to_string(),
+            };
+            ctx.print(format!("received {n} bytes in {secs:.6} s ({goodput:.3} Mbit/s), {check}"));
+            ctx.metric("bytes_received", n as f64);
+            ctx.metric("duration_s", secs);
+            ctx.metric("goodput_mbps", goodput);
             Ok(())
         }
         Err(e) => {
