@@ -181,16 +181,7 @@ pub async fn sender(
     }
     // Half-close, then wait for the peer's FIN: the transfer is over when the sink has read
     // everything and closed its end. Only then does the sender close (and enter TIME-WAIT).
-    s.shutdown().map_err(|e| e.to_string())?;
-    let mut rest = [0u8; 64];
-    loop {
-        match s.read(&mut rest).await {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => return Err(format!("waiting for the receiver to close: {e}")),
-        }
-    }
-    s.close().map_err(|e| e.to_string())?;
+    s.finish().await.map_err(|e| format!("waiting for the receiver to close: {e}"))?;
     let res = result.borrow();
     let secs = (ctx.now() - start).as_secs_f64();
     let goodput = if secs > 0.0 { res.bytes as f64 * 8.0 / secs } else { 0.0 };

@@ -156,6 +156,14 @@ impl TcpStream {
         }
     }
 
+    /// The orderly end of a sender: half-close, read until the peer's FIN (discarding anything it
+    /// still sends), then close (the connection goes on to TIME-WAIT).
+    pub async fn finish(&self) -> Result<(), TcpError> {
+        self.shutdown()?;
+        self.read_to_end(|_| {}).await?;
+        self.close()
+    }
+
     /// shutdown(SHUT_WR).
     pub fn shutdown(&self) -> Result<(), TcpError> {
         self.ctx.with_stack(|s, now| s.shutdown_write(now, self.id))?

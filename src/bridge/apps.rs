@@ -45,16 +45,7 @@ pub async fn remote_sender(ctx: Ctx, to: SocketAddrV4, bytes: u64) -> Result<(),
         h.update(block);
         s.write_all(block).await.map_err(|e| format!("send: {e}"))?;
     }
-    s.shutdown().map_err(|e| e.to_string())?;
-    let mut rest = [0u8; 64];
-    loop {
-        match s.read(&mut rest).await {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => return Err(format!("waiting for the receiver to close: {e}")),
-        }
-    }
-    s.close().map_err(|e| e.to_string())?;
+    s.finish().await.map_err(|e| format!("waiting for the receiver to close: {e}"))?;
     let secs = (ctx.now() - start).as_secs_f64();
     let sha = hex(&h.finalize());
     ctx.print(format!("sent {bytes} bytes, sha256 {sha}"));

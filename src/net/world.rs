@@ -275,19 +275,24 @@ impl World {
         self.run_with_progress(limits, &mut |_| {})
     }
 
+    /// Polls every woken task, including tasks that running tasks spawn, until none is ready.
+    fn run_tasks(&mut self) {
+        loop {
+            self.executor.run_ready();
+            let new: Vec<_> = self.core.spawned.borrow_mut().drain(..).collect();
+            if new.is_empty() {
+                break;
+            }
+            for fut in new {
+                self.executor.spawn(fut);
+            }
+        }
+    }
+
     /// Like `run`, calling `progress(now)` every 65536 events (for a progress bar).
     pub fn run_with_progress(&mut self, limits: RunLimits, progress: &mut dyn FnMut(Instant)) -> RunOutcome {
         let reason = loop {
-            loop {
-                self.executor.run_ready();
-                let new: Vec<_> = self.core.spawned.borrow_mut().drain(..).collect();
-                if new.is_empty() {
-                    break;
-                }
-                for fut in new {
-                    self.executor.spawn(fut);
-                }
-            }
+            self.run_tasks();
             let mut net = self.core.net.borrow_mut();
             net.flush();
             if limits.stop_when_apps_done && self.apps_done() {
@@ -384,16 +389,7 @@ impl World {
         let mut stop_at = limits.stop_at;
         let mut finishing = false;
         let reason = loop {
-            loop {
-                self.executor.run_ready();
-                let new: Vec<_> = self.core.spawned.borrow_mut().drain(..).collect();
-                if new.is_empty() {
-                    break;
-                }
-                for fut in new {
-                    self.executor.spawn(fut);
-                }
-            }
+            self.run_tasks();
             let mut net = self.core.net.borrow_mut();
             net.flush();
             if limits.stop_when_apps_done && !finishing && self.apps_done() {
