@@ -182,10 +182,12 @@ impl Fabric {
                     self.held.insert((link, dir), frame);
                     return;
                 }
-                self.queue.push(at, Event::Arrive { link, dir, frame });
+                // Frames leave a link end in order, so their arrivals mostly stay in order too.
+                let lane = link * 2 + dir as usize;
+                self.queue.push_in_lane(lane, at, Event::Arrive { link, dir, frame });
                 // A held frame follows the first frame that passed it.
                 if let Some(held) = self.held.remove(&(link, dir)) {
-                    self.queue.push(at, Event::Arrive { link, dir, frame: held });
+                    self.queue.push_in_lane(lane, at, Event::Arrive { link, dir, frame: held });
                 }
             }
         }
