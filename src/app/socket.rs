@@ -135,6 +135,26 @@ impl TcpStream {
         Ok(())
     }
 
+    /// Writes `len` bytes that `fill` produces straight into the connection's send buffer, in
+    /// order, as room becomes free: `fill(dst)` must write the next `dst.len()` bytes.
+    pub async fn write_with(&self, len: u64, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), TcpError> {
+        let id = self.id;
+        let mut left = len;
+        while left > 0 {
+            let max = usize::try_from(left).unwrap_or(usize::MAX);
+            let n = self
+                .ctx
+                .wait_on(id, |s, now| match s.send_with(now, id, max, &mut |_, dst| fill(dst)) {
+                    Ok(0) => None,
+                    Ok(n) => Some(Ok(n)),
+                    Err(e) => Some(Err(e)),
+                })
+                .await??;
+            left -= n as u64;
+        }
+        Ok(())
+    }
+
     /// Reads until end of stream, handing `sink` the received bytes straight from the connection's
     /// receive buffer (no copy into an application buffer).
     pub async fn read_to_end(&self, mut sink: impl FnMut(&[u8])) -> Result<u64, TcpError> {

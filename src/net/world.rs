@@ -68,6 +68,11 @@ impl Network {
     ) {
         match ev {
             Event::Arrive { link, dir, frame } => {
+                if let Some(Event::Arrive { frame: next, .. }) =
+                    self.fab.queue.lane_front(super::fabric::arrival_lane(link, dir))
+                {
+                    super::fabric::prefetch(&next.data);
+                }
                 let side = dir.receiver_side();
                 let (node, ifx) = self.fab.links[link].ends[side];
                 let len = frame.data.len();

@@ -95,6 +95,10 @@ impl<E> EventQueue<E> {
             Some(_) => self.heap.push(e),
         }
     }
+    /// The next event in `lane`, if any (it need not be the next event overall).
+    pub fn lane_front(&self, lane: usize) -> Option<&E> {
+        self.lanes.get(lane).and_then(|q| q.front()).map(|e| &e.event)
+    }
     /// The time of the earliest event.
     pub fn peek_time(&self) -> Option<Instant> {
         match (self.heap.peek(), self.heads.peek()) {

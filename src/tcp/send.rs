@@ -52,8 +52,14 @@ impl SendBuffer {
         (&self.ring[start..start + first], &self.ring[..len - first])
     }
     /// Appends as much of `data` as fits; returns the count.
+    #[cfg(test)]
     pub fn push(&mut self, data: &[u8]) -> usize {
-        let n = data.len().min(self.free());
+        self.push_with(data.len(), &mut |off, dst| dst.copy_from_slice(&data[off..off + dst.len()]))
+    }
+    /// Appends `min(max, free)` bytes that `fill(offset, dst)` writes straight into the ring (called
+    /// once or twice, as the free space may wrap); returns the count.
+    pub fn push_with(&mut self, max: usize, fill: &mut dyn FnMut(usize, &mut [u8])) -> usize {
+        let n = max.min(self.free());
         if n == 0 {
             return 0;
         }
@@ -63,8 +69,10 @@ impl SendBuffer {
         let size = self.ring.len();
         let tail = (self.head + self.len) % size;
         let first = n.min(size - tail);
-        self.ring[tail..tail + first].copy_from_slice(&data[..first]);
-        self.ring[..n - first].copy_from_slice(&data[first..n]);
+        fill(0, &mut self.ring[tail..tail + first]);
+        if n > first {
+            fill(first, &mut self.ring[..n - first]);
+        }
         self.len += n;
         n
     }

@@ -70,8 +70,9 @@ pub struct TcpStack {
     /// these, in ascending id order (a pure function of the event order, and the same order as a
     /// walk over every socket).
     dirty: Vec<SocketId>,
-    /// Every connection's earliest deadline, ordered: `poll_timeout` and `handle_timeout` cost
-    /// O(log n) instead of a scan of the socket table. `Connection::indexed_deadline` is the key.
+    /// A lower bound of every connection's earliest deadline, ordered: `poll_timeout` and
+    /// `handle_timeout` cost O(log n) instead of a scan of the socket table.
+    /// `Connection::indexed_deadline` is the key; it is only updated when the deadline moves earlier.
     deadlines: BTreeSet<(Instant, SocketId)>,
 }
 
@@ -177,8 +178,14 @@ impl TcpStack {
         };
         let want = c.poll_timeout();
         let have = c.indexed_deadline;
-        if want == have {
-            return;
+        // The index may hold a time earlier than the connection's real deadline, or a deadline the
+        // connection no longer has: `handle_timeout` then finds nothing due and re-indexes it. So
+        // only a deadline that appears or moves earlier must touch the index now. The common move,
+        // the retransmission timer restarted later by every ACK (RFC 6298 5.3), costs nothing.
+        match (have, want) {
+            (_, None) => return,
+            (Some(h), Some(w)) if h <= w => return,
+            _ => {}
         }
         c.indexed_deadline = want;
         if let Some(t) = have {
@@ -389,23 +396,34 @@ impl TcpStack {
         }
     }
 
-    /// The earliest time `handle_timeout` must be called.
+    /// The earliest time `handle_timeout` must be called. It may be earlier than any timer that is
+    /// really due (see `sync_deadline`); calling `handle_timeout` then only updates the index.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.deadlines.first().map(|&(t, _)| t)
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
         let mut due: Vec<SocketId> = Vec::new();
-        for &(t, id) in &self.deadlines {
+        while let Some(&(t, id)) = self.deadlines.first() {
             if t > now {
                 break;
             }
-            due.push(id);
+            self.deadlines.pop_first();
+            if let Some(Socket::Conn(c)) = self.sockets.get_mut(&id) {
+                c.indexed_deadline = None;
+                due.push(id);
+            }
         }
         // Ascending id, as a walk over the socket table would visit them.
         due.sort_unstable();
         for id in due {
-            self.with_conn(id, |c, ctx| c.handle_timeout(ctx, now));
+            let Some(Socket::Conn(c)) = self.sockets.get(&id) else { continue };
+            if c.poll_timeout().is_some_and(|t| t <= now) {
+                self.with_conn(id, |c, ctx| c.handle_timeout(ctx, now));
+            } else {
+                // A stale index entry (the deadline moved later or went away): index the real one.
+                self.sync_deadline(id);
+            }
         }
     }
 
@@ -561,8 +579,20 @@ impl TcpStack {
 
     /// Queues as much of `data` as the send buffer takes; `Ok(0)` when it is full.
     pub fn send(&mut self, now: Instant, id: SocketId, data: &[u8]) -> Result<usize, TcpError> {
-        let r = self.with_conn(id, |c, _| c.send(data)).unwrap_or(Err(TcpError::InvalidSocket));
-        self.app_event(now, id, AppCall::Send, Some(data.len()), &r);
+        self.send_with(now, id, data.len(), &mut |off, dst| dst.copy_from_slice(&data[off..off + dst.len()]))
+    }
+
+    /// Like `send`, without a copy: queues up to `max` bytes (as many as the send buffer has room
+    /// for) that `fill(offset, dst)` writes straight into the send buffer; returns the count.
+    pub fn send_with(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        max: usize,
+        fill: &mut dyn FnMut(usize, &mut [u8]),
+    ) -> Result<usize, TcpError> {
+        let r = self.with_conn(id, |c, _| c.send_with(max, fill)).unwrap_or(Err(TcpError::InvalidSocket));
+        self.app_event(now, id, AppCall::Send, Some(max), &r);
         r
     }
 

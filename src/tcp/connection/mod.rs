@@ -489,7 +489,9 @@ impl Connection {
 
     // ------------------------------------------------------------------ application side
 
-    pub fn send(&mut self, data: &[u8]) -> Result<usize, TcpError> {
+    /// send(): queues up to `max` bytes that `fill(offset, dst)` writes straight into the send
+    /// buffer (the stack's `send` copies from an application buffer this way).
+    pub fn send_with(&mut self, max: usize, fill: &mut dyn FnMut(usize, &mut [u8])) -> Result<usize, TcpError> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -498,7 +500,7 @@ impl Connection {
         }
         match self.state {
             TcpState::SynSent | TcpState::SynReceived | TcpState::Established | TcpState::CloseWait => {
-                Ok(self.sbuf.push(data))
+                Ok(self.sbuf.push_with(max, fill))
             }
             TcpState::Closed | TcpState::Listen => Err(TcpError::NotConnected),
             _ => Err(TcpError::Closing),
