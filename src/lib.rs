@@ -8,6 +8,7 @@ pub mod app;
 pub mod bridge;
 pub mod capture;
 pub mod net;
+pub mod output;
 pub mod plot;
 pub mod report;
 pub mod run;

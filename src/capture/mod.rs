@@ -18,6 +18,8 @@ pub struct Capture {
     pub name: String,
     writer: Option<PcapWriter<Box<dyn Write>>>,
     pending: BinaryHeap<Reverse<(Instant, u64, Vec<u8>)>>,
+    /// Buffers of written pending records, for reuse.
+    spare: Vec<Vec<u8>>,
     seq: u64,
     pub frames: u64,
     pub error: Option<String>,
@@ -42,6 +44,7 @@ impl Capture {
             name,
             writer: Some(writer),
             pending: BinaryHeap::new(),
+            spare: Vec::new(),
             seq: 0,
             frames: 0,
             error: None,
@@ -56,7 +59,10 @@ impl Capture {
             self.write(ts, frame);
         } else {
             self.seq += 1;
-            self.pending.push(Reverse((ts, self.seq, frame.to_vec())));
+            let mut copy = self.spare.pop().unwrap_or_default();
+            copy.clear();
+            copy.extend_from_slice(frame);
+            self.pending.push(Reverse((ts, self.seq, copy)));
         }
     }
 
@@ -70,6 +76,9 @@ impl Capture {
                 break;
             };
             self.write(ts, &data);
+            if self.spare.len() < 256 {
+                self.spare.push(data);
+            }
         }
     }
 

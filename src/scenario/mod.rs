@@ -215,21 +215,30 @@ impl Scenario {
         if let Some(out) = &opts.out_dir {
             std::fs::create_dir_all(out)
                 .map_err(|e| BuildFailure::Io(format!("cannot create {}: {e}", out.display())))?;
+            // Pcap files and the trace are written by a background thread, so that the
+            // simulation does not wait for the kernel to copy hundreds of megabytes.
+            let mut background = None;
+            let mut open = |path: &std::path::Path| -> Result<Box<dyn std::io::Write>, BuildFailure> {
+                let bg = match &mut background {
+                    Some(bg) => bg,
+                    None => background.insert(crate::output::Background::new().map_err(|e| {
+                        BuildFailure::Io(format!("cannot start the thread that writes output files: {e}"))
+                    })?),
+                };
+                let f =
+                    bg.create(path).map_err(|e| BuildFailure::Io(format!("cannot create {}: {e}", path.display())))?;
+                Ok(Box::new(f))
+            };
             if opts.captures {
                 for &(link, side) in &self.captures {
                     let l = &self.links[link];
                     let node = &self.nodes[l.ends[side].0].name;
                     let path = out.join(format!("{}-{}.pcap", l.name, node));
-                    let f = std::fs::File::create(&path)
-                        .map_err(|e| BuildFailure::Io(format!("cannot create {}: {e}", path.display())))?;
-                    b.capture(link, side, Box::new(std::io::BufWriter::with_capacity(1 << 16, f)));
+                    b.capture(link, side, open(&path)?);
                 }
             }
             if self.trace && opts.trace {
-                let path = out.join("trace.jsonl");
-                let f = std::fs::File::create(&path)
-                    .map_err(|e| BuildFailure::Io(format!("cannot create {}: {e}", path.display())))?;
-                b.trace_to(Box::new(std::io::BufWriter::with_capacity(1 << 16, f)));
+                b.trace_to(open(&out.join("trace.jsonl"))?);
             }
         }
         let mut world = b.build().map_err(|e| BuildFailure::Topology(e.to_string()))?;
