@@ -12,6 +12,10 @@ use crate::trace::{LinkDirStats, NodeStats};
 use serde::Serialize;
 use std::fmt::Write as _;
 
+/// The console lists at most this many connections (summary.json has all of them): a run with
+/// thousands of connections would otherwise print megabytes nobody reads.
+const CONSOLE_CONNECTIONS: usize = 40;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct LinkReport {
     pub name: String,
@@ -178,7 +182,7 @@ impl RunReport {
         }
         if !self.connections.is_empty() {
             let _ = writeln!(s, "\nTCP connections");
-            for c in &self.connections {
+            for c in self.connections.iter().take(CONSOLE_CONNECTIONS) {
                 let addr = |a: Option<std::net::SocketAddrV4>| a.map_or("?".to_string(), |a| a.to_string());
                 let path: Vec<&str> = c.states.iter().map(|(_, st)| state_name(*st)).collect();
                 let _ = writeln!(s, "  {} {} -> {}: {}", c.host, addr(c.local), addr(c.remote), path.join(" > "));
@@ -203,6 +207,15 @@ impl RunReport {
                     c.acked_bytes,
                     c.goodput_mbps,
                     c.error.as_ref().map_or(String::new(), |e| format!(", error: {e}"))
+                );
+            }
+            if self.connections.len() > CONSOLE_CONNECTIONS {
+                let more = &self.connections[CONSOLE_CONNECTIONS..];
+                let failed = more.iter().filter(|c| c.error.is_some()).count();
+                let _ = writeln!(
+                    s,
+                    "  ... and {} more ({failed} of them with an error); summary.json lists every connection",
+                    more.len()
                 );
             }
         }

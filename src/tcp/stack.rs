@@ -178,12 +178,13 @@ impl TcpStack {
         };
         let want = c.poll_timeout();
         let have = c.indexed_deadline;
-        // The index may hold a time earlier than the connection's real deadline, or a deadline the
-        // connection no longer has: `handle_timeout` then finds nothing due and re-indexes it. So
-        // only a deadline that appears or moves earlier must touch the index now. The common move,
-        // the retransmission timer restarted later by every ACK (RFC 6298 5.3), costs nothing.
+        // The index may hold a time earlier than the connection's real deadline: `handle_timeout`
+        // then finds nothing due and re-indexes it. So a deadline that moves later need not touch
+        // the index now; that is the common move, the retransmission timer restarted by every ACK
+        // (RFC 6298 5.3). A deadline that appears, moves earlier or goes away (an idle connection
+        // should not wake up for nothing) updates it at once.
         match (have, want) {
-            (_, None) => return,
+            (None, None) => return,
             (Some(h), Some(w)) if h <= w => return,
             _ => {}
         }
