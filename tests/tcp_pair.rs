@@ -605,3 +605,79 @@ fn many_connections_index_and_dirty_set_stay_consistent() {
     assert_eq!(a.open_sockets(), 0);
     assert_eq!(b.open_sockets(), 1);
 }
+
+/// A writer blocked on a full send buffer is woken once enough room is free (half of what is
+/// still queued, at most 64 KiB), not by every ACK; the last ACK always wakes it.
+#[test]
+fn a_blocked_writer_is_woken_when_enough_room_is_free() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    struct Count(AtomicUsize);
+    impl std::task::Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    for buffer in [16 * 1024, 1 << 20] {
+        let cfg = TcpConfig { send_buffer: buffer, recv_buffer: 4 << 20, ..TcpConfig::default() };
+        let mut a = TcpStack::new(1, cfg.clone());
+        let mut b = TcpStack::new(2, cfg);
+        let now = Instant::ZERO;
+        let lst = b.listen(now, SocketAddrV4::new(B_IP, 80), 4, None).unwrap();
+        let c = a.connect(now, SocketAddrV4::new(A_IP, 0), SocketAddrV4::new(B_IP, 80), None).unwrap();
+        // Deliver segments one at a time, in order, checking the writer's wake-ups on the way.
+        let mut wire: std::collections::VecDeque<(bool, OwnedSeg)> = Default::default();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(count.clone());
+        let mut queued_at_wake = Vec::new();
+        let mut acks = 0;
+        let mut blocked = false;
+        let mut sent = 0usize;
+        let mut server = None;
+        let total = 4 * buffer;
+        loop {
+            a.poll_transmit(now, &mut |s, d, r| wire.push_back((true, OwnedSeg::new(s, d, r))));
+            b.poll_transmit(now, &mut |s, d, r| wire.push_back((false, OwnedSeg::new(s, d, r))));
+            a.drain_events(&mut |_| {});
+            b.drain_events(&mut |_| {});
+            while let Some(id) = b.accept(now, lst).unwrap() {
+                server = Some(id);
+            }
+            if a.conn_info(c).unwrap().state == TcpState::Established && sent < total && !blocked {
+                let n = a.send(now, c, &vec![7u8; total - sent]).unwrap();
+                sent += n;
+                if sent < total {
+                    blocked = true;
+                    a.register_waker(c, &waker);
+                }
+            }
+            let Some((to_b, seg)) = wire.pop_front() else { break };
+            let before = count.0.load(Ordering::SeqCst);
+            if to_b {
+                b.on_segment(now, seg.src, seg.dst, &seg.repr());
+            } else {
+                a.on_segment(now, seg.src, seg.dst, &seg.repr());
+                acks += 1;
+                if count.0.load(Ordering::SeqCst) > before {
+                    let info = a.conn_info(c).unwrap();
+                    queued_at_wake.push((buffer - info.send_queued, info.send_queued));
+                    blocked = false;
+                }
+            }
+            // Keep the receiver's buffer drained so the window stays open.
+            if let Some(id) = server {
+                let _ = b.recv_with(now, id, usize::MAX, &mut |_| {});
+            }
+        }
+        assert_eq!(sent, total, "buffer {buffer}: the writer got everything out");
+        assert!(!queued_at_wake.is_empty());
+        for &(free, queued) in &queued_at_wake {
+            assert!(free >= (queued / 2).min(64 * 1024), "buffer {buffer}: woken with {free} free, {queued} queued");
+        }
+        if buffer > 256 * 1024 {
+            // 64 KiB is about 22 ACKs of two full segments each.
+            let wakes = queued_at_wake.len();
+            assert!(wakes * 10 < acks, "buffer {buffer}: {wakes} wake-ups for {acks} ACKs");
+        }
+    }
+}

@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// A writer blocked on a full send buffer is woken once this much room is free (or half of what is
+/// still queued, if that is less).
+const WRITE_WAKE_MAX: usize = 64 * 1024;
+
 impl Connection {
     // ------------------------------------------------------------------ segment arrival
 
@@ -498,7 +502,14 @@ impl Connection {
                 let at = now + self.rtt.rto();
                 self.set_timer(ctx, now, TimerKind::Retransmit, at);
             }
-            self.wake();
+            // Freed send-buffer space wakes a blocked writer only once a useful amount is free,
+            // as Linux's sk_stream_write_space() does (free >= half of what is still queued), but
+            // at most 64 KiB: a writer then fills the buffer in large pieces instead of being woken
+            // by every ACK, and a large buffer never waits for a third of itself to drain.
+            let queued = self.sbuf.len();
+            if self.sbuf.free() >= (queued / 2).min(WRITE_WAKE_MAX) {
+                self.wake();
+            }
         } else if ack == self.snd_una
             && seg.payload.is_empty()
             && !seg.flags.syn()
