@@ -12,9 +12,9 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
 /// How much one buffer holds before it goes to the writer thread.
-const BUFFER: usize = 1 << 18;
+const BUFFER: usize = 1 << 20;
 /// Buffers in flight before a writer waits for the thread (bounds memory if the disk is slow).
-const IN_FLIGHT: usize = 32;
+const IN_FLIGHT: usize = 8;
 
 enum Msg {
     Open(usize, File),
