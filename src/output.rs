@@ -4,15 +4,25 @@
 //! as much CPU time as the simulation itself. Handing full buffers to one writer thread lets the
 //! simulation go on meanwhile (the machine has more than one core), so captures add far less wall
 //! time. Nothing about the bytes changes: each file gets exactly what was written to it, in order.
-//! `flush` waits until everything written so far has reached the file, and reports the first error.
+//! `flush` waits until everything written so far has reached the file, and reports an error if any
+//! write to the file failed.
+//!
+//! An earlier file at the same path (the previous run's capture) is moved aside and deleted by a
+//! third thread: freeing the pages of a large file takes tens of milliseconds, which neither the
+//! simulation nor the writer should wait for. The new file starts empty, so a run that is killed
+//! leaves a clean (if short) file, never new data followed by old.
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
-/// How much one buffer holds before it goes to the writer thread.
-const BUFFER: usize = 1 << 20;
+/// A file's first buffers go to the thread at this size; each buffer sent doubles the size, up to
+/// `MAX_BUFFER`. A busy file then wakes the thread rarely, and a scenario with thousands of
+/// captured interfaces does not hold a large buffer for each.
+const FIRST_BUFFER: usize = 1 << 16;
+const MAX_BUFFER: usize = 1 << 20;
 /// Buffers in flight before a writer waits for the thread (bounds memory if the disk is slow).
 const IN_FLIGHT: usize = 8;
 
@@ -20,7 +30,7 @@ enum Msg {
     Open(usize, File),
     Data(usize, Vec<u8>),
     /// Reply once everything before this message for the file has been written.
-    Flush(usize, SyncSender<io::Result<()>>),
+    Flush(usize, SyncSender<Result<(), (io::ErrorKind, String)>>),
     Close(usize),
 }
 
@@ -29,12 +39,14 @@ struct Shared {
     spare: Mutex<Vec<Vec<u8>>>,
 }
 
-/// The writer thread; files made with `file` go through it. The thread ends once this and every
-/// file made from it are dropped.
+/// The writer thread; files made with `create` or `file` go through it. The thread ends once this
+/// and every file made from it are dropped.
 pub struct Background {
     tx: SyncSender<Msg>,
     shared: Arc<Shared>,
     next_id: usize,
+    /// Earlier files moved aside, for the cleanup thread to delete (started when first needed).
+    doomed: Option<Sender<PathBuf>>,
 }
 
 impl Background {
@@ -43,28 +55,54 @@ impl Background {
         let shared = Arc::new(Shared { spare: Mutex::new(Vec::new()) });
         let for_thread = shared.clone();
         std::thread::Builder::new().name("netlab-output".into()).spawn(move || serve(rx, &for_thread))?;
-        Ok(Background { tx, shared, next_id: 0 })
+        Ok(Background { tx, shared, next_id: 0, doomed: None })
     }
 
-    /// Creates the file at `path`, or overwrites it from the start, and returns a writer for it
-    /// whose writes happen on the background thread. An existing file is not truncated first
-    /// (freeing the pages of a large earlier capture is slow enough to stall the simulation, and
-    /// overwriting pages already in the page cache is cheaper than filling new ones): `flush` cuts
-    /// it to the length written.
-    pub fn create(&mut self, path: &std::path::Path) -> io::Result<BackgroundFile> {
-        let f = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(path)?;
-        Ok(self.file(f))
+    /// Creates an empty file at `path` and returns a writer for it whose writes happen on the
+    /// background thread. An earlier file there is renamed to a hidden name beside it and deleted
+    /// in the background.
+    pub fn create(&mut self, path: &Path) -> io::Result<BackgroundFile> {
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0)
+            && let Some(name) = path.file_name()
+        {
+            let aside = path.with_file_name(format!(".{}.netlab-old", name.to_string_lossy()));
+            if std::fs::rename(path, &aside).is_ok() {
+                self.delete_later(aside);
+            }
+        }
+        Ok(self.file(File::create(path)?))
     }
 
-    /// A writer for `file`, from its current position, whose writes happen on the background
-    /// thread. `flush` cuts a regular file to the length written.
+    fn delete_later(&mut self, path: PathBuf) {
+        if self.doomed.is_none() {
+            let (tx, rx) = channel::<PathBuf>();
+            let spawned = std::thread::Builder::new().name("netlab-cleanup".into()).spawn(move || {
+                for p in rx {
+                    let _ = std::fs::remove_file(p);
+                }
+            });
+            if spawned.is_ok() {
+                self.doomed = Some(tx);
+            }
+        }
+        match &self.doomed {
+            Some(tx) => {
+                let _ = tx.send(path);
+            }
+            None => {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+
+    /// A writer for `file` whose writes happen on the background thread.
     pub fn file(&mut self, file: File) -> BackgroundFile {
         let id = self.next_id;
         self.next_id += 1;
         let tx = self.tx.clone();
         // The thread owns the file from now on; a send only fails if the thread died.
         let error = tx.send(Msg::Open(id, file)).err().map(|_| gone());
-        BackgroundFile { id, tx, shared: self.shared.clone(), buf: Vec::new(), error }
+        BackgroundFile { id, tx, shared: self.shared.clone(), buf: Vec::new(), limit: FIRST_BUFFER, error }
     }
 }
 
@@ -74,28 +112,23 @@ fn gone() -> io::Error {
 
 fn serve(rx: Receiver<Msg>, shared: &Shared) {
     let mut files: Vec<Option<File>> = Vec::new();
-    let mut errors: Vec<Option<io::Error>> = Vec::new();
-    // Bytes written to each file, and whether it is a regular file (which `flush` cuts to length).
-    let mut written: Vec<(u64, bool)> = Vec::new();
+    // The first failure of each file; it stays, so every later flush reports it.
+    let mut errors: Vec<Option<(io::ErrorKind, String)>> = Vec::new();
     for msg in rx {
         match msg {
             Msg::Open(id, f) => {
                 if files.len() <= id {
                     files.resize_with(id + 1, || None);
                     errors.resize_with(id + 1, || None);
-                    written.resize(id + 1, (0, false));
                 }
-                written[id] = (0, f.metadata().is_ok_and(|m| m.is_file()));
                 files[id] = Some(f);
             }
             Msg::Data(id, mut buf) => {
                 if errors[id].is_none()
                     && let Some(f) = files[id].as_mut()
+                    && let Err(e) = f.write_all(&buf)
                 {
-                    match f.write_all(&buf) {
-                        Ok(()) => written[id].0 += buf.len() as u64,
-                        Err(e) => errors[id] = Some(e),
-                    }
+                    errors[id] = Some((e.kind(), e.to_string()));
                 }
                 buf.clear();
                 if let Ok(mut spare) = shared.spare.lock()
@@ -105,12 +138,10 @@ fn serve(rx: Receiver<Msg>, shared: &Shared) {
                 }
             }
             Msg::Flush(id, reply) => {
-                let r = match (errors[id].take(), files[id].as_mut()) {
-                    (Some(e), _) => Err(e),
+                let r = match (&errors[id], files[id].as_mut()) {
+                    (Some(e), _) => Err(e.clone()),
+                    (None, Some(f)) => f.flush().map_err(|e| (e.kind(), e.to_string())),
                     (None, None) => Ok(()),
-                    // Cut off what is left of an earlier, longer file.
-                    (None, Some(f)) if written[id].1 => f.set_len(written[id].0).and_then(|_| f.flush()),
-                    (None, Some(f)) => f.flush(),
                 };
                 let _ = reply.send(r);
             }
@@ -125,6 +156,8 @@ pub struct BackgroundFile {
     tx: SyncSender<Msg>,
     shared: Arc<Shared>,
     buf: Vec<u8>,
+    /// The size at which `buf` goes to the thread.
+    limit: usize,
     error: Option<io::Error>,
 }
 
@@ -138,17 +171,18 @@ impl BackgroundFile {
         }
         let fresh = self.shared.spare.lock().ok().and_then(|mut s| s.pop()).unwrap_or_default();
         let full = std::mem::replace(&mut self.buf, fresh);
+        self.limit = (self.limit * 2).min(MAX_BUFFER);
         self.tx.send(Msg::Data(self.id, full)).map_err(|_| gone())
     }
 }
 
 impl Write for BackgroundFile {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.buf.capacity() == 0 {
-            self.buf.reserve_exact(BUFFER);
-        }
-        if self.buf.len() + data.len() > BUFFER {
+        if self.buf.len() + data.len() > self.limit {
             self.send_buffer()?;
+        }
+        if self.buf.capacity() < self.limit {
+            self.buf.reserve_exact(self.limit - self.buf.len());
         }
         self.buf.extend_from_slice(data);
         Ok(data.len())
@@ -158,7 +192,11 @@ impl Write for BackgroundFile {
         self.send_buffer()?;
         let (reply_tx, reply_rx) = sync_channel(1);
         self.tx.send(Msg::Flush(self.id, reply_tx)).map_err(|_| gone())?;
-        reply_rx.recv().map_err(|_| gone())?
+        match reply_rx.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err((kind, msg))) => Err(io::Error::new(kind, msg)),
+            Err(_) => Err(gone()),
+        }
     }
 }
 
@@ -175,14 +213,19 @@ impl Drop for BackgroundFile {
 mod tests {
     use super::*;
 
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("netlab-output-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     #[test]
     fn files_get_exactly_their_bytes_in_order() {
-        let dir = std::env::temp_dir().join(format!("netlab-output-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = temp_dir("order");
         let mut bg = Background::new().unwrap();
         let mut expected = [Vec::new(), Vec::new(), Vec::new()];
-        let mut files: Vec<BackgroundFile> =
-            (0..3).map(|i| bg.file(File::create(dir.join(format!("f{i}"))).unwrap())).collect();
+        let mut files: Vec<BackgroundFile> = (0..3).map(|i| bg.create(&dir.join(format!("f{i}"))).unwrap()).collect();
         // Writes of many sizes, interleaved between files, several buffers' worth in all.
         let mut x: u32 = 12345;
         for n in 0..3000usize {
@@ -207,24 +250,38 @@ mod tests {
     }
 
     #[test]
-    fn an_existing_longer_file_is_cut_to_what_was_written() {
-        let path = std::env::temp_dir().join(format!("netlab-output-cut-{}", std::process::id()));
+    fn an_earlier_file_is_replaced_and_removed() {
+        let dir = temp_dir("replace");
+        let path = dir.join("capture.pcap");
         std::fs::write(&path, vec![7u8; 100_000]).unwrap();
         let mut bg = Background::new().unwrap();
         let mut f = bg.create(&path).unwrap();
+        // The new file starts empty, before anything is written or flushed.
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
         f.write_all(b"short").unwrap();
         f.flush().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"short");
-        std::fs::remove_file(&path).unwrap();
+        // The old one is deleted in the background.
+        let aside = dir.join(".capture.pcap.netlab-old");
+        for _ in 0..1000 {
+            if !aside.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(!aside.exists(), "the earlier file was not removed");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
-    fn a_write_error_is_reported_by_flush() {
+    fn a_write_error_is_reported_by_every_flush() {
         // /dev/full fails every write with ENOSPC.
         let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else { return };
         let mut bg = Background::new().unwrap();
         let mut f = bg.file(full);
         f.write_all(&[1u8; 100]).unwrap();
         assert!(f.flush().is_err());
+        f.write_all(&[1u8; 100]).unwrap();
+        assert!(f.flush().is_err(), "a later flush forgot the error");
     }
 }
