@@ -265,3 +265,74 @@ pub async fn sender(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn content(bytes: u64) -> Content {
+        Content::new(content_rng(42, "t"), bytes)
+    }
+
+    /// The stream one byte at a time, from its definition: byte j of block i is
+    /// pattern[j] ^ (key i's byte j mod 8), key i = SplitMix64 output number i + 1.
+    fn by_definition(c: &Content, len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|o| {
+                let (block, j) = ((o / BLOCK) as u64, o % BLOCK);
+                let key = mix(c.key_seed.wrapping_add((block + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+                c.pattern[j] ^ key.to_le_bytes()[j % 8]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn any_write_sizes_give_the_same_stream() {
+        let total = 3 * BLOCK + 1234;
+        let whole = by_definition(&content(total as u64), total);
+        // Odd piece sizes cross every 8-byte and 16 KiB boundary at unaligned offsets.
+        for step in [1usize, 3, 7, 8, 1448, 5000, BLOCK - 1, BLOCK + 9] {
+            let mut c = content(total as u64);
+            let mut got = Vec::new();
+            while c.remaining() > 0 {
+                let mut piece = vec![0u8; step.min(c.remaining() as usize)];
+                c.fill(&mut piece);
+                got.extend_from_slice(&piece);
+            }
+            assert!(got == whole, "pieces of {step}");
+            let mut sink = content(total as u64);
+            assert!(whole.chunks(step).all(|p| sink.matches(p)) && sink.exhausted(), "sink, pieces of {step}");
+        }
+        // next_block gives the same bytes in 16 KiB blocks.
+        let mut c = content(total as u64);
+        let mut blocks = Vec::new();
+        loop {
+            let b = c.next_block();
+            if b.is_empty() {
+                break;
+            }
+            blocks.extend_from_slice(b);
+        }
+        assert!(blocks == whole);
+    }
+
+    #[test]
+    fn misplaced_or_altered_data_does_not_match() {
+        let total = 4 * BLOCK;
+        let whole = by_definition(&content(total as u64), total);
+        // A whole block delivered where another belongs: the per-block key tells them apart.
+        let mut sink = content(total as u64);
+        assert!(!sink.matches(&whole[BLOCK..2 * BLOCK]));
+        // One flipped bit.
+        let mut bad = whole.clone();
+        bad[BLOCK + 77] ^= 0x10;
+        let mut sink = content(total as u64);
+        assert!(!sink.matches(&bad));
+        // More than was sent.
+        let mut sink = content(10);
+        assert!(!sink.matches(&[0u8; 11]));
+        // Different apps (or seeds) have different content.
+        let other = by_definition(&Content::new(content_rng(42, "u"), 64), 64);
+        assert_ne!(other, whole[..64]);
+    }
+}
