@@ -188,6 +188,12 @@ impl Write for BackgroundFile {
         Ok(data.len())
     }
 
+    /// `write` always takes everything; a pcap record is five small writes, so skipping the
+    /// default retry loop matters.
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.write(data).map(|_| ())
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.send_buffer()?;
         let (reply_tx, reply_rx) = sync_channel(1);
