@@ -74,3 +74,29 @@ fn different_seeds_draw_differently() {
     }
     assert!(drop_patterns.len() >= 6, "8 seeds gave only {} distinct loss patterns", drop_patterns.len());
 }
+
+/// Without a trace file, timer and application-call events are only counted, not recorded: the
+/// summary (every figure an expectation can check) must be the same either way.
+#[test]
+fn the_summary_does_not_depend_on_writing_a_trace() {
+    for name in ["loss.toml", "keepalive.toml", "refused.toml", "zero-window.toml"] {
+        let sc = scenario(name);
+        let with = run_to_dir(&sc, 5, &tmp(&format!("{name}-trace")));
+        let dir = tmp(&format!("{name}-notrace"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let opts = BuildOptions { seed: Some(5), out_dir: Some(dir.clone()), trace: false, ..Default::default() };
+        let mut world = sc.build(&opts).unwrap();
+        let limits = RunLimits {
+            stop_at: Instant::ZERO + sc.stop,
+            max_events: u64::MAX,
+            stop_when_apps_done: sc.stop_when_apps_done,
+        };
+        let outcome = world.run(limits);
+        world.finish().unwrap();
+        let without = serde_json::to_vec_pretty(&RunReport::collect(&sc, 5, &world, outcome)).unwrap();
+        assert!(with.contains_key("trace.jsonl") && !dir.join("trace.jsonl").exists());
+        assert!(with["summary.json"] == without, "{name}: the summary changes when no trace is written");
+        let _ = std::fs::remove_dir_all(tmp(&format!("{name}-trace")));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

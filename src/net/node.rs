@@ -498,6 +498,7 @@ impl Node {
             };
             fab.tracer.emit_tcp(id, event, frame)
         });
+        fab.tracer.count_skipped_tcp(id, stack.take_skipped_events());
         self.frame_ids = frames;
         self.tcp = Some(stack);
     }

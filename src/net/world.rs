@@ -613,6 +613,11 @@ impl WorldBuilder {
         if let Some(sink) = trace_sink {
             tracer.set_sink(sink);
         }
+        for n in &mut nodes {
+            if let Some(stack) = n.tcp.as_mut() {
+                stack.set_detail_events(tracer.writes());
+            }
+        }
         let nlinks = links.len();
         let mut fab = Fabric::new(links, tracer);
         fab.rules = super::rules::Rules::new(rules, nlinks);

@@ -132,6 +132,35 @@ pub struct TcpEvent {
     pub kind: TcpEventKind,
 }
 
+impl TcpEventKind {
+    /// Timer and application-call events: only a written trace uses them (no summary figure or
+    /// expectation does), so a stack that is told nobody writes a trace counts them instead of
+    /// recording them (see `TcpStack::set_detail_events`).
+    pub fn is_detail(&self) -> bool {
+        matches!(self, TcpEventKind::TimerSet { .. } | TcpEventKind::TimerFired { .. } | TcpEventKind::AppCall { .. })
+    }
+}
+
+/// The events a stack has recorded since they were last handed over.
+#[derive(Debug, Default)]
+pub(crate) struct EventLog {
+    pub list: Vec<TcpEvent>,
+    /// Record detail events (`TcpEventKind::is_detail`), or only count them.
+    pub detail: bool,
+    /// Detail events counted but not recorded since they were last handed over.
+    pub skipped: u64,
+}
+
+impl EventLog {
+    pub fn push(&mut self, e: TcpEvent) {
+        if self.detail || !e.kind.is_detail() {
+            self.list.push(e);
+        } else {
+            self.skipped += 1;
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TcpEventKind {

@@ -73,6 +73,12 @@ impl ConnSummary {
         if ev.remote.is_some() {
             self.remote = ev.remote;
         }
+        // Timer and application-call events are only recorded when a trace is written
+        // (`TcpEventKind::is_detail`); the summary must not depend on that (the tracer does not
+        // pass them here, this is for other callers).
+        if ev.kind.is_detail() {
+            return;
+        }
         self.first_time.get_or_insert(ev.time);
         self.last_time = Some(ev.time);
         match &ev.kind {

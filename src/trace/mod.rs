@@ -280,6 +280,18 @@ impl Tracer {
         }
     }
 
+    /// TCP events a stack counted without recording them (its trace is not written): they count
+    /// as events all the same, so figures do not depend on whether a trace is written.
+    pub fn count_skipped_tcp(&mut self, node: NodeId, n: u64) {
+        self.events += n;
+        self.nodes[node].tcp_events += n;
+    }
+
+    /// Whether a trace is being written.
+    pub fn writes(&self) -> bool {
+        self.sink.is_some()
+    }
+
     fn write(&mut self, ev: &TraceEvent) {
         let Some(w) = self.sink.as_mut() else { return };
         let r = serde_json::to_writer(&mut *w, ev).map_err(std::io::Error::from).and_then(|_| w.write_all(b"\n"));
@@ -298,7 +310,9 @@ impl Tracer {
             n.rsts_sent += 1;
         }
         // Events of no socket (a RST answering a segment for a closed port) belong to no connection.
-        if self.keep_tcp && event.socket != crate::tcp::NO_SOCKET {
+        // Detail events (timers, application calls) are not always recorded: they must not make a
+        // connection appear in the summary.
+        if self.keep_tcp && event.socket != crate::tcp::NO_SOCKET && !event.kind.is_detail() {
             let c = self.conns.entry((node, event.socket)).or_insert_with(|| conn::ConnSummary {
                 host: self.node_names.get(node).cloned().unwrap_or_default(),
                 node,

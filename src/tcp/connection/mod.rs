@@ -41,7 +41,7 @@ pub(crate) struct Outgoing {
 
 /// What a connection call may need from its surroundings.
 pub(crate) struct Ctx<'a> {
-    pub events: &'a mut Vec<TcpEvent>,
+    pub events: &'a mut super::EventLog,
     pub outbox: &'a mut Vec<Outgoing>,
 }
 
