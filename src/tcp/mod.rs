@@ -153,11 +153,17 @@ pub(crate) struct EventLog {
 
 impl EventLog {
     pub fn push(&mut self, e: TcpEvent) {
-        if self.detail || !e.kind.is_detail() {
+        if !(e.kind.is_detail() && self.skip_detail()) {
             self.list.push(e);
-        } else {
+        }
+    }
+    /// For a detail event about to be made: true (and counted) if it is not to be recorded, so the
+    /// caller need not build it.
+    pub fn skip_detail(&mut self) -> bool {
+        if !self.detail {
             self.skipped += 1;
         }
+        !self.detail
     }
 }
 

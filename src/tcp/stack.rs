@@ -247,8 +247,7 @@ impl TcpStack {
         len: Option<usize>,
         result: &T,
     ) {
-        if !self.events.detail {
-            self.events.skipped += 1;
+        if self.events.skip_detail() {
             return;
         }
         let (local, remote) = match self.sockets.get(&id) {
