@@ -5,16 +5,25 @@
 //! and traces observe that flow; they never steer it.
 
 pub mod app;
+#[cfg(feature = "live")]
 pub mod bridge;
-pub mod capture;
 pub mod net;
 pub mod output;
-pub mod plot;
+#[cfg(feature = "scenario")]
 pub mod report;
+#[cfg(feature = "scenario")]
 pub mod run;
+#[cfg(feature = "scenario")]
 pub mod scenario;
 pub mod sim;
+#[cfg(feature = "scenario")]
 pub mod sweep;
 pub mod tcp;
 pub mod trace;
 pub mod wire;
+pub mod world;
+
+pub use net::{Cidr, Dir, Impairments, Jitter, LossModel};
+pub use sim::{Duration, Instant};
+pub use tcp::{TcpConfig, TcpError, TcpState};
+pub use world::{Host, JoinHandle, TcpListener, TcpStream, World, WorldBuilder};

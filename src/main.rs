@@ -138,7 +138,7 @@ fn run(
     let wall_start = std::time::Instant::now();
     let bar = Progress::new(netlab::run::limits(&sc, until).stop_at);
     let result = if sc.bridges.is_empty() {
-        netlab::run::run(&sc, &opts, until, &mut |t| bar.update(t, wall_start))
+        netlab::run::run(&sc, &opts, until, &mut |t| bar.update(t, wall_start), &|| false)
     } else {
         netlab::bridge::run(&sc, &opts, until) // live bridges: real time
     };
@@ -305,7 +305,7 @@ fn tui(args: Vec<std::ffi::OsString>) -> ExitCode {
 
 /// `netlab plot`: writes the time-sequence and cwnd graphs of one connection as SVG files.
 fn plot(run: PathBuf, conn: Option<String>, out: Option<PathBuf>) -> ExitCode {
-    match netlab::plot::plot_run(&run, conn.as_deref(), out.as_deref()) {
+    match netlab::report::plot::plot_run(&run, conn.as_deref(), out.as_deref()) {
         Ok(files) => {
             for f in files {
                 println!("wrote {}", f.display());

@@ -53,7 +53,7 @@ pub fn sweep(
                                 .map(|e| format!("line {}: {} ({})", e.line, e.description, e.actual))
                                 .collect();
                             if !report.outcome.unfinished.is_empty()
-                                && report.outcome.reason == crate::net::StopReason::TimeLimit
+                                && report.outcome.reason == crate::world::StopReason::TimeLimit
                             {
                                 p.push(format!(
                                     "time limit reached with unfinished apps: {}",

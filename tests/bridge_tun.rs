@@ -216,7 +216,7 @@ fn kernel_clients(loss: f64, tag: &str) {
     );
     assert!(o.status.success(), "curl: {}\n{}", String::from_utf8_lossy(&o.stderr), logs(&dir));
     let got = std::fs::read(&file).expect("curl output");
-    let expected = netlab::bridge::apps::http_body(1, "web", n);
+    let expected = netlab::app::remote::http_body(1, "web", n);
     assert_eq!(got.len(), n, "curl got {} bytes", got.len());
     assert_eq!(sha256_hex(&got), sha256_hex(&expected), "curl body differs from the server's content");
 
@@ -317,7 +317,7 @@ fn simulated_clients(loss: f64, tag: &str) {
     // bulk: the kernel sink got exactly what the simulated sender sent (its seeded content).
     sink.wait(Duration::from_secs(30));
     let got = std::fs::read_to_string(&sink_out).expect("sink result");
-    let expected = netlab::bridge::apps::content_sha256(1, "upload", 1_000_000);
+    let expected = netlab::app::remote::content_sha256(1, "upload", 1_000_000);
     assert_eq!(got, format!("1000000 {expected}"), "{}", logs(&dir));
     let sent = output_line(app(&sum, "upload"), "sent 1000000 bytes, sha256 ");
     assert!(sent.ends_with(&expected), "{sent}");

@@ -5,8 +5,9 @@
 //!   order, as it arrives (stricter than comparing hashes, and cheap enough for benchmarks, where
 //!   hashing 2 x 100 MB would cost more than the simulation itself).
 
-use super::{Ctx, hex};
+use super::hex;
 use crate::sim::{Duration, SimRng};
+use crate::world::Host;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::net::SocketAddrV4;
@@ -141,7 +142,7 @@ pub struct SinkConfig {
 }
 
 /// Accepts one connection and reads it to the end, verifying as configured.
-pub async fn sink(ctx: Ctx, cfg: SinkConfig, result: Rc<RefCell<SinkResult>>) -> Result<(), String> {
+pub async fn sink(ctx: Host, cfg: SinkConfig, result: Rc<RefCell<SinkResult>>) -> Result<(), String> {
     let SinkConfig { port, verify, mut expected, read_pause, read_chunk } = cfg;
     let l = ctx.listen(port, 4, None).map_err(|e| format!("listen on {port}: {e}"))?;
     let s = l.accept().await.map_err(|e| e.to_string())?;
@@ -207,7 +208,7 @@ pub async fn sink(ctx: Ctx, cfg: SinkConfig, result: Rc<RefCell<SinkResult>>) ->
 /// Connects to `to`, sends `bytes` bytes of the app's content stream, closes, and reports both sides
 /// once the sink has read everything and closed its end.
 pub async fn sender(
-    ctx: Ctx,
+    ctx: Host,
     to: SocketAddrV4,
     bytes: u64,
     verify: Verify,

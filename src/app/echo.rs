@@ -3,9 +3,9 @@
 //! interval, prints each reply, then closes. Lines end with '\n', so a reply never depends on how TCP
 //! happened to split or merge the bytes.
 
-use super::Ctx;
-use super::socket::TcpStream;
 use crate::sim::Duration;
+use crate::world::Host;
+use crate::world::TcpStream;
 use std::net::SocketAddrV4;
 
 pub const ALPHABET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -29,7 +29,7 @@ async fn read_line(s: &TcpStream, pending: &mut Vec<u8>) -> Result<Option<String
 
 /// Serves every connection; after the client's end of stream it waits `close_delay` before closing
 /// (so that the connection sits in CLOSE-WAIT for that long).
-pub async fn server(ctx: Ctx, port: u16, backlog: usize, close_delay: Duration) -> Result<(), String> {
+pub async fn server(ctx: Host, port: u16, backlog: usize, close_delay: Duration) -> Result<(), String> {
     let l = ctx.listen(port, backlog, None).map_err(|e| format!("listen on {port}: {e}"))?;
     ctx.print(format!("echo server listening on port {port}"));
     loop {
@@ -54,7 +54,7 @@ pub async fn server(ctx: Ctx, port: u16, backlog: usize, close_delay: Duration) 
     }
 }
 
-pub async fn client(ctx: Ctx, to: SocketAddrV4, messages: usize, interval: Duration) -> Result<(), String> {
+pub async fn client(ctx: Host, to: SocketAddrV4, messages: usize, interval: Duration) -> Result<(), String> {
     let s = ctx.connect(to, None).await.map_err(|e| format!("connect to {to}: {e}"))?;
     ctx.print(format!("connected to {to}"));
     let mut pending = Vec::new();

@@ -3,11 +3,12 @@
 //! Paths: `/` and `/hello` return a short greeting; `/bytes/N` returns N bytes of content generated
 //! from the server's seeded stream; anything else is 404.
 
-use super::{Ctx, hex};
+use super::hex;
+use crate::world::Host;
 use sha2::{Digest, Sha256};
 use std::net::SocketAddrV4;
 
-pub async fn server(ctx: Ctx, port: u16) -> Result<(), String> {
+pub async fn server(ctx: Host, port: u16) -> Result<(), String> {
     let l = ctx.listen(port, 16, None).map_err(|e| format!("listen on {port}: {e}"))?;
     ctx.print(format!("http server listening on port {port}"));
     loop {
@@ -45,7 +46,7 @@ pub async fn server(ctx: Ctx, port: u16) -> Result<(), String> {
 }
 
 /// Fetches `path` from `to` and prints the response (the body in full when it is short text).
-pub async fn webget(ctx: Ctx, to: SocketAddrV4, host: String, path: String) -> Result<(), String> {
+pub async fn webget(ctx: Host, to: SocketAddrV4, host: String, path: String) -> Result<(), String> {
     let start = ctx.now();
     let s = ctx.connect(to, None).await.map_err(|e| format!("connect to {to}: {e}"))?;
     let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");

@@ -2,10 +2,10 @@
 //! to the other peer's fixed port (both do so at the same time, so their SYNs cross), sends a message,
 //! half-closes at once (so the FINs cross too), and reads the other side's message to the end.
 
-use super::Ctx;
+use crate::world::Host;
 use std::net::SocketAddrV4;
 
-pub async fn peer(ctx: Ctx, local_port: u16, to: SocketAddrV4, bytes: usize) -> Result<(), String> {
+pub async fn peer(ctx: Host, local_port: u16, to: SocketAddrV4, bytes: usize) -> Result<(), String> {
     let s = ctx.connect_from(local_port, to, None).await.map_err(|e| format!("connect to {to}: {e}"))?;
     ctx.print(format!("connected {local_port} -> {to}"));
     let msg: Vec<u8> = (0..bytes).map(|i| b'a' + (i % 26) as u8).collect();

@@ -1,8 +1,8 @@
 //! ping and traceroute over ICMP echo.
 
-use super::Ctx;
-use crate::net::node::IcmpKind;
 use crate::sim::{Duration, Instant};
+use crate::world::Host;
+use crate::world::IcmpKind;
 use std::net::Ipv4Addr;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -18,7 +18,7 @@ pub struct PingConfig {
 }
 
 /// Each application gets its own ICMP identifier, so replies reach only the app that asked.
-fn icmp_ident(ctx: &Ctx) -> u16 {
+fn icmp_ident(ctx: &Host) -> u16 {
     (ctx.app as u16).wrapping_add(1)
 }
 
@@ -27,7 +27,7 @@ fn payload(size: usize, seq: u16) -> Vec<u8> {
 }
 
 /// Sends `count` echo requests `interval` apart and reports replies like ping(8).
-pub async fn ping(ctx: Ctx, cfg: PingConfig) -> Result<(), String> {
+pub async fn ping(ctx: Host, cfg: PingConfig) -> Result<(), String> {
     let ident = icmp_ident(&ctx);
     ctx.icmp_open(ident);
     let mut sent_at: Vec<Instant> = Vec::new();
@@ -125,7 +125,7 @@ pub struct TracerouteConfig {
 
 /// traceroute with ICMP echo probes (like `traceroute -I`): TTL 1, 2, ... until the destination
 /// answers. Prints one line per hop.
-pub async fn traceroute(ctx: Ctx, cfg: TracerouteConfig) -> Result<(), String> {
+pub async fn traceroute(ctx: Host, cfg: TracerouteConfig) -> Result<(), String> {
     let ident = icmp_ident(&ctx);
     ctx.icmp_open(ident);
     ctx.print(format!("traceroute to {}, {} hops max", cfg.dst, cfg.max_hops));

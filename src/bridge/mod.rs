@@ -15,18 +15,18 @@
 //! outside can panic netlab: what does not parse is counted (a `NodeDrop` of the bridge's stand-in
 //! node `<bridge>-peer`, cause malformed or unsupported) and dropped.
 
-pub mod apps;
 mod signal;
 pub mod tun;
 pub mod udp;
 
 use crate::net::fabric::Frame;
-use crate::net::world::{LiveIo, Network};
+use crate::net::network::Network;
+use crate::net::{LinkId, NetEvent, NodeDropCause};
 use crate::run::Finished;
 use crate::scenario::{BridgeDef, BridgeKind, BuildFailure, BuildOptions, Scenario};
 use crate::sim::{Duration, Instant};
-use crate::trace::{LinkId, NodeDropCause, TraceKind};
 use crate::wire::{ArpOp, ArpRepr, EtherType, EthernetRepr, MacAddr};
+use crate::world::Clock;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
@@ -61,7 +61,7 @@ struct End {
     send_errors: u64,
 }
 
-/// The bridges of a live run and the clock: the `LiveIo` of `World::run_realtime`.
+/// The bridges of a live run and the wall clock: the `Clock` of a live `World::drive`.
 pub struct Live {
     start: std::time::Instant,
     rx: Receiver<Input>,
@@ -74,12 +74,12 @@ pub struct Live {
 
 impl Live {
     /// Opens every bridge of `sc` (sockets, TUN devices) and starts their reader threads.
-    pub fn open(sc: &Scenario, world: &crate::net::World) -> Result<Live, String> {
+    pub fn open(sc: &Scenario, world: &crate::world::World) -> Result<Live, String> {
         let (tx, rx): (SyncSender<Input>, Receiver<Input>) = sync_channel(4096);
         let stop = Arc::new(AtomicBool::new(false));
         let mut ends = Vec::new();
         let mut threads = Vec::new();
-        let mut net = world.core.net.borrow_mut();
+        let mut net = world.network();
         for (i, b) in sc.bridges.iter().enumerate() {
             let (n, ifx) = net.fab.links[b.link].ends[0];
             let (pn, pifx) = net.fab.links[b.link].ends[1];
@@ -87,10 +87,6 @@ impl Live {
             let mtu = net.fab.links[b.link].dirs[0].params.mtu;
             let port = match &b.kind {
                 BridgeKind::Udp { local, remote } => {
-                    // Frames of two processes meet on this wire: give the interface a MAC derived from
-                    // its (unique) address rather than from the node's index in its own process.
-                    let o = node_ip.addr.octets();
-                    net.nodes[n].ifaces[ifx].mac = MacAddr([0x02, 0x4e, o[0], o[1], o[2], o[3]]);
                     let (port, t) = udp::UdpPort::open(i, *local, *remote, tx.clone(), stop.clone())
                         .map_err(|e| format!("bridge {}: {e}", b.name))?;
                     threads.push(t);
@@ -111,7 +107,6 @@ impl Live {
                     Port::Tun(port)
                 }
             };
-            net.fab.external.push((b.link, 1));
             ends.push(End {
                 def: b.clone(),
                 port,
@@ -127,8 +122,8 @@ impl Live {
         let epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(0));
-        for c in &mut net.fab.captures {
-            c.epoch_offset_ns = epoch;
+        for c in &mut net.fab.recorders {
+            c.set_epoch_offset(epoch);
         }
         Ok(Live { start, rx, pending: None, ends, stop, threads })
     }
@@ -168,7 +163,7 @@ impl Live {
         let Some(end) = self.ends.get(input.bridge) else { return };
         let (link, peer_node) = (end.def.link, end.def.peer_node);
         let drop_it = |net: &mut Network, cause: NodeDropCause| {
-            net.fab.trace(TraceKind::NodeDrop { node: peer_node, frame: 0, cause });
+            net.fab.trace(NetEvent::NodeDrop { node: peer_node, frame: 0, cause });
         };
         match &end.port {
             Port::Udp(_) => {
@@ -201,16 +196,34 @@ impl Drop for Live {
     }
 }
 
-impl LiveIo for Live {
-    fn now(&mut self) -> Instant {
+impl Live {
+    fn wall(&self) -> Instant {
         Instant::from_nanos(u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX))
     }
+}
+
+impl Clock for Live {
+    fn now(&mut self, _next_event: Option<Instant>) -> Instant {
+        self.wall()
+    }
+
+    fn stops_when_idle(&self) -> bool {
+        false
+    }
+
+    /// After the applications are done, run on a little so that their last frames (a FIN, the
+    /// final ACK) still cross the bridges.
+    fn linger(&self) -> Duration {
+        Duration::from_secs(2)
+    }
+
+    fn progress(&mut self, _now: Instant) {}
 
     fn wait(&mut self, deadline: Instant) {
         if self.pending.is_some() {
             return;
         }
-        let now = self.now();
+        let now = self.wall();
         if deadline <= now {
             return;
         }
@@ -302,14 +315,14 @@ impl LiveIo for Live {
 /// limit, Ctrl-C, or (with `stop_when_apps_done`) the applications are done, then closes the bridges
 /// and collects the report. Captures are stamped with wall-clock time.
 pub fn run(sc: &Scenario, opts: &BuildOptions, until: Option<Duration>) -> Result<Finished, BuildFailure> {
-    let mut world = sc.build(opts)?;
+    let mut world = crate::run::build(sc, opts)?;
     let mut live = Live::open(sc, &world).map_err(BuildFailure::Topology)?;
     signal::install();
     for line in live.describe() {
         eprintln!("netlab: {line}");
     }
     eprintln!("netlab: live, running in real time (Ctrl-C stops)");
-    let outcome = world.run_realtime(crate::run::limits(sc, until), &mut live);
+    let outcome = world.drive(crate::run::limits(sc, until), &mut live);
     for note in live.close() {
         eprintln!("netlab: {note}");
     }

@@ -5,7 +5,7 @@
 
 use super::Input;
 use crate::net::Cidr;
-use crate::trace::NodeDropCause;
+use crate::net::NodeDropCause;
 use crate::wire::{EthernetRepr, Ipv4Repr, WireError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -3,8 +3,8 @@
 //! carrying IPv4 or ARP, else it is counted and dropped.
 
 use super::Input;
+use crate::net::NodeDropCause;
 use crate::net::fabric::MAX_FRAME;
-use crate::trace::NodeDropCause;
 use crate::wire::{EtherType, EthernetRepr};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;

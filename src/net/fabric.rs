@@ -1,12 +1,12 @@
 //! The fabric: the event queue, the links, the tracer, the captures and the frame pool. Nodes hand it
 //! frames to put on a link; it decides each frame's fate and schedules its arrival.
 
+use super::event::{EventSink, FrameRecorder, LinkDropCause, NetEvent};
+use super::ids::{Dir, LinkId, NodeId};
 use super::link::{Fate, Link};
 use super::rules::{PacketAction, Rules};
-use crate::capture::Capture;
 use crate::sim::Duration;
 use crate::sim::{EventQueue, Instant};
-use crate::trace::{Dir, LinkDropCause, LinkId, NodeId, TraceKind, Tracer};
 use std::collections::BTreeMap;
 use std::task::Waker;
 
@@ -59,8 +59,8 @@ pub struct Fabric {
     pub now: Instant,
     pub queue: EventQueue<Event>,
     pub links: Vec<Link>,
-    pub tracer: Tracer,
-    pub captures: Vec<Capture>,
+    pub sink: Box<dyn EventSink>,
+    pub recorders: Vec<Box<dyn FrameRecorder>>,
     pool: Vec<Vec<u8>>,
     next_frame_id: u64,
     pub rules: Rules,
@@ -75,13 +75,13 @@ pub struct Fabric {
 pub const MAX_FRAME: usize = 14 + 65535;
 
 impl Fabric {
-    pub fn new(links: Vec<Link>, tracer: Tracer) -> Fabric {
+    pub fn new(links: Vec<Link>, sink: Box<dyn EventSink>) -> Fabric {
         Fabric {
             now: Instant::ZERO,
             queue: EventQueue::with_capacity(1024),
             links,
-            tracer,
-            captures: Vec::new(),
+            sink,
+            recorders: Vec::new(),
             pool: Vec::new(),
             next_frame_id: 0,
             rules: Rules::default(),
@@ -106,8 +106,8 @@ impl Fabric {
         }
     }
 
-    pub fn trace(&mut self, kind: TraceKind) {
-        self.tracer.emit(self.now, kind);
+    pub fn trace(&mut self, kind: NetEvent) {
+        self.sink.emit(self.now, kind);
     }
 
     /// Offers `frame` to link `link` from end `side` (0 = a, 1 = b); `capture` is the sending
@@ -119,15 +119,15 @@ impl Fabric {
         let fate = self.links[link].dirs[dir.index()].offer(now, len);
         match fate {
             Fate::Rejected(cause) => {
-                self.tracer.emit(now, TraceKind::LinkDrop { link, dir, frame: frame.id, len, cause });
+                self.sink.emit(now, NetEvent::LinkDrop { link, dir, frame: frame.id, len, cause });
                 self.recycle(frame);
             }
             Fate::Sent { tx_start, arrival, duplicate_arrival, corrupt_bit, reordered } => {
                 if let Some(c) = capture {
-                    self.captures[c].record(now, tx_start, &frame.data);
+                    self.recorders[c].record(now, tx_start, &frame.data);
                 }
                 let queued_ns = (tx_start - now).as_nanos();
-                self.tracer.emit(now, TraceKind::LinkTx { link, dir, frame: frame.id, len, queued_ns });
+                self.sink.emit(now, NetEvent::LinkTx { link, dir, frame: frame.id, len, queued_ns });
                 // Packet-matching fault rules (only on links that have some).
                 let mut rule_drop = false;
                 let mut rule_delay = Duration::ZERO;
@@ -140,7 +140,7 @@ impl Fabric {
                     for (index, act) in acts {
                         let what =
                             format!("{act:?} frame {} on link {} {}", frame.id, self.links[link].name, dir.as_str());
-                        self.tracer.emit(now, TraceKind::Fault { index, what });
+                        self.sink.emit(now, NetEvent::Fault { index, what });
                         match act {
                             PacketAction::Drop => rule_drop = true,
                             PacketAction::Delay(d) => rule_delay += d,
@@ -156,13 +156,13 @@ impl Fabric {
                 }
                 let Some(at) = arrival else {
                     let cause = LinkDropCause::Loss;
-                    self.tracer.emit(now, TraceKind::LinkDrop { link, dir, frame: frame.id, len, cause });
+                    self.sink.emit(now, NetEvent::LinkDrop { link, dir, frame: frame.id, len, cause });
                     self.recycle(frame);
                     return;
                 };
                 if rule_drop {
                     let cause = LinkDropCause::Fault;
-                    self.tracer.emit(now, TraceKind::LinkDrop { link, dir, frame: frame.id, len, cause });
+                    self.sink.emit(now, NetEvent::LinkDrop { link, dir, frame: frame.id, len, cause });
                     self.recycle(frame);
                     return;
                 }
@@ -170,25 +170,25 @@ impl Fabric {
                 if let Some(dup_at) = duplicate_arrival {
                     let mut copy = self.new_frame();
                     copy.data.extend_from_slice(&frame.data);
-                    self.tracer.emit(now, TraceKind::LinkDuplicate { link, dir, frame: frame.id, copy: copy.id });
+                    self.sink.emit(now, NetEvent::LinkDuplicate { link, dir, frame: frame.id, copy: copy.id });
                     self.queue.push(dup_at + rule_delay, Event::Arrive { link, dir, frame: copy });
                 }
                 if let Some(bit) = corrupt_bit {
                     frame.data[bit / 8] ^= 1 << (bit % 8);
-                    self.tracer.emit(now, TraceKind::LinkCorrupt { link, dir, frame: frame.id, bit });
+                    self.sink.emit(now, NetEvent::LinkCorrupt { link, dir, frame: frame.id, bit });
                 }
                 for d in rule_dups {
                     let mut copy = self.new_frame();
                     copy.data.extend_from_slice(&frame.data);
-                    self.tracer.emit(now, TraceKind::LinkDuplicate { link, dir, frame: frame.id, copy: copy.id });
+                    self.sink.emit(now, NetEvent::LinkDuplicate { link, dir, frame: frame.id, copy: copy.id });
                     self.queue.push(at + d, Event::Arrive { link, dir, frame: copy });
                 }
                 if let Some(bit) = rule_corrupt {
                     frame.data[bit / 8] ^= 1;
-                    self.tracer.emit(now, TraceKind::LinkCorrupt { link, dir, frame: frame.id, bit });
+                    self.sink.emit(now, NetEvent::LinkCorrupt { link, dir, frame: frame.id, bit });
                 }
                 if reordered {
-                    self.tracer.emit(now, TraceKind::LinkReorder { link, dir, frame: frame.id });
+                    self.sink.emit(now, NetEvent::LinkReorder { link, dir, frame: frame.id });
                 }
                 if let Some(offset) = rule_forge
                     && let Some(forged) = self.forge_rst(&frame, offset)
@@ -200,7 +200,7 @@ impl Fabric {
                     && !self.held.contains_key(&(link, dir))
                 {
                     // Held until the next frame in this direction arrives (or `max_hold` passes).
-                    self.tracer.emit(now, TraceKind::LinkReorder { link, dir, frame: frame.id });
+                    self.sink.emit(now, NetEvent::LinkReorder { link, dir, frame: frame.id });
                     self.queue.push(at + max_hold, Event::Release { link, dir, frame: frame.id });
                     self.held.insert((link, dir), frame);
                     return;

@@ -3,8 +3,8 @@
 //! Every random draw comes from the direction's own seeded streams: one stream per impairment, so
 //! that turning on duplication does not change which packets are lost.
 
+use super::event::LinkDropCause;
 use crate::sim::{Duration, Instant, SimRng};
-use crate::trace::LinkDropCause;
 use std::collections::VecDeque;
 
 /// Extra delay added to each packet.

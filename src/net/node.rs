@@ -3,11 +3,12 @@
 //! sockets for its applications.
 
 use super::addr::Cidr;
+use super::event::{NetEvent, NodeDropCause};
 use super::fabric::{Event, Fabric, Frame};
+use super::ids::NodeId;
 use super::route::RoutingTable;
 use crate::sim::{Duration, Instant};
 use crate::tcp::TcpStack;
-use crate::trace::{NodeDropCause, NodeId, TraceKind};
 use crate::wire::{
     ArpOp, ArpRepr, EtherType, EthernetRepr, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Repr, MacAddr, TcpRepr, UdpRepr,
     WireError, ipv4,
@@ -40,16 +41,12 @@ impl ArpTable {
     pub fn lookup(&self, ip: Ipv4Addr, now: Instant) -> Option<MacAddr> {
         self.entries.get(&ip).filter(|(_, exp)| *exp > now).map(|(m, _)| *m)
     }
-    pub fn entries(&self) -> impl Iterator<Item = (Ipv4Addr, MacAddr, Instant)> + '_ {
-        self.entries.iter().map(|(ip, (m, e))| (*ip, *m, *e))
-    }
     fn next_deadline(&self) -> Option<Instant> {
         self.waiting.values().map(|w| w.requested_at + ARP_REQUEST_INTERVAL).min()
     }
 }
 
 pub struct Iface {
-    pub name: String,
     pub mac: MacAddr,
     pub addr: Cidr,
     pub link: usize,
@@ -149,7 +146,7 @@ impl Node {
     }
 
     fn drop_frame(&self, fab: &mut Fabric, frame: Frame, cause: NodeDropCause) {
-        fab.trace(TraceKind::NodeDrop { node: self.id, frame: frame.id, cause });
+        fab.trace(NetEvent::NodeDrop { node: self.id, frame: frame.id, cause });
         fab.recycle(frame);
     }
 
@@ -193,7 +190,7 @@ impl Node {
                 target_mac: arp.sender_mac,
                 target_ip: arp.sender_ip,
             };
-            fab.trace(TraceKind::ArpReply { node: self.id, target: arp.sender_ip });
+            fab.trace(NetEvent::ArpReply { node: self.id, target: arp.sender_ip });
             self.send_arp(fab, ifx, arp.sender_mac, &reply);
         }
         // Datagrams that waited for this mapping can go now.
@@ -382,7 +379,7 @@ impl Node {
             IcmpRepr::DestUnreachable { code, next_hop_mtu: mtu, invoking: quote }
         };
         let src = self.ifaces[in_ifx].addr.addr;
-        fab.trace(TraceKind::IcmpError { node: self.id, icmp_type, code, to: orig.src });
+        fab.trace(NetEvent::IcmpError { node: self.id, icmp_type, code, to: orig.src });
         self.send_ip(fab, Some(src), orig.src, IpProtocol::Icmp, 64, false, msg.buffer_len(), |buf, _| msg.emit(buf));
     }
 
@@ -401,7 +398,7 @@ impl Node {
         fill: impl FnOnce(&mut [u8], Ipv4Addr),
     ) -> Option<u64> {
         let Some(route) = self.routes.lookup(dst).copied() else {
-            fab.trace(TraceKind::NodeDrop { node: self.id, frame: 0, cause: NodeDropCause::NoRoute });
+            fab.trace(NetEvent::NodeDrop { node: self.id, frame: 0, cause: NodeDropCause::NoRoute });
             return None;
         };
         let src = src.unwrap_or(self.ifaces[route.iface].addr.addr);
@@ -446,7 +443,7 @@ impl Node {
                 target_mac: MacAddr::ZERO,
                 target_ip: next_hop,
             };
-            fab.trace(TraceKind::ArpRequest { node: self.id, target: next_hop });
+            fab.trace(NetEvent::ArpRequest { node: self.id, target: next_hop });
             self.send_arp(fab, ifx, MacAddr::BROADCAST, &req);
         }
     }
@@ -496,9 +493,9 @@ impl Node {
             } else {
                 None
             };
-            fab.tracer.emit_tcp(id, event, frame)
+            fab.sink.emit_tcp(id, event, frame)
         });
-        fab.tracer.count_skipped_tcp(id, stack.take_skipped_events());
+        fab.sink.count_skipped_tcp(id, stack.take_skipped_events());
         self.frame_ids = frames;
         self.tcp = Some(stack);
     }

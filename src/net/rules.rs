@@ -4,8 +4,8 @@
 //! Rules act on frames that made it onto the wire, after the sender's capture saw them, so a frame a
 //! rule drops shows at the sender only — like any frame lost on a link.
 
+use super::ids::{Dir, LinkId};
 use crate::sim::{Duration, Instant};
-use crate::trace::{Dir, LinkId};
 use crate::wire::{EtherType, EthernetRepr, IpProtocol, Ipv4Repr, TcpFlags};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;

@@ -3,10 +3,11 @@
 
 use super::error::{SpanError, at};
 use super::schema::ExpectSpec;
-use crate::net::World;
+use crate::net::{Dir, LinkDropCause, NodeDropCause, NodeId};
 use crate::tcp::TcpState;
 use crate::trace::conn::{CONN_METRICS, ConnSummary, parse_state, state_name};
-use crate::trace::{Dir, LinkDirStats, LinkDropCause, NodeDropCause, NodeId, NodeStats};
+use crate::trace::{LinkDirStats, NodeStats};
+use crate::world::World;
 use std::collections::BTreeMap;
 use toml::Spanned;
 
@@ -336,8 +337,8 @@ fn fmt_num(v: f64) -> String {
 
 /// Checks every expectation against a finished run.
 pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
-    let net = world.core.net.borrow();
-    let apps = world.core.apps.borrow();
+    let t = world.observed();
+    let apps = world.apps();
     expects
         .iter()
         .map(|e| {
@@ -373,15 +374,15 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                             format!("no metric \"{metric}\" (it has: {})", has.join(", "))
                         }),
                         Target::Link(l, dir) => {
-                            let st = &net.fab.tracer.links[*l];
+                            let st = &t.links[*l];
                             Ok(match dir {
                                 Some(d) => link_metric(&st[d.index()], metric),
                                 None => link_metric(&st[0], metric) + link_metric(&st[1], metric),
                             })
                         }
-                        Target::Host(n) => Ok(node_metric(&net.fab.tracer.nodes[*n], metric)),
+                        Target::Host(n) => Ok(node_metric(&t.nodes[*n], metric)),
                         Target::Connection(n, port) => {
-                            let conns = select(&net.fab.tracer.conns, *n, *port);
+                            let conns = select(&t.conns, *n, *port);
                             if conns.is_empty() {
                                 Err("no such connection".to_string())
                             } else {
@@ -395,7 +396,7 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                             }
                             "apps_failed" => apps.iter().filter(|a| a.error.is_some()).count() as f64,
                             "apps_unfinished" => apps.iter().filter(|a| !a.daemon && !a.finished).count() as f64,
-                            _ => network_metric(&net.fab.tracer, metric),
+                            _ => network_metric(&t, metric),
                         }),
                     };
                     match value {
@@ -415,7 +416,7 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                     }
                 }
                 (Target::Connection(n, port), Check::States(want)) => {
-                    let conns = select(&net.fab.tracer.conns, *n, *port);
+                    let conns = select(&t.conns, *n, *port);
                     let found = conns.iter().any(|c| {
                         let have: Vec<TcpState> = c.states.iter().map(|(_, s)| *s).collect();
                         passes_through(&have, want)

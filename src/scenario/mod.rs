@@ -9,11 +9,11 @@ pub mod values;
 
 use crate::app::ping::{PingConfig, TracerouteConfig};
 use crate::net::rules::{MatchProto, PacketAction, PacketMatch, PacketRule, parse_flags};
-use crate::net::world::{FaultAction, TimedFault};
-use crate::net::{Cidr, Impairments, Jitter, LossModel, World, WorldBuilder};
+use crate::net::{Cidr, Dir, FaultAction, Impairments, Jitter, LinkId, LossModel, NodeId, TimedFault};
 use crate::sim::{Duration, Instant};
 use crate::tcp::{CongestionAlgorithm, TcpConfig};
-use crate::trace::{Dir, LinkId, NodeId};
+use crate::wire::MacAddr;
+use crate::world::{World, WorldBuilder};
 pub use error::ScenarioError;
 use error::{SourceMap, SpanError, at};
 use schema::*;
@@ -192,8 +192,9 @@ impl Scenario {
         self.links.iter().position(|l| l.name == name)
     }
 
-    /// Builds the world: topology, captures (files under `out` when given), trace, faults, apps.
-    pub fn build(&self, opts: &BuildOptions) -> Result<World, BuildFailure> {
+    /// Builds the world: topology, faults, apps, and (when `files` is given) captures and the trace
+    /// written to the files it creates. Building opens no files itself and starts no threads.
+    pub fn build(&self, opts: &BuildOptions, files: Option<&mut dyn OutputFiles>) -> Result<World, BuildFailure> {
         let seed = opts.seed.unwrap_or(self.seed);
         let mut b = WorldBuilder::new(seed);
         for n in &self.nodes {
@@ -212,37 +213,34 @@ impl Scenario {
             b.rule(r.clone());
         }
         b.keep_tcp_events(opts.keep_tcp_events);
-        if let Some(out) = &opts.out_dir {
-            std::fs::create_dir_all(out)
-                .map_err(|e| BuildFailure::Io(format!("cannot create {}: {e}", out.display())))?;
-            // Pcap files and the trace are written by a background thread, so that the
-            // simulation does not wait for the kernel to copy hundreds of megabytes.
-            let mut background = None;
-            let mut open = |path: &std::path::Path| -> Result<Box<dyn std::io::Write>, BuildFailure> {
-                let bg = match &mut background {
-                    Some(bg) => bg,
-                    None => background.insert(crate::output::Background::new().map_err(|e| {
-                        BuildFailure::Io(format!("cannot start the thread that writes output files: {e}"))
-                    })?),
-                };
-                let f =
-                    bg.create(path).map_err(|e| BuildFailure::Io(format!("cannot create {}: {e}", path.display())))?;
-                Ok(Box::new(f))
-            };
+        for br in &self.bridges {
+            b.external(br.link, 1);
+            if matches!(br.kind, BridgeKind::Udp { .. }) {
+                // Frames of two processes meet on this wire: give the interface a MAC derived from
+                // its (unique) address rather than from the node's index in its own process.
+                let o = self.links[br.link].ends[0].1.addr.octets();
+                b.mac(br.link, 0, MacAddr([0x02, 0x4e, o[0], o[1], o[2], o[3]]));
+            }
+        }
+        if let Some(files) = files {
             if opts.captures {
                 for &(link, side) in &self.captures {
                     let l = &self.links[link];
                     let node = &self.nodes[l.ends[side].0].name;
-                    let path = out.join(format!("{}-{}.pcap", l.name, node));
-                    b.capture(link, side, open(&path)?);
+                    let out = files.create(&format!("{}-{}.pcap", l.name, node)).map_err(BuildFailure::Io)?;
+                    b.capture(link, side, out).map_err(|e| BuildFailure::Io(e.to_string()))?;
                 }
             }
             if self.trace && opts.trace {
-                b.trace_to(open(&out.join("trace.jsonl"))?);
+                b.trace_to(files.create("trace.jsonl").map_err(BuildFailure::Io)?);
+            }
+        }
+        for br in &self.bridges {
+            for prefix in &br.routes {
+                b.fallback_route(br.node, br.link, *prefix, br.peer);
             }
         }
         let mut world = b.build().map_err(|e| BuildFailure::Topology(e.to_string()))?;
-        bridge_routes(&self.bridges, &world);
         for app in &self.apps {
             let daemon = app.kind.daemon();
             let (name, kind, host, start) = (app.name.as_str(), app.kind.name(), app.host, app.start);
@@ -302,13 +300,13 @@ impl Scenario {
                 AppKind::BulkRemote { to, bytes } => {
                     let (to, bytes) = (*to, *bytes);
                     world.spawn_app(name, kind, host, daemon, start, move |ctx| {
-                        crate::bridge::apps::remote_sender(ctx, to, bytes)
+                        crate::app::remote::remote_sender(ctx, to, bytes)
                     });
                 }
                 AppKind::BulkSink { port, bytes, expect_from } => {
                     let (port, bytes, from) = (*port, *bytes, expect_from.clone());
                     world.spawn_app(name, kind, host, daemon, start, move |ctx| {
-                        crate::bridge::apps::sink(ctx, port, bytes, from)
+                        crate::app::remote::sink(ctx, port, bytes, from)
                     });
                 }
                 AppKind::Ping(cfg) => {
@@ -340,14 +338,25 @@ pub enum BuildFailure {
     Io(String),
 }
 
+/// Where a built world writes its captures and trace: `create(file_name)` gives a writer for
+/// each file (`<link>-<node>.pcap`, `trace.jsonl`), or a message saying why it could not.
+pub trait OutputFiles {
+    /// A writer for the output file `name`.
+    fn create(&mut self, name: &str) -> Result<Box<dyn std::io::Write>, String>;
+}
+
 /// How to build a world from a scenario.
 #[derive(Clone, Debug)]
 pub struct BuildOptions {
+    /// Overrides the scenario's seed.
     pub seed: Option<u64>,
-    /// Where captures and the trace go; nothing is written when None.
+    /// Where captures and the trace go (used by `run::run`); nothing is written when None.
     pub out_dir: Option<std::path::PathBuf>,
+    /// Write the scenario's captures.
     pub captures: bool,
+    /// Write the trace (if the scenario does not turn it off).
     pub trace: bool,
+    /// Keep per-connection summaries from the TCP events (off only for benchmarks).
     pub keep_tcp_events: bool,
 }
 
@@ -1192,16 +1201,4 @@ fn validate_bridges(
         out.push(BridgeDef { name, link, node, peer_node, peer, routes, kind });
     }
     Ok(out)
-}
-
-/// Adds each bridge's routes to its node (after the computed ones, so they only fill gaps).
-fn bridge_routes(bridges: &[BridgeDef], world: &World) {
-    let mut net = world.core.net.borrow_mut();
-    for b in bridges {
-        let node = &mut net.nodes[b.node];
-        let Some(iface) = node.ifaces.iter().position(|i| i.link == b.link) else { continue };
-        for prefix in &b.routes {
-            node.routes.add(crate::net::route::Route { prefix: *prefix, iface, via: Some(b.peer) });
-        }
-    }
 }

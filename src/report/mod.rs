@@ -3,37 +3,18 @@
 //! Everything here is a pure function of the scenario and the seed (no wall-clock figures), so two
 //! runs with the same seed give byte-identical summaries.
 
-use crate::net::world::AppReport;
-use crate::net::{RunOutcome, World};
+pub mod plot;
+
 use crate::scenario::Scenario;
 use crate::scenario::expect::{ExpectResult, evaluate};
 use crate::trace::conn::{ConnSummary, state_name};
-use crate::trace::{LinkDirStats, NodeStats};
+use crate::world::{AppReport, LinkReport, NodeReport, RunOutcome, StopReason, World};
 use serde::Serialize;
 use std::fmt::Write as _;
 
 /// The console lists at most this many connections (summary.json has all of them): a run with
 /// thousands of connections would otherwise print megabytes nobody reads.
 const CONSOLE_CONNECTIONS: usize = 40;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct LinkReport {
-    pub name: String,
-    pub a: String,
-    pub b: String,
-    #[serde(rename = "a->b")]
-    pub a_to_b: LinkDirStats,
-    #[serde(rename = "b->a")]
-    pub b_to_a: LinkDirStats,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct NodeReport {
-    pub name: String,
-    pub router: bool,
-    #[serde(flatten)]
-    pub stats: NodeStats,
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -54,39 +35,19 @@ pub struct RunReport {
 impl RunReport {
     pub fn collect(scenario: &Scenario, seed: u64, world: &World, outcome: RunOutcome) -> RunReport {
         let expectations = evaluate(&scenario.expects, world);
-        let net = world.core.net.borrow();
-        let links = net
-            .fab
-            .links
-            .iter()
-            .zip(&net.fab.tracer.links)
-            .map(|(l, st)| LinkReport {
-                name: l.name.clone(),
-                a: net.nodes[l.ends[0].0].name.clone(),
-                b: net.nodes[l.ends[1].0].name.clone(),
-                a_to_b: st[0].clone(),
-                b_to_a: st[1].clone(),
-            })
-            .collect();
-        let nodes = net
-            .nodes
-            .iter()
-            .zip(&net.fab.tracer.nodes)
-            .map(|(n, st)| NodeReport { name: n.name.clone(), router: n.forwarding, stats: st.clone() })
-            .collect();
         let passed = expectations.iter().all(|e| e.passed);
         RunReport {
             scenario: scenario.name.clone(),
             file: scenario.file.clone(),
             seed,
             outcome,
-            links,
-            nodes,
-            connections: net.fab.tracer.conns.values().filter(|c| !c.is_listener()).cloned().collect(),
-            apps: world.core.apps.borrow().clone(),
+            links: world.links(),
+            nodes: world.nodes(),
+            connections: world.connections(),
+            apps: world.apps(),
             expectations,
             passed,
-            trace_events: net.fab.tracer.events,
+            trace_events: world.trace_events(),
         }
     }
 
@@ -95,11 +56,11 @@ impl RunReport {
         let mut s = String::new();
         let o = &self.outcome;
         let reason = match o.reason {
-            crate::net::StopReason::Idle => "nothing left to happen",
-            crate::net::StopReason::AppsFinished => "all applications finished",
-            crate::net::StopReason::TimeLimit => "TIME LIMIT reached",
-            crate::net::StopReason::EventBudget => "EVENT BUDGET used up",
-            crate::net::StopReason::Interrupted => "interrupted (Ctrl-C)",
+            StopReason::Idle => "nothing left to happen",
+            StopReason::AppsFinished => "all applications finished",
+            StopReason::TimeLimit => "TIME LIMIT reached",
+            StopReason::EventBudget => "EVENT BUDGET used up",
+            StopReason::Interrupted => "interrupted (Ctrl-C)",
         };
         let _ = writeln!(
             s,
