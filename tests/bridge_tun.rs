@@ -29,6 +29,23 @@ fn tun_available() -> bool {
     ok
 }
 
+/// Whether the outside programs `tools` are on PATH; prints SKIPPED with the missing ones when
+/// not (and fails instead when NETLAB_REQUIRE_TUN asks for the live tests to run).
+fn tools_available(tools: &[&str]) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let missing: Vec<&str> =
+        tools.iter().copied().filter(|t| !std::env::split_paths(&path).any(|d| d.join(t).is_file())).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("missing on PATH: {}", missing.join(", "));
+    if std::env::var_os("NETLAB_REQUIRE_TUN").is_some() {
+        panic!("TUN tests required (NETLAB_REQUIRE_TUN) but not possible: {why}");
+    }
+    eprintln!("SKIPPED: this TUN test runs kernel clients ({why})");
+    false
+}
+
 /// A network namespace, deleted on drop with everything still running in it.
 struct NetNs {
     name: String,
@@ -192,7 +209,7 @@ fn output_line(a: &serde_json::Value, prefix: &str) -> String {
 
 /// Kernel clients (ping, curl, a python3 socket) to the simulated servers of tun-server.toml.
 fn kernel_clients(loss: f64, tag: &str) {
-    if !tun_available() {
+    if !tun_available() || !tools_available(&["ping", "curl", "python3"]) {
         return;
     }
     let dir = work_dir(tag);
@@ -263,7 +280,7 @@ fn kernel_clients(loss: f64, tag: &str) {
 /// Simulated clients (webget, bulk) of tun-client.toml to kernel servers: python3 -m http.server and a
 /// python3 TCP sink that reports the SHA-256 of what it received.
 fn simulated_clients(loss: f64, tag: &str) {
-    if !tun_available() {
+    if !tun_available() || !tools_available(&["python3"]) {
         return;
     }
     let dir = work_dir(tag);
