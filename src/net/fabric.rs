@@ -72,6 +72,7 @@ pub struct Fabric {
 }
 
 /// Frames are at most this large (Ethernet header + the largest MTU we allow).
+#[cfg(feature = "live")]
 pub const MAX_FRAME: usize = 14 + 65535;
 
 impl Fabric {

@@ -93,6 +93,7 @@ impl Network {
     }
 }
 
+#[cfg(feature = "live")]
 impl Network {
     /// Puts `data` on `link` from its end `side` (an external end) at the current time: the link's
     /// impairments apply, then it arrives at the other end like any frame.

@@ -91,29 +91,9 @@ const HOST_METRICS: &[&str] = &[
     "rsts_sent",
 ];
 
-/// The metrics each application kind reports.
+/// The metrics each application kind reports (from its registration in `scenario::apps`).
 pub fn app_metrics(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "ping" => &[
-            "transmitted",
-            "received",
-            "duplicates",
-            "time_exceeded",
-            "unreachable",
-            "loss_percent",
-            "rtt_min_ms",
-            "rtt_avg_ms",
-            "rtt_max_ms",
-        ],
-        "traceroute" => &["hops", "reached"],
-        "echo-client" => &["messages", "correct_replies"],
-        "peer" => &["bytes_received", "correct"],
-        "connections" => &["opened", "closed", "failed"],
-        "bulk" => &["bytes_sent", "bytes_received", "sha256_match", "data_match", "duration_s", "goodput_mbps"],
-        "webget" => &["status", "body_bytes", "duration_s", "complete"],
-        "bulk-sink" => &["bytes_received", "sha256_match", "duration_s", "goodput_mbps"], // live bridges
-        _ => &[],
-    }
+    super::apps::kind(kind).map_or(&[], |k| k.metrics)
 }
 
 /// Metrics of the whole network (an [[expect]] without a target).
@@ -163,7 +143,7 @@ pub fn validate(
             let msg = format!("expected the name of a link (defined: {}), found \"{}\"", links.join(", "), l.get_ref());
             return at(l.span(), msg);
         };
-        let dir = s.dir.as_ref().map(super::parse_dir).transpose()?;
+        let dir = s.dir.as_ref().map(super::validate::parse_dir).transpose()?;
         let name = match dir {
             Some(d) => format!("link {} {}", l.get_ref(), d.as_str()),
             None => format!("link {}", l.get_ref()),

@@ -283,6 +283,34 @@ pub struct AppSpec {
     pub expect_from: Option<Spanned<String>>,
 }
 
+impl AppSpec {
+    /// The optional fields present in this entry (besides kind, name, host and start).
+    pub fn given_fields(&self) -> Vec<&'static str> {
+        let given: [(&str, bool); 19] = [
+            ("expect_from", self.expect_from.is_some()),
+            ("backlog", self.backlog.is_some()),
+            ("hold", self.hold.is_some()),
+            ("verify", self.verify.is_some()),
+            ("local_port", self.local_port.is_some()),
+            ("close_delay", self.close_delay.is_some()),
+            ("read_pause", self.read_pause.is_some()),
+            ("read_chunk", self.read_chunk.is_some()),
+            ("port", self.port.is_some()),
+            ("messages", self.messages.is_some()),
+            ("bytes", self.bytes.is_some()),
+            ("path", self.path.is_some()),
+            ("to", self.to.is_some()),
+            ("count", self.count.is_some()),
+            ("interval", self.interval.is_some()),
+            ("size", self.size.is_some()),
+            ("ttl", self.ttl.is_some()),
+            ("wait", self.wait.is_some()),
+            ("max_hops", self.max_hops.is_some()),
+        ];
+        given.into_iter().filter(|(_, present)| *present).map(|(f, _)| f).collect()
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnSelector {

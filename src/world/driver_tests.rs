@@ -3,7 +3,8 @@
 //! run the same protocol code to the same results as the simulated loop, stop when the applications
 //! are done (after its short linger), at the time limit, or when interrupted.
 
-use super::{AppReport, Clock, RunLimits, StopReason};
+use super::driver::Clock;
+use super::{AppReport, RunLimits, StopReason};
 use crate::net::LinkId;
 use crate::net::fabric::Frame;
 use crate::net::network::Network;

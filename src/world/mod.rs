@@ -17,6 +17,7 @@ mod socket;
 
 pub use builder::{BuildError, WorldBuilder};
 pub use core::AppReport;
+#[cfg(feature = "live")]
 pub(crate) use driver::Clock;
 pub use driver::{RunLimits, RunOutcome, StopReason};
 pub use host::{Host, IcmpKind, IcmpMessage};
@@ -282,7 +283,8 @@ impl World {
         Ok(())
     }
 
-    /// The network, for the live bridges and the crate's own tests.
+    /// The network, for the live bridges.
+    #[cfg(feature = "live")]
     pub(crate) fn network(&self) -> std::cell::RefMut<'_, Network> {
         self.core.net.borrow_mut()
     }
