@@ -3,6 +3,7 @@
 //! Data flows one way: application -> socket -> TCP connection -> host IP layer -> interface (ARP,
 //! Ethernet) -> link -> router -> link -> interface -> host -> TCP -> socket -> application. Captures
 //! and traces observe that flow; they never steer it.
+#![warn(missing_docs)]
 
 pub mod app;
 #[cfg(feature = "live")]

@@ -240,24 +240,14 @@ impl Fabric {
     /// A RST imitating the TCP segment in `frame` (same addresses and ports), sequence number
     /// `seq + offset`, with valid checksums.
     fn forge_rst(&mut self, frame: &Frame, offset: u32) -> Option<Frame> {
-        use crate::wire::{EthernetRepr, IpProtocol, Ipv4Repr, TcpFlags, TcpOptions, TcpRepr};
+        use crate::wire::{EthernetRepr, IpProtocol, Ipv4Repr, TcpRepr};
         let (eth, l3) = EthernetRepr::parse(&frame.data).ok()?;
         let (ip, l4) = Ipv4Repr::parse(l3).ok()?;
         if ip.protocol != IpProtocol::Tcp {
             return None;
         }
         let seg = TcpRepr::parse(l4, ip.src, ip.dst).ok()?;
-        let rst = TcpRepr {
-            src_port: seg.src_port,
-            dst_port: seg.dst_port,
-            seq: seg.seq.wrapping_add(offset),
-            ack: 0,
-            flags: TcpFlags::RST,
-            window: 0,
-            urgent: 0,
-            options: TcpOptions::default(),
-            payload: &[],
-        };
+        let rst = TcpRepr::rst(seg.src_port, seg.dst_port, seg.seq.wrapping_add(offset));
         let ip = Ipv4Repr { payload_len: rst.buffer_len(), ident: ip.ident.wrapping_add(0x8000), ..ip };
         let mut f = self.new_frame();
         let (l2, l3len) = (EthernetRepr::HEADER_LEN, Ipv4Repr::HEADER_LEN);

@@ -10,8 +10,8 @@ use super::route::RoutingTable;
 use crate::sim::{Duration, Instant};
 use crate::tcp::TcpStack;
 use crate::wire::{
-    ArpOp, ArpRepr, EtherType, EthernetRepr, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Repr, MacAddr, TcpRepr, UdpRepr,
-    WireError, ipv4,
+    ArpOp, ArpRepr, EtherType, EthernetRepr, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Repr, MacAddr, QuotedDatagram,
+    TcpRepr, UdpRepr, WireError, ipv4,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::task::Waker;
@@ -154,11 +154,10 @@ impl Node {
 
     /// A frame arrived at interface `ifx`.
     pub fn receive(&mut self, fab: &mut Fabric, ifx: usize, frame: Frame) {
-        let (eth, payload_len) = match EthernetRepr::parse(&frame.data) {
-            Ok((eth, p)) => (eth, p.len()),
+        let eth = match EthernetRepr::parse(&frame.data) {
+            Ok((eth, _)) => eth,
             Err(_) => return self.drop_frame(fab, frame, NodeDropCause::Malformed),
         };
-        let _ = payload_len;
         if eth.dst != self.ifaces[ifx].mac && !eth.dst.is_broadcast() {
             return self.drop_frame(fab, frame, NodeDropCause::NotForUs);
         }
@@ -295,7 +294,7 @@ impl Node {
             IcmpRepr::TimeExceeded { invoking, .. } | IcmpRepr::DestUnreachable { invoking, .. } => {
                 // Path MTU discovery (RFC 1191): TCP checks the quoted segment and shrinks its MSS.
                 if let IcmpRepr::DestUnreachable { code: IcmpRepr::DEST_UNREACH_FRAG_NEEDED, next_hop_mtu, .. } = *icmp
-                    && invoking.get(9) == Some(&6)
+                    && QuotedDatagram::parse(invoking).is_some_and(|q| q.protocol == IpProtocol::Tcp)
                     && let Some(tcp) = self.tcp.as_mut()
                 {
                     tcp.on_icmp_frag_needed(now, invoking, next_hop_mtu);
@@ -306,7 +305,7 @@ impl Node {
                 };
                 // The invoking datagram: IP header + at least 8 bytes (RFC 792). For an echo we can
                 // find the socket by its identifier.
-                if let Some((ident, seq)) = invoking_echo(invoking) {
+                if let Some((ident, seq)) = QuotedDatagram::parse(invoking).and_then(|q| q.echo_request()) {
                     self.icmp_deliver(ident, IcmpMessage { from: ip.src, at: now, ttl: ip.ttl, seq, kind });
                 }
             }
@@ -546,14 +545,4 @@ impl Node {
             t.handle_timeout(now);
         }
     }
-}
-
-/// (identifier, sequence) of the ICMP echo quoted in an ICMP error, if it is one of ours.
-fn invoking_echo(invoking: &[u8]) -> Option<(u16, u16)> {
-    let ihl = usize::from(invoking.first()? & 0x0f) * 4;
-    if invoking.get(9) != Some(&1) {
-        return None; // not ICMP
-    }
-    let icmp = invoking.get(ihl..ihl + 8)?;
-    (icmp[0] == 8).then(|| (u16::from_be_bytes([icmp[4], icmp[5]]), u16::from_be_bytes([icmp[6], icmp[7]])))
 }

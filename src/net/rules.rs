@@ -6,7 +6,7 @@
 
 use super::ids::{Dir, LinkId};
 use crate::sim::{Duration, Instant};
-use crate::wire::{EtherType, EthernetRepr, IpProtocol, Ipv4Repr, TcpFlags};
+use crate::wire::{EtherType, EthernetRepr, IpProtocol, Ipv4Repr, TcpFlags, TcpView, UdpView};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -103,20 +103,21 @@ impl FrameInfo {
                 info.dst = Some(ip.dst);
                 info.ip_end = l4.as_ptr() as usize - frame.as_ptr() as usize + l4.len();
                 match ip.protocol {
-                    IpProtocol::Tcp if l4.len() >= 20 => {
+                    IpProtocol::Tcp => {
+                        let Some(tcp) = TcpView::new(l4) else { return info };
                         info.proto = Some(MatchProto::Tcp);
-                        info.src_port = u16::from_be_bytes([l4[0], l4[1]]);
-                        info.dst_port = u16::from_be_bytes([l4[2], l4[3]]);
-                        info.seq = u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]]);
-                        info.flags = TcpFlags(l4[13]);
-                        let off = usize::from(l4[12] >> 4) * 4;
-                        info.payload_len = l4.len().saturating_sub(off);
+                        info.src_port = tcp.src_port();
+                        info.dst_port = tcp.dst_port();
+                        info.seq = tcp.seq();
+                        info.flags = tcp.flags();
+                        info.payload_len = tcp.payload_len();
                     }
-                    IpProtocol::Udp if l4.len() >= 8 => {
+                    IpProtocol::Udp => {
+                        let Some(udp) = UdpView::new(l4) else { return info };
                         info.proto = Some(MatchProto::Udp);
-                        info.src_port = u16::from_be_bytes([l4[0], l4[1]]);
-                        info.dst_port = u16::from_be_bytes([l4[2], l4[3]]);
-                        info.payload_len = l4.len() - 8;
+                        info.src_port = udp.src_port();
+                        info.dst_port = udp.dst_port();
+                        info.payload_len = udp.payload_len();
                     }
                     IpProtocol::Icmp => {
                         info.proto = Some(MatchProto::Icmp);

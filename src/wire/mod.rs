@@ -1,5 +1,7 @@
 //! Bytes <-> typed headers. For each protocol a plain `Repr` struct with `parse` (arbitrary bytes ->
-//! `Result`, never a panic) and `emit` (into a caller-provided buffer, checksums included).
+//! `Result`, never a panic) and `emit` (into a caller-provided buffer, checksums included); and
+//! zero-copy views (`view`) for reading a few fields without parsing a whole packet. No other module
+//! reads headers at raw offsets.
 
 pub mod arp;
 pub mod checksum;
@@ -8,6 +10,7 @@ pub mod icmp;
 pub mod ipv4;
 pub mod tcp;
 pub mod udp;
+pub mod view;
 
 pub use arp::{ArpOp, ArpRepr};
 pub use ethernet::{EtherType, EthernetRepr, MacAddr};
@@ -16,6 +19,7 @@ pub use ipv4::{IpProtocol, Ipv4Repr};
 pub use std::net::Ipv4Addr;
 pub use tcp::{TcpFlags, TcpOptions, TcpRepr};
 pub use udp::UdpRepr;
+pub use view::{QuotedDatagram, TcpView, UdpView};
 
 /// Why a buffer could not be parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -287,7 +287,24 @@ pub struct TcpRepr<'a> {
 }
 
 impl<'a> TcpRepr<'a> {
+    /// The length of a header without options.
     pub const MIN_HEADER_LEN: usize = 20;
+
+    /// A segment with no options and no payload.
+    pub fn bare(src_port: u16, dst_port: u16, seq: u32, ack: u32, flags: TcpFlags, window: u16) -> TcpRepr<'static> {
+        TcpRepr { src_port, dst_port, seq, ack, flags, window, urgent: 0, options: TcpOptions::default(), payload: &[] }
+    }
+
+    /// A bare RST (no ACK) with sequence number `seq`, as sent in answer to a segment without ACK or
+    /// forged by a fault rule (RFC 9293 3.10.7.1).
+    pub fn rst(src_port: u16, dst_port: u16, seq: u32) -> TcpRepr<'static> {
+        TcpRepr::bare(src_port, dst_port, seq, 0, TcpFlags::RST, 0)
+    }
+
+    /// A bare ACK (no options, no payload).
+    pub fn ack(src_port: u16, dst_port: u16, seq: u32, ack: u32, window: u16) -> TcpRepr<'static> {
+        TcpRepr::bare(src_port, dst_port, seq, ack, TcpFlags::ACK, window)
+    }
     /// Parses a segment (header, options, payload) and verifies the checksum over the pseudo-header
     /// (`WireError::BadChecksum`). Malformed option lengths are rejected.
     ///
