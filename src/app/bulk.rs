@@ -155,7 +155,7 @@ pub async fn sink(ctx: Host, cfg: SinkConfig, result: Rc<RefCell<SinkResult>>) -
         Verify::Compare => equal &= expected.as_mut().is_some_and(|e| e.matches(chunk)),
     };
     let r = match read_pause {
-        None => s.read_to_end(&mut take).await,
+        None => s.read_to_end_with(&mut take).await,
         Some(pause) => {
             let mut buf = vec![0u8; read_chunk.max(1)];
             let mut total = 0u64;

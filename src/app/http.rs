@@ -52,7 +52,7 @@ pub async fn webget(ctx: Host, to: SocketAddrV4, host: String, path: String) -> 
     let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
     let mut resp = Vec::new();
-    s.read_to_end(|c| resp.extend_from_slice(c)).await.map_err(|e| e.to_string())?;
+    s.read_to_end_with(|c| resp.extend_from_slice(c)).await.map_err(|e| e.to_string())?;
     let _ = s.close();
     let split = resp.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(resp.len());
     let (head, body) = resp.split_at(split);

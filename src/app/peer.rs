@@ -13,7 +13,7 @@ pub async fn peer(ctx: Host, local_port: u16, to: SocketAddrV4, bytes: usize) ->
     // Half-close at once (both peers do, so the FINs cross), then read the other side to the end.
     s.shutdown().map_err(|e| e.to_string())?;
     let mut got = Vec::new();
-    s.read_to_end(|c| got.extend_from_slice(c)).await.map_err(|e| e.to_string())?;
+    s.read_to_end_with(|c| got.extend_from_slice(c)).await.map_err(|e| e.to_string())?;
     s.close().map_err(|e| e.to_string())?;
     ctx.print(format!("received {} bytes", got.len()));
     ctx.metric("bytes_received", got.len() as f64);

@@ -66,7 +66,7 @@ pub async fn sink(ctx: Host, port: u16, bytes: Option<u64>, expect_from: Option<
     let _ = l.close();
     let start = ctx.now();
     let mut h = Sha256::new();
-    let n = s.read_to_end(|c| h.update(c)).await.map_err(|e| format!("receive: {e}"))?;
+    let n = s.read_to_end_with(|c| h.update(c)).await.map_err(|e| format!("receive: {e}"))?;
     let _ = s.close();
     let sha = hex(&h.finalize());
     let secs = (ctx.now() - start).as_secs_f64();

@@ -15,7 +15,7 @@
 //! outside can panic netlab: what does not parse is counted (a `NodeDrop` of the bridge's stand-in
 //! node `<bridge>-peer`, cause malformed or unsupported) and dropped.
 
-mod signal;
+use crate::sys::signal;
 pub mod tun;
 pub mod udp;
 

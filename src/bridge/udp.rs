@@ -28,7 +28,10 @@ impl UdpPort {
     ) -> std::io::Result<(UdpPort, std::thread::JoinHandle<()>)> {
         let socket = UdpSocket::bind(local)
             .map_err(|e| std::io::Error::new(e.kind(), format!("cannot bind UDP {local}: {e}")))?;
-        set_buffers(&socket);
+        // Larger socket buffers than the default ~200 KB: a burst of full-size frames would overflow
+        // them while the reader thread waits for the event loop, which would look like loss.
+        crate::sys::set_socket_buffers(&socket, 4 << 20)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot enlarge the buffers of UDP {local}: {e}")))?;
         let reader = socket.try_clone()?;
         reader.set_read_timeout(Some(std::time::Duration::from_millis(200)))?;
         let local = socket.local_addr()?;
@@ -58,25 +61,6 @@ impl UdpPort {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => Ok(()),
             Err(e) => Err(e),
-        }
-    }
-}
-
-/// Larger socket buffers than the default ~200 KB: a burst of full-size frames would overflow them
-/// while the reader thread waits for the event loop, which would look like loss on the tunnel.
-fn set_buffers(socket: &UdpSocket) {
-    use std::os::fd::AsRawFd;
-    let size: libc::c_int = 4 << 20;
-    for opt in [libc::SO_RCVBUF, libc::SO_SNDBUF] {
-        // SAFETY: a plain setsockopt on a socket we own, with a c_int option value.
-        unsafe {
-            libc::setsockopt(
-                socket.as_raw_fd(),
-                libc::SOL_SOCKET,
-                opt,
-                (&size as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            );
         }
     }
 }

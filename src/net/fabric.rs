@@ -37,23 +37,7 @@ pub fn arrival_lane(link: LinkId, dir: Dir) -> usize {
     link * 2 + dir as usize
 }
 
-/// Asks the CPU to start loading `data` into its cache. A frame spends a long time in flight on a
-/// fast, long link (thousands of frames later, it is no longer in any cache); starting the loads of
-/// the next frame of a lane while this one is processed hides most of that latency.
-#[inline]
-pub fn prefetch(data: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    for off in (0..data.len()).step_by(64) {
-        // SAFETY: a prefetch is only a hint; it never faults, and the address is inside `data`.
-        #[allow(unused_unsafe)]
-        unsafe {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            _mm_prefetch::<_MM_HINT_T0>(data.as_ptr().add(off).cast::<i8>());
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = data;
-}
+pub(crate) use crate::sys::prefetch;
 
 pub struct Fabric {
     pub now: Instant,

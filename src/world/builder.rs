@@ -69,6 +69,7 @@ pub struct WorldBuilder {
 pub struct BuildError(pub String);
 
 impl WorldBuilder {
+    /// An empty world whose every random stream derives from `seed`.
     pub fn new(seed: u64) -> Self {
         WorldBuilder {
             seed,

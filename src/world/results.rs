@@ -1,7 +1,8 @@
 //! Typed results of a run, read from the world: per link, per node, per connection, per
 //! application. The summary (`report`) and expectations are made of these.
 
-use super::{AppReport, World};
+use super::core::Core;
+use super::{AppReport, Host, World};
 use crate::trace::conn::ConnSummary;
 use crate::trace::{LinkDirStats, NodeStats, Tracer};
 use serde::Serialize;
@@ -46,20 +47,7 @@ impl World {
 
     /// Every link's counters, in the order the links were added.
     pub fn links(&self) -> Vec<LinkReport> {
-        let net = self.core.net.borrow();
-        let t = self.observed();
-        net.fab
-            .links
-            .iter()
-            .zip(&t.links)
-            .map(|(l, st)| LinkReport {
-                name: l.name.clone(),
-                a: net.nodes[l.ends[0].0].name.clone(),
-                b: net.nodes[l.ends[1].0].name.clone(),
-                a_to_b: st[0].clone(),
-                b_to_a: st[1].clone(),
-            })
-            .collect()
+        link_reports(&self.core)
     }
 
     /// The counters of link `name`.
@@ -96,5 +84,31 @@ impl World {
     /// Events recorded by the trace so far.
     pub fn trace_events(&self) -> u64 {
         self.observed().events
+    }
+}
+
+/// Every link's counters, from the world's shared state.
+fn link_reports(core: &Core) -> Vec<LinkReport> {
+    let net = core.net.borrow();
+    let t = net.fab.sink.as_any().downcast_ref::<Tracer>().expect("a world's event sink is its Tracer");
+    net.fab
+        .links
+        .iter()
+        .zip(&t.links)
+        .map(|(l, st)| LinkReport {
+            name: l.name.clone(),
+            a: net.nodes[l.ends[0].0].name.clone(),
+            b: net.nodes[l.ends[1].0].name.clone(),
+            a_to_b: st[0].clone(),
+            b_to_a: st[1].clone(),
+        })
+        .collect()
+}
+
+impl Host {
+    /// The counters of link `name` so far: what a monitoring program on this host would read from
+    /// the network's management interface.
+    pub fn link_stats(&self, name: &str) -> Option<LinkReport> {
+        link_reports(&self.core).into_iter().find(|l| l.name == name)
     }
 }

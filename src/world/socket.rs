@@ -124,6 +124,12 @@ impl Drop for TcpListener {
 
 /// A TCP connection. Dropping it closes it, as `close()` would, unless it was closed or aborted
 /// before or has already ended.
+///
+/// Besides its own methods it implements `futures-io`'s `AsyncRead` and `AsyncWrite`, so code
+/// written against those traits runs on it unchanged. Where a trait method has the name of an
+/// inherent one (`read`, `write_all`, `close`), Rust picks the inherent one; call the trait's
+/// explicitly (`AsyncWriteExt::close(&mut stream)`) to get its meaning: the trait's `close` is a
+/// half-close (shutdown(SHUT_WR)), the inherent `close` a full close().
 pub struct TcpStream {
     host: Host,
     id: SocketId,
@@ -191,7 +197,7 @@ impl TcpStream {
 
     /// Reads until end of stream, handing `sink` the received bytes straight from the connection's
     /// receive buffer (no copy into an application buffer).
-    pub async fn read_to_end(&self, mut sink: impl FnMut(&[u8])) -> Result<u64, TcpError> {
+    pub async fn read_to_end_with(&self, mut sink: impl FnMut(&[u8])) -> Result<u64, TcpError> {
         let id = self.id;
         let mut total = 0u64;
         loop {
@@ -214,7 +220,7 @@ impl TcpStream {
     /// still sends), then close (the connection goes on to TIME-WAIT).
     pub async fn finish(&self) -> Result<(), TcpError> {
         self.shutdown()?;
-        self.read_to_end(|_| {}).await?;
+        self.read_to_end_with(|_| {}).await?;
         self.close()
     }
 
