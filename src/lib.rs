@@ -14,6 +14,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod sim;
+pub mod stack;
 pub mod sweep;
 pub mod tcp;
 pub mod trace;
