@@ -18,6 +18,7 @@ use crate::tcp::{ConnInfo, SocketId, TcpConfig, TcpError, TcpEvent, TcpState};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::task::Waker;
 
+pub mod adapter;
 pub mod netlab;
 pub mod protocol;
 
