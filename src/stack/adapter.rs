@@ -34,7 +34,7 @@ pub fn serve(input: impl Read, output: impl Write) -> Result<(), ServeError> {
     };
     let mut answer = Vec::with_capacity(64 * 1024);
     protocol::encode_answer(
-        &Answer::Ready { version: protocol::VERSION, reports_states: true, name: "netlab" },
+        &Answer::Ready { version: protocol::VERSION, reports_states: true, transmit_on_request: true, name: "netlab" },
         &mut answer,
     );
     out.write_all(&answer)?;
@@ -109,19 +109,21 @@ impl Adapter {
             Ok(other) => return Err(proto(format!("a step must start with TIME, not {other:?}"))),
             Err(e) => return Err(proto(e.0)),
         }
+        let mut transmit = false;
         loop {
             if !protocol::read_frame(input, frame)? {
                 return Err(proto("end of input inside a step".into()));
             }
             match protocol::decode_request(frame).map_err(|e| proto(e.0))? {
                 Request::End => break,
+                Request::Transmit => transmit = true,
                 Request::Datagram(d) => self.stack.receive(self.now, d),
                 Request::Timeout => self.stack.handle_timeout(self.now),
                 Request::Call { id, call } => self.call(id, call, answer),
                 other => return Err(proto(format!("{other:?} inside a step"))),
             }
         }
-        self.finish_step(answer);
+        self.finish_step(transmit, answer);
         Ok(true)
     }
 
@@ -158,9 +160,12 @@ impl Adapter {
         protocol::encode_answer(&Answer::Result { id, result }, answer);
     }
 
-    /// Datagrams, state reports, readiness changes, the next deadline, DONE.
-    fn finish_step(&mut self, answer: &mut Vec<u8>) {
-        self.stack.poll_transmit(self.now, &mut |d| protocol::encode_answer(&Answer::Datagram(d), answer));
+    /// Datagrams (only when asked: READY set flag bit 1, so that segments are formed exactly when an
+    /// in-process stack would form them), state reports, readiness changes, the next deadline, DONE.
+    fn finish_step(&mut self, transmit: bool, answer: &mut Vec<u8>) {
+        if transmit {
+            self.stack.poll_transmit(self.now, &mut |d| protocol::encode_answer(&Answer::Datagram(d), answer));
+        }
         self.stack.drain_events(&mut |e| {
             if let (TcpEventKind::StateChange { to, .. }, Some(local)) = (&e.kind, e.local)
                 && e.socket.0 != 0

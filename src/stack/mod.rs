@@ -19,9 +19,11 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::task::Waker;
 
 pub mod adapter;
+pub mod external;
 pub mod netlab;
 pub mod protocol;
 
+pub use external::{ExternalConfig, ExternalStack};
 pub use netlab::NetlabStack;
 
 /// The process exit code `netlab` uses when a stack under test failed (crashed, hung past its step
