@@ -178,6 +178,11 @@ impl ExternalStack {
         })
     }
 
+    /// Steps (request/answer round trips) so far, HELLO not counted.
+    pub fn steps(&self) -> u64 {
+        self.step_no
+    }
+
     fn error(&self, kind: StackErrorKind) -> StackError {
         StackError { host: self.cfg.host.clone(), stack: self.name.clone(), kind }
     }

@@ -22,9 +22,13 @@ pub mod adapter;
 pub mod external;
 pub mod netlab;
 pub mod protocol;
+#[cfg(feature = "smoltcp")]
+pub mod smoltcp;
 
 pub use external::{ExternalConfig, ExternalStack};
 pub use netlab::NetlabStack;
+#[cfg(feature = "smoltcp")]
+pub use smoltcp::SmoltcpStack;
 
 /// The process exit code `netlab` uses when a stack under test failed (crashed, hung past its step
 /// timeout, spoke garbage or reported a fatal error): distinct from 1 (expectations failed), 2 (bad
