@@ -410,21 +410,24 @@ impl ExternalStack {
     }
 }
 
-/// Reads one answer (frames up to and including DONE, FAIL or READY) with their length prefixes.
+/// Reads one answer (frames up to and including the one that ends it) with their length prefixes.
+/// A process that closes its output, even inside an answer, has exited as far as netlab is
+/// concerned; bytes that are not a frame are reported as such.
 fn read_answer(r: &mut impl Read) -> FromReader {
     let mut answer = Vec::new();
     let mut frame = Vec::new();
     loop {
         match protocol::read_frame(r, &mut frame) {
             Ok(true) => {}
-            Ok(false) if answer.is_empty() => return FromReader::Closed(String::new()),
             Ok(false) => return FromReader::Closed(String::new()),
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return FromReader::Closed(String::new()),
             Err(e) => return FromReader::Closed(e.to_string()),
         }
         answer.extend_from_slice(&(frame.len() as u32).to_be_bytes());
         answer.extend_from_slice(&frame);
-        if matches!(frame[0], 0x88 | 0x8f | 0x81) {
+        // DATAGRAM, RESULT, EVENT, STATE and WAKE come inside an answer; anything else ends it
+        // (DONE, FAIL, READY, or an unknown type that the decoder then reports).
+        if !(0x83..=0x87).contains(&frame[0]) {
             return FromReader::Answer(answer);
         }
     }
