@@ -94,6 +94,8 @@ struct App {
     sock: Option<SocketId>,
     data: Vec<u8>,
     sent: usize,
+    /// Send with `send_with` and a stateful generator (else `send` from a slice).
+    generator: bool,
     wrote_fin: bool,
     received: Vec<u8>,
     eof: bool,
@@ -101,17 +103,38 @@ struct App {
 }
 
 impl App {
-    fn new(data: Vec<u8>) -> Self {
+    fn new(data: Vec<u8>, generator: bool) -> Self {
         App {
             listener: None,
             sock: None,
             data,
             sent: 0,
+            generator,
             wrote_fin: false,
             received: Vec::new(),
             eof: false,
             closed: false,
         }
+    }
+
+    fn send_copy(&mut self, s: &mut dyn Stack, now: Instant, id: SocketId) -> usize {
+        let end = (self.sent + 20_000).min(self.data.len());
+        s.send(now, id, &self.data[self.sent..end]).expect("send")
+    }
+
+    /// `send_with` with a generator that cannot take bytes back: it must be asked for exactly the
+    /// bytes the stack takes.
+    fn send_generated(&mut self, s: &mut dyn Stack, now: Instant, id: SocketId) -> usize {
+        let mut cursor = self.sent;
+        let data = &self.data;
+        let n = s
+            .send_with(now, id, data.len() - self.sent, &mut |_, dst| {
+                dst.copy_from_slice(&data[cursor..cursor + dst.len()]);
+                cursor += dst.len();
+            })
+            .expect("send_with");
+        assert_eq!(cursor, self.sent + n, "fill produced {} bytes, the stack took {n}", cursor - self.sent);
+        n
     }
 
     /// Does whatever can be done now; panics on an unexpected socket error.
@@ -125,11 +148,11 @@ impl App {
             return;
         }
         while self.sent < self.data.len() {
-            let end = (self.sent + 20_000).min(self.data.len());
-            match s.send(now, id, &self.data[self.sent..end]).expect("send") {
-                0 => break,
-                n => self.sent += n,
+            let n = if self.generator { self.send_generated(s, now, id) } else { self.send_copy(s, now, id) };
+            if n == 0 {
+                break;
             }
+            self.sent += n;
         }
         if self.sent == self.data.len() && !self.wrote_fin {
             s.shutdown_write(now, id).expect("shutdown_write");
@@ -167,7 +190,7 @@ fn transfer(ka: Kind, kb: Kind, seed: u64, loss: f64, max: u64) -> Outcome {
     let mut stacks = [make(ka, "a", seed.wrapping_mul(2) + 1), make(kb, "b", seed.wrapping_mul(2) + 2)];
     stacks[0].configure(&[(A_IP, 24)], 1500).expect("configure a");
     stacks[1].configure(&[(B_IP, 24)], 1500).expect("configure b");
-    let mut apps = [App::new(payload(&mut rng, max)), App::new(payload(&mut rng, max / 2))];
+    let mut apps = [App::new(payload(&mut rng, max), true), App::new(payload(&mut rng, max / 2), false)];
     let t0 = Instant::ZERO;
     apps[1].listener = Some(stacks[1].listen(t0, SocketAddrV4::new(B_IP, PORT), 8, None).expect("listen"));
     let remote = SocketAddrV4::new(B_IP, PORT);
@@ -190,10 +213,7 @@ fn transfer(ka: Kind, kb: Kind, seed: u64, loss: f64, max: u64) -> Outcome {
     for s in &stacks {
         assert!(s.failure().is_none(), "{what}: {:?}", s.failure());
     }
-    Outcome {
-        fingerprint: wire.fingerprint.finalize().iter().map(|b| format!("{b:02x}")).collect(),
-        end,
-    }
+    Outcome { fingerprint: wire.fingerprint.finalize().iter().map(|b| format!("{b:02x}")).collect(), end }
 }
 
 /// The event loop: datagram arrivals, timers, applications, transmission; until nothing is left
@@ -360,7 +380,7 @@ fn a_missing_program_cannot_start() {
 /// seconds, netlab process CPU seconds).
 fn bulk(a: &mut dyn Stack, b: &mut dyn Stack, bytes: usize) -> (f64, f64) {
     let data: Vec<u8> = (0..bytes).map(|i| (i * 7 + i / 251) as u8).collect();
-    let mut apps = [App::new(data), App::new(Vec::new())];
+    let mut apps = [App::new(data, true), App::new(Vec::new(), false)];
     let t0 = Instant::ZERO;
     apps[1].listener = Some(b.listen(t0, SocketAddrV4::new(B_IP, PORT), 8, None).unwrap());
     apps[0].sock = Some(a.connect(t0, SocketAddrV4::new(A_IP, 0), SocketAddrV4::new(B_IP, PORT), None).unwrap());

@@ -150,6 +150,10 @@ impl Adapter {
                     Err(e) => CallResult::Error(e),
                 }
             }
+            Call::SendSpace(c) => match s.tcp().send_space(c) {
+                Ok(n) => CallResult::Count(u32::try_from(n).unwrap_or(u32::MAX)),
+                Err(e) => CallResult::Error(e),
+            },
             Call::ShutdownWrite(c) => unit(s.shutdown_write(now, c)),
             Call::Close(c) => unit(s.close(now, c)),
             Call::Abort(c) => unit(s.abort(now, c)),

@@ -77,6 +77,8 @@ struct SocketView {
     error: Option<TcpError>,
     state: Option<TcpState>,
     listener: bool,
+    /// The application knows the socket (a RESULT gave it, or an EVENT reported it).
+    known: bool,
 }
 
 /// The owned outcome of the step's call.
@@ -114,6 +116,7 @@ pub struct ExternalStack {
     events: Vec<TcpEvent>,
     request: Vec<u8>,
     recv_data: Vec<u8>,
+    send_data: Vec<u8>,
 }
 
 impl ExternalStack {
@@ -175,6 +178,7 @@ impl ExternalStack {
             events: Vec::new(),
             request: Vec::with_capacity(64 * 1024),
             recv_data: Vec::new(),
+            send_data: Vec::new(),
         })
     }
 
@@ -347,6 +351,7 @@ impl ExternalStack {
             CallResult::Socket(s) => {
                 let view = self.sockets.entry(s).or_default();
                 view.listener = name == "listen";
+                view.known = true;
                 Outcome::Socket(s)
             }
             CallResult::Count(n) => Outcome::Count(n as usize),
@@ -363,18 +368,28 @@ impl ExternalStack {
     }
 
     fn event(&mut self, socket: SocketId, flags: Readiness, error: Option<TcpError>) {
-        let view = self.sockets.entry(socket).or_default();
-        view.flags = flags.0;
-        view.error = error;
         if let Some(w) = self.wakers.remove(&socket) {
             w.wake();
         }
+        if flags.has(Readiness::CLOSED) {
+            // Freed: its id is invalid from now on, as with netlab's stack.
+            self.sockets.remove(&socket);
+            return;
+        }
+        let view = self.sockets.entry(socket).or_default();
+        view.flags = flags.0;
+        view.error = error;
+        view.known = true;
     }
 
     fn state_report(&mut self, socket: SocketId, to: TcpState, local: SocketAddrV4, remote: SocketAddrV4) {
         let view = self.sockets.entry(socket).or_default();
         let from = view.state.replace(to).unwrap_or(TcpState::Closed);
         let remote = Some(remote).filter(|r| !r.ip().is_unspecified() || r.port() != 0);
+        if to == TcpState::Closed && !view.known {
+            // A connection the application never saw (a child never accepted) ended.
+            self.sockets.remove(&socket);
+        }
         let kind = TcpEventKind::StateChange { from, to };
         self.events.push(TcpEvent { time: self.now, socket, local: Some(local), remote, kind });
     }
@@ -560,7 +575,7 @@ impl Stack for ExternalStack {
         match v.error {
             Some(e) => Err(e),
             None if v.flags & Readiness::CONNECTED != 0 => Ok(Some(())),
-            None if v.flags & Readiness::CLOSED != 0 || v.listener => Err(TcpError::NotConnected),
+            None if v.listener => Err(TcpError::NotConnected),
             None => Ok(None),
         }
     }
@@ -572,6 +587,37 @@ impl Stack for ExternalStack {
             Outcome::Error(e) => Err(e),
             _ => self.unexpected("send (more bytes taken than offered?)"),
         }
+    }
+
+    /// Two steps: send_space, then a send of exactly that many bytes (at most `max`), so that
+    /// `fill` only produces bytes the process takes.
+    fn send_with(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        max: usize,
+        fill: &mut dyn FnMut(usize, &mut [u8]),
+    ) -> Result<usize, TcpError> {
+        let space = match self.call(now, Call::SendSpace(id)) {
+            Outcome::Count(n) => n,
+            Outcome::Error(e) => return Err(e),
+            _ => return self.unexpected("send_space"),
+        };
+        let n = space.min(max).min(MAX_CALL_DATA);
+        if n == 0 {
+            return Ok(0);
+        }
+        let mut data = std::mem::take(&mut self.send_data);
+        data.clear();
+        data.resize(n, 0);
+        fill(0, &mut data);
+        let r = match self.call(now, Call::Send { socket: id, data: &data }) {
+            Outcome::Count(taken) if taken == n => Ok(n),
+            Outcome::Error(e) => Err(e),
+            _ => self.unexpected("send (fewer bytes taken than send_space promised?)"),
+        };
+        self.send_data = data;
+        r
     }
 
     fn recv(&mut self, now: Instant, id: SocketId, buf: &mut [u8]) -> Result<Option<usize>, TcpError> {
@@ -631,7 +677,7 @@ impl Stack for ExternalStack {
     /// before. `None` once the socket is freed (EVENT bit CLOSED) or unknown.
     fn state(&self, id: SocketId) -> Option<TcpState> {
         let v = self.sockets.get(&id)?;
-        if v.flags & Readiness::CLOSED != 0 || self.failure.is_some() {
+        if self.failure.is_some() {
             return None;
         }
         if let Some(s) = v.state {
@@ -646,7 +692,7 @@ impl Stack for ExternalStack {
     }
 
     fn register_waker(&mut self, id: SocketId, waker: &Waker) {
-        let gone = self.failure.is_some() || self.sockets.get(&id).is_none_or(|v| v.flags & Readiness::CLOSED != 0);
+        let gone = self.failure.is_some() || !self.sockets.contains_key(&id);
         if gone {
             waker.wake_by_ref();
         } else {

@@ -125,6 +125,8 @@ pub enum Call<'a> {
     Close(SocketId),
     /// Op 8.
     Abort(SocketId),
+    /// Op 9: how many bytes a send would take now (answered like send: a count, or an error).
+    SendSpace(SocketId),
 }
 
 impl Call<'_> {
@@ -139,6 +141,7 @@ impl Call<'_> {
             Call::ShutdownWrite(_) => "shutdown_write",
             Call::Close(_) => "close",
             Call::Abort(_) => "abort",
+            Call::SendSpace(_) => "send_space",
         }
     }
 }
@@ -199,7 +202,7 @@ pub enum Answer<'a> {
 pub enum CallResult<'a> {
     /// Status 0 from listen, accept, connect: the socket.
     Socket(SocketId),
-    /// Status 0 from send: the bytes taken.
+    /// Status 0 from send (the bytes taken) and send_space (the bytes a send would take).
     Count(u32),
     /// Status 0 from recv: the bytes read (empty = end of stream).
     Data(&'a [u8]),
@@ -450,6 +453,7 @@ fn put_call(o: &mut Vec<u8>, call: &Call<'_>) {
         Call::ShutdownWrite(s) => sock(o, 6, *s),
         Call::Close(s) => sock(o, 7, *s),
         Call::Abort(s) => sock(o, 8, *s),
+        Call::SendSpace(s) => sock(o, 9, *s),
     }
 }
 
@@ -681,6 +685,7 @@ fn call_body<'a>(b: &mut Body<'a>) -> Result<Call<'a>, DecodeError> {
         6 => Call::ShutdownWrite(b.socket()?),
         7 => Call::Close(b.socket()?),
         8 => Call::Abort(b.socket()?),
+        9 => Call::SendSpace(b.socket()?),
         op => return err(format!("CALL: unknown op {op}")),
     })
 }
@@ -754,7 +759,7 @@ fn result_body<'a>(b: &mut Body<'a>, call: Option<&str>) -> Result<CallResult<'a
     match b.u8("status")? {
         0 => Ok(match call {
             Some("listen" | "accept" | "connect") => CallResult::Socket(b.socket()?),
-            Some("send") => CallResult::Count(b.u32("count")?),
+            Some("send" | "send_space") => CallResult::Count(b.u32("count")?),
             Some("recv") => CallResult::Data(b.rest()),
             Some(_) => CallResult::Unit,
             None => return err("RESULT: no call is waiting for a result"),

@@ -661,36 +661,95 @@ impl Stack for SmoltcpStack {
     }
 
     fn send(&mut self, now: Instant, id: SocketId, data: &[u8]) -> Result<usize, TcpError> {
+        self.send_with(now, id, data.len(), &mut |off, dst| dst.copy_from_slice(&data[off..off + dst.len()]))
+    }
+
+    fn send_with(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        max: usize,
+        fill: &mut dyn FnMut(usize, &mut [u8]),
+    ) -> Result<usize, TcpError> {
         self.now = self.now.max(now);
         let c = self.conn(id)?;
-        let (h, seen, error) = (c.handle, c.seen, c.error);
-        if let Some(e) = error {
+        let (h, seen) = (c.handle, c.seen);
+        if let Some(e) = c.error {
             return Err(e);
         }
-        match self.sock_mut(h).send_slice(data) {
-            Ok(n) => Ok(n),
-            // smoltcp takes no data before the handshake completes: would block.
-            Err(_) if matches!(seen, TcpState::SynSent | TcpState::SynReceived) => Ok(0),
-            Err(_) if seen == TcpState::Closed => Err(TcpError::NotConnected),
-            Err(_) => Err(TcpError::Closing),
+        let s = self.sock_mut(h);
+        if !s.may_send() {
+            return match seen {
+                // smoltcp takes no data before the handshake completes: would block.
+                TcpState::SynSent | TcpState::SynReceived => Ok(0),
+                TcpState::Closed => Err(TcpError::NotConnected),
+                _ => Err(TcpError::Closing),
+            };
         }
+        // The send buffer is a ring: at most two contiguous pieces.
+        let mut taken = 0;
+        while taken < max {
+            let piece = s.send(|buf| {
+                let n = buf.len().min(max - taken);
+                fill(taken, &mut buf[..n]);
+                (n, n)
+            });
+            match piece {
+                Ok(n) if n > 0 => taken += n,
+                _ => break,
+            }
+        }
+        Ok(taken)
     }
 
     fn recv(&mut self, now: Instant, id: SocketId, buf: &mut [u8]) -> Result<Option<usize>, TcpError> {
+        let mut off = 0;
+        self.recv_with(now, id, buf.len(), &mut |chunk| {
+            buf[off..off + chunk.len()].copy_from_slice(chunk);
+            off += chunk.len();
+        })
+    }
+
+    fn recv_with(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        max: usize,
+        f: &mut dyn FnMut(&[u8]),
+    ) -> Result<Option<usize>, TcpError> {
         self.now = self.now.max(now);
+        if max == 0 {
+            // Ok(Some(0)) would read as end of stream.
+            return Err(TcpError::InvalidArgument);
+        }
         let c = self.conn(id)?;
         let (h, seen, error, established) = (c.handle, c.seen, c.error, c.established);
-        match self.sock_mut(h).recv_slice(buf) {
-            Ok(0) => Ok(None),
-            Ok(n) => Ok(Some(n)),
-            Err(tcp::RecvError::Finished) => Ok(Some(0)),
-            Err(tcp::RecvError::InvalidState) => match error {
-                Some(e) => Err(e),
-                None if matches!(seen, TcpState::SynSent | TcpState::SynReceived) => Ok(None),
-                None if established => Ok(Some(0)),
-                None => Err(TcpError::NotConnected),
-            },
+        let s = self.sock_mut(h);
+        let mut got = 0;
+        while got < max {
+            let piece = s.recv(|buf| {
+                let n = buf.len().min(max - got);
+                if n > 0 {
+                    f(&buf[..n]);
+                }
+                (n, n)
+            });
+            match piece {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(_) if got > 0 => break,
+                Err(tcp::RecvError::Finished) => return Ok(Some(0)),
+                Err(tcp::RecvError::InvalidState) => {
+                    return match error {
+                        Some(e) => Err(e),
+                        None if matches!(seen, TcpState::SynSent | TcpState::SynReceived) => Ok(None),
+                        None if established => Ok(Some(0)),
+                        None => Err(TcpError::NotConnected),
+                    };
+                }
+            }
         }
+        Ok((got > 0).then_some(got))
     }
 
     fn shutdown_write(&mut self, now: Instant, id: SocketId) -> Result<(), TcpError> {
