@@ -101,6 +101,7 @@ pub mod run;
 #[cfg(feature = "scenario")]
 pub mod scenario;
 pub mod sim;
+pub mod stack;
 #[cfg(feature = "scenario")]
 pub mod sweep;
 #[allow(unsafe_code)]
