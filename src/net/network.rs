@@ -16,13 +16,16 @@ pub(crate) struct Network {
     dirty: Vec<NodeId>,
     is_dirty: Vec<bool>,
     pub(crate) faults: Vec<TimedFault>,
+    /// The first failure of a stack under test (a crashed or hung external process), which stops
+    /// the run.
+    pub(crate) stack_failure: Option<String>,
 }
 
 impl Network {
     /// A network of `nodes` joined by `fab`, with the timed faults `faults` (already scheduled).
     pub(crate) fn new(nodes: Vec<Node>, fab: Fabric, faults: Vec<TimedFault>) -> Network {
         let n = nodes.len();
-        Network { nodes, fab, dirty: Vec::new(), is_dirty: vec![false; n], faults }
+        Network { nodes, fab, dirty: Vec::new(), is_dirty: vec![false; n], faults, stack_failure: None }
     }
 
     /// Notes that a node may have output or new deadlines to process after the current step.
@@ -43,6 +46,9 @@ impl Network {
             let node = &mut self.nodes[id];
             node.flush_tcp(&mut self.fab);
             node.reschedule(&mut self.fab);
+            if node.foreign.is_some() && self.stack_failure.is_none() {
+                self.stack_failure = node.stack_failure();
+            }
             i += 1;
         }
         self.dirty.clear();

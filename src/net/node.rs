@@ -8,6 +8,7 @@ use super::fabric::{Event, Fabric, Frame};
 use super::ids::NodeId;
 use super::route::RoutingTable;
 use crate::sim::{Duration, Instant};
+use crate::stack::Stack;
 use crate::tcp::TcpStack;
 use crate::wire::{
     ArpOp, ArpRepr, EtherType, EthernetRepr, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Repr, MacAddr, QuotedDatagram,
@@ -87,6 +88,9 @@ pub struct Node {
     pub ifaces: Vec<Iface>,
     pub routes: RoutingTable,
     pub tcp: Option<TcpStack>,
+    /// A stack under test in place of netlab's own (`tcp` is then `None`): it gets whole IPv4
+    /// datagrams and hands back whole datagrams (`crate::stack::Stack`).
+    pub(crate) foreign: Option<Box<dyn Stack>>,
     /// ICMP echo sockets by identifier.
     pub icmp: BTreeMap<u16, IcmpSocket>,
     /// When the NodeTimer event that is currently meant to fire is due (MAX: none).
@@ -117,6 +121,7 @@ impl Node {
             ifaces: Vec::new(),
             routes: RoutingTable::default(),
             tcp,
+            foreign: None,
             icmp: BTreeMap::new(),
             timer_at: Instant::MAX,
             local: Vec::new(),
@@ -233,8 +238,18 @@ impl Node {
             IpProtocol::Icmp => match IcmpRepr::parse(payload) {
                 Ok(icmp) => {
                     self.receive_icmp(fab, &ip, &icmp);
+                    // ICMP errors about its segments (path MTU discovery) concern a stack under test too.
+                    let is_error = matches!(icmp, IcmpRepr::DestUnreachable { .. } | IcmpRepr::TimeExceeded { .. });
+                    if is_error && self.foreign.is_some() {
+                        return self.deliver_foreign(fab, rx, frame);
+                    }
                     fab.recycle(frame);
                 }
+                Err(WireError::BadChecksum) => self.drop_frame(fab, frame, NodeDropCause::BadChecksum),
+                Err(_) => self.drop_frame(fab, frame, NodeDropCause::Malformed),
+            },
+            IpProtocol::Tcp if self.foreign.is_some() => match TcpRepr::parse(payload, ip.src, ip.dst) {
+                Ok(_) => self.deliver_foreign(fab, rx, frame),
                 Err(WireError::BadChecksum) => self.drop_frame(fab, frame, NodeDropCause::BadChecksum),
                 Err(_) => self.drop_frame(fab, frame, NodeDropCause::Malformed),
             },
@@ -469,6 +484,9 @@ impl Node {
 
     /// Sends whatever the TCP stack has to send and records its events.
     pub fn flush_tcp(&mut self, fab: &mut Fabric) {
+        if self.foreign.is_some() {
+            return self.flush_foreign(fab);
+        }
         let Some(mut stack) = self.tcp.take() else {
             return;
         };
@@ -503,7 +521,10 @@ impl Node {
     pub fn next_deadline(&self) -> Option<Instant> {
         let arp =
             if self.arp_waiting == 0 { None } else { self.ifaces.iter().filter_map(|i| i.arp.next_deadline()).min() };
-        let tcp = self.tcp.as_ref().and_then(|t| t.poll_timeout());
+        let tcp = match &self.foreign {
+            Some(f) => f.poll_timeout(),
+            None => self.tcp.as_ref().and_then(|t| t.poll_timeout()),
+        };
         match (arp, tcp) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -544,5 +565,74 @@ impl Node {
         if let Some(t) = self.tcp.as_mut() {
             t.handle_timeout(now);
         }
+        if let Some(f) = self.foreign.as_mut() {
+            f.handle_timeout(now);
+        }
+    }
+
+    // ------------------------------------------------------------------ a stack under test
+
+    /// Hands the IP datagram of `frame` (header included) to the stack under test.
+    fn deliver_foreign(&mut self, fab: &mut Fabric, rx: &Received, frame: Frame) {
+        if let Some(f) = self.foreign.as_mut() {
+            f.receive(fab.now, &frame.data[EthernetRepr::HEADER_LEN..rx.end]);
+        }
+        fab.recycle(frame);
+    }
+
+    /// Sends what the stack under test has to send and records the events it reports.
+    fn flush_foreign(&mut self, fab: &mut Fabric) {
+        let Some(mut stack) = self.foreign.take() else {
+            return;
+        };
+        let now = fab.now;
+        let mut frames = std::mem::take(&mut self.frame_ids);
+        frames.clear();
+        stack.poll_transmit(now, &mut |datagram| frames.push(self.send_datagram(fab, datagram)));
+        let id = self.id;
+        let mut next = frames.iter();
+        stack.drain_events(&mut |event| {
+            let frame = if matches!(event.kind, crate::tcp::TcpEventKind::SegmentSent(_)) {
+                next.next().copied().flatten()
+            } else {
+                None
+            };
+            fab.sink.emit_tcp(id, event, frame)
+        });
+        fab.sink.count_skipped_tcp(id, stack.take_skipped_events());
+        self.frame_ids = frames;
+        self.foreign = Some(stack);
+    }
+
+    /// Routes a whole IPv4 datagram that a stack under test built. One that does not parse (or
+    /// names a source address that is not ours) is dropped as malformed. Returns its frame's id.
+    fn send_datagram(&mut self, fab: &mut Fabric, datagram: &[u8]) -> Option<u64> {
+        let ip = match Ipv4Repr::parse(datagram) {
+            Ok((ip, _)) if self.is_local(ip.src) && !ip.src.is_broadcast() => ip,
+            _ => {
+                fab.trace(NetEvent::NodeDrop { node: self.id, frame: 0, cause: NodeDropCause::Malformed });
+                return None;
+            }
+        };
+        let Some(route) = self.routes.lookup(ip.dst).copied() else {
+            fab.trace(NetEvent::NodeDrop { node: self.id, frame: 0, cause: NodeDropCause::NoRoute });
+            return None;
+        };
+        let mut frame = fab.new_frame();
+        frame.data.resize(EthernetRepr::HEADER_LEN, 0);
+        frame.data.extend_from_slice(datagram);
+        let id = frame.id;
+        self.send_frame(fab, route.iface, route.via.unwrap_or(ip.dst), frame);
+        Some(id)
+    }
+
+    /// The error that made this node's stack under test fail, if it did.
+    pub(crate) fn stack_failure(&self) -> Option<String> {
+        let f = self.foreign.as_ref()?.failure()?;
+        let mut f = f.clone();
+        if f.host.is_empty() {
+            f.host = self.name.clone();
+        }
+        Some(f.to_string())
     }
 }

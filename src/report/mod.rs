@@ -61,12 +61,16 @@ impl RunReport {
             StopReason::TimeLimit => "TIME LIMIT reached",
             StopReason::EventBudget => "EVENT BUDGET used up",
             StopReason::Interrupted => "interrupted (Ctrl-C)",
+            StopReason::StackFailed => "STACK UNDER TEST FAILED",
         };
         let _ = writeln!(
             s,
             "scenario {} (seed {}): stopped at {} s simulated: {reason}",
             self.scenario, self.seed, o.sim_time
         );
+        if let Some(e) = &o.error {
+            let _ = writeln!(s, "  error: {e}");
+        }
         let sim_s = o.sim_time.as_secs_f64();
         match wall {
             Some(w) => {

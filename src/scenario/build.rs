@@ -12,7 +12,16 @@ impl Scenario {
         let seed = opts.seed.unwrap_or(self.seed);
         let mut b = WorldBuilder::new(seed);
         for n in &self.nodes {
-            let id = if n.router { b.router(&n.name) } else { b.host(&n.name, n.tcp.clone()) };
+            let stack = n.stack.as_ref().or(opts.stack.as_ref()).filter(|s| !s.is_netlab());
+            let id = match (n.router, stack) {
+                (true, _) => b.router(&n.name),
+                (false, None) => b.host(&n.name, n.tcp.clone()),
+                (false, Some(choice)) => {
+                    let key = crate::world::host_key(seed, &n.name);
+                    let stack = choice.make(&n.name, key, &n.tcp).map_err(|e| BuildFailure::Stack(e.to_string()))?;
+                    b.host_with_stack(&n.name, n.tcp.clone(), stack)
+                }
+            };
             if let Some(r) = &n.routes {
                 b.routes(id, r.clone());
             }
@@ -71,6 +80,9 @@ pub enum BuildFailure {
     /// An output file could not be created.
     #[error("{0}")]
     Io(String),
+    /// A stack under test could not be started.
+    #[error("{0}")]
+    Stack(String),
 }
 
 /// Where a built world writes its captures and trace: `create(file_name)` gives a writer for
@@ -93,10 +105,12 @@ pub struct BuildOptions {
     pub trace: bool,
     /// Keep per-connection summaries from the TCP events (off only for benchmarks).
     pub keep_tcp_events: bool,
+    /// The stack of every host whose scenario entry does not pin one (`netlab run --stack`).
+    pub stack: Option<crate::stack::StackChoice>,
 }
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        BuildOptions { seed: None, out_dir: None, captures: true, trace: true, keep_tcp_events: true }
+        BuildOptions { seed: None, out_dir: None, captures: true, trace: true, keep_tcp_events: true, stack: None }
     }
 }

@@ -17,6 +17,7 @@ pub mod values;
 use crate::net::rules::PacketRule;
 use crate::net::{Cidr, Impairments, LinkId, NodeId, TimedFault};
 use crate::sim::{Duration, Instant};
+use crate::stack::StackChoice;
 use crate::tcp::TcpConfig;
 pub use apps::AppRecipe;
 pub use build::{BuildFailure, BuildOptions, OutputFiles};
@@ -56,6 +57,8 @@ pub struct NodeDef {
     pub router: bool,
     pub routes: Option<Vec<(Cidr, Ipv4Addr)>>,
     pub tcp: TcpConfig,
+    /// The host's stack, when the scenario pins one (`None`: netlab's, unless `--stack` says else).
+    pub stack: Option<StackChoice>,
 }
 
 #[derive(Debug, Clone)]

@@ -73,6 +73,23 @@ pub struct HostSpec {
     pub name: Spanned<String>,
     pub routes: Option<Vec<RouteSpec>>,
     pub tcp: Option<TcpSpec>,
+    /// The host's stack: "netlab" (default), "smoltcp", or `{ command = ["program", "arg", ...] }`.
+    pub stack: Option<Spanned<StackSpec>>,
+}
+
+/// `stack = "name"` or `stack = { command = [...], step_timeout = "5s" }`.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum StackSpec {
+    /// A built-in stack by name.
+    Name(String),
+    /// An external process.
+    Command {
+        /// The program and its arguments.
+        command: Vec<String>,
+        /// Wall-clock time one step may take (default 5 s).
+        step_timeout: Option<Dur>,
+    },
 }
 
 #[derive(Debug, Deserialize)]

@@ -19,12 +19,14 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::task::Waker;
 
 pub mod adapter;
+mod choice;
 pub mod external;
 pub mod netlab;
 pub mod protocol;
 #[cfg(feature = "smoltcp")]
 pub mod smoltcp;
 
+pub use choice::StackChoice;
 pub use external::{ExternalConfig, ExternalStack};
 pub use netlab::NetlabStack;
 #[cfg(feature = "smoltcp")]

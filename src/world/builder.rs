@@ -14,6 +14,7 @@ use crate::net::route::Route;
 use crate::net::rules::{PacketRule, Rules};
 use crate::net::{LinkId, NodeId};
 use crate::sim::{Executor, SimRng};
+use crate::stack::Stack;
 use crate::tcp::{TcpConfig, TcpStack};
 use crate::trace::Tracer;
 use crate::wire::MacAddr;
@@ -26,6 +27,8 @@ use std::rc::Rc;
 
 pub(super) struct NodeSpec {
     name: String,
+    /// A stack under test in place of netlab's own.
+    stack: Option<Box<dyn Stack>>,
     forwarding: bool,
     tcp: Option<TcpConfig>,
     routes: Option<Vec<(Cidr, Ipv4Addr)>>,
@@ -90,13 +93,22 @@ impl WorldBuilder {
     }
     /// A host with a TCP stack using `tcp` as its defaults.
     pub fn host(&mut self, name: &str, tcp: TcpConfig) -> NodeId {
-        self.nodes.push(NodeSpec { name: name.into(), forwarding: false, tcp: Some(tcp), routes: None });
+        self.nodes.push(NodeSpec { name: name.into(), stack: None, forwarding: false, tcp: Some(tcp), routes: None });
         self.nodes.len() - 1
     }
     /// A router: it forwards packets by longest-prefix match and runs no applications.
     pub fn router(&mut self, name: &str) -> NodeId {
-        self.nodes.push(NodeSpec { name: name.into(), forwarding: true, tcp: None, routes: None });
+        self.nodes.push(NodeSpec { name: name.into(), stack: None, forwarding: true, tcp: None, routes: None });
         self.nodes.len() - 1
+    }
+    /// A host whose transport layer is `stack` (smoltcp, an external process, your own) instead of
+    /// netlab's TCP. `tcp` still sets the MSS limit from the interface MTU and is what
+    /// [`WorldBuilder::host`] would use; the stack gets the host's addresses and MTU through
+    /// `Stack::configure` when the world is built.
+    pub fn host_with_stack(&mut self, name: &str, tcp: TcpConfig, stack: Box<dyn Stack>) -> NodeId {
+        let id = self.host(name, tcp);
+        self.nodes[id].stack = Some(stack);
+        id
     }
     /// Static routes for a node: (prefix, gateway). A node with static routes gets no computed ones.
     pub fn routes(&mut self, node: NodeId, routes: Vec<(Cidr, Ipv4Addr)>) {
@@ -191,8 +203,8 @@ impl WorldBuilder {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let tcp = s.tcp.clone().map(|cfg| {
-                    let key = SimRng::for_component(seed, &format!("host:{}:isn", s.name)).next_u64();
+                let tcp = s.tcp.clone().filter(|_| s.stack.is_none()).map(|cfg| {
+                    let key = host_key(seed, &s.name);
                     TcpStack::new(key, cfg)
                 });
                 Node::new(i, s.name.clone(), s.forwarding, tcp)
@@ -248,9 +260,14 @@ impl WorldBuilder {
         if let Some(sink) = trace_sink {
             tracer.set_sink(sink);
         }
-        for n in &mut nodes {
+        for (n, spec) in nodes.iter_mut().zip(&mut specs) {
             if let Some(stack) = n.tcp.as_mut() {
                 stack.set_detail_events(tracer.writes());
+            }
+            if let Some(mut stack) = spec.stack.take() {
+                configure_stack(n, stack.as_mut(), &link_specs)?;
+                stack.set_detail_events(tracer.writes());
+                n.foreign = Some(stack);
             }
         }
         let nlinks = links.len();
@@ -277,6 +294,25 @@ impl WorldBuilder {
         });
         Ok(World { core, executor: Executor::new(), events: 0 })
     }
+}
+
+/// The seeded key of host `name`: netlab's ISN key (RFC 6528) for it, and the seed a stack under
+/// test on it gets, so that netlab's stack behind the external protocol replays the in-process run.
+pub fn host_key(seed: u64, name: &str) -> u64 {
+    SimRng::for_component(seed, &format!("host:{name}:isn")).next_u64()
+}
+
+/// Gives a stack under test its host's addresses and the smallest MTU of its links.
+fn configure_stack(node: &Node, stack: &mut dyn Stack, links: &[LinkSpec]) -> Result<(), BuildError> {
+    let addrs: Vec<(Ipv4Addr, u8)> = node.ifaces.iter().map(|i| (i.addr.addr, i.addr.len)).collect();
+    let mtu = node.ifaces.iter().map(|i| links[i.link].params[i.side].mtu).min().unwrap_or(1500);
+    let mtu = u16::try_from(mtu).unwrap_or(u16::MAX);
+    stack.configure(&addrs, mtu).map_err(|mut e| {
+        if e.host.is_empty() {
+            e.host = node.name.clone();
+        }
+        BuildError(e.to_string())
+    })
 }
 
 /// Fills the routing tables of nodes without static routes: for every subnet they are not on, the

@@ -24,6 +24,9 @@ pub enum StopReason {
     EventBudget,
     /// The run was stopped from outside (Ctrl-C, SIGTERM).
     Interrupted,
+    /// A stack under test failed (an external process crashed, hung or spoke garbage); the
+    /// outcome's `error` says which and how.
+    StackFailed,
 }
 
 /// How a run ended.
@@ -37,6 +40,9 @@ pub struct RunOutcome {
     pub events: u64,
     /// Applications not finished when the run stopped (names).
     pub unfinished: Vec<String>,
+    /// Why a stack under test failed (with `StopReason::StackFailed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// When a run stops.
@@ -121,6 +127,9 @@ impl World {
             self.run_tasks();
             let mut net = self.core.net.borrow_mut();
             net.flush();
+            if net.stack_failure.is_some() {
+                break StopReason::StackFailed;
+            }
             if limits.stop_when_apps_done && !finishing && self.apps_done() {
                 let linger = clock.linger();
                 if linger == Duration::ZERO {

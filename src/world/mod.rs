@@ -14,8 +14,9 @@ mod host;
 mod join;
 mod results;
 mod socket;
+mod sockets;
 
-pub use builder::{BuildError, WorldBuilder};
+pub use builder::{BuildError, WorldBuilder, host_key};
 pub use core::AppReport;
 #[cfg(feature = "live")]
 pub(crate) use driver::Clock;
@@ -153,10 +154,13 @@ impl World {
     }
 
     fn outcome(&self, reason: StopReason) -> RunOutcome {
-        let sim_time = self.core.net.borrow().fab.now;
+        let (sim_time, error) = {
+            let net = self.core.net.borrow();
+            (net.fab.now, net.stack_failure.clone())
+        };
         let unfinished =
             self.core.apps.borrow().iter().filter(|a| !a.finished && !a.daemon).map(|a| a.name.clone()).collect();
-        RunOutcome { reason, sim_time, events: self.events, unfinished }
+        RunOutcome { reason, sim_time, events: self.events, unfinished, error }
     }
 
     // ------------------------------------------------------------------------------ running

@@ -3,9 +3,10 @@
 //! implements the `futures-io` `AsyncRead` and `AsyncWrite` traits, and closes when dropped.
 
 use super::Host;
+use super::sockets::Sockets;
 use crate::net::network::Network;
 use crate::sim::Instant;
-use crate::tcp::{SocketId, TcpConfig, TcpError, TcpStack};
+use crate::tcp::{SocketId, TcpConfig, TcpError};
 use std::cell::Cell;
 use std::future::poll_fn;
 use std::io;
@@ -15,11 +16,16 @@ use std::task::{Context, Poll};
 
 impl Host {
     /// Runs `f` on this host's TCP stack and marks the host for output processing.
-    pub(crate) fn with_stack<R>(&self, f: impl FnOnce(&mut TcpStack, Instant) -> R) -> Result<R, TcpError> {
+    pub(crate) fn with_stack<R>(&self, f: impl FnOnce(&mut dyn Sockets, Instant) -> R) -> Result<R, TcpError> {
         let mut net = self.core.net.borrow_mut();
         let now = net.fab.now;
         let Network { nodes, .. } = &mut *net;
-        let stack = nodes[self.node].tcp.as_mut().ok_or(TcpError::InvalidArgument)?;
+        let node = &mut nodes[self.node];
+        let stack: &mut dyn Sockets = match (node.tcp.as_mut(), node.foreign.as_mut()) {
+            (Some(tcp), _) => tcp,
+            (None, Some(foreign)) => foreign,
+            (None, None) => return Err(TcpError::InvalidArgument),
+        };
         let r = f(stack, now);
         net.touch(self.node);
         Ok(r)
@@ -29,7 +35,7 @@ impl Host {
     async fn wait_on<R>(
         &self,
         id: SocketId,
-        mut op: impl FnMut(&mut TcpStack, Instant) -> Option<R>,
+        mut op: impl FnMut(&mut dyn Sockets, Instant) -> Option<R>,
     ) -> Result<R, TcpError> {
         poll_fn(|cx| {
             let r = self.with_stack(|s, now| match op(s, now) {
@@ -250,7 +256,7 @@ impl TcpStream {
     fn poll_op<R>(
         &self,
         cx: &mut Context<'_>,
-        op: impl FnOnce(&mut TcpStack, Instant) -> Result<Option<R>, TcpError>,
+        op: impl FnOnce(&mut dyn Sockets, Instant) -> Result<Option<R>, TcpError>,
     ) -> Poll<io::Result<R>> {
         let id = self.id;
         let r = self.host.with_stack(|s, now| {

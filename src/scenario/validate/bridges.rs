@@ -6,6 +6,7 @@ use crate::net::{Cidr, Impairments, Jitter, LossModel};
 use crate::scenario::error::{SpanError, at};
 use crate::scenario::schema::*;
 use crate::scenario::{BridgeDef, BridgeKind, LinkDef, NodeDef};
+use crate::stack::StackChoice;
 use toml::Spanned;
 
 /// Every bridge, adding its link and stand-in node to `k`.
@@ -97,7 +98,13 @@ pub(super) fn validate(specs: &[BridgeSpec], k: &mut Known) -> Result<Vec<Bridge
         }
         let peer_node = nodes.len();
         names.nodes.insert(peer_name.clone(), peer_node);
-        nodes.push(NodeDef { name: peer_name, router: false, routes: Some(Vec::new()), tcp: base_tcp.clone() });
+        nodes.push(NodeDef {
+            name: peer_name,
+            router: false,
+            routes: Some(Vec::new()),
+            tcp: base_tcp.clone(),
+            stack: Some(StackChoice::Netlab),
+        });
         let link = links.len();
         names.links.insert(name.clone(), link);
         links.push(LinkDef {

@@ -6,9 +6,11 @@ use crate::net::{Cidr, Impairments, Jitter, LossModel};
 use crate::scenario::error::{SpanError, at};
 use crate::scenario::schema::*;
 use crate::scenario::{LinkDef, NodeDef};
+use crate::stack::StackChoice;
 use crate::tcp::{CongestionAlgorithm, TcpConfig};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use toml::Spanned;
 
 pub(super) fn tcp_config(base: &TcpConfig, spec: &Option<TcpSpec>) -> Result<TcpConfig, SpanError> {
     let mut c = base.clone();
@@ -67,6 +69,20 @@ fn convert_routes(routes: &Option<Vec<RouteSpec>>) -> Option<Vec<(Cidr, Ipv4Addr
     routes.as_ref().map(|rs| rs.iter().map(|r| (r.prefix.get_ref().0, r.via.get_ref().0)).collect())
 }
 
+/// A host's `stack`: a name this build knows, or a command with at least a program.
+fn stack_choice(spec: &Spanned<StackSpec>) -> Result<StackChoice, SpanError> {
+    match spec.get_ref() {
+        StackSpec::Name(name) => StackChoice::named(name).or_else(|e| at(spec.span(), e)),
+        StackSpec::Command { command, .. } if command.first().is_none_or(|p| p.is_empty()) => {
+            at(spec.span(), "expected `command` to name a program: [\"path/to/adapter\", \"arg\", ...]")
+        }
+        StackSpec::Command { command, step_timeout } => Ok(StackChoice::Command {
+            command: command.clone(),
+            step_timeout: step_timeout.map(|d| std::time::Duration::from_nanos(d.0.as_nanos())),
+        }),
+    }
+}
+
 /// Hosts, routers and links.
 pub(super) fn nodes_and_links(raw: &ScenarioFile) -> Result<Known, SpanError> {
     let sim = &raw.simulation;
@@ -79,14 +95,21 @@ pub(super) fn nodes_and_links(raw: &ScenarioFile) -> Result<Known, SpanError> {
             return at(h.name.span(), format!("expected a unique node name; \"{name}\" is defined twice"));
         }
         let tcp = tcp_config(&base_tcp, &h.tcp)?;
-        nodes.push(NodeDef { name, router: false, routes: convert_routes(&h.routes), tcp });
+        let stack = h.stack.as_ref().map(stack_choice).transpose()?;
+        nodes.push(NodeDef { name, router: false, routes: convert_routes(&h.routes), tcp, stack });
     }
     for r in &raw.routers {
         let name = check_name(&r.name, "router")?;
         if names.nodes.insert(name.clone(), nodes.len()).is_some() {
             return at(r.name.span(), format!("expected a unique node name; \"{name}\" is defined twice"));
         }
-        nodes.push(NodeDef { name, router: true, routes: convert_routes(&r.routes), tcp: base_tcp.clone() });
+        nodes.push(NodeDef {
+            name,
+            router: true,
+            routes: convert_routes(&r.routes),
+            tcp: base_tcp.clone(),
+            stack: None,
+        });
     }
     // Links.
     let mut links = Vec::new();
