@@ -103,7 +103,7 @@ impl Host {
     /// comes through the returned handle.
     pub fn spawn<T: 'static>(&self, fut: impl Future<Output = T> + 'static) -> JoinHandle<T> {
         let (done, handle) = super::join::pair();
-        self.core.spawned.borrow_mut().push(Box::pin(async move { done.complete(fut.await) }));
+        self.core.spawned.borrow_mut().push(Box::pin(super::join::Completing::new(fut, done)));
         handle
     }
 

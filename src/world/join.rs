@@ -42,6 +42,37 @@ impl<T> Completer<T> {
     }
 }
 
+/// A task that hands its value to a [`JoinHandle`] when it returns. The task's own future is boxed
+/// on its own: an `async move { done.complete(fut.await) }` block would keep room for the future
+/// twice (as a captured value and as the awaited one), doubling every spawned task's memory.
+pub(crate) struct Completing<T> {
+    fut: Pin<Box<dyn Future<Output = T>>>,
+    done: Option<Completer<T>>,
+}
+
+impl<T> Completing<T> {
+    /// Runs `fut`, then completes `done` with its value.
+    pub(crate) fn new(fut: impl Future<Output = T> + 'static, done: Completer<T>) -> Completing<T> {
+        Completing { fut: Box::pin(fut), done: Some(done) }
+    }
+}
+
+impl<T> Future for Completing<T> {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        match this.fut.as_mut().poll(cx) {
+            Poll::Ready(v) => {
+                if let Some(done) = this.done.take() {
+                    done.complete(v);
+                }
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
 impl<T> JoinHandle<T> {
     /// Whether the task has returned.
     pub fn is_finished(&self) -> bool {
