@@ -155,6 +155,10 @@ pub trait EventSink: Any {
     fn writes(&self) -> bool;
     /// Writes out everything recorded; the first error, if any.
     fn finish(&mut self) -> Result<(), String>;
+    /// Says that connection `socket` of `node` is tracked from the wire, not reported by its stack.
+    fn observed(&mut self, node: NodeId, socket: crate::tcp::SocketId) {
+        let _ = (node, socket);
+    }
     /// The sink itself, for its owner to read its results after a run.
     fn as_any(&self) -> &dyn Any;
 }

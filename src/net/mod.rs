@@ -10,6 +10,7 @@ pub mod ids;
 pub mod link;
 pub(crate) mod network;
 pub(crate) mod node;
+mod observer;
 pub mod route;
 pub mod rules;
 

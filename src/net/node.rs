@@ -6,6 +6,7 @@ use super::addr::Cidr;
 use super::event::{NetEvent, NodeDropCause};
 use super::fabric::{Event, Fabric, Frame};
 use super::ids::NodeId;
+use super::observer::Observer;
 use super::route::RoutingTable;
 use crate::sim::{Duration, Instant};
 use crate::stack::Stack;
@@ -91,6 +92,8 @@ pub struct Node {
     /// A stack under test in place of netlab's own (`tcp` is then `None`): it gets whole IPv4
     /// datagrams and hands back whole datagrams (`crate::stack::Stack`).
     pub(crate) foreign: Option<Box<dyn Stack>>,
+    /// What the wire shows of the stack under test's connections.
+    observer: Option<Observer>,
     /// ICMP echo sockets by identifier.
     pub icmp: BTreeMap<u16, IcmpSocket>,
     /// When the NodeTimer event that is currently meant to fire is due (MAX: none).
@@ -122,6 +125,7 @@ impl Node {
             routes: RoutingTable::default(),
             tcp,
             foreign: None,
+            observer: None,
             icmp: BTreeMap::new(),
             timer_at: Instant::MAX,
             local: Vec::new(),
@@ -572,10 +576,24 @@ impl Node {
 
     // ------------------------------------------------------------------ a stack under test
 
+    /// Puts a stack under test (that gets whole datagrams) in place of netlab's TCP.
+    pub(crate) fn set_foreign(&mut self, stack: Box<dyn Stack>) {
+        self.tcp = None;
+        self.observer = Some(Observer::new(stack.reports_states()));
+        self.foreign = Some(stack);
+    }
+
     /// Hands the IP datagram of `frame` (header included) to the stack under test.
     fn deliver_foreign(&mut self, fab: &mut Fabric, rx: &Received, frame: Frame) {
+        let datagram = &frame.data[EthernetRepr::HEADER_LEN..rx.end];
+        if rx.ip.protocol == IpProtocol::Tcp
+            && let Some(o) = self.observer.as_mut()
+        {
+            let node = self.id;
+            o.received(fab.now, datagram, &mut |e| record_observed(fab, node, e, None));
+        }
         if let Some(f) = self.foreign.as_mut() {
-            f.receive(fab.now, &frame.data[EthernetRepr::HEADER_LEN..rx.end]);
+            f.receive(fab.now, datagram);
         }
         fab.recycle(frame);
     }
@@ -585,22 +603,26 @@ impl Node {
         let Some(mut stack) = self.foreign.take() else {
             return;
         };
-        let now = fab.now;
-        let mut frames = std::mem::take(&mut self.frame_ids);
-        frames.clear();
-        stack.poll_transmit(now, &mut |datagram| frames.push(self.send_datagram(fab, datagram)));
-        let id = self.id;
-        let mut next = frames.iter();
+        let (now, node) = (fab.now, self.id);
+        // The stack's own reports first (its states), relabelled to the tracker's connections;
+        // what happened on the wire comes from the tracker, with the frame each segment became.
+        let mut observer = self.observer.take();
         stack.drain_events(&mut |event| {
-            let frame = if matches!(event.kind, crate::tcp::TcpEventKind::SegmentSent(_)) {
-                next.next().copied().flatten()
-            } else {
-                None
-            };
-            fab.sink.emit_tcp(id, event, frame)
+            use crate::tcp::TcpEventKind::{Retransmit, SegmentReceived, SegmentSent};
+            match observer.as_mut() {
+                Some(_) if matches!(event.kind, SegmentSent(_) | SegmentReceived(_) | Retransmit { .. }) => {}
+                Some(o) => fab.sink.emit_tcp(node, o.relabel(event), None),
+                None => fab.sink.emit_tcp(node, event, None),
+            }
         });
-        fab.sink.count_skipped_tcp(id, stack.take_skipped_events());
-        self.frame_ids = frames;
+        fab.sink.count_skipped_tcp(node, stack.take_skipped_events());
+        stack.poll_transmit(now, &mut |datagram| {
+            let frame = self.send_datagram(fab, datagram);
+            if let Some(o) = observer.as_mut() {
+                o.sent(now, datagram, &mut |e| record_observed(fab, node, e, frame));
+            }
+        });
+        self.observer = observer;
         self.foreign = Some(stack);
     }
 
@@ -635,4 +657,12 @@ impl Node {
         }
         Some(f.to_string())
     }
+}
+
+/// Records an event of the passive tracker (`frame`: the frame a sent segment became).
+fn record_observed(fab: &mut Fabric, node: NodeId, event: crate::tcp::TcpEvent, frame: Option<u64>) {
+    let socket = event.socket;
+    let frame = if matches!(event.kind, crate::tcp::TcpEventKind::SegmentSent(_)) { frame } else { None };
+    fab.sink.emit_tcp(node, event, frame);
+    fab.sink.observed(node, socket);
 }

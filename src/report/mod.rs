@@ -150,7 +150,8 @@ impl RunReport {
             for c in self.connections.iter().take(CONSOLE_CONNECTIONS) {
                 let addr = |a: Option<std::net::SocketAddrV4>| a.map_or("?".to_string(), |a| a.to_string());
                 let path: Vec<&str> = c.states.iter().map(|(_, st)| state_name(*st)).collect();
-                let _ = writeln!(s, "  {} {} -> {}: {}", c.host, addr(c.local), addr(c.remote), path.join(" > "));
+                let how = if c.observed { " (observed on the wire)" } else { "" };
+                let _ = writeln!(s, "  {} {} -> {}: {}{how}", c.host, addr(c.local), addr(c.remote), path.join(" > "));
                 let ms = |d: Option<crate::sim::Duration>| {
                     d.map_or("-".to_string(), |d| format!("{:.1} ms", d.as_nanos() as f64 / 1e6))
                 };

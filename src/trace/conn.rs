@@ -11,6 +11,10 @@ use std::net::SocketAddrV4;
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct ConnSummary {
     pub host: String,
+    /// Tracked from the packets on the wire (a stack under test that does not report its
+    /// connections), not reported by the stack.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub observed: bool,
     #[serde(skip)]
     pub node: usize,
     pub socket: u32,
@@ -119,7 +123,7 @@ impl ConnSummary {
                         RetransmitReason::Rto => self.retransmissions_rto += 1,
                         RetransmitReason::FastRetransmit => self.retransmissions_fast += 1,
                         RetransmitReason::Sack => self.retransmissions_sack += 1,
-                        RetransmitReason::Probe => {}
+                        RetransmitReason::Probe | RetransmitReason::Observed => {}
                     }
                 }
             },

@@ -219,6 +219,11 @@ impl EventSink for Tracer {
     fn finish(&mut self) -> Result<(), String> {
         self.flush().map_err(|e| format!("trace: {e}"))
     }
+    fn observed(&mut self, node: NodeId, socket: crate::tcp::SocketId) {
+        if let Some(c) = self.conns.get_mut(&(node, socket)) {
+            c.observed = true;
+        }
+    }
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }

@@ -267,7 +267,7 @@ impl WorldBuilder {
             if let Some(mut stack) = spec.stack.take() {
                 configure_stack(n, stack.as_mut(), &link_specs)?;
                 stack.set_detail_events(tracer.writes());
-                n.foreign = Some(stack);
+                n.set_foreign(stack);
             }
         }
         let nlinks = links.len();
