@@ -4,6 +4,17 @@
 use super::{ExternalConfig, ExternalStack, NetlabStack, Stack, StackError};
 use crate::tcp::TcpConfig;
 
+/// A command's program `@netlab` is this netlab itself (for `["@netlab", "stack-adapter"]`).
+pub const NETLAB_ITSELF: &str = "@netlab";
+
+/// The path of the netlab binary: `$NETLAB_BIN` if set (tests, libraries embedding netlab),
+/// else the running executable.
+fn netlab_binary() -> String {
+    std::env::var("NETLAB_BIN").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| {
+        std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "netlab".to_string())
+    })
+}
+
 /// The stack of a host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StackChoice {
@@ -66,7 +77,11 @@ impl StackChoice {
             #[cfg(not(feature = "smoltcp"))]
             StackChoice::Smoltcp => Ok(Box::new(NetlabStack::new(key, defaults.clone()))),
             StackChoice::Command { command, step_timeout } => {
-                let mut cfg = ExternalConfig::new(command.clone(), host, key, defaults.clone());
+                let mut command = command.clone();
+                if command.first().is_some_and(|p| p == NETLAB_ITSELF) {
+                    command[0] = netlab_binary();
+                }
+                let mut cfg = ExternalConfig::new(command, host, key, defaults.clone());
                 if let Some(t) = step_timeout {
                     cfg.step_timeout = *t;
                 }
