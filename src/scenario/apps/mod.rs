@@ -42,8 +42,11 @@ pub(crate) struct AppKind {
     /// The metrics it reports (checked by expectations).
     pub metrics: &'static [&'static str],
     /// Checks its fields and makes its recipe.
-    pub parse: fn(&AppSpec, &AppEnv<'_>) -> Result<Arc<dyn AppRecipe>, SpanError>,
+    pub parse: ParseFn,
 }
+
+/// Checks an `[[apps]]` entry of one kind and makes its recipe.
+pub(crate) type ParseFn = fn(&AppSpec, &AppEnv<'_>) -> Result<Arc<dyn AppRecipe>, SpanError>;
 
 /// Every application kind.
 pub(crate) const KINDS: &[AppKind] = &[
