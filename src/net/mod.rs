@@ -10,7 +10,7 @@ pub mod ids;
 pub mod link;
 pub(crate) mod network;
 pub(crate) mod node;
-pub mod route;
+pub(crate) mod route;
 pub mod rules;
 
 pub use addr::Cidr;

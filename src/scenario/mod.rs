@@ -10,9 +10,9 @@ pub mod apps;
 mod build;
 pub mod error;
 pub mod expect;
-pub mod schema;
+pub(crate) mod schema;
 pub(crate) mod validate;
-pub mod values;
+pub(crate) mod values;
 
 use crate::net::rules::PacketRule;
 use crate::net::{Cidr, Impairments, LinkId, NodeId, TimedFault};
