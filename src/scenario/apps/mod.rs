@@ -31,6 +31,9 @@ pub trait AppRecipe: std::fmt::Debug + Send + Sync {
     fn spawn(&self, world: &mut World, def: &AppDef, seed: u64);
 }
 
+/// Checks an `[[apps]]` entry's fields and makes its recipe.
+pub(crate) type ParseFn = fn(&AppSpec, &AppEnv<'_>) -> Result<Arc<dyn AppRecipe>, SpanError>;
+
 /// One application kind.
 pub(crate) struct AppKind {
     /// `kind = "..."`.
@@ -42,7 +45,7 @@ pub(crate) struct AppKind {
     /// The metrics it reports (checked by expectations).
     pub metrics: &'static [&'static str],
     /// Checks its fields and makes its recipe.
-    pub parse: fn(&AppSpec, &AppEnv<'_>) -> Result<Arc<dyn AppRecipe>, SpanError>,
+    pub parse: ParseFn,
 }
 
 /// Every application kind.

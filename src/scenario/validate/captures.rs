@@ -29,11 +29,11 @@ pub(super) fn validate(sim: &Simulation, specs: &[CaptureSpec], k: &Known) -> Re
         }
     }
     for c in specs {
-        let link = resolve_link(&names, &c.link)?;
+        let link = resolve_link(names, &c.link)?;
         let sides: Vec<usize> = match &c.at {
             None => vec![0, 1],
             Some(n) => {
-                let node = resolve_node(&names, n, "node")?;
+                let node = resolve_node(names, n, "node")?;
                 match links[link].ends.iter().position(|(e, _)| *e == node) {
                     Some(s) => vec![s],
                     None => {

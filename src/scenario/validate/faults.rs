@@ -20,7 +20,7 @@ pub(super) fn validate(specs: &[FaultSpec], k: &Known) -> Result<(Vec<TimedFault
     order.sort_by_key(|&i| specs[i].at.as_ref().map_or(Duration::ZERO, |a| a.get_ref().0));
     for i in order {
         let f = &specs[i];
-        let link = resolve_link(&names, &f.link)?;
+        let link = resolve_link(names, &f.link)?;
         let dir = f.dir.as_ref().map(parse_dir).transpose()?;
         let action = f.action.get_ref().as_str();
         let given = f.given_impairments();
@@ -109,7 +109,7 @@ pub(super) fn validate(specs: &[FaultSpec], k: &Known) -> Result<(Vec<TimedFault
                 ),
             );
         };
-        let matcher = validate_match(m.get_ref(), &names, &links)?;
+        let matcher = validate_match(m.get_ref(), names, links)?;
         let nth = f.nth.unwrap_or(1).max(1);
         let count = match f.count {
             Some(0) => u64::MAX,
