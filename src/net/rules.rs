@@ -72,7 +72,7 @@ pub enum PacketAction {
 /// A packet-matching fault rule on one link.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PacketRule {
-    /// Index of the rule in the scenario's [[faults]] (for the trace).
+    /// Index of the rule in the scenario's `[[faults]]` (for the trace).
     pub index: usize,
     /// The link it watches.
     pub link: LinkId,

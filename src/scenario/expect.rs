@@ -122,7 +122,7 @@ pub fn app_metrics(kind: &str) -> &'static [&'static str] {
     super::apps::kind(kind).map_or(&[], |k| k.metrics)
 }
 
-/// Metrics of the whole network (an [[expect]] without a target).
+/// Metrics of the whole network (an `[[expect]]` without a target).
 pub const NETWORK_METRICS: &[&str] = &[
     "connections",
     "open_connections",

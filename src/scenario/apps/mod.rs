@@ -1,6 +1,6 @@
 //! The application kinds a scenario can run, one registration each: the `[[apps]]` fields it takes,
 //! its default port, the metrics it reports, how its fields are checked, and how it is spawned.
-//! Adding a kind is one file here (a recipe: parse + spawn) and one line in [`KINDS`].
+//! Adding a kind is one file here (a recipe: parse + spawn) and one line in `KINDS`.
 
 mod bulk;
 mod conns;
