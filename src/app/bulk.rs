@@ -13,9 +13,12 @@ use std::cell::RefCell;
 use std::net::SocketAddrV4;
 use std::rc::Rc;
 
+/// How a transfer is checked end to end (see the module documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verify {
+    /// Both sides hash what they sent and received; the hashes must match.
     Sha256,
+    /// The sink regenerates the sender's content and compares every byte as it arrives.
     Compare,
 }
 
@@ -46,6 +49,7 @@ fn mix(mut z: u64) -> u64 {
 }
 
 impl Content {
+    /// `bytes` bytes of content drawn from `rng` (use [`content_rng`] so that both ends agree).
     pub fn new(mut rng: SimRng, bytes: u64) -> Content {
         let mut pattern = vec![0u8; BLOCK].into_boxed_slice();
         rng.fill_bytes(&mut pattern);
@@ -123,21 +127,29 @@ pub fn content_rng(seed: u64, app: &str) -> SimRng {
 /// What the receiving side saw; shared with the sender's app, which reports both sides.
 #[derive(Default, Debug)]
 pub struct SinkResult {
+    /// The sink has stopped reading (at the end of the stream or on an error).
     pub done: bool,
+    /// Bytes read.
     pub bytes: u64,
+    /// Sha256 mode: lower-case hex SHA-256 of what was read.
     pub sha256: String,
     /// Compare mode: every byte equal to the sender's stream, and all of it.
     pub compared_equal: bool,
+    /// The error the connection failed with.
     pub error: Option<String>,
 }
 
+/// How a sink listens and reads.
 pub struct SinkConfig {
+    /// The port it listens on.
     pub port: u16,
+    /// How it checks what it reads.
     pub verify: Verify,
     /// For `Verify::Compare`: the sender's stream and length.
     pub expected: Option<Content>,
     /// A slow reader pauses this long after each read of at most `read_chunk` bytes.
     pub read_pause: Option<Duration>,
+    /// Largest read, in bytes, when `read_pause` is set.
     pub read_chunk: usize,
 }
 

@@ -7,6 +7,8 @@ use std::cell::Cell;
 use std::net::SocketAddrV4;
 use std::rc::Rc;
 
+/// Opens `count` connections to `to`, holds them open for `hold`, closes them, and reports the
+/// metrics `opened`, `closed` and `failed`.
 pub async fn connections(ctx: Host, to: SocketAddrV4, count: usize, hold: Duration) -> Result<(), String> {
     let start = ctx.now();
     let opened = Rc::new(Cell::new(0usize));

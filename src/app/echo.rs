@@ -8,8 +8,10 @@ use crate::world::Host;
 use crate::world::TcpStream;
 use std::net::SocketAddrV4;
 
-pub const ALPHABET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-pub const PREFIX: &str = "server echoes: ";
+/// What the client's lines are made of, rotated by one more position each line.
+const ALPHABET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+/// What the server puts before each line it echoes.
+const PREFIX: &str = "server echoes: ";
 
 /// Reads one '\n'-terminated line (without the '\n'); `None` at end of stream.
 async fn read_line(s: &TcpStream, pending: &mut Vec<u8>) -> Result<Option<String>, String> {
@@ -54,6 +56,8 @@ pub async fn server(ctx: Host, port: u16, backlog: usize, close_delay: Duration)
     }
 }
 
+/// Connects to `to`, sends `messages` lines `interval` apart, checks each reply, closes, and reports
+/// the metrics `messages` and `correct_replies`.
 pub async fn client(ctx: Host, to: SocketAddrV4, messages: usize, interval: Duration) -> Result<(), String> {
     let s = ctx.connect(to, None).await.map_err(|e| format!("connect to {to}: {e}"))?;
     ctx.print(format!("connected to {to}"));

@@ -8,6 +8,7 @@ use crate::world::Host;
 use sha2::{Digest, Sha256};
 use std::net::SocketAddrV4;
 
+/// Serves HTTP/1.1 on `port`, one task per connection, until the run ends.
 pub async fn server(ctx: Host, port: u16) -> Result<(), String> {
     let l = ctx.listen(port, 16, None).map_err(|e| format!("listen on {port}: {e}"))?;
     ctx.print(format!("http server listening on port {port}"));

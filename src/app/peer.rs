@@ -5,6 +5,9 @@
 use crate::world::Host;
 use std::net::SocketAddrV4;
 
+/// Connects from `local_port` to `to`, sends `bytes` bytes, half-closes, reads the other side to the
+/// end, and reports the metrics `bytes_received` and `correct` (1 when what it read equals what it
+/// sent: both peers send the same pattern).
 pub async fn peer(ctx: Host, local_port: u16, to: SocketAddrV4, bytes: usize) -> Result<(), String> {
     let s = ctx.connect_from(local_port, to, None).await.map_err(|e| format!("connect to {to}: {e}"))?;
     ctx.print(format!("connected {local_port} -> {to}"));

@@ -5,13 +5,18 @@ use crate::world::Host;
 use crate::world::IcmpKind;
 use std::net::Ipv4Addr;
 
+/// What ping sends.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PingConfig {
+    /// The address to ping.
     pub dst: Ipv4Addr,
+    /// Echo requests to send (sequence numbers 1..=count).
     pub count: u16,
+    /// Time between requests.
     pub interval: Duration,
     /// ICMP payload bytes (56 like ping's default).
     pub size: usize,
+    /// The requests' IP TTL.
     pub ttl: u8,
     /// How long to wait for replies after the last request.
     pub wait: Duration,
@@ -115,9 +120,12 @@ pub async fn ping(ctx: Host, cfg: PingConfig) -> Result<(), String> {
     Ok(())
 }
 
+/// What traceroute probes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TracerouteConfig {
+    /// The address to trace the route to.
     pub dst: Ipv4Addr,
+    /// The largest TTL tried.
     pub max_hops: u8,
     /// How long to wait for each probe's answer.
     pub wait: Duration,

@@ -10,14 +10,14 @@
 //!   datagram (CS144 checkpoint 7).
 //!
 //! This is the only part of netlab that reads the OS clock: simulated time is the wall time elapsed
-//! since the start of the run. Reader threads (one per bridge) feed a channel; the event loop
-//! (`World::run_realtime`) blocks on it until the next event is due. Nothing that arrives from
+//! since the start of the run. Reader threads (one per bridge) feed a channel; the event loop (the
+//! world's one driver, with `Live` as its clock) blocks on it until the next event is due. Nothing that arrives from
 //! outside can panic netlab: what does not parse is counted (a `NodeDrop` of the bridge's stand-in
 //! node `<bridge>-peer`, cause malformed or unsupported) and dropped.
 
 use crate::sys::signal;
-pub mod tun;
-pub mod udp;
+mod tun;
+mod udp;
 
 use crate::net::fabric::Frame;
 use crate::net::network::Network;
@@ -37,8 +37,10 @@ const MAX_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 const DELIVER_BATCH: usize = 256;
 
 /// Something a reader thread received: the raw bytes and the bridge they came from.
-pub struct Input {
+pub(crate) struct Input {
+    /// The bridge's index in the scenario's bridges.
     pub bridge: usize,
+    /// A TUN bridge: one IP packet; a UDP bridge: one Ethernet frame.
     pub data: Vec<u8>,
     /// UDP: the datagram came from the configured remote address.
     pub from_peer: bool,

@@ -11,9 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 
+/// A bound UDP socket carrying one bridge's frames (the reader thread holds a clone).
 pub struct UdpPort {
     socket: UdpSocket,
+    /// The address it is bound to.
     pub local: SocketAddr,
+    /// The only address it sends to and accepts datagrams from.
     pub remote: SocketAddr,
 }
 

@@ -65,80 +65,137 @@ pub enum NetEvent {
     /// A link accepted a frame (recorded when it was offered); it starts on the wire `queued_ns` later,
     /// after waiting in the link's queue.
     LinkTx {
+        /// The link.
         link: LinkId,
+        /// The direction it travels.
         dir: Dir,
+        /// The frame's id (unique in the run; later events about the frame name it).
         frame: u64,
+        /// Frame length in bytes (Ethernet header included).
         len: usize,
+        /// Nanoseconds it waits behind earlier frames before its first bit is sent.
         queued_ns: u64,
     },
+    /// A link did not deliver a frame.
     LinkDrop {
+        /// The link.
         link: LinkId,
+        /// The direction it travelled.
         dir: Dir,
+        /// The frame's id.
         frame: u64,
+        /// Frame length in bytes.
         len: usize,
+        /// Why.
         cause: LinkDropCause,
     },
+    /// A frame arrived at the far end of a link.
     LinkDeliver {
+        /// The link.
         link: LinkId,
+        /// The direction it travelled.
         dir: Dir,
+        /// The frame's id.
         frame: u64,
+        /// Frame length in bytes.
         len: usize,
     },
+    /// A frame was duplicated in transit (an impairment or a fault rule).
     LinkDuplicate {
+        /// The link.
         link: LinkId,
+        /// The direction it travels.
         dir: Dir,
+        /// The original frame's id.
         frame: u64,
+        /// The copy's frame id (its delivery is a separate event).
         copy: u64,
     },
+    /// A frame was held back so that later frames overtake it.
     LinkReorder {
+        /// The link.
         link: LinkId,
+        /// The direction it travels.
         dir: Dir,
+        /// The frame's id.
         frame: u64,
     },
+    /// One bit of a frame was flipped in transit.
     LinkCorrupt {
+        /// The link.
         link: LinkId,
+        /// The direction it travels.
         dir: Dir,
+        /// The frame's id.
         frame: u64,
+        /// Which bit, counted from the first bit of the frame (bit `bit % 8` of byte `bit / 8`).
         bit: usize,
     },
+    /// A link went down or came up (a timed fault, or a running program).
     LinkState {
+        /// The link.
         link: LinkId,
+        /// Whether it now carries frames.
         up: bool,
     },
+    /// A node discarded a frame it received, or a packet it could not send.
     NodeDrop {
+        /// The node.
         node: NodeId,
+        /// The frame's id (0 when the packet never became a frame, e.g. no route).
         frame: u64,
+        /// Why.
         cause: NodeDropCause,
     },
     /// A node sent an ICMP error (time exceeded, unreachable).
     IcmpError {
+        /// The node that sent it.
         node: NodeId,
+        /// The ICMP type (3 unreachable, 11 time exceeded).
         icmp_type: u8,
+        /// The ICMP code (see `wire::IcmpRepr`'s constants).
         code: u8,
+        /// Where it was sent: the source of the datagram that caused it.
         to: std::net::Ipv4Addr,
     },
+    /// A node broadcast an ARP request.
     ArpRequest {
+        /// The node asking.
         node: NodeId,
+        /// The address whose MAC it asks for.
         target: std::net::Ipv4Addr,
     },
+    /// A node answered an ARP request for one of its addresses.
     ArpReply {
+        /// The node answering.
         node: NodeId,
+        /// The address of the node that asked (where the reply goes).
         target: std::net::Ipv4Addr,
     },
+    /// Something happened in a node's TCP stack (a segment sent or received, a state change, a timer, ...).
     Tcp {
+        /// The node whose stack it is.
         node: NodeId,
         /// For `segment_sent`: the frame the segment became (link events name the same frame).
         #[serde(skip_serializing_if = "Option::is_none")]
         frame: Option<u64>,
+        /// The event, flattened into the trace line.
         #[serde(flatten)]
         event: Box<TcpEvent>,
     },
+    /// An application printed a line.
     App {
+        /// The application's index, in the order applications were spawned.
         app: usize,
+        /// The text.
         line: String,
     },
+    /// A fault acted: a timed fault was applied, or a packet rule matched a frame.
     Fault {
+        /// For a timed fault, its index in the world's timed faults; for a packet rule, the rule's
+        /// `index` (its place in the scenario's `[[faults]]`).
         index: usize,
+        /// What it did, in words.
         what: String,
     },
 }

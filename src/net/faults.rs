@@ -26,7 +26,12 @@ pub enum FaultAction {
     /// Both directions carry frames again.
     Up,
     /// New impairments for one direction (or both when `dir` is None); `params[d]` is used for d.
-    Set { dir: Option<Dir>, params: Box<[Impairments; 2]> },
+    Set {
+        /// The direction to change; `None`: both.
+        dir: Option<Dir>,
+        /// The new impairments, indexed by direction (a -> b first).
+        params: Box<[Impairments; 2]>,
+    },
 }
 
 impl Network {

@@ -11,7 +11,7 @@ pub mod link;
 pub(crate) mod network;
 pub(crate) mod node;
 mod observer;
-pub mod route;
+pub(crate) mod route;
 pub mod rules;
 
 pub use addr::Cidr;

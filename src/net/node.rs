@@ -61,18 +61,33 @@ pub struct Iface {
 /// An ICMP message delivered to an application's ICMP socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IcmpMessage {
+    /// The address that sent it (the pinged host, or a router on the way).
     pub from: Ipv4Addr,
+    /// When it arrived.
     pub at: Instant,
+    /// The TTL of the IP packet that carried it.
     pub ttl: u8,
+    /// The sequence number of the echo request it answers (for errors: quoted from the request).
     pub seq: u16,
+    /// What it says.
     pub kind: IcmpKind,
 }
 
+/// What an ICMP message delivered to an application says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IcmpKind {
-    EchoReply { len: usize },
+    /// The destination answered.
+    EchoReply {
+        /// Bytes of echoed data.
+        len: usize,
+    },
+    /// A router dropped the request because its TTL ran out (traceroute's answer).
     TimeExceeded,
-    Unreachable { code: u8 },
+    /// The request could not be delivered.
+    Unreachable {
+        /// The destination-unreachable code (0 net, 1 host, 2 protocol, 3 port, 4 fragmentation needed).
+        code: u8,
+    },
 }
 
 #[derive(Default)]

@@ -16,23 +16,35 @@ use std::fmt::Write as _;
 /// thousands of connections would otherwise print megabytes nobody reads.
 const CONSOLE_CONNECTIONS: usize = 40;
 
+/// Everything a run produced (`summary.json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
+    /// The scenario's name.
     pub scenario: String,
+    /// The scenario file.
     pub file: String,
+    /// The seed the run used.
     pub seed: u64,
+    /// Why and when the run stopped.
     pub outcome: RunOutcome,
+    /// Every link's counters, in the scenario's order.
     pub links: Vec<LinkReport>,
+    /// Every node's counters, in the scenario's order.
     pub nodes: Vec<NodeReport>,
     /// Every TCP connection (listeners excluded), in (host, socket) order.
     pub connections: Vec<ConnSummary>,
+    /// What every application reported, in the order they were spawned.
     pub apps: Vec<AppReport>,
+    /// The outcome of every expectation, in file order.
     pub expectations: Vec<ExpectResult>,
+    /// Whether every expectation held.
     pub passed: bool,
+    /// Events the trace saw (written to `trace.jsonl` or not).
     pub trace_events: u64,
 }
 
 impl RunReport {
+    /// The report of `world` after its run of `scenario` with `seed`; evaluates the expectations.
     pub fn collect(scenario: &Scenario, seed: u64, world: &World, outcome: RunOutcome) -> RunReport {
         let expectations = evaluate(&scenario.expects, world);
         let passed = expectations.iter().all(|e| e.passed);

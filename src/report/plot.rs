@@ -8,19 +8,26 @@ use std::path::{Path, PathBuf};
 
 /// How a series is drawn.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Style {
+pub(crate) enum Style {
     /// A connected line through the points (a step line when `step`).
-    Line { step: bool },
+    Line {
+        /// Horizontal then vertical between points, as for a value that holds until it changes.
+        step: bool,
+    },
     /// A short vertical bar from y to y2 at each point (segments in a time-sequence graph).
     Bars,
     /// A marker at each point.
     Marks,
 }
 
+/// One data series of a chart.
 #[derive(Debug, Clone)]
-pub struct Series {
+pub(crate) struct Series {
+    /// Its name in the legend.
     pub name: String,
+    /// An SVG colour.
     pub color: &'static str,
+    /// How it is drawn.
     pub style: Style,
     /// (x, y, y2): y2 is the top of a bar, otherwise unused.
     pub points: Vec<(f64, f64, f64)>,
@@ -60,7 +67,7 @@ fn esc(s: &str) -> String {
 }
 
 /// Draws an x/y chart with axes, ticks, labels, a legend and the series, as a standalone SVG.
-pub fn svg_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> String {
+pub(crate) fn svg_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> String {
     let (w, h) = (900.0, 520.0);
     let (ml, mr, mt, mb) = (90.0, 30.0, 50.0, 60.0);
     let (pw, ph) = (w - ml - mr, h - mt - mb);
@@ -203,8 +210,11 @@ pub fn svg_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -
 
 /// The two graphs of one connection.
 pub struct Plots {
+    /// The connection.
     pub conn: ConnId,
+    /// The time-sequence graph, as an SVG document.
     pub time_sequence: String,
+    /// The cwnd/ssthresh graph, as an SVG document.
     pub cwnd: String,
 }
 

@@ -11,11 +11,14 @@ use crate::world::World;
 use std::collections::BTreeMap;
 use toml::Spanned;
 
+/// What an expectation is about.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     /// An application, by name (the world may run helper apps, e.g. a bulk transfer's sink).
     App(String),
+    /// A link, in one direction or (`None`) both added together.
     Link(usize, Option<Dir>),
+    /// A node's counters.
     Host(NodeId),
     /// TCP connections (not listeners) on a node, with this local or remote port if given.
     Connection(NodeId, Option<u16>),
@@ -23,30 +26,53 @@ pub enum Target {
     Network,
 }
 
+/// What an expectation checks.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Check {
-    Metric { metric: String, min: Option<f64>, max: Option<f64> },
+    /// A metric of the target lies within the bounds (both inclusive, either may be absent).
+    Metric {
+        /// The metric's name (see the `*_METRICS` lists and the app kinds' metrics).
+        metric: String,
+        /// Smallest value that passes.
+        min: Option<f64>,
+        /// Largest value that passes.
+        max: Option<f64>,
+    },
+    /// The application finished without an error (`true`), or did not finish (`false`).
     Finished(bool),
+    /// A line the application printed contains this text.
     OutputContains(String),
+    /// The application failed with an error containing this text.
     ErrorContains(String),
+    /// Some connection of the target went through these states, in this order (others may come between).
     States(Vec<TcpState>),
 }
 
+/// One `[[expect]]` of a scenario, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expect {
     /// Byte offset in the file (the line is filled in by the loader).
     pub offset: usize,
+    /// 1-based line in the file.
     pub line: usize,
+    /// What it expects, in words (for the report).
     pub description: String,
+    /// What it is about.
     pub target: Target,
+    /// The target as written in the file.
     pub target_name: String,
+    /// What it checks.
     pub check: Check,
 }
 
+/// The outcome of one expectation.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ExpectResult {
+    /// 1-based line of the `[[expect]]` in the scenario.
     pub line: usize,
+    /// What was expected, in words.
     pub description: String,
+    /// Whether it held.
     pub passed: bool,
     /// What was measured.
     pub actual: String,
@@ -96,7 +122,7 @@ pub fn app_metrics(kind: &str) -> &'static [&'static str] {
     super::apps::kind(kind).map_or(&[], |k| k.metrics)
 }
 
-/// Metrics of the whole network (an [[expect]] without a target).
+/// Metrics of the whole network (an `[[expect]]` without a target).
 pub const NETWORK_METRICS: &[&str] = &[
     "connections",
     "open_connections",
@@ -109,7 +135,8 @@ pub const NETWORK_METRICS: &[&str] = &[
     "apps_unfinished",
 ];
 
-pub fn validate(
+/// Checks one `[[expect]]` against the scenario's nodes, links and applications.
+pub(crate) fn validate(
     e: &Spanned<ExpectSpec>,
     nodes: &BTreeMap<String, NodeId>,
     links: &[String],
@@ -316,6 +343,7 @@ fn fmt_num(v: f64) -> String {
 }
 
 /// Checks every expectation against a finished run.
+/// Checks every expectation against a world after its run.
 pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
     let t = world.observed();
     let apps = world.apps();

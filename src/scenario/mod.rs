@@ -10,9 +10,9 @@ pub mod apps;
 mod build;
 pub mod error;
 pub mod expect;
-pub mod schema;
+pub(crate) mod schema;
 pub(crate) mod validate;
-pub mod values;
+pub(crate) mod values;
 
 use crate::net::rules::PacketRule;
 use crate::net::{Cidr, Impairments, LinkId, NodeId, TimedFault};
@@ -31,47 +31,75 @@ use std::sync::Arc;
 /// A validated scenario.
 #[derive(Debug, Clone)]
 pub struct Scenario {
+    /// The file it was read from, as given (for messages).
     pub file: String,
+    /// `[simulation] name`, or the file name without `.toml`.
     pub name: String,
+    /// `[simulation] description`.
     pub description: Option<String>,
+    /// The master seed every random stream derives from (default 1).
     pub seed: u64,
+    /// The simulated time limit (default 600 s).
     pub stop: Duration,
+    /// Stop as soon as every application except servers has finished.
     pub stop_when_apps_done: bool,
+    /// Stop after this many events.
     pub max_events: Option<u64>,
+    /// Write `trace.jsonl` (default true).
     pub trace: bool,
+    /// Hosts, then routers, each in file order, then the stand-ins of live bridges (a node's index is
+    /// its `NodeId`).
     pub nodes: Vec<NodeDef>,
+    /// Links in file order (a link's index is its `LinkId`); bridge links come last.
     pub links: Vec<LinkDef>,
+    /// Timed faults (link down/up, impairment changes), in file order.
     pub faults: Vec<TimedFault>,
+    /// Packet-matching fault rules, in file order.
     pub rules: Vec<PacketRule>,
     /// (link, side) pairs to capture, in file order, without repeats.
     pub captures: Vec<(LinkId, usize)>,
+    /// Applications, in file order.
     pub apps: Vec<AppDef>,
+    /// Expectations checked at the end of the run, in file order.
     pub expects: Vec<expect::Expect>,
     /// Live bridges (src/bridge/); a scenario with bridges runs in real time.
     pub bridges: Vec<BridgeDef>,
 }
 
+/// A host or router of a scenario.
 #[derive(Debug, Clone)]
 pub struct NodeDef {
+    /// Its name, unique among nodes.
     pub name: String,
+    /// Whether it forwards packets (a router) rather than running applications (a host).
     pub router: bool,
+    /// Static routes (prefix, gateway); `None`: routes are computed from the topology.
     pub routes: Option<Vec<(Cidr, Ipv4Addr)>>,
+    /// Its TCP configuration (the `[simulation.tcp]` defaults with its own overrides).
     pub tcp: TcpConfig,
     /// The host's stack, when the scenario pins one (`None`: netlab's, unless `--stack` says else).
     pub stack: Option<StackChoice>,
 }
 
+/// A link of a scenario.
 #[derive(Debug, Clone)]
 pub struct LinkDef {
+    /// Its name, unique among links.
     pub name: String,
+    /// End a and end b: the node and its interface address on this link.
     pub ends: [(NodeId, Cidr); 2],
+    /// Impairments of the a -> b and the b -> a direction.
     pub params: [Impairments; 2],
 }
 
+/// An application of a scenario.
 #[derive(Debug, Clone)]
 pub struct AppDef {
+    /// Its name, unique among applications (default "KIND-N").
     pub name: String,
+    /// The host it runs on.
     pub host: NodeId,
+    /// When it starts (default 0).
     pub start: Instant,
     /// What it is and how to start it (see `apps::KINDS`).
     pub recipe: Arc<dyn AppRecipe>,
@@ -121,13 +149,6 @@ impl Scenario {
         }
         Ok(sc)
     }
-
-    pub fn node_id(&self, name: &str) -> Option<NodeId> {
-        self.nodes.iter().position(|n| n.name == name)
-    }
-    pub fn link_id(&self, name: &str) -> Option<LinkId> {
-        self.links.iter().position(|l| l.name == name)
-    }
 }
 
 // ------------------------------------------------------------------------------ live bridges
@@ -136,20 +157,39 @@ impl Scenario {
 /// is taken by the world outside the process.
 #[derive(Debug, Clone)]
 pub struct BridgeDef {
+    /// Its name (also the name of its link).
     pub name: String,
+    /// The link that joins `node` to the stand-in.
     pub link: LinkId,
+    /// The simulated node the bridge is attached to.
     pub node: NodeId,
+    /// The stand-in node at end b of the link (no stack of its own: its frames go outside).
     pub peer_node: NodeId,
+    /// The address of the outside end, on the link's subnet.
     pub peer: Ipv4Addr,
     /// Prefixes behind the bridge, routed by `node` via `peer`.
     pub routes: Vec<Cidr>,
+    /// How frames leave and enter the process.
     pub kind: BridgeKind,
 }
 
+/// How a live bridge reaches the world outside the process.
 #[derive(Debug, Clone)]
 pub enum BridgeKind {
     /// Ethernet frames as UDP datagrams between `local` and `remote`.
-    Udp { local: std::net::SocketAddr, remote: std::net::SocketAddr },
+    Udp {
+        /// The address the bridge's socket binds.
+        local: std::net::SocketAddr,
+        /// The address datagrams are sent to (the other netlab, or a tunnel endpoint).
+        remote: std::net::SocketAddr,
+    },
     /// IP packets through a TUN device.
-    Tun { device: String, kernel_routes: Vec<Cidr>, configure: bool },
+    Tun {
+        /// The TUN device's name.
+        device: String,
+        /// Prefixes of the simulated network the kernel routes into the device.
+        kernel_routes: Vec<Cidr>,
+        /// Whether netlab sets the device's address and routes itself (default true).
+        configure: bool,
+    },
 }

@@ -14,9 +14,12 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 
+/// One line of `trace.jsonl`: an event and when it happened.
 #[derive(Clone, Debug, Serialize)]
 pub struct TraceEvent {
+    /// Simulated time (nanoseconds since the start in the JSON).
     pub t: Instant,
+    /// What happened; its fields are flattened into the line, `ev` naming the kind.
     #[serde(flatten)]
     pub kind: NetEvent,
 }
@@ -24,17 +27,26 @@ pub struct TraceEvent {
 /// Counters of one link direction.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct LinkDirStats {
+    /// Frames the link accepted (put in its queue or on the wire).
     pub sent: u64,
+    /// Bytes of those frames, Ethernet headers included.
     pub sent_bytes: u64,
+    /// Frames that arrived at the far end (duplicates included).
     pub delivered: u64,
+    /// Bytes of those frames.
     pub delivered_bytes: u64,
+    /// Frames not delivered, by cause (only causes that happened appear).
     pub dropped: BTreeMap<LinkDropCause, u64>,
+    /// Extra copies made (by the `duplicate` impairment or a fault rule).
     pub duplicated: u64,
+    /// Frames held back so that later ones passed them.
     pub reordered: u64,
+    /// Frames with a bit flipped in transit.
     pub corrupted: u64,
 }
 
 impl LinkDirStats {
+    /// Frames not delivered, all causes together.
     pub fn dropped_total(&self) -> u64 {
         self.dropped.values().sum()
     }
@@ -43,12 +55,19 @@ impl LinkDirStats {
 /// Counters of one node.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct NodeStats {
+    /// Frames or packets the node discarded, by cause (only causes that happened appear).
     pub dropped: BTreeMap<NodeDropCause, u64>,
+    /// ICMP error messages sent, all types.
     pub icmp_errors_sent: u64,
+    /// Of those, time exceeded (type 11).
     pub time_exceeded_sent: u64,
+    /// Of those, destination unreachable (type 3).
     pub unreachable_sent: u64,
+    /// ARP requests broadcast.
     pub arp_requests: u64,
+    /// ARP replies sent.
     pub arp_replies: u64,
+    /// Events of the node's TCP stack (whether or not they were written to a trace).
     pub tcp_events: u64,
     /// TCP segments with RST sent by this node (by connections and on behalf of closed ports).
     pub rsts_sent: u64,
@@ -56,18 +75,25 @@ pub struct NodeStats {
 
 /// Receives every event; keeps counters; optionally writes JSON lines.
 pub struct Tracer {
+    /// Counters per link (indexed by `LinkId`), per direction (a -> b first).
     pub links: Vec<[LinkDirStats; 2]>,
+    /// Counters per node (indexed by `NodeId`).
     pub nodes: Vec<NodeStats>,
+    /// Events seen, all kinds.
     pub events: u64,
     sink: Option<Box<dyn Write>>,
     /// Per-connection accounting from the TCP events (when on: the default).
     keep_tcp: bool,
+    /// One summary per TCP socket, in (node, socket) order.
     pub conns: BTreeMap<conn::ConnKey, conn::ConnSummary>,
+    /// Node names (indexed by `NodeId`), for the connection summaries.
     pub node_names: Vec<String>,
+    /// The first error writing the trace; writing stops there, counting goes on.
     pub write_error: Option<String>,
 }
 
 impl Tracer {
+    /// A tracer for `links` links and `nodes` nodes that counts and writes nothing out.
     pub fn new(links: usize, nodes: usize) -> Self {
         Tracer {
             links: vec![Default::default(); links],
@@ -80,14 +106,13 @@ impl Tracer {
             write_error: None,
         }
     }
+    /// Writes every event from now on to `w`, one JSON line each.
     pub fn set_sink(&mut self, w: Box<dyn Write>) {
         self.sink = Some(w);
     }
+    /// Whether to keep per-connection summaries (`conns`; on by default).
     pub fn set_keep_tcp(&mut self, keep: bool) {
         self.keep_tcp = keep;
-    }
-    pub fn writes_json(&self) -> bool {
-        self.sink.is_some()
     }
 
     /// Records one event.

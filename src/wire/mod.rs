@@ -24,14 +24,19 @@ pub use view::{QuotedDatagram, TcpView, UdpView};
 /// Why a buffer could not be parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
+    /// The buffer ends before the header (or the length it declares).
     #[error("truncated packet")]
     Truncated,
+    /// A field has an impossible value (e.g. an IPv4 IHL below 5); the text names it.
     #[error("malformed packet: {0}")]
     Malformed(&'static str),
+    /// The checksum does not verify.
     #[error("bad checksum")]
     BadChecksum,
+    /// Well-formed, but something netlab does not implement (e.g. IPv4 fragments); the text names it.
     #[error("unsupported: {0}")]
     Unsupported(&'static str),
 }
 
+/// The result of parsing a buffer.
 pub type Result<T> = std::result::Result<T, WireError>;

@@ -1,6 +1,6 @@
 //! The application kinds a scenario can run, one registration each: the `[[apps]]` fields it takes,
 //! its default port, the metrics it reports, how its fields are checked, and how it is spawned.
-//! Adding a kind is one file here (a recipe: parse + spawn) and one line in [`KINDS`].
+//! Adding a kind is one file here (a recipe: parse + spawn) and one line in `KINDS`.
 
 mod bulk;
 mod conns;
@@ -30,6 +30,9 @@ pub trait AppRecipe: std::fmt::Debug + Send + Sync {
     /// Starts the application `def` (whose recipe this is) in `world`; `seed` is the run's seed.
     fn spawn(&self, world: &mut World, def: &AppDef, seed: u64);
 }
+
+/// Checks an `[[apps]]` entry's fields and makes its recipe.
+pub(crate) type ParseFn = fn(&AppSpec, &AppEnv<'_>) -> Result<Arc<dyn AppRecipe>, SpanError>;
 
 /// One application kind.
 pub(crate) struct AppKind {
