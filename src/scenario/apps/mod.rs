@@ -48,9 +48,6 @@ pub(crate) struct AppKind {
     pub parse: ParseFn,
 }
 
-/// Checks an `[[apps]]` entry of one kind and makes its recipe.
-pub(crate) type ParseFn = fn(&AppSpec, &AppEnv<'_>) -> Result<Arc<dyn AppRecipe>, SpanError>;
-
 /// Every application kind.
 pub(crate) const KINDS: &[AppKind] = &[
     ping::PING,
