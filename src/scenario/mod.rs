@@ -148,8 +148,9 @@ pub struct BridgeDef {
 
 #[derive(Debug, Clone)]
 pub enum BridgeKind {
-    /// Ethernet frames as UDP datagrams between `local` and `remote`.
-    Udp { local: std::net::SocketAddr, remote: std::net::SocketAddr },
+    /// Ethernet frames as UDP datagrams between `local` and `remote` (None: `remote = "learn"`, the
+    /// source of the first datagram).
+    Udp { local: std::net::SocketAddr, remote: Option<std::net::SocketAddr> },
     /// IP packets through a TUN device.
     Tun { device: String, kernel_routes: Vec<Cidr>, configure: bool },
 }
