@@ -53,6 +53,7 @@ enum : uint8_t
   CALL = 0x04,
   TIMEOUT = 0x05,
   END = 0x06,
+  TRANSMIT = 0x07,
   READY = 0x81,
   DATAGRAM_OUT = 0x83,
   RESULT = 0x84,
@@ -910,7 +911,9 @@ bool step( Host& host )
       host.datagram( b.rest() );
     } else if ( type == CALL ) {
       host.call( b );
-    } else if ( type != TIMEOUT ) { // TIMEOUT: the ticks above already ran the timers due
+    } else if ( type != TIMEOUT and type != TRANSMIT ) {
+      // TIMEOUT: the ticks above already ran the timers due. TRANSMIT: this adapter never holds
+      // datagrams back (READY flag bit 1 clear), so there is nothing to hand over.
       throw ProtocolError( "unexpected message type " + std::to_string( type ) + " inside a step" );
     }
   }

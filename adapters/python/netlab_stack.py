@@ -237,7 +237,7 @@ class TcpConfig:
 
 # --------------------------------------------------------------------- messages: netlab -> process
 
-HELLO, TIME, DATAGRAM, CALL, TIMEOUT, END = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06
+HELLO, TIME, DATAGRAM, CALL, TIMEOUT, END, TRANSMIT = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07
 
 
 @dataclass
@@ -286,6 +286,14 @@ class Timeout:
 
     def encode(self) -> bytes:
         return frame(TIMEOUT)
+
+
+@dataclass
+class Transmit:
+    """TRANSMIT: hand over the datagrams held back (only to a stack with ``deferred_transmission``)."""
+
+    def encode(self) -> bytes:
+        return frame(TRANSMIT)
 
 
 @dataclass
@@ -364,12 +372,20 @@ class Call:
         return c
 
 
-Request = Union[Hello, Time, Datagram, Call, Timeout, End]
+Request = Union[Hello, Time, Datagram, Call, Timeout, Transmit, End]
 
 
 def decode_request(msg_type: int, body: bytes) -> Request:
     """A message from netlab to the process."""
-    names = {HELLO: "HELLO", TIME: "TIME", DATAGRAM: "DATAGRAM", CALL: "CALL", TIMEOUT: "TIMEOUT", END: "END"}
+    names = {
+        HELLO: "HELLO",
+        TIME: "TIME",
+        DATAGRAM: "DATAGRAM",
+        CALL: "CALL",
+        TIMEOUT: "TIMEOUT",
+        END: "END",
+        TRANSMIT: "TRANSMIT",
+    }
     if msg_type not in names:
         raise ProtocolError(f"unknown message type {msg_type:#04x} from netlab")
     r = Reader(body, names[msg_type])
@@ -388,6 +404,8 @@ def decode_request(msg_type: int, body: bytes) -> Request:
         msg = Call.decode(r)
     elif msg_type == TIMEOUT:
         msg = Timeout()
+    elif msg_type == TRANSMIT:
+        msg = Transmit()
     else:
         msg = End()
     r.finish()
@@ -423,14 +441,17 @@ STATES = [
 
 @dataclass
 class Ready:
-    """READY: the version, whether STATE reports come, and a name for reports."""
+    """READY: the version, whether STATE reports come, whether datagrams wait for TRANSMIT, and a
+    name for reports."""
 
     version: int
     reports_states: bool
     name: str
+    deferred_transmission: bool = False
 
     def encode(self) -> bytes:
-        return frame(READY, struct.pack(">HB", self.version, int(self.reports_states)) + _str(self.name))
+        flags = int(self.reports_states) | int(self.deferred_transmission) << 1
+        return frame(READY, struct.pack(">HB", self.version, flags) + _str(self.name))
 
 
 @dataclass
@@ -522,9 +543,9 @@ def decode_answer(msg_type: int, body: bytes, calls: Optional[dict[int, int]] = 
     r = Reader(body, f"message {msg_type:#04x}")
     if msg_type == READY:
         version, flags, name = r.u16(), r.u8(), r.str()
-        if flags & 0xFE:
-            raise ProtocolError(f"READY: flag bits 1-7 set ({flags:#04x})")
-        msg: Answer = Ready(version, bool(flags & 1), name)
+        if flags & 0xFC:
+            raise ProtocolError(f"READY: flag bits 2-7 set ({flags:#04x})")
+        msg: Answer = Ready(version, bool(flags & 1), name, bool(flags & 2))
     elif msg_type == 0x83:
         msg = Datagram(r.rest(), to_netlab=True)
     elif msg_type == RESULT:
@@ -592,11 +613,14 @@ class Stack:
     """The name netlab shows in reports (READY)."""
     reports_states = False
     """True if this stack calls ``report_state`` (READY flag bit 0)."""
+    deferred_transmission = False
+    """True: datagrams wait for netlab's TRANSMIT input (READY flag bit 1); the simple choice is False."""
 
     def __init__(self) -> None:
         self.hello: Optional[Hello] = None
         self.now = 0
         self._answer: list[bytes] = []
+        self._held: list[bytes] = []
         self._readiness: dict[int, tuple[int, int]] = {}
         self._reported: dict[int, tuple[int, int]] = {}
 
@@ -623,8 +647,10 @@ class Stack:
 
     # ---- what a stack sends
     def send_datagram(self, datagram: bytes) -> None:
-        """Sends a whole IPv4 datagram (header with a correct checksum, at most the MTU)."""
-        self._answer.append(Datagram(datagram, to_netlab=True).encode())
+        """Sends a whole IPv4 datagram (header with a correct checksum, at most the MTU); with
+        ``deferred_transmission`` it waits for the next TRANSMIT."""
+        msg = Datagram(datagram, to_netlab=True).encode()
+        (self._held if self.deferred_transmission else self._answer).append(msg)
 
     def set_readiness(self, socket: int, flags: int, error: int = 0) -> None:
         """A socket's current readiness; an EVENT goes out at the end of the step if it changed."""
@@ -663,7 +689,7 @@ class Stack:
             return False
         self.hello = hello
         self.on_hello(hello)
-        stdout.write(Ready(VERSION, self.reports_states, self.name).encode())
+        stdout.write(Ready(VERSION, self.reports_states, self.name, self.deferred_transmission).encode())
         stdout.flush()
         return True
 
@@ -697,6 +723,9 @@ class Stack:
             self._answer.append(self._call(inp).encode())
         elif isinstance(inp, Timeout):
             self.on_timeout(self.now)
+        elif isinstance(inp, Transmit):
+            self._answer.extend(self._held)
+            self._held = []
         else:
             raise ProtocolError(f"{type(inp).__name__} inside a step")
 

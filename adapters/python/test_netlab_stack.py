@@ -197,7 +197,7 @@ class Codec(unittest.TestCase):
         bad = [
             (ns.TIME, b"\x00" * 7),  # too short
             (ns.TIME, b"\x00" * 9),  # too long
-            (0x07, b""),  # unknown type
+            (0x09, b""),  # unknown type
             (ns.CALL, struct.pack(">IBI", 1, ns.CLOSE, 0)),  # socket id 0
             (ns.CALL, struct.pack(">IB", 1, 9)),  # unknown op
             (ns.CALL, struct.pack(">IBII", 1, ns.RECV, 1, 0)),  # recv max 0
@@ -274,6 +274,29 @@ class PingResponderConversation(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         msgs = answers(p.stdout)
         self.assertEqual([type(m) for m in msgs], [ns.Ready, ns.Datagram, ns.Wake, ns.Done])
+
+
+class DeferredTransmission(unittest.TestCase):
+    """READY flag bit 1: datagrams wait for a TRANSMIT input (section 2)."""
+
+    def test_datagrams_wait_for_transmit(self):
+        class Held(ns.PingResponder):
+            deferred_transmission = True
+
+        requests = hello() + step(5, ns.Datagram(ping(1))) + step(6, ns.Transmit())
+        _, out = converse(Held(), requests)
+        msgs = answers(out)
+        self.assertEqual(msgs[0], ns.Ready(1, False, "python-ping-responder", True))
+        self.assertEqual(msgs[1:3], [ns.Wake(ns.NO_WAKE), ns.Done()], "nothing before TRANSMIT")
+        self.assertIsInstance(msgs[3], ns.Datagram)
+        self.assertEqual(msgs[4:], [ns.Wake(ns.NO_WAKE), ns.Done()])
+
+    def test_ready_flags_round_trip(self):
+        for r in (ns.Ready(1, True, "x", False), ns.Ready(1, False, "y", True)):
+            ((t, body),) = ns.split_messages(r.encode())
+            self.assertEqual(ns.decode_answer(t, body), r)
+        with self.assertRaises(ns.ProtocolError):
+            ns.decode_answer(ns.READY, b"\x00\x01\x04\x00\x00")
 
 
 class Readiness(unittest.TestCase):
