@@ -6,7 +6,8 @@
 //! `SKIPPED: ...` and passes, unless `NETLAB_REQUIRE_MINNOW` is set. Against the public starter code
 //! (empty TCP stubs) only what the adapter does itself can be checked: the protocol conversation,
 //! socket bookkeeping, and the RST for a segment to a closed port (built with minnow's own
-//! serialisation code, which the starter has in full).
+//! serialisation code, which the starter has in full); it then prints a NOTE. With a working TCP in
+//! the tree it also checks a passive open, data both ways, end of stream and close.
 
 use netlab::wire::{Ipv4Repr, TcpFlags, TcpRepr};
 use std::io::{Read, Write};
@@ -137,21 +138,22 @@ fn step(now_ms: u64, inputs: &[Vec<u8>]) -> Vec<u8> {
     s
 }
 
-/// A SYN from 10.0.0.2:40000 to 10.0.0.1:`port`, in an IPv4 datagram, checksums made by netlab.
-fn syn(port: u16, seq: u32) -> Vec<u8> {
+/// A segment from 10.0.0.2:40000 to 10.0.0.1:`port`, in an IPv4 datagram, checksums made by netlab.
+fn segment(port: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
     let (src, dst) = (Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1));
     let tcp = TcpRepr {
         src_port: 40000,
         dst_port: port,
         seq,
-        ack: 0,
-        flags: TcpFlags::SYN,
+        ack,
+        flags: TcpFlags(flags),
         window: 65535,
         urgent: 0,
         options: Default::default(),
-        payload: &[],
+        payload,
     };
-    let mut d = vec![0u8; 20 + tcp.header_len()];
+    let len = tcp.header_len() + payload.len();
+    let mut d = vec![0u8; 20 + len];
     let ip = Ipv4Repr {
         src,
         dst,
@@ -160,11 +162,36 @@ fn syn(port: u16, seq: u32) -> Vec<u8> {
         tos: 0,
         ident: 1,
         dont_frag: true,
-        payload_len: tcp.header_len(),
+        payload_len: len,
     };
     ip.emit(&mut d);
     tcp.emit(&mut d[20..], src, dst);
-    d
+    message(0x03, &d)
+}
+
+const SYN: u8 = 0x02;
+const ACK: u8 = 0x10;
+const FIN: u8 = 0x01;
+
+/// A TCP segment the adapter sent: ports, seq, ack, flags, payload (headers and checksums checked).
+#[derive(Debug)]
+struct Sent {
+    ports: (u16, u16),
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: Vec<u8>,
+}
+
+/// The TCP segments in an answer's DATAGRAMs, in order.
+fn segments(answer: &[(u8, Vec<u8>)]) -> Vec<Sent> {
+    let parse = |d: &[u8]| {
+        let (ip, payload) = Ipv4Repr::parse(d).expect("a valid IPv4 header");
+        assert_eq!((ip.src, ip.dst), (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)));
+        let t = TcpRepr::parse(payload, ip.src, ip.dst).expect("a valid TCP segment (checksum)");
+        Sent { ports: (t.src_port, t.dst_port), seq: t.seq, ack: t.ack, flags: t.flags.0, payload: t.payload.to_vec() }
+    };
+    answer.iter().filter(|(t, _)| *t == 0x83).map(|(_, d)| parse(d)).collect()
 }
 
 /// The adapter process, read one whole answer at a time.
@@ -254,14 +281,11 @@ fn minnow_adapter_builds_from_the_readme_and_speaks_the_protocol() {
     assert_ne!(listener, [0, 0, 0, 0]);
 
     // A SYN to port 81, where nothing listens: RST,ACK with ACK = SEQ + 1 (RFC 9293 3.10.7.1).
-    a.send(&step(2, &[message(0x03, &syn(81, 1000))]));
-    let ans = a.answer();
-    let (_, d) = ans.iter().find(|(t, _)| *t == 0x83).expect("a DATAGRAM in the answer");
-    let (ip, payload) = Ipv4Repr::parse(d).expect("a valid IPv4 header");
-    assert_eq!((ip.src, ip.dst), (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)));
-    let tcp = TcpRepr::parse(payload, ip.src, ip.dst).expect("a valid TCP segment (checksum)");
-    assert_eq!((tcp.src_port, tcp.dst_port, tcp.seq, tcp.ack), (81, 40000, 0, 1001));
-    assert_eq!(tcp.flags.0, TcpFlags::RST.0 | TcpFlags::ACK.0);
+    a.send(&step(2, &[segment(81, 1000, 0, SYN, b"")]));
+    let rst = segments(&a.answer());
+    assert_eq!(rst.len(), 1, "{rst:?}");
+    assert_eq!((rst[0].ports, rst[0].seq, rst[0].ack), ((81, 40000), 0, 1001));
+    assert_eq!(rst[0].flags, TcpFlags::RST.0 | TcpFlags::ACK.0);
 
     // connect from an ephemeral port: a new socket, other than the listener.
     a.send(&step(3, &[call(2, 3, &[addr([0, 0, 0, 0], 0), addr([10, 0, 0, 2], 7), vec![0]].concat())]));
@@ -282,6 +306,7 @@ fn minnow_adapter_builds_from_the_readme_and_speaks_the_protocol() {
     assert_eq!(result(&ans, 5), (0, vec![]));
     assert!(ans.iter().any(|(t, b)| *t == 0x85 && b[..4] == listener[..] && b[4] & 16 != 0), "{ans:?}");
 
+    handshake_and_data(&mut a);
     assert!(a.finish().success(), "exit status 0 when netlab closes stdin");
 
     // Another protocol version: FAIL with the reason, and a failing exit status.
@@ -291,4 +316,50 @@ fn minnow_adapter_builds_from_the_readme_and_speaks_the_protocol() {
     assert_eq!(ty, 0x8f);
     assert_eq!(&body[2..], b"unsupported protocol version 2");
     assert!(!b.finish().success());
+}
+
+/// With a working TCP in the tree (not the starter's stubs): a passive open on a fresh listener,
+/// data both ways, end of stream and close, as the adapter maps them onto the TCPPeer.
+fn handshake_and_data(a: &mut Adapter) {
+    a.send(&step(10, &[call(10, 1, &[addr([0, 0, 0, 0], 90), 4u32.to_be_bytes().to_vec(), vec![0]].concat())]));
+    let listener = result(&a.answer(), 10).1;
+    a.send(&step(11, &[segment(90, 5000, 0, SYN, b"")]));
+    let synack = segments(&a.answer());
+    let Some(sa) = synack.iter().find(|s| s.flags & SYN != 0) else {
+        println!(
+            "NOTE: the TCP in NETLAB_MINNOW_DIR answered a SYN with no SYN-ACK ({synack:?}): the starter's empty stubs? Handshake and data not checked."
+        );
+        return;
+    };
+    assert_eq!((sa.ports, sa.flags, sa.ack), ((90, 40000), SYN | ACK, 5001), "{sa:?}");
+    let isn = sa.seq;
+
+    // The ACK completes the handshake and carries data: the listener becomes acceptable.
+    a.send(&step(12, &[segment(90, 5001, isn.wrapping_add(1), ACK, b"hello")]));
+    let ans = a.answer();
+    let acceptable = ans.iter().any(|(t, b)| *t == 0x85 && b[..4] == listener[..] && b[4] & 8 != 0);
+    assert!(acceptable, "no ACCEPTABLE event for the listener: {ans:?}");
+    a.send(&step(13, &[call(11, 2, &listener)]));
+    let (status, conn) = result(&a.answer(), 11);
+    assert_eq!(status, 0);
+
+    // recv gives the bytes; send goes out as a data segment; our FIN is end of stream.
+    let recv = |id: u32| call(id, 5, &[conn.clone(), 100u32.to_be_bytes().to_vec()].concat());
+    a.send(&step(14, &[recv(12), call(13, 4, &[conn.clone(), b"world".to_vec()].concat())]));
+    let ans = a.answer();
+    assert_eq!(result(&ans, 12), (0, b"hello".to_vec()));
+    assert_eq!(result(&ans, 13), (0, 5u32.to_be_bytes().to_vec()));
+    let data = segments(&ans);
+    assert!(data.iter().any(|s| s.payload == b"world" && s.seq == isn.wrapping_add(1)), "{data:?}");
+    a.send(&step(15, &[segment(90, 5006, isn.wrapping_add(6), ACK | FIN, b"")]));
+    a.answer();
+    a.send(&step(16, &[recv(14)]));
+    assert_eq!(result(&a.answer(), 14), (0, vec![]), "end of stream");
+
+    // close: the adapter's FIN (after "world"), acknowledging ours.
+    a.send(&step(17, &[call(15, 7, &conn)]));
+    let ans = a.answer();
+    assert_eq!(result(&ans, 15), (0, vec![]));
+    let fin = segments(&ans);
+    assert!(fin.iter().any(|s| s.flags & FIN != 0 && s.seq == isn.wrapping_add(6) && s.ack == 5007), "{fin:?}");
 }
