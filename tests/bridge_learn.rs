@@ -333,7 +333,7 @@ fn local(port: u16) -> SocketAddr {
 fn check_transfer(dir: &Path, bytes: u64) {
     let client = summary(dir, "client");
     let sink = summary(dir, "server");
-    let expected = netlab::bridge::apps::content_sha256(1, "transfer", bytes);
+    let expected = netlab::app::remote::content_sha256(1, "transfer", bytes);
     let sent = app(&client, "transfer")["output"].to_string();
     assert!(sent.contains(&format!("sent {bytes} bytes, sha256 {expected}")), "{sent}");
     assert_eq!(app(&sink, "echo")["metrics"]["bytes_received"], bytes as f64);
