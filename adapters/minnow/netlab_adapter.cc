@@ -73,7 +73,8 @@ enum : uint8_t
   OP_RECV,
   OP_SHUTDOWN_WRITE,
   OP_CLOSE,
-  OP_ABORT
+  OP_ABORT,
+  OP_SEND_SPACE
 };
 enum : uint8_t
 {
@@ -383,6 +384,7 @@ private:
   std::string do_accept( Body& b );
   std::string do_connect( Body& b );
   std::string do_send( Body& b );
+  uint64_t writable_space( Connection& c );
   std::string do_recv( Body& b );
   void do_close( uint32_t id );
   Connection& connection( uint32_t id );
@@ -616,6 +618,8 @@ std::string Host::do_call( uint8_t op, Body& b )
       return do_connect( b );
     case OP_SEND:
       return do_send( b );
+    case OP_SEND_SPACE:
+      return be( writable_space( connection( b.u32() ) ), 4 );
     case OP_RECV:
       return do_recv( b );
     case OP_SHUTDOWN_WRITE: {
@@ -710,20 +714,26 @@ std::string Host::do_connect( Body& b )
   return be( id, 4 );
 }
 
+// How many bytes a send would take now (send_space, and the limit of send), or the error it gives.
+uint64_t Host::writable_space( Connection& c )
+{
+  if ( c.error != E_NONE ) {
+    throw CallError { c.error };
+  }
+  const auto& w = c.peer->outbound_writer();
+  if ( w.is_closed() or c.app_closed ) {
+    throw CallError { E_CLOSING };
+  }
+  return w.available_capacity();
+}
+
 std::string Host::do_send( Body& b )
 {
   const uint32_t id = b.u32();
   const auto data = b.rest();
   auto& c = connection( id );
-  if ( c.error != E_NONE ) {
-    throw CallError { c.error };
-  }
-  auto& w = c.peer->outbound_writer();
-  if ( w.is_closed() or c.app_closed ) {
-    throw CallError { E_CLOSING };
-  }
-  const uint64_t n = std::min<uint64_t>( data.size(), w.available_capacity() );
-  w.push( std::string( data.substr( 0, n ) ) );
+  const uint64_t n = std::min<uint64_t>( data.size(), writable_space( c ) );
+  c.peer->outbound_writer().push( std::string( data.substr( 0, n ) ) );
   return be( n, 4 );
 }
 

@@ -305,7 +305,7 @@ class End:
 
 
 # Socket calls (section 5): CALL's op and arguments.
-LISTEN, ACCEPT, CONNECT, SEND, RECV, SHUTDOWN_WRITE, CLOSE, ABORT = range(1, 9)
+LISTEN, ACCEPT, CONNECT, SEND, RECV, SHUTDOWN_WRITE, CLOSE, ABORT, SEND_SPACE = range(1, 10)
 OP_NAMES = {
     LISTEN: "listen",
     ACCEPT: "accept",
@@ -315,6 +315,7 @@ OP_NAMES = {
     SHUTDOWN_WRITE: "shutdown_write",
     CLOSE: "close",
     ABORT: "abort",
+    SEND_SPACE: "send_space",
 }
 
 
@@ -324,7 +325,7 @@ class Call:
 
     call_id: int
     op: int
-    socket: int = 0  # accept (the listener), send, recv, shutdown_write, close, abort
+    socket: int = 0  # accept (the listener), send, recv, shutdown_write, close, abort, send_space
     local: Optional[Addr] = None  # listen, connect
     remote: Optional[Addr] = None  # connect
     backlog: int = 0  # listen
@@ -365,7 +366,7 @@ class Call:
             c.socket, c.max = r.socket(), r.u32()
             if c.max < 1:
                 raise ProtocolError("CALL recv: max 0")
-        elif op in (ACCEPT, SHUTDOWN_WRITE, CLOSE, ABORT):
+        elif op in (ACCEPT, SHUTDOWN_WRITE, CLOSE, ABORT, SEND_SPACE):
             c.socket = r.socket()
         else:
             raise ProtocolError(f"CALL: unknown op {op}")
@@ -456,7 +457,7 @@ class Ready:
 
 @dataclass
 class Result:
-    """RESULT: status OK with `socket` (listen/accept/connect), `count` (send) or `data` (recv);
+    """RESULT: status OK with `socket` (listen/accept/connect), `count` (send, send_space) or `data` (recv);
     WOULD_BLOCK; or ERROR with `error`."""
 
     call_id: int
@@ -577,7 +578,7 @@ def _decode_result(r: Reader, calls: dict[int, int]) -> Result:
         op = calls.get(res.call_id)
         if op in (LISTEN, ACCEPT, CONNECT):
             res.socket = r.socket()
-        elif op == SEND:
+        elif op in (SEND, SEND_SPACE):
             res.count = r.u32()
         elif op == RECV or op is None:
             res.data = r.rest()

@@ -176,19 +176,21 @@ class Codec(unittest.TestCase):
             ns.Call(6, ns.SHUTDOWN_WRITE, socket=3),
             ns.Call(7, ns.CLOSE, socket=3),
             ns.Call(8, ns.ABORT, socket=3),
+            ns.Call(9, ns.SEND_SPACE, socket=3),
         ]
         for c in calls:
             ((t, body),) = ns.split_messages(c.encode())
             self.assertEqual(ns.decode_request(t, body), c)
 
     def test_results_decode_by_their_calls_op(self):
-        ops = {1: ns.SEND, 2: ns.RECV, 3: ns.RECV, 4: ns.ACCEPT, 5: ns.CLOSE}
+        ops = {1: ns.SEND, 2: ns.RECV, 3: ns.RECV, 4: ns.ACCEPT, 5: ns.CLOSE, 6: ns.SEND_SPACE}
         results = [
             ns.Result(1, ns.OK, count=1000),
             ns.Result(2, ns.OK, data=b"abc"),
             ns.Result(3, ns.OK, data=b""),
             ns.Result(4, ns.WOULD_BLOCK),
             ns.Result(5, ns.ERROR, error=ns.INVALID_SOCKET),
+            ns.Result(6, ns.OK, count=65536),
         ]
         data = b"".join(r.encode() for r in results)
         self.assertEqual(answers(data, ops), results)
@@ -199,7 +201,7 @@ class Codec(unittest.TestCase):
             (ns.TIME, b"\x00" * 9),  # too long
             (0x09, b""),  # unknown type
             (ns.CALL, struct.pack(">IBI", 1, ns.CLOSE, 0)),  # socket id 0
-            (ns.CALL, struct.pack(">IB", 1, 9)),  # unknown op
+            (ns.CALL, struct.pack(">IB", 1, 10)),  # unknown op
             (ns.CALL, struct.pack(">IBII", 1, ns.RECV, 1, 0)),  # recv max 0
             (ns.HELLO, struct.pack(">HQH", 1, 0, 1500) + b"\x00\x02\xff\xfe"),  # not UTF-8
         ]
