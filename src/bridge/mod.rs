@@ -6,8 +6,9 @@
 //!   routes into the device enter the simulated network wrapped in Ethernet; packets routed to the
 //!   device leave it with the Ethernet header stripped. The bridge answers the node's ARP requests
 //!   for the kernel side itself.
-//! - `kind = "udp"`: the far end is another netlab process; every Ethernet frame travels as one UDP
-//!   datagram (CS144 checkpoint 7).
+//! - `kind = "udp"`: the far end is another netlab process or a CS144 `endtoend`; every Ethernet
+//!   frame travels as one UDP datagram (CS144 checkpoint 7). `remote = "learn"` takes the peer's
+//!   address from the first datagram, as the CS144 relay does; empty datagrams are hellos.
 //!
 //! This is the only part of netlab that reads the OS clock: simulated time is the wall time elapsed
 //! since the start of the run. Reader threads (one per bridge) feed a channel; the event loop (the
@@ -61,6 +62,12 @@ struct End {
     peer_mac: MacAddr,
     /// Frames the port could not send (e.g. the kernel refused a write).
     send_errors: u64,
+    /// UDP: frames lost because no peer was known yet (learn mode, before the first datagram).
+    no_peer: u64,
+    /// UDP: empty datagrams (hellos) from the peer.
+    hellos: u64,
+    /// UDP learn mode: the peer last announced to the user.
+    announced: Option<std::net::SocketAddr>,
 }
 
 /// The bridges of a live run and the wall clock: the `Clock` of a live `World::drive`.
@@ -116,6 +123,9 @@ impl Live {
                 node_ip: node_ip.addr,
                 peer_mac: net.nodes[pn].ifaces[pifx].mac,
                 send_errors: 0,
+                no_peer: 0,
+                hellos: 0,
+                announced: None,
             });
         }
         drop(tx);
@@ -136,7 +146,11 @@ impl Live {
             .iter()
             .map(|e| match &e.port {
                 Port::Udp(p) => {
-                    format!("bridge {}: udp {} <-> {} ({} at {})", e.def.name, p.local, p.remote, e.def.name, e.node_ip)
+                    let remote = match p.remote() {
+                        Some(r) if !p.learns => r.to_string(),
+                        _ => "learn (the first datagram's source)".to_string(),
+                    };
+                    format!("bridge {}: udp {} <-> {remote} ({} at {})", e.def.name, p.local, e.def.name, e.node_ip)
                 }
                 Port::Tun(p) => format!("bridge {}: {}", e.def.name, p.describe(e.node_ip)),
             })
@@ -154,6 +168,12 @@ impl Live {
             if e.send_errors > 0 {
                 notes.push(format!("bridge {}: {} frames could not be sent out", e.def.name, e.send_errors));
             }
+            if e.hellos > 0 {
+                notes.push(format!("bridge {}: {} hellos (empty datagrams) from the peer", e.def.name, e.hellos));
+            }
+            if e.no_peer > 0 {
+                notes.push(format!("bridge {}: {} frames lost before the peer was known", e.def.name, e.no_peer));
+            }
             if let Port::Tun(p) = e.port {
                 p.close();
             }
@@ -162,15 +182,28 @@ impl Live {
     }
 
     fn take(&mut self, net: &mut Network, input: Input) {
-        let Some(end) = self.ends.get(input.bridge) else { return };
+        let Some(end) = self.ends.get_mut(input.bridge) else { return };
         let (link, peer_node) = (end.def.link, end.def.peer_node);
         let drop_it = |net: &mut Network, cause: NodeDropCause| {
             net.fab.trace(NetEvent::NodeDrop { node: peer_node, frame: 0, cause });
         };
         match &end.port {
-            Port::Udp(_) => {
+            Port::Udp(p) => {
                 if !input.from_peer {
                     return drop_it(net, NodeDropCause::Unsupported);
+                }
+                let peer = p.remote();
+                if p.learns && peer != end.announced {
+                    end.announced = peer;
+                    eprintln!(
+                        "netlab: bridge {}: peer is {}",
+                        end.def.name,
+                        peer.map_or("?".into(), |a| a.to_string())
+                    );
+                }
+                if input.data.is_empty() {
+                    end.hellos += 1;
+                    return;
                 }
                 match udp::check_frame(&input.data) {
                     Ok(()) => net.inject(link, 1, &input.data),
@@ -262,11 +295,11 @@ impl Clock for Live {
             return;
         };
         match &mut end.port {
-            Port::Udp(p) => {
-                if p.send(&frame.data).is_err() {
-                    end.send_errors += 1;
-                }
-            }
+            Port::Udp(p) => match p.send(&frame.data) {
+                Ok(true) => {}
+                Ok(false) => end.no_peer += 1,
+                Err(_) => end.send_errors += 1,
+            },
             Port::Tun(p) => {
                 let Ok((eth, payload)) = EthernetRepr::parse(&frame.data) else {
                     net.fab.recycle(frame);

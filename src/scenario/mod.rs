@@ -180,8 +180,9 @@ pub enum BridgeKind {
     Udp {
         /// The address the bridge's socket binds.
         local: std::net::SocketAddr,
-        /// The address datagrams are sent to (the other netlab, or a tunnel endpoint).
-        remote: std::net::SocketAddr,
+        /// The address datagrams are sent to (the other netlab, or a tunnel endpoint); `None` for
+        /// `remote = "learn"`: the source of the first datagram.
+        remote: Option<std::net::SocketAddr>,
     },
     /// IP packets through a TUN device.
     Tun {

@@ -378,7 +378,8 @@ with_impairments!(
         pub peer: Spanned<Ip>,
         /// Prefixes behind the bridge: `node` routes them via `peer`.
         pub routes: Option<Vec<Spanned<CidrStr>>>,
-        /// udp: the local and remote socket addresses ("127.0.0.1:40001").
+        /// udp: the local and remote socket addresses ("127.0.0.1:40001"); `remote = "learn"` takes
+        /// the source of the first datagram (as the CS144 relay does).
         pub local: Option<Spanned<String>>,
         pub remote: Option<Spanned<String>>,
         /// tun: the device name (default: the bridge's name).

@@ -25,8 +25,19 @@ pub(super) fn validate(specs: &[BridgeSpec], k: &mut Known) -> Result<Vec<Bridge
             return at(b.peer.span(), format!("expected a peer address on {}, other than {}", ip.network(), ip.addr));
         }
         for (c, span) in [(ip.addr, b.ip.span()), (peer, b.peer.span())] {
-            if let Some(other) = addrs.insert(c, name.clone()) {
-                return at(span, format!("expected a unique address; {c} is already used on link \"{other}\""));
+            // Two bridges' far sides are separate segments outside the process: an address may be a
+            // node's on one bridge and the far side's on another (the CS144 relay joins two processes
+            // that both use 10.0.0.0/8).
+            let on_two_bridges =
+                |other: &String| out.iter().any(|d: &BridgeDef| d.name == *other && (c == peer || d.peer == c));
+            match addrs.get(&c) {
+                Some(other) if on_two_bridges(other) => {}
+                Some(other) => {
+                    return at(span, format!("expected a unique address; {c} is already used on link \"{other}\""));
+                }
+                None => {
+                    addrs.insert(c, name.clone());
+                }
             }
         }
         let addr_of = |s: &Spanned<String>, what: &str| -> Result<std::net::SocketAddr, SpanError> {
@@ -45,7 +56,8 @@ pub(super) fn validate(specs: &[BridgeSpec], k: &mut Known) -> Result<Vec<Bridge
                 if b.device.is_some() || b.kernel_routes.is_some() || b.configure.is_some() {
                     return at(b.kind.span(), "expected no `device`, `kernel_routes` or `configure` for a udp bridge");
                 }
-                BridgeKind::Udp { local: addr_of(l, "`local`")?, remote: addr_of(r, "`remote`")? }
+                let remote = if r.get_ref() == "learn" { None } else { Some(addr_of(r, "`remote` (or \"learn\")")?) };
+                BridgeKind::Udp { local: addr_of(l, "`local`")?, remote }
             }
             "tun" => {
                 if b.local.is_some() || b.remote.is_some() {
