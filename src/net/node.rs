@@ -594,7 +594,7 @@ impl Node {
     /// Puts a stack under test (that gets whole datagrams) in place of netlab's TCP.
     pub(crate) fn set_foreign(&mut self, stack: Box<dyn Stack>) {
         self.tcp = None;
-        self.observer = Some(Observer::new(stack.reports_states()));
+        self.observer = Some(Observer::new(stack.reports_states(), stack.reports_events()));
         self.foreign = Some(stack);
     }
 
@@ -622,10 +622,16 @@ impl Node {
         // The stack's own reports first (its states), relabelled to the tracker's connections;
         // what happened on the wire comes from the tracker, with the frame each segment became.
         let mut observer = self.observer.take();
+        let own_retransmissions = stack.reports_events();
         stack.drain_events(&mut |event| {
             use crate::tcp::TcpEventKind::{Retransmit, SegmentReceived, SegmentSent};
+            let from_wire = match event.kind {
+                SegmentSent(_) | SegmentReceived(_) => true,
+                Retransmit { .. } => !own_retransmissions,
+                _ => false,
+            };
             match observer.as_mut() {
-                Some(_) if matches!(event.kind, SegmentSent(_) | SegmentReceived(_) | Retransmit { .. }) => {}
+                Some(_) if from_wire => {}
                 Some(o) => fab.sink.emit_tcp(node, o.relabel(event), None),
                 None => fab.sink.emit_tcp(node, event, None),
             }

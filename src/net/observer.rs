@@ -29,14 +29,17 @@ struct Seen {
 pub(crate) struct Observer {
     /// Whether the stack reports its own states (then only segments are synthesized).
     stack_states: bool,
+    /// Whether the stack reports its own retransmissions (with their reasons).
+    stack_events: bool,
     conns: BTreeMap<(SocketAddrV4, SocketAddrV4), Seen>,
     next_id: u32,
 }
 
 impl Observer {
-    /// A tracker for a stack that does (`stack_states`) or does not report its own states.
-    pub(crate) fn new(stack_states: bool) -> Observer {
-        Observer { stack_states, conns: BTreeMap::new(), next_id: 1 }
+    /// A tracker for a stack that does (`stack_states`) or does not report its own states, and
+    /// its own retransmissions and other events (`stack_events`).
+    pub(crate) fn new(stack_states: bool, stack_events: bool) -> Observer {
+        Observer { stack_states, stack_events, conns: BTreeMap::new(), next_id: 1 }
     }
 
     fn conn(&mut self, local: SocketAddrV4, remote: SocketAddrV4) -> &mut Seen {
@@ -51,12 +54,13 @@ impl Observer {
     /// A TCP segment in `datagram` (already verified) left this host at `now`.
     pub(crate) fn sent(&mut self, now: Instant, datagram: &[u8], out: &mut dyn FnMut(TcpEvent)) {
         let Some((local, remote, seg)) = parse(datagram, true) else { return };
-        let stack_states = self.stack_states;
+        let (stack_states, stack_events) = (self.stack_states, self.stack_events);
         let c = self.conn(local, remote);
         let info = SegmentInfo::of(&seg);
         let end = seg.seq.wrapping_add(seg.segment_len() as u32);
         let ev = |kind| TcpEvent { time: now, socket: c.id, local: Some(local), remote: Some(remote), kind };
-        if seg.segment_len() > 0 && c.snd_max.is_some_and(|m| (end.wrapping_sub(m) as i32) <= 0) {
+        let again = c.snd_max.is_some_and(|m| (end.wrapping_sub(m) as i32) <= 0);
+        if !stack_events && seg.segment_len() > 0 && again {
             let reason = RetransmitReason::Observed;
             out(ev(TcpEventKind::Retransmit { seq: seg.seq, len: seg.payload.len(), reason }));
         }
@@ -217,7 +221,7 @@ mod tests {
     #[test]
     fn a_client_connection_is_followed_from_its_segments() {
         use TcpFlags as F;
-        let mut o = Observer::new(false);
+        let mut o = Observer::new(false, false);
         let mut ev = Vec::new();
         let t = Instant::ZERO;
         o.sent(t, &datagram(A, B, 100, 0, F::SYN, &[]), &mut |e| ev.push(e));
@@ -235,7 +239,7 @@ mod tests {
 
     #[test]
     fn a_stack_that_reports_states_keeps_them_under_the_trackers_id() {
-        let mut o = Observer::new(true);
+        let mut o = Observer::new(true, false);
         let mut ev = Vec::new();
         o.sent(Instant::ZERO, &datagram(A, B, 1, 0, TcpFlags::SYN, &[]), &mut |e| ev.push(e));
         assert!(states(&ev).is_empty(), "no states of its own");
