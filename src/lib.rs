@@ -13,6 +13,7 @@ pub mod plot;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod script;
 pub mod sim;
 pub mod sweep;
 pub mod tcp;
