@@ -15,6 +15,7 @@ pub mod run;
 pub mod scenario;
 pub mod script;
 pub mod sim;
+pub mod stack;
 pub mod sweep;
 pub mod tcp;
 pub mod trace;
