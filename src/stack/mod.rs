@@ -18,6 +18,11 @@ use crate::tcp::{ConnInfo, SocketId, TcpConfig, TcpError, TcpEvent, TcpState};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::task::Waker;
 
+pub mod netlab;
+pub mod protocol;
+
+pub use netlab::NetlabStack;
+
 /// The process exit code `netlab` uses when a stack under test failed (crashed, hung past its step
 /// timeout, spoke garbage or reported a fatal error): distinct from 1 (expectations failed), 2 (bad
 /// command line or scenario) and 3 (run-time I/O errors).

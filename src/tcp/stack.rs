@@ -756,6 +756,14 @@ impl TcpStack {
         })
     }
 
+    /// Connections waiting in listener `id`'s accept queue (`None` if `id` is not a listener).
+    pub fn accept_queue_len(&self, id: SocketId) -> Option<usize> {
+        match self.sockets.get(&id)? {
+            Socket::Listener(l) => Some(l.accept_queue.len()),
+            Socket::Conn(_) => None,
+        }
+    }
+
     /// Whether `recv` would return something other than `Ok(None)` / `send` would accept bytes.
     pub fn readiness(&self, id: SocketId) -> Option<(bool, bool)> {
         let c = self.conn(id)?;
