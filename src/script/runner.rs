@@ -304,7 +304,7 @@ impl Runner<'_> {
         let PacketBody::Tcp(spec) = body else {
             return Err(self.fail(line, "outbound ICMP is not supported".into()));
         };
-        let (sent_at, datagram) = self.next_sent(line, hi, || format!("0.000000 {}", packet::spec_text(spec)))?;
+        let (sent_at, datagram) = self.next_sent(line, hi, || format!("{} {}", secs(at), packet::spec_text(spec)))?;
         let seg = match packet::parse_outbound(&datagram) {
             Ok(seg) => packet::to_script_space(&seg, &mut self.map),
             Err(e) => return Err(self.fail(line, format!("error handling packet: expected a TCP segment, got {e}"))),

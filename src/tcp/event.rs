@@ -180,6 +180,8 @@ pub enum RetransmitReason {
     Sack,
     /// Zero-window probe (persist timer), RFC 9293 3.8.6.1.
     Probe,
+    /// The SYN-ACK sent again in answer to a duplicate SYN in SYN-RECEIVED (not a timeout).
+    SynReply,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
