@@ -548,9 +548,12 @@ impl Connection {
             && !seg.flags.syn()
             && !seg.flags.fin()
             && wnd == self.snd_wnd
+            && wnd != 0
             && self.snd_max > self.snd_una
         {
-            // A duplicate ACK (RFC 5681 section 2).
+            // A duplicate ACK (RFC 5681 section 2). Not one that reports a zero window: that answers
+            // a zero-window probe the receiver refused (RFC 9293 3.8.6.1), it says nothing about
+            // segments arriving beyond a hole.
             self.dupacks += 1;
             if self.in_recovery && !self.sack_ok {
                 // RFC 6582 3.2 step 4: inflate by one SMSS per additional duplicate ACK.
