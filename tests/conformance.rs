@@ -1,0 +1,80 @@
+//! Runs every packet script in tests/conformance/ against netlab's stack (docs/conformance.md lists
+//! the rules), and checks what `netlab script` leaves behind: a pcap of the whole exchange and exit
+//! code 1 with packetdrill's report when the stack does not do what the script says.
+
+use netlab::script::cli::{ScriptArgs, run_cli, script_tolerance};
+use netlab::script::{RunSettings, parse, run};
+use netlab::sim::Duration;
+use netlab::stack::NetlabStack;
+use netlab::tcp::TcpConfig;
+use std::path::{Path, PathBuf};
+
+fn scripts() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "pkt")).collect();
+    v.sort();
+    v
+}
+
+/// The failure report of one script on netlab's stack, None if it passed.
+fn run_on_netlab(path: &Path) -> Option<String> {
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let src = std::fs::read_to_string(path).unwrap();
+    let script = match parse(&name, &src) {
+        Ok(s) => s,
+        Err(e) => return Some(e.to_string()),
+    };
+    let tolerance = script_tolerance(&script).unwrap().unwrap_or(Duration::from_millis(25));
+    let mut stack = NetlabStack::new(1, TcpConfig::default());
+    let report = run(&script, &mut stack, RunSettings { file: name, tolerance, capture: None });
+    report.failure.map(|f| f.text)
+}
+
+#[test]
+fn every_conformance_script_passes_on_netlab() {
+    let all = scripts();
+    assert!(all.len() >= 20, "only {} scripts", all.len());
+    let failures: Vec<String> = all.iter().filter_map(|p| run_on_netlab(p)).collect();
+    assert!(failures.is_empty(), "{} of {} scripts failed:\n\n{}", failures.len(), all.len(), failures.join("\n\n"));
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("netlab-script-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn pcap_records(path: &Path) -> usize {
+    let f = std::fs::File::open(path).unwrap();
+    let mut r = pcap_file::pcap::PcapReader::new(f).unwrap();
+    let mut n = 0;
+    while let Some(p) = r.next_packet() {
+        p.unwrap();
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn the_command_writes_a_pcap_and_fails_with_exit_code_1_on_a_mismatch() {
+    let dir = temp_dir("cli");
+    let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/handshake-passive.pkt");
+    let args = |file: PathBuf| ScriptArgs { file, stack: None, seed: 1, out: Some(dir.clone()), tolerance_ms: None };
+    assert_eq!(run_cli(&args(good)), 0);
+    // The passive handshake: SYN, SYN-ACK, ACK, then the data and its ACK.
+    assert!(pcap_records(&dir.join("handshake-passive.pcap")) >= 3);
+
+    let bad = dir.join("bad.pkt");
+    let text = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n\
+                +0 < S 0:0(0) win 65535 <mss 1000>\n+0 > S. 0:0(0) ack 2 <...>\n";
+    std::fs::write(&bad, text).unwrap();
+    assert_eq!(run_cli(&args(bad)), 1);
+    assert_eq!(pcap_records(&dir.join("bad.pcap")), 2);
+
+    let unparsable = dir.join("unparsable.pkt");
+    std::fs::write(&unparsable, "0 < S 0:0(0)\n").unwrap();
+    assert_eq!(run_cli(&args(unparsable)), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
