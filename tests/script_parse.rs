@@ -32,7 +32,7 @@ fn a_typical_script_parses_into_events() {
     let s = parse("t.pkt", SCRIPT).unwrap();
     assert_eq!(s.options[0].name, "tolerance_usecs");
     assert_eq!(s.options[0].value.as_deref(), Some("10000"));
-    assert_eq!(s.events.len(), 15);
+    assert_eq!(s.events.len(), 14);
     assert_eq!(s.events[0].time, EventTime::Absolute(0));
     assert_eq!(s.events[4].time, EventTime::Relative(100_000_000));
     let Action::Packet(p) = &s.events[4].action else { panic!("not a packet") };

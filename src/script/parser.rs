@@ -8,7 +8,9 @@ use super::lexer::{Tok, Token, lex};
 /// Reads a whole script; `file` names it in error messages.
 pub fn parse(file: &str, src: &str) -> Result<Script, ScriptError> {
     let tokens = lex(file, src)?;
-    let end = tokens.last().map_or(Pos { line: 1, col: 1 }, |t| t.pos);
+    let line = src.matches('\n').count() as u32 + 1;
+    let col = src.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
+    let end = Pos { line, col };
     let mut p = Parser { file, tokens, i: 0, end };
     p.script()
 }
@@ -165,6 +167,12 @@ impl Parser<'_> {
 
     fn event(&mut self) -> R<Event> {
         let pos = self.pos();
+        if let Some(Tok::Command(c)) = self.peek() {
+            // packetdrill's init and cleanup commands stand without a time.
+            let action = Action::Command(c.clone());
+            self.i += 1;
+            return Ok(Event { pos, time: EventTime::Relative(0), action });
+        }
         let time = self.event_time()?;
         let action = self.action()?;
         self.check_time_use(pos, &time, &action)?;
