@@ -78,3 +78,25 @@ fn the_command_writes_a_pcap_and_fails_with_exit_code_1_on_a_mismatch() {
     assert_eq!(run_cli(&args(unparsable)), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The scripts written for Linux (tests/linux/README.md): which pass on netlab, and where the
+/// others fail.
+#[test]
+fn linux_style_scripts_nine_of_ten_pass_and_the_quick_ack_one_fails() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/linux");
+    let mut results = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|x| x == "pkt") {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            results.push((name, run_on_netlab(&p)));
+        }
+    }
+    results.sort();
+    assert_eq!(results.len(), 10);
+    let failed: Vec<&(String, Option<String>)> = results.iter().filter(|(_, f)| f.is_some()).collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let (name, report) = failed[0];
+    assert_eq!(name, "rst-in-established.pkt");
+    assert!(report.as_deref().unwrap().starts_with("rst-in-established.pkt:18: error handling packet: timed out waiting"));
+}

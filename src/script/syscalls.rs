@@ -129,6 +129,7 @@ fn constant(w: &str) -> Option<i64> {
         "MSG_NOSIGNAL" => 0x4000,
         "F_GETFL" => 3,
         "F_SETFL" => 4,
+        e if e.starts_with('E') && errno_number(e) != 0 => errno_number(e),
         _ => return None,
     })
 }
