@@ -122,9 +122,15 @@ fn main() -> ExitCode {
         },
         Command::Sweep { scenario, seeds, jobs, json } => sweep(scenario, seeds, jobs, json),
         Command::Tui { args } => tui(args),
-        Command::Script { file, stack, seed, out, tolerance } => ExitCode::from(netlab::script::run_cli(
-            &netlab::script::ScriptArgs { file, stack, seed, out, tolerance_ms: tolerance },
-        )),
+        Command::Script { file, stack, seed, out, tolerance } => {
+            ExitCode::from(netlab::script::run_cli(&netlab::script::ScriptArgs {
+                file,
+                stack,
+                seed,
+                out,
+                tolerance_ms: tolerance,
+            }))
+        }
         Command::Plot { run, conn, out } => plot(run, conn, out),
         Command::Run { scenario, seed, out, until, json, no_capture, no_trace } => {
             run(scenario, seed, out, until, json, !no_capture, !no_trace)

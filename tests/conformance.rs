@@ -11,8 +11,11 @@ use std::path::{Path, PathBuf};
 
 fn scripts() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
-    let mut v: Vec<PathBuf> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "pkt")).collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pkt"))
+        .collect();
     v.sort();
     v
 }
@@ -98,5 +101,7 @@ fn linux_style_scripts_nine_of_ten_pass_and_the_quick_ack_one_fails() {
     assert_eq!(failed.len(), 1, "{failed:?}");
     let (name, report) = failed[0];
     assert_eq!(name, "rst-in-established.pkt");
-    assert!(report.as_deref().unwrap().starts_with("rst-in-established.pkt:18: error handling packet: timed out waiting"));
+    assert!(
+        report.as_deref().unwrap().starts_with("rst-in-established.pkt:18: error handling packet: timed out waiting")
+    );
 }

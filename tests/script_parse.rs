@@ -59,16 +59,25 @@ fn error_of(src: &str) -> String {
 
 #[test]
 fn errors_name_the_place_and_what_was_expected() {
-    assert_eq!(error_of("0 < S 0:0(0)\n"), "t.pkt:2:1: expected `win N` (required on inbound packets), found end of file");
+    assert_eq!(
+        error_of("0 < S 0:0(0)\n"),
+        "t.pkt:2:1: expected `win N` (required on inbound packets), found end of file"
+    );
     assert_eq!(error_of("0 > S 0:5(0)"), "t.pkt:1:7: inconsistent sequence numbers: 0:5 is not 0 bytes");
     assert_eq!(error_of("0 > Q 0:0(0)"), "t.pkt:1:5: unknown TCP flag `Q` in `Q` (known: F S R P . E W U)");
     assert_eq!(error_of("+x"), "t.pkt:1:2: expected a time in seconds, found `x`");
     assert_eq!(error_of("0 close(3) 0"), "t.pkt:1:12: expected `=`, found number 0");
     assert_eq!(error_of("0 > . 1:1(0) <mss>"), "t.pkt:1:18: expected the MSS, found `>`");
-    assert_eq!(error_of("0 < . 1:1(0) win 1 <...>"), "t.pkt:1:21: <...> for TCP options can only be used with outbound packets");
+    assert_eq!(
+        error_of("0 < . 1:1(0) win 1 <...>"),
+        "t.pkt:1:21: <...> for TCP options can only be used with outbound packets"
+    );
     assert_eq!(error_of("* close(3) = 0"), "t.pkt:1:1: `*` time can only be used with outbound packets");
     assert_eq!(error_of("0 > . 1:1(0) win 70000"), "t.pkt:1:18: the window out of range 0..=65535");
-    assert_eq!(error_of("0.0000000001 close(3) = 0"), "t.pkt:1:1: bad time `0.0000000001` (non-negative seconds, at most 9 decimals)");
+    assert_eq!(
+        error_of("0.0000000001 close(3) = 0"),
+        "t.pkt:1:1: bad time `0.0000000001` (non-negative seconds, at most 9 decimals)"
+    );
 }
 
 /// A mutation: replace `len` characters at `at` (both scaled to the script) with `with`.

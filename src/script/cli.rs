@@ -92,7 +92,8 @@ pub fn script_tolerance(script: &super::ast::Script) -> Result<Option<Duration>,
     for o in &script.options {
         if o.name == "tolerance_usecs" {
             let v = o.value.as_deref().unwrap_or("");
-            let us: u64 = v.parse().map_err(|_| format!("--tolerance_usecs needs a number of microseconds, not `{v}`"))?;
+            let us: u64 =
+                v.parse().map_err(|_| format!("--tolerance_usecs needs a number of microseconds, not `{v}`"))?;
             return Ok(Some(Duration::from_micros(us)));
         }
     }

@@ -95,7 +95,8 @@ pub fn parse_outbound(datagram: &[u8]) -> Result<WireSeg, String> {
     if ip.protocol != IpProtocol::Tcp {
         return Err(format!("a non-TCP datagram (IP protocol {})", u8::from(ip.protocol)));
     }
-    let repr = crate::wire::TcpRepr::parse(payload, ip.src, ip.dst).map_err(|e| format!("malformed TCP segment: {e}"))?;
+    let repr =
+        crate::wire::TcpRepr::parse(payload, ip.src, ip.dst).map_err(|e| format!("malformed TCP segment: {e}"))?;
     let header_len = usize::from(payload[12] >> 4) * 4;
     Ok(WireSeg {
         tuple: Tuple {
@@ -135,7 +136,9 @@ fn raw_options(mut b: &[u8]) -> Vec<TcpOpt> {
             (2, 2) => out.push(TcpOpt::Mss(be16(0))),
             (3, 1) => out.push(TcpOpt::Wscale(body[0])),
             (4, 0) => out.push(TcpOpt::SackOk),
-            (5, n) if n % 8 == 0 => out.push(TcpOpt::Sack((0..n / 8).map(|k| (be32(8 * k), be32(8 * k + 4))).collect())),
+            (5, n) if n % 8 == 0 => {
+                out.push(TcpOpt::Sack((0..n / 8).map(|k| (be32(8 * k), be32(8 * k + 4))).collect()))
+            }
             (8, 8) => out.push(TcpOpt::Timestamp { val: be32(0), ecr: be32(4) }),
             _ => {}
         }
@@ -197,7 +200,8 @@ pub fn inbound_tcp(spec: &TcpSpec, tuple: Tuple, map: &SeqMap) -> Result<Vec<u8>
     tcp[0..2].copy_from_slice(&tuple.remote.port().to_be_bytes());
     tcp[2..4].copy_from_slice(&tuple.local.port().to_be_bytes());
     tcp[4..8].copy_from_slice(&spec.seq.to_be_bytes());
-    let ack = if flags & 0x10 != 0 { spec.ack.unwrap_or(0).wrapping_add(map.ack_offset()) } else { spec.ack.unwrap_or(0) };
+    let ack =
+        if flags & 0x10 != 0 { spec.ack.unwrap_or(0).wrapping_add(map.ack_offset()) } else { spec.ack.unwrap_or(0) };
     tcp[8..12].copy_from_slice(&ack.to_be_bytes());
     tcp[12] = ((header_len / 4) as u8) << 4;
     tcp[13] = flags;
@@ -208,7 +212,12 @@ pub fn inbound_tcp(spec: &TcpSpec, tuple: Tuple, map: &SeqMap) -> Result<Vec<u8>
 }
 
 /// Wraps `payload` (its checksum field filled in here for TCP) in an IPv4 header.
-fn ip_datagram(src: std::net::Ipv4Addr, dst: std::net::Ipv4Addr, protocol: IpProtocol, mut payload: Vec<u8>) -> Vec<u8> {
+fn ip_datagram(
+    src: std::net::Ipv4Addr,
+    dst: std::net::Ipv4Addr,
+    protocol: IpProtocol,
+    mut payload: Vec<u8>,
+) -> Vec<u8> {
     if protocol == IpProtocol::Tcp {
         let len = payload.len() as u16;
         let c = checksum::finish(checksum::sum(checksum::pseudo_header(src, dst, 6, len), &payload));
@@ -232,7 +241,7 @@ pub fn inbound_icmp(spec: &IcmpSpec, tuple: Tuple, map: &SeqMap) -> Result<Vec<u
         (k, c) => return Err(format!("unsupported ICMP message `{k} {}`", c.unwrap_or(""))),
     };
     let (seq, len) = spec.echoed.unwrap_or((0, 0));
-    let mut quoted_tcp = vec![0u8; 20];
+    let mut quoted_tcp = [0u8; 20];
     quoted_tcp[0..2].copy_from_slice(&tuple.local.port().to_be_bytes());
     quoted_tcp[2..4].copy_from_slice(&tuple.remote.port().to_be_bytes());
     quoted_tcp[4..8].copy_from_slice(&seq.wrapping_add(map.ack_offset()).to_be_bytes());
@@ -263,7 +272,9 @@ pub fn compare(spec: &TcpSpec, seg: &WireSeg) -> Result<(), String> {
         if expected == actual {
             Ok(())
         } else {
-            Err(format!("live packet field {name}: expected: {expected} (0x{expected:x}) vs actual: {actual} (0x{actual:x})"))
+            Err(format!(
+                "live packet field {name}: expected: {expected} (0x{expected:x}) vs actual: {actual} (0x{actual:x})"
+            ))
         }
     };
     let want = flag_bits(&spec.flags);
@@ -305,7 +316,11 @@ fn compare_options(expected: &[TcpOpt], actual: &[TcpOpt]) -> Result<(), String>
     if essential(expected) == essential(actual) {
         Ok(())
     } else {
-        Err(format!("bad outbound TCP options: expected <{}> vs actual <{}>", options_text(expected), options_text(actual)))
+        Err(format!(
+            "bad outbound TCP options: expected <{}> vs actual <{}>",
+            options_text(expected),
+            options_text(actual)
+        ))
     }
 }
 
@@ -331,7 +346,8 @@ pub fn options_text(opts: &[TcpOpt]) -> String {
 
 /// A `>`/`<` line's packet as packetdrill prints it: `S. 0:0(0) ack 1 win 100 <mss 1460>`.
 pub fn spec_text(spec: &TcpSpec) -> String {
-    let mut s = format!("{} {}:{}({})", flag_text(&spec.flags), spec.seq, spec.seq.wrapping_add(spec.len.into()), spec.len);
+    let mut s =
+        format!("{} {}:{}({})", flag_text(&spec.flags), spec.seq, spec.seq.wrapping_add(spec.len.into()), spec.len);
     if let Some(a) = spec.ack.filter(|_| spec.flags.contains('.')) {
         let _ = write!(s, " ack {a}");
     }
@@ -406,7 +422,10 @@ mod tests {
             options: vec![TcpOpt::Mss(1460)],
             payload_len: 0,
         };
-        assert_eq!(compare(&want, &seg).unwrap_err(), "live packet field tcp_ack_seq: expected: 1 (0x1) vs actual: 2 (0x2)");
+        assert_eq!(
+            compare(&want, &seg).unwrap_err(),
+            "live packet field tcp_ack_seq: expected: 1 (0x1) vs actual: 2 (0x2)"
+        );
         seg.ack = 1;
         assert_eq!(compare(&want, &seg), Ok(()));
         seg.options.push(TcpOpt::SackOk);

@@ -256,7 +256,8 @@ impl Parser<'_> {
         if self.is_punct('(') || self.is_punct('[') {
             return self.expected("TCP flags (IP header fields such as tos/ecn are not supported)");
         }
-        let body = if self.eat_word("icmp") { PacketBody::Icmp(self.icmp()?) } else { PacketBody::Tcp(self.tcp(direction)?) };
+        let body =
+            if self.eat_word("icmp") { PacketBody::Icmp(self.icmp()?) } else { PacketBody::Tcp(self.tcp(direction)?) };
         Ok(Packet { direction, body })
     }
 
@@ -276,7 +277,8 @@ impl Parser<'_> {
         let win_pos = self.pos();
         let win = if self.eat_word("win") { Some(self.u16("the window")?) } else { None };
         if win.is_none() && direction == Direction::Inbound {
-            return self.error_at(win_pos, format!("expected `win N` (required on inbound packets), found {}", self.found()));
+            return self
+                .error_at(win_pos, format!("expected `win N` (required on inbound packets), found {}", self.found()));
         }
         let urg = if self.eat_word("urg") { self.u16("the urgent pointer")? } else { 0 };
         let options = if self.eat_punct('<') { self.tcp_options(direction)? } else { Some(Vec::new()) };

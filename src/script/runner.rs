@@ -118,14 +118,7 @@ pub fn run(script: &Script, stack: &mut dyn Stack, settings: RunSettings) -> Rep
     };
     let failure = r.run(script).err();
     let capture_error = r.capture.as_mut().and_then(|c| c.finish().err());
-    Report {
-        failure,
-        notes: r.notes,
-        packets_in: r.packets_in,
-        packets_out: r.packets_out,
-        end: r.now,
-        capture_error,
-    }
+    Report { failure, notes: r.notes, packets_in: r.packets_in, packets_out: r.packets_out, end: r.now, capture_error }
 }
 
 fn secs(t: Instant) -> String {
@@ -142,7 +135,13 @@ impl Runner<'_> {
         }
         if let Some(p) = &self.pending {
             let (line, due, name) = (p.line, p.due, p.call.name.clone());
-            return Err(self.fail(line, format!("{name} call was expected to return at {} but had not returned at the end of the script", secs(due))));
+            return Err(self.fail(
+                line,
+                format!(
+                    "{name} call was expected to return at {} but had not returned at the end of the script",
+                    secs(due)
+                ),
+            ));
         }
         self.note_unmatched();
         Ok(())
@@ -211,7 +210,11 @@ impl Runner<'_> {
         if at + self.tolerance < self.now {
             return Err(self.fail(
                 line,
-                format!("timing error: event expected at {} sec but the clock is already at {} sec", secs(at), secs(self.now)),
+                format!(
+                    "timing error: event expected at {} sec but the clock is already at {} sec",
+                    secs(at),
+                    secs(self.now)
+                ),
             ));
         }
         self.advance_to(line, at)
@@ -224,7 +227,9 @@ impl Runner<'_> {
             let at = d.max(self.now);
             spins = if at == self.now { spins + 1 } else { 0 };
             if spins > SPIN_LIMIT {
-                return Err(self.fail(line, format!("the stack asks for its timer at {} sec again and again", secs(at))));
+                return Err(
+                    self.fail(line, format!("the stack asks for its timer at {} sec again and again", secs(at)))
+                );
             }
             self.now = at;
             self.stack.handle_timeout(at);
@@ -322,18 +327,23 @@ impl Runner<'_> {
         if let Some(why) = mismatch {
             return Err(self.packet_failure(line, &why, at, spec, sent_at, &seg));
         }
-        if let (Some(opts), Some((val, _))) = (&spec.options, ts_of(&seg)) {
-            if let Some((script_val, _)) = opts.iter().find_map(|o| match o {
-                super::ast::TcpOpt::Timestamp { val, ecr } => Some((*val, *ecr)),
-                _ => None,
-            }) {
-                self.map.learn_ts(script_val, val);
-            }
+        if let (Some((script_val, _)), Some((live_val, _))) =
+            (ts_of(spec.options.as_deref().unwrap_or(&[])), ts_of(&seg.options))
+        {
+            self.map.learn_ts(script_val, live_val);
         }
         Ok(())
     }
 
-    fn packet_failure(&self, line: u32, why: &str, at: Instant, spec: &super::ast::TcpSpec, sent_at: Instant, seg: &WireSeg) -> Failure {
+    fn packet_failure(
+        &self,
+        line: u32,
+        why: &str,
+        at: Instant,
+        spec: &super::ast::TcpSpec,
+        sent_at: Instant,
+        seg: &WireSeg,
+    ) -> Failure {
         self.fail(
             line,
             format!(
@@ -347,7 +357,12 @@ impl Runner<'_> {
     }
 
     /// The oldest unmatched datagram, running the stack's timers up to `hi` for one.
-    fn next_sent(&mut self, line: u32, hi: Instant, script: impl Fn() -> String) -> Result<(Instant, Vec<u8>), Failure> {
+    fn next_sent(
+        &mut self,
+        line: u32,
+        hi: Instant,
+        script: impl Fn() -> String,
+    ) -> Result<(Instant, Vec<u8>), Failure> {
         loop {
             if let Some(p) = self.outbox.pop_front() {
                 return Ok(p);
@@ -370,7 +385,9 @@ impl Runner<'_> {
     fn syscall(&mut self, line: u32, call: &Syscall, due: Instant) -> Step {
         if let Some(p) = &self.pending {
             let (pl, name) = (p.line, p.call.name.clone());
-            return Err(self.fail(line, format!("a new system call while the {name} call of line {pl} is still blocked")));
+            return Err(
+                self.fail(line, format!("a new system call while the {name} call of line {pl} is still blocked"))
+            );
         }
         let pending = Pending { call: call.clone(), line, due, progress: Progress::default() };
         self.pending = Some(pending);
@@ -390,7 +407,12 @@ impl Runner<'_> {
                 if self.now > p.due + self.tolerance {
                     return Err(self.fail(
                         p.line,
-                        format!("{} call expected to return at {} sec but still blocked at {} sec", p.call.name, secs(p.due), secs(self.now)),
+                        format!(
+                            "{} call expected to return at {} sec but still blocked at {} sec",
+                            p.call.name,
+                            secs(p.due),
+                            secs(self.now)
+                        ),
                     ));
                 }
                 self.pending = Some(p);
@@ -413,22 +435,31 @@ impl Runner<'_> {
                     Some(e) if want == -1 => format!("-1 with errno {e}"),
                     _ => want.to_string(),
                 };
-                return Err(self.fail(p.line, format!("runtime error in {} call: Expected result {want_text} but got {got}", call.name)));
+                return Err(self.fail(
+                    p.line,
+                    format!("runtime error in {} call: Expected result {want_text} but got {got}", call.name),
+                ));
             }
         }
         let early = self.now + self.tolerance < p.due;
         if early || self.now > p.due + self.tolerance {
             return Err(self.fail(
                 p.line,
-                format!("timing error: {} call expected to return at {} sec but returned at {} sec", call.name, secs(p.due), secs(self.now)),
+                format!(
+                    "timing error: {} call expected to return at {} sec but returned at {} sec",
+                    call.name,
+                    secs(p.due),
+                    secs(self.now)
+                ),
             ));
         }
         Ok(())
     }
 }
 
-fn ts_of(seg: &WireSeg) -> Option<(u32, u32)> {
-    seg.options.iter().find_map(|o| match o {
+/// (TS val, TS ecr) of an option list.
+fn ts_of(options: &[super::ast::TcpOpt]) -> Option<(u32, u32)> {
+    options.iter().find_map(|o| match o {
         super::ast::TcpOpt::Timestamp { val, ecr } => Some((*val, *ecr)),
         _ => None,
     })

@@ -134,7 +134,7 @@ fn constant(w: &str) -> Option<i64> {
     })
 }
 
-fn word_arg<'a>(call: &'a Syscall, i: usize) -> Result<&'a str, CallError> {
+fn word_arg(call: &Syscall, i: usize) -> Result<&str, CallError> {
     match call.args.get(i) {
         Some(Expr::Word(w)) => Ok(w),
         _ => Err(format!("{}: argument {} must be a name", call.name, i + 1)),
@@ -270,7 +270,13 @@ impl Sockets {
         match stack.accept(now, l) {
             Ok(Some(id)) => {
                 let n = eval_int(&call.result).unwrap_or_else(|| self.fds.keys().next_back().map_or(3, |k| k + 1));
-                let child = Fd { handle: Handle::Conn(id), cfg: None, nonblocking: false, linger_zero: fd.linger_zero, bound_port: 0 };
+                let child = Fd {
+                    handle: Handle::Conn(id),
+                    cfg: None,
+                    nonblocking: false,
+                    linger_zero: fd.linger_zero,
+                    bound_port: 0,
+                };
                 self.fds.insert(n, child);
                 Ok(Outcome::Done(n, None))
             }
@@ -404,7 +410,8 @@ impl Sockets {
 /// `{onoff=1, linger=0}` (also `l_onoff`/`l_linger`).
 fn linger_zero(v: &Expr) -> bool {
     let Expr::Struct(fields) = v else { return false };
-    let get = |names: [&str; 2]| fields.iter().find(|(n, _)| names.contains(&n.as_str())).and_then(|(_, e)| eval_int(e));
+    let get =
+        |names: [&str; 2]| fields.iter().find(|(n, _)| names.contains(&n.as_str())).and_then(|(_, e)| eval_int(e));
     get(["onoff", "l_onoff"]) == Some(1) && get(["linger", "l_linger"]) == Some(0)
 }
 

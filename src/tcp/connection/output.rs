@@ -141,11 +141,8 @@ impl Connection {
         // A retransmission only if this very segment (SYN, or SYN-ACK) went out before: the
         // SYN-ACK of a simultaneous open (RFC 9293 figure 8) follows our SYN but repeats nothing.
         if self.syn_retransmit || self.syn_sent_as == Some(!active) {
-            let reason = if self.syn_reply && !self.syn_retransmit {
-                RetransmitReason::SynReply
-            } else {
-                RetransmitReason::Rto
-            };
+            let reason =
+                if self.syn_reply && !self.syn_retransmit { RetransmitReason::SynReply } else { RetransmitReason::Rto };
             self.ev(ctx, now, TcpEventKind::Retransmit { seq: self.iss.0, len: 0, reason });
         }
         self.syn_reply = false;
