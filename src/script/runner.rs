@@ -222,8 +222,17 @@ impl Runner<'_> {
 
     /// Runs the stack's timers up to `t` (inclusive), then sets the clock to `t`.
     fn advance_to(&mut self, line: u32, t: Instant) -> Step {
+        self.run_until(line, t, false)
+    }
+
+    /// Runs the stack's timers up to `t`; with `stop_on_packet`, stops at the first timer that makes
+    /// the stack send something (the clock stays at that timer).
+    fn run_until(&mut self, line: u32, t: Instant, stop_on_packet: bool) -> Step {
         let mut spins = 0;
         while let Some(d) = self.stack.poll_timeout().filter(|&d| d <= t) {
+            if stop_on_packet && !self.outbox.is_empty() {
+                return Ok(());
+            }
             let at = d.max(self.now);
             spins = if at == self.now { spins + 1 } else { 0 };
             if spins > SPIN_LIMIT {
@@ -235,6 +244,9 @@ impl Runner<'_> {
             self.stack.handle_timeout(at);
             self.collect();
             self.retry_pending()?;
+        }
+        if stop_on_packet && !self.outbox.is_empty() {
+            return Ok(());
         }
         self.now = self.now.max(t);
         self.collect();
@@ -363,22 +375,19 @@ impl Runner<'_> {
         hi: Instant,
         script: impl Fn() -> String,
     ) -> Result<(Instant, Vec<u8>), Failure> {
-        loop {
-            if let Some(p) = self.outbox.pop_front() {
-                return Ok(p);
-            }
-            match self.stack.poll_timeout() {
-                Some(d) if d <= hi => self.advance_to(line, d.max(self.now))?,
-                _ => {
-                    self.advance_to(line, hi)?;
-                    if self.outbox.is_empty() {
-                        return Err(self.fail(
-                            line,
-                            format!("error handling packet: timed out waiting for packet\nscript packet: {}\nno packet by {} sec", script(), secs(hi)),
-                        ));
-                    }
-                }
-            }
+        if self.outbox.is_empty() {
+            self.run_until(line, hi, true)?;
+        }
+        match self.outbox.pop_front() {
+            Some(p) => Ok(p),
+            None => Err(self.fail(
+                line,
+                format!(
+                    "error handling packet: timed out waiting for packet\nscript packet: {}\nno packet by {} sec",
+                    script(),
+                    secs(hi)
+                ),
+            )),
         }
     }
 
