@@ -208,9 +208,7 @@ impl ExternalStack {
 
     /// Writes `self.request` (a whole step) with one flush and reads the answer.
     fn exchange(&mut self, during: &str) -> Option<Vec<u8>> {
-        let Some(stdin) = self.stdin.as_mut() else {
-            return None;
-        };
+        let stdin = self.stdin.as_mut()?;
         if let Err(e) = stdin.write_all(&self.request).and_then(|()| stdin.flush()) {
             // A broken pipe means the process is gone: report how it ended if the reader saw it.
             let exited = matches!(self.answers.recv_timeout(self.cfg.step_timeout), Ok(FromReader::Closed(_)) | Err(_));
