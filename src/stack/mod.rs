@@ -18,10 +18,17 @@ use crate::tcp::{ConnInfo, SocketId, TcpConfig, TcpError, TcpEvent, TcpState};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::task::Waker;
 
+pub mod adapter;
+pub mod external;
 pub mod netlab;
 pub mod protocol;
+#[cfg(feature = "smoltcp")]
+pub mod smoltcp;
 
+pub use external::{ExternalConfig, ExternalStack};
 pub use netlab::NetlabStack;
+#[cfg(feature = "smoltcp")]
+pub use smoltcp::SmoltcpStack;
 
 /// The process exit code `netlab` uses when a stack under test failed (crashed, hung past its step
 /// timeout, spoke garbage or reported a fatal error): distinct from 1 (expectations failed), 2 (bad
@@ -101,20 +108,16 @@ pub trait Stack {
     /// FIN); `Ok(None)`: nothing yet (would block).
     fn recv(&mut self, now: Instant, id: SocketId, buf: &mut [u8]) -> Result<Option<usize>, TcpError>;
 
-    /// Like `send`, with the bytes written by `fill(offset, dst)` (at most `max` of them). The
-    /// default copies through a bounded scratch buffer; stacks that can fill their send buffer in
-    /// place override it.
+    /// Like `send`, with the bytes produced by `fill(offset, dst)`: the stack calls `fill` only
+    /// for bytes it takes (at most `max`, in order, `offset` counting from 0), because `fill` may be
+    /// a generator that cannot take bytes back.
     fn send_with(
         &mut self,
         now: Instant,
         id: SocketId,
         max: usize,
         fill: &mut dyn FnMut(usize, &mut [u8]),
-    ) -> Result<usize, TcpError> {
-        let mut scratch = vec![0u8; max.min(SCRATCH_LEN)];
-        fill(0, &mut scratch);
-        self.send(now, id, &scratch)
-    }
+    ) -> Result<usize, TcpError>;
 
     /// Like `recv`, handing up to `max` bytes to `f` (once or more) instead of copying into a
     /// buffer. The default reads through a bounded scratch buffer.
@@ -182,10 +185,11 @@ pub trait Stack {
     }
 }
 
-/// Upper bound of the scratch buffer the default `send_with` / `recv_with` use per call.
+/// Upper bound of the scratch buffer the default `recv_with` uses per call.
 const SCRATCH_LEN: usize = 64 * 1024;
 
-/// A stack under test failed as a whole. The message names the host and the stack.
+/// A stack under test failed as a whole. The message names the host and the stack (an in-process
+/// stack does not know its host's name and leaves `host` empty for the caller to fill in).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("host {host}: stack {stack}: {kind}")]
 pub struct StackError {

@@ -27,6 +27,7 @@ mod ty {
     pub const CALL: u8 = 0x04;
     pub const TIMEOUT: u8 = 0x05;
     pub const END: u8 = 0x06;
+    pub const TRANSMIT: u8 = 0x07;
     pub const READY: u8 = 0x81;
     pub const OUT_DATAGRAM: u8 = 0x83;
     pub const RESULT: u8 = 0x84;
@@ -57,6 +58,8 @@ pub enum Request<'a> {
     Timeout,
     /// Ends the step's inputs.
     End,
+    /// Hand over the datagrams held back (only to a process whose READY set flag bit 1).
+    Transmit,
 }
 
 /// HELLO's body (section 3).
@@ -122,6 +125,8 @@ pub enum Call<'a> {
     Close(SocketId),
     /// Op 8.
     Abort(SocketId),
+    /// Op 9: how many bytes a send would take now (answered like send: a count, or an error).
+    SendSpace(SocketId),
 }
 
 impl Call<'_> {
@@ -136,6 +141,7 @@ impl Call<'_> {
             Call::ShutdownWrite(_) => "shutdown_write",
             Call::Close(_) => "close",
             Call::Abort(_) => "abort",
+            Call::SendSpace(_) => "send_space",
         }
     }
 }
@@ -149,6 +155,8 @@ pub enum Answer<'a> {
         version: u16,
         /// READY flag bit 0: the process sends STATE reports.
         reports_states: bool,
+        /// READY flag bit 1: the process holds its datagrams until a TRANSMIT input.
+        transmit_on_request: bool,
         /// A name for reports.
         name: &'a str,
     },
@@ -194,7 +202,7 @@ pub enum Answer<'a> {
 pub enum CallResult<'a> {
     /// Status 0 from listen, accept, connect: the socket.
     Socket(SocketId),
-    /// Status 0 from send: the bytes taken.
+    /// Status 0 from send (the bytes taken) and send_space (the bytes a send would take).
     Count(u32),
     /// Status 0 from recv: the bytes read (empty = end of stream).
     Data(&'a [u8]),
@@ -411,6 +419,7 @@ pub fn encode_request(m: &Request<'_>, out: &mut Vec<u8>) {
         }),
         Request::Timeout => message(out, ty::TIMEOUT, |_| {}),
         Request::End => message(out, ty::END, |_| {}),
+        Request::Transmit => message(out, ty::TRANSMIT, |_| {}),
     }
 }
 
@@ -444,15 +453,16 @@ fn put_call(o: &mut Vec<u8>, call: &Call<'_>) {
         Call::ShutdownWrite(s) => sock(o, 6, *s),
         Call::Close(s) => sock(o, 7, *s),
         Call::Abort(s) => sock(o, 8, *s),
+        Call::SendSpace(s) => sock(o, 9, *s),
     }
 }
 
 /// Appends `m` with its length prefix to `out`.
 pub fn encode_answer(m: &Answer<'_>, out: &mut Vec<u8>) {
     match m {
-        Answer::Ready { version, reports_states, name } => message(out, ty::READY, |o| {
+        Answer::Ready { version, reports_states, transmit_on_request, name } => message(out, ty::READY, |o| {
             o.extend_from_slice(&version.to_be_bytes());
-            o.push(u8::from(*reports_states));
+            o.push(u8::from(*reports_states) | u8::from(*transmit_on_request) << 1);
             put_str(o, name);
         }),
         Answer::Datagram(d) => message(out, ty::OUT_DATAGRAM, |o| o.extend_from_slice(d)),
@@ -622,6 +632,7 @@ pub fn decode_request(frame: &[u8]) -> Result<Request<'_>, DecodeError> {
         ty::CALL => "CALL",
         ty::TIMEOUT => "TIMEOUT",
         ty::END => "END",
+        ty::TRANSMIT => "TRANSMIT",
         other => return err(format!("unknown request type {other:#04x}")),
     };
     let mut b = Body { b, what: name };
@@ -652,6 +663,7 @@ pub fn decode_request(frame: &[u8]) -> Result<Request<'_>, DecodeError> {
             Request::Call { id, call }
         }
         ty::TIMEOUT => Request::Timeout,
+        ty::TRANSMIT => Request::Transmit,
         _ => Request::End,
     };
     b.finish(m)
@@ -673,6 +685,7 @@ fn call_body<'a>(b: &mut Body<'a>) -> Result<Call<'a>, DecodeError> {
         6 => Call::ShutdownWrite(b.socket()?),
         7 => Call::Close(b.socket()?),
         8 => Call::Abort(b.socket()?),
+        9 => Call::SendSpace(b.socket()?),
         op => return err(format!("CALL: unknown op {op}")),
     })
 }
@@ -698,10 +711,15 @@ pub fn decode_answer<'a>(frame: &'a [u8], call: Option<&str>) -> Result<Answer<'
         ty::READY => {
             let version = b.u16("version")?;
             let flags = b.u8("flags")?;
-            if flags & !1 != 0 {
+            if flags & !3 != 0 {
                 return err(format!("READY: flags {flags:#04x} use undefined bits"));
             }
-            Answer::Ready { version, reports_states: flags & 1 != 0, name: b.str("name")? }
+            Answer::Ready {
+                version,
+                reports_states: flags & 1 != 0,
+                transmit_on_request: flags & 2 != 0,
+                name: b.str("name")?,
+            }
         }
         ty::OUT_DATAGRAM => Answer::Datagram(b.rest()),
         ty::RESULT => {
@@ -741,7 +759,7 @@ fn result_body<'a>(b: &mut Body<'a>, call: Option<&str>) -> Result<CallResult<'a
     match b.u8("status")? {
         0 => Ok(match call {
             Some("listen" | "accept" | "connect") => CallResult::Socket(b.socket()?),
-            Some("send") => CallResult::Count(b.u32("count")?),
+            Some("send" | "send_space") => CallResult::Count(b.u32("count")?),
             Some("recv") => CallResult::Data(b.rest()),
             Some(_) => CallResult::Unit,
             None => return err("RESULT: no call is waiting for a result"),

@@ -756,6 +756,12 @@ impl TcpStack {
         })
     }
 
+    /// How many bytes `send` would take now on connection `id`, or the error it would give (no
+    /// bytes are taken, nothing is recorded).
+    pub fn send_space(&self, id: SocketId) -> Result<usize, TcpError> {
+        self.conn(id).ok_or(TcpError::InvalidSocket)?.send_space()
+    }
+
     /// Connections waiting in listener `id`'s accept queue (`None` if `id` is not a listener).
     pub fn accept_queue_len(&self, id: SocketId) -> Option<usize> {
         match self.sockets.get(&id)? {

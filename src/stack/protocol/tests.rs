@@ -172,7 +172,7 @@ fn arb_config() -> impl Strategy<Value = TcpConfig> {
 /// (call, owned data for Send) -> a `Call` borrowing the data.
 fn arb_call() -> impl Strategy<Value = (u8, SocketAddrV4, SocketAddrV4, u32, SocketId, Option<TcpConfig>, Vec<u8>)> {
     (
-        1..=8u8,
+        1..=9u8,
         arb_addr(),
         arb_addr(),
         1..=u32::MAX,
@@ -192,7 +192,8 @@ fn make_call(c: &(u8, SocketAddrV4, SocketAddrV4, u32, SocketId, Option<TcpConfi
         5 => Call::Recv { socket: *s, max: *n },
         6 => Call::ShutdownWrite(*s),
         7 => Call::Close(*s),
-        _ => Call::Abort(*s),
+        8 => Call::Abort(*s),
+        _ => Call::SendSpace(*s),
     }
 }
 
@@ -230,6 +231,7 @@ proptest! {
         round_trip_request(&Request::Datagram(&dgram));
         round_trip_request(&Request::Timeout);
         round_trip_request(&Request::End);
+        round_trip_request(&Request::Transmit);
     }
 
     #[test]
@@ -239,12 +241,13 @@ proptest! {
         a in arb_addr(), b in arb_addr(), wake in any::<u64>(), name in "[ -~]{0,30}", rs in any::<bool>(),
     ) {
         let error = err.and_then(error_from_code);
-        round_trip_answer(&Answer::Ready { version: VERSION, reports_states: rs, name: &name }, None);
+        round_trip_answer(&Answer::Ready { version: VERSION, reports_states: rs, transmit_on_request: !rs, name: &name }, None);
         round_trip_answer(&Answer::Datagram(&data), None);
         for (call, result) in [
             ("listen", CallResult::Socket(s)),
             ("accept", CallResult::WouldBlock),
             ("send", CallResult::Count(n)),
+            ("send_space", CallResult::Count(n)),
             ("recv", CallResult::Data(&data)),
             ("close", CallResult::Unit),
             ("connect", CallResult::Error(error.unwrap_or(TcpError::InvalidSocket))),
@@ -259,8 +262,8 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_bytes_never_panic(frame in proptest::collection::vec(any::<u8>(), 0..120), call in 0..9usize) {
-        let names = ["listen", "accept", "connect", "send", "recv", "shutdown_write", "close", "abort"];
+    fn arbitrary_bytes_never_panic(frame in proptest::collection::vec(any::<u8>(), 0..120), call in 0..10usize) {
+        let names = ["listen", "accept", "connect", "send", "recv", "shutdown_write", "close", "abort", "send_space"];
         let _ = decode_request(&frame);
         let _ = decode_answer(&frame, names.get(call).copied());
         let mut f = Vec::new();

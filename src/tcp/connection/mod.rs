@@ -495,6 +495,12 @@ impl Connection {
     /// send(): queues up to `max` bytes that `fill(offset, dst)` writes straight into the send
     /// buffer (the stack's `send` copies from an application buffer this way).
     pub fn send_with(&mut self, max: usize, fill: &mut dyn FnMut(usize, &mut [u8])) -> Result<usize, TcpError> {
+        self.send_space()?;
+        Ok(self.sbuf.push_with(max, fill))
+    }
+
+    /// How many bytes `send_with` would take now, or the error it would give.
+    pub fn send_space(&self) -> Result<usize, TcpError> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -503,7 +509,7 @@ impl Connection {
         }
         match self.state {
             TcpState::SynSent | TcpState::SynReceived | TcpState::Established | TcpState::CloseWait => {
-                Ok(self.sbuf.push_with(max, fill))
+                Ok(self.sbuf.free())
             }
             TcpState::Closed | TcpState::Listen => Err(TcpError::NotConnected),
             _ => Err(TcpError::Closing),
