@@ -1,11 +1,12 @@
 //! `netlab script FILE.pkt [--stack NAME] [--seed N] [--out DIR] [--tolerance MS]`: runs one script,
 //! prints packetdrill's report on a mismatch, writes `DIR/<name>.pcap`. Exit codes as the rest of
 //! netlab: 0 passed, 1 the stack did not do what the script says, 2 bad script or arguments,
-//! 3 the capture could not be written.
+//! 3 the capture could not be written, 4 the stack under test failed as a whole (crashed, hung).
 
 use super::runner::{RunSettings, run};
 use crate::capture::Capture;
 use crate::sim::Duration;
+use crate::stack::external::{ExternalConfig, ExternalStack};
 use crate::stack::{NetlabStack, Stack};
 use crate::tcp::TcpConfig;
 use std::path::{Path, PathBuf};
@@ -27,11 +28,22 @@ pub struct ScriptArgs {
 /// The default tolerance (the choice; packetdrill's compiled-in default is 4 ms).
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_millis(25);
 
-/// The stack named on the command line, built with `seed`.
+/// The stack named on the command line, built with `seed`: `netlab`, `smoltcp` (with the cargo
+/// feature of that name), or else a command line (split at spaces) of a program speaking
+/// docs/stack-protocol.md.
 pub fn make_stack(name: &str, seed: u64) -> Result<Box<dyn Stack>, String> {
     match name {
         "netlab" => Ok(Box::new(NetlabStack::new(seed, TcpConfig::default()))),
-        other => Err(format!("unknown stack `{other}` (available: netlab)")),
+        #[cfg(feature = "smoltcp")]
+        "smoltcp" => Ok(Box::new(crate::stack::SmoltcpStack::new(seed, TcpConfig::default()))),
+        command => {
+            let argv: Vec<String> = command.split_whitespace().map(str::to_string).collect();
+            if argv.is_empty() {
+                return Err("--stack needs a name (netlab, smoltcp) or a command".into());
+            }
+            let cfg = ExternalConfig::new(argv, "script", seed, TcpConfig::default());
+            ExternalStack::spawn(cfg).map(|s| Box::new(s) as Box<dyn Stack>).map_err(|e| e.to_string())
+        }
     }
 }
 
@@ -68,6 +80,9 @@ fn run_file(args: &ScriptArgs) -> CliResult {
         .map_err(|e| (3, format!("{}: {e}", pcap.display())))?;
     let report = run(&script, stack.as_mut(), RunSettings { file: name.clone(), tolerance, capture: Some(capture) });
     let mut text = String::new();
+    if let Some(e) = stack.failure() {
+        return Err((crate::stack::EXIT_STACK_FAILED, format!("{name}: the stack under test failed: {e}")));
+    }
     for n in &report.notes {
         text.push_str(&format!("note: {n}\n"));
     }
