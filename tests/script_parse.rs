@@ -98,7 +98,7 @@ proptest! {
     fn mutated_scripts_give_errors_inside_the_file_never_panics(
         at in 0usize..2000,
         len in 0usize..8,
-        with in "[ -~\n]{0,6}",
+        with in "(\\PC|\n){0,6}",
     ) {
         let src = mutate(SCRIPT, at, len, &with);
         if let Err(e) = parse("m.pkt", &src) {
@@ -113,7 +113,7 @@ proptest! {
     fn mutated_scripts_that_parse_run_without_panicking(
         at in 0usize..2000,
         len in 0usize..8,
-        with in "[ -~]{0,6}",
+        with in "\\PC{0,6}",
     ) {
         let src = mutate(SCRIPT, at, len, &with);
         if let Ok(script) = parse("m.pkt", &src) {

@@ -220,6 +220,7 @@ impl Parser<'_> {
         };
         self.i += 1;
         match seconds_to_nanos(&text) {
+            Some(ns) if ns > MAX_TIME => self.error_at(pos, format!("time `{text}` too large (at most 1000000 s)")),
             Some(ns) => Ok(ns),
             None => self.error_at(pos, format!("bad time `{text}` (non-negative seconds, at most 9 decimals)")),
         }
@@ -513,6 +514,9 @@ impl Parser<'_> {
         }
     }
 }
+
+/// The largest time a script may write (11.6 days; keeps every sum of times far from overflow).
+const MAX_TIME: Nanos = 1_000_000 * 1_000_000_000;
 
 /// `"1"`, `"0.25"`, `".1"` seconds to nanoseconds, exactly; None if negative, too precise or too big.
 pub fn seconds_to_nanos(text: &str) -> Option<Nanos> {
