@@ -2,11 +2,9 @@
 //! the rules), and checks what `netlab script` leaves behind: a pcap of the whole exchange and exit
 //! code 1 with packetdrill's report when the stack does not do what the script says.
 
-use netlab::script::cli::{ScriptArgs, run_cli, script_tolerance};
+use netlab::script::cli::{ScriptArgs, make_stack, run_cli, script_tolerance};
 use netlab::script::{RunSettings, parse, run};
 use netlab::sim::Duration;
-use netlab::stack::NetlabStack;
-use netlab::tcp::TcpConfig;
 use std::path::{Path, PathBuf};
 
 fn scripts() -> Vec<PathBuf> {
@@ -22,6 +20,11 @@ fn scripts() -> Vec<PathBuf> {
 
 /// The failure report of one script on netlab's stack, None if it passed.
 fn run_on_netlab(path: &Path) -> Option<String> {
+    run_on(path, "netlab")
+}
+
+/// The failure report of one script on the stack `--stack` names, None if it passed.
+fn run_on(path: &Path, stack_name: &str) -> Option<String> {
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     let src = std::fs::read_to_string(path).unwrap();
     let script = match parse(&name, &src) {
@@ -29,8 +32,11 @@ fn run_on_netlab(path: &Path) -> Option<String> {
         Err(e) => return Some(e.to_string()),
     };
     let tolerance = script_tolerance(&script).unwrap().unwrap_or(Duration::from_millis(25));
-    let mut stack = NetlabStack::new(1, TcpConfig::default());
-    let report = run(&script, &mut stack, RunSettings { file: name, tolerance, capture: None });
+    let mut stack = make_stack(stack_name, 1).unwrap();
+    let report = run(&script, stack.as_mut(), RunSettings { file: name, tolerance, capture: None });
+    if let Some(e) = stack.failure() {
+        return Some(format!("the stack failed: {e}"));
+    }
     report.failure.map(|f| f.text)
 }
 
@@ -40,6 +46,13 @@ fn every_conformance_script_passes_on_netlab() {
     assert!(all.len() >= 20, "only {} scripts", all.len());
     let failures: Vec<String> = all.iter().filter_map(|p| run_on_netlab(p)).collect();
     assert!(failures.is_empty(), "{} of {} scripts failed:\n\n{}", failures.len(), all.len(), failures.join("\n\n"));
+}
+
+#[test]
+fn every_conformance_script_passes_on_netlab_behind_the_external_stack_protocol() {
+    let adapter = env!("CARGO_BIN_EXE_netlab-stack-adapter");
+    let failures: Vec<String> = scripts().iter().filter_map(|p| run_on(p, adapter)).collect();
+    assert!(failures.is_empty(), "{} scripts failed:\n\n{}", failures.len(), failures.join("\n\n"));
 }
 
 fn temp_dir(name: &str) -> PathBuf {
