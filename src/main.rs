@@ -72,8 +72,9 @@ enum Command {
     },
     /// Run a packetdrill-syntax packet script against a stack (docs/scripts.md).
     Script {
-        /// The script (.pkt).
-        file: PathBuf,
+        /// The scripts (.pkt), run one after the other.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// The stack under test (default: netlab).
         #[arg(long)]
         stack: Option<String>,
@@ -122,9 +123,9 @@ fn main() -> ExitCode {
         },
         Command::Sweep { scenario, seeds, jobs, json } => sweep(scenario, seeds, jobs, json),
         Command::Tui { args } => tui(args),
-        Command::Script { file, stack, seed, out, tolerance } => {
+        Command::Script { files, stack, seed, out, tolerance } => {
             ExitCode::from(netlab::script::run_cli(&netlab::script::ScriptArgs {
-                file,
+                files,
                 stack,
                 seed,
                 out,

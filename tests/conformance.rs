@@ -77,7 +77,13 @@ fn pcap_records(path: &Path) -> usize {
 fn the_command_writes_a_pcap_and_fails_with_exit_code_1_on_a_mismatch() {
     let dir = temp_dir("cli");
     let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/handshake-passive.pkt");
-    let args = |file: PathBuf| ScriptArgs { file, stack: None, seed: 1, out: Some(dir.clone()), tolerance_ms: None };
+    let args = |file: PathBuf| ScriptArgs {
+        files: vec![file],
+        stack: None,
+        seed: 1,
+        out: Some(dir.clone()),
+        tolerance_ms: None,
+    };
     assert_eq!(run_cli(&args(good)), 0);
     // The passive handshake: SYN, SYN-ACK, ACK, then the data and its ACK.
     assert!(pcap_records(&dir.join("handshake-passive.pcap")) >= 3);
@@ -91,7 +97,10 @@ fn the_command_writes_a_pcap_and_fails_with_exit_code_1_on_a_mismatch() {
 
     let unparsable = dir.join("unparsable.pkt");
     std::fs::write(&unparsable, "0 < S 0:0(0)\n").unwrap();
-    assert_eq!(run_cli(&args(unparsable)), 2);
+    assert_eq!(run_cli(&args(unparsable.clone())), 2);
+    // Several scripts: the worst exit code.
+    let all = ScriptArgs { files: vec![dir.join("bad.pkt"), unparsable], ..args(PathBuf::new()) };
+    assert_eq!(run_cli(&all), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

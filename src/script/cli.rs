@@ -1,4 +1,4 @@
-//! `netlab script FILE.pkt [--stack NAME] [--seed N] [--out DIR] [--tolerance MS]`: runs one script,
+//! `netlab script FILE.pkt... [--stack NAME] [--seed N] [--out DIR] [--tolerance MS]`: runs scripts,
 //! prints packetdrill's report on a mismatch, writes `DIR/<name>.pcap`. Exit codes as the rest of
 //! netlab: 0 passed, 1 the stack did not do what the script says, 2 bad script or arguments,
 //! 3 the capture could not be written, 4 the stack under test failed as a whole (crashed, hung).
@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 /// The command's arguments (parsed by the binary with clap).
 #[derive(Debug, Clone)]
 pub struct ScriptArgs {
-    pub file: PathBuf,
+    /// One or more scripts, run one after the other, each on a fresh stack.
+    pub files: Vec<PathBuf>,
     /// "netlab" (default). Other stacks of the stack boundary plug in here.
     pub stack: Option<String>,
     /// Seeds the stack's ISN key.
@@ -47,34 +48,45 @@ pub fn make_stack(name: &str, seed: u64) -> Result<Box<dyn Stack>, String> {
     }
 }
 
-/// Runs the command; returns the exit code. Reports go to stdout, errors to stderr.
+/// Runs the command; returns the exit code (with several scripts: the highest of theirs). Reports
+/// go to stdout, errors to stderr; several scripts end with a count of those that passed.
 pub fn run_cli(args: &ScriptArgs) -> u8 {
-    match run_file(args) {
-        Ok((code, text)) => {
-            print!("{text}");
-            code
-        }
-        Err((code, text)) => {
-            eprintln!("{text}");
-            code
-        }
+    let mut worst = 0;
+    let mut passed = 0;
+    for file in &args.files {
+        let code = match run_file(args, file) {
+            Ok((code, text)) => {
+                print!("{text}");
+                code
+            }
+            Err((code, text)) => {
+                eprintln!("{text}");
+                code
+            }
+        };
+        passed += usize::from(code == 0);
+        worst = worst.max(code);
     }
+    if args.files.len() > 1 {
+        println!("{passed} of {} scripts passed", args.files.len());
+    }
+    worst
 }
 
 type CliResult = Result<(u8, String), (u8, String)>;
 
-fn run_file(args: &ScriptArgs) -> CliResult {
-    let name = args.file.display().to_string();
-    let src = std::fs::read_to_string(&args.file).map_err(|e| (2, format!("{name}: {e}")))?;
+fn run_file(args: &ScriptArgs, path: &Path) -> CliResult {
+    let name = path.display().to_string();
+    let src = std::fs::read_to_string(path).map_err(|e| (2, format!("{name}: {e}")))?;
     let script = super::parse(&name, &src).map_err(|e| (2, e.to_string()))?;
     let tolerance = match args.tolerance_ms {
         Some(ms) => Duration::from_millis(ms),
         None => script_tolerance(&script).map_err(|e| (2, format!("{name}: {e}")))?.unwrap_or(DEFAULT_TOLERANCE),
     };
     let mut stack = make_stack(args.stack.as_deref().unwrap_or("netlab"), args.seed).map_err(|e| (2, e))?;
-    let out = args.out.clone().unwrap_or_else(|| default_out(&args.file));
+    let out = args.out.clone().unwrap_or_else(|| default_out(path));
     std::fs::create_dir_all(&out).map_err(|e| (3, format!("{}: {e}", out.display())))?;
-    let pcap = out.join(format!("{}.pcap", stem(&args.file)));
+    let pcap = out.join(format!("{}.pcap", stem(path)));
     let file = std::fs::File::create(&pcap).map_err(|e| (3, format!("{}: {e}", pcap.display())))?;
     let capture = Capture::new(pcap.display().to_string(), Box::new(std::io::BufWriter::new(file)))
         .map_err(|e| (3, format!("{}: {e}", pcap.display())))?;
