@@ -259,7 +259,8 @@ impl Connection {
 
         // Seventh: segment text.
         let payload: &[u8] = if zero_window_text { &[] } else { seg.payload };
-        if self.app_closed && !payload.is_empty() && seq + payload.len() > self.rcv_nxt {
+        let receiving = matches!(self.state, TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2);
+        if self.app_closed && receiving && !payload.is_empty() && seq + payload.len() > self.rcv_nxt {
             self.abort_on_data(ctx, now, &seg);
             return;
         }
