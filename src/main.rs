@@ -79,6 +79,24 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<std::ffi::OsString>,
     },
+    /// Run a packetdrill-syntax packet script against a stack (docs/scripts.md).
+    Script {
+        /// The scripts (.pkt), run one after the other.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The stack under test (default: netlab).
+        #[arg(long)]
+        stack: Option<String>,
+        /// Seed of the stack's ISN key.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output directory for the pcap (default: captures/script-<name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Timing tolerance in milliseconds (default: the script's --tolerance_usecs, else 25).
+        #[arg(long)]
+        tolerance: Option<u64>,
+    },
     /// Draw a connection's time-sequence and cwnd/ssthresh graphs (SVG) from a run.
     Plot {
         /// A run directory (with trace.jsonl and summary.json) or a trace.jsonl.
@@ -114,6 +132,15 @@ fn main() -> ExitCode {
         },
         Command::Sweep { scenario, seeds, jobs, json } => sweep(scenario, seeds, jobs, json),
         Command::Tui { args } => tui(args),
+        Command::Script { files, stack, seed, out, tolerance } => {
+            ExitCode::from(netlab::script::run_cli(&netlab::script::ScriptArgs {
+                files,
+                stack,
+                seed,
+                out,
+                tolerance_ms: tolerance,
+            }))
+        }
         Command::Plot { run, conn, out } => plot(run, conn, out),
         Command::Run { scenario, seed, out, until, json, no_capture, no_trace, stack } => {
             let opts = BuildOptions {

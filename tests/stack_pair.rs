@@ -5,10 +5,12 @@
 //! closes; every byte is checked. Same seed, same datagrams: a run is fingerprinted by the hash of
 //! every datagram with its time. A failing child (crash, hang, garbage) is a clear error.
 //!
-//! Measurements (release build): `cargo test --release --test stack_pair -- --ignored --nocapture`.
+//! Measurements (release build): `cargo test --release --test stack_pair -- --ignored --nocapture measure`.
 
 use netlab::sim::{Duration, Instant, SimRng};
-use netlab::stack::{ExternalConfig, ExternalStack, NetlabStack, SmoltcpStack, Stack, StackErrorKind};
+#[cfg(feature = "smoltcp")]
+use netlab::stack::SmoltcpStack;
+use netlab::stack::{ExternalConfig, ExternalStack, NetlabStack, Stack, StackErrorKind};
 use netlab::tcp::{SocketId, TcpConfig};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -22,6 +24,7 @@ const ADAPTER: &str = env!("CARGO_BIN_EXE_netlab-stack-adapter");
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
     Netlab,
+    #[cfg(feature = "smoltcp")]
     Smoltcp,
     External,
 }
@@ -30,6 +33,7 @@ fn make(kind: Kind, host: &str, key: u64) -> Box<dyn Stack> {
     let cfg = TcpConfig::default();
     match kind {
         Kind::Netlab => Box::new(NetlabStack::new(key, cfg)),
+        #[cfg(feature = "smoltcp")]
         Kind::Smoltcp => Box::new(SmoltcpStack::new(key, cfg)),
         Kind::External => {
             let c = ExternalConfig::new(vec![ADAPTER.to_string()], host, key, cfg);
@@ -253,6 +257,7 @@ fn netlab_to_netlab_through_the_trait() {
     }
 }
 
+#[cfg(feature = "smoltcp")]
 #[test]
 fn netlab_and_smoltcp_both_roles_under_loss_reordering_duplication() {
     for seed in 0..6 {
@@ -261,6 +266,7 @@ fn netlab_and_smoltcp_both_roles_under_loss_reordering_duplication() {
     }
 }
 
+#[cfg(feature = "smoltcp")]
 #[test]
 fn smoltcp_to_smoltcp() {
     for seed in 0..3 {
@@ -276,6 +282,7 @@ fn netlab_and_the_external_adapter_both_roles() {
     }
 }
 
+#[cfg(feature = "smoltcp")]
 #[test]
 fn same_seed_same_datagrams_on_every_pairing() {
     for (ka, kb) in [(Kind::Netlab, Kind::Smoltcp), (Kind::Smoltcp, Kind::Netlab), (Kind::Netlab, Kind::External)] {
@@ -376,71 +383,84 @@ fn a_missing_program_cannot_start() {
 
 // ---------------------------------------------------------------- measurements
 
-/// A lossless bulk transfer of `bytes` from client `a` to server `b` (both configured): (wall
-/// seconds, netlab process CPU seconds).
-fn bulk(a: &mut dyn Stack, b: &mut dyn Stack, bytes: usize) -> (f64, f64) {
-    let data: Vec<u8> = (0..bytes).map(|i| (i * 7 + i / 251) as u8).collect();
-    let mut apps = [App::new(data, true), App::new(Vec::new(), false)];
-    let t0 = Instant::ZERO;
-    apps[1].listener = Some(b.listen(t0, SocketAddrV4::new(B_IP, PORT), 8, None).unwrap());
-    apps[0].sock = Some(a.connect(t0, SocketAddrV4::new(A_IP, 0), SocketAddrV4::new(B_IP, PORT), None).unwrap());
-    let mut wire = Wire::new(1, 0.0);
-    let (cpu0, wall) = (cpu_seconds(), std::time::Instant::now());
-    run(&mut [a, b], &mut apps, &mut wire, t0);
-    let (secs, cpu) = (wall.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
-    assert!(apps[1].received == apps[0].data, "bulk transfer corrupted");
-    (secs, cpu)
-}
+#[cfg(feature = "smoltcp")]
+mod measure {
+    use super::*;
 
-/// A configured pair of stacks.
-fn pair(ka: Kind, kb: Kind) -> [Box<dyn Stack>; 2] {
-    let mut s = [make(ka, "a", 1), make(kb, "b", 2)];
-    s[0].configure(&[(A_IP, 24)], 1500).unwrap();
-    s[1].configure(&[(B_IP, 24)], 1500).unwrap();
-    s
-}
+    /// A lossless bulk transfer of `bytes` from client `a` to server `b` (both configured): (wall
+    /// seconds, netlab process CPU seconds).
+    fn bulk(a: &mut dyn Stack, b: &mut dyn Stack, bytes: usize) -> (f64, f64) {
+        let data: Vec<u8> = (0..bytes).map(|i| (i * 7 + i / 251) as u8).collect();
+        let mut apps = [App::new(data, true), App::new(Vec::new(), false)];
+        let t0 = Instant::ZERO;
+        apps[1].listener = Some(b.listen(t0, SocketAddrV4::new(B_IP, PORT), 8, None).unwrap());
+        apps[0].sock = Some(a.connect(t0, SocketAddrV4::new(A_IP, 0), SocketAddrV4::new(B_IP, PORT), None).unwrap());
+        let mut wire = Wire::new(1, 0.0);
+        let (cpu0, wall) = (cpu_seconds(), std::time::Instant::now());
+        run(&mut [a, b], &mut apps, &mut wire, t0);
+        let (secs, cpu) = (wall.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
+        assert!(apps[1].received == apps[0].data, "bulk transfer corrupted");
+        (secs, cpu)
+    }
 
-fn bulk_pair(ka: Kind, kb: Kind, bytes: usize) -> (f64, f64) {
-    let [mut a, mut b] = pair(ka, kb);
-    bulk(a.as_mut(), b.as_mut(), bytes)
-}
+    /// A configured pair of stacks.
+    fn pair(ka: Kind, kb: Kind) -> [Box<dyn Stack>; 2] {
+        let mut s = [make(ka, "a", 1), make(kb, "b", 2)];
+        s[0].configure(&[(A_IP, 24)], 1500).unwrap();
+        s[1].configure(&[(B_IP, 24)], 1500).unwrap();
+        s
+    }
 
-/// CPU time of this process (all its threads, not its children).
-fn cpu_seconds() -> f64 {
-    let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage writes a rusage into the buffer we own.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr()) };
-    // SAFETY: zero-initialised, then filled by getrusage.
-    let u = unsafe { u.assume_init() };
-    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
-    t(u.ru_utime) + t(u.ru_stime)
-}
+    fn bulk_pair(ka: Kind, kb: Kind, bytes: usize) -> (f64, f64) {
+        let [mut a, mut b] = pair(ka, kb);
+        bulk(a.as_mut(), b.as_mut(), bytes)
+    }
 
-#[test]
-#[ignore = "measurement: run with --release -- --ignored --nocapture"]
-fn measure_throughput_and_step_cost() {
-    let mb = 100;
-    let (nn, _) = bulk_pair(Kind::Netlab, Kind::Netlab, mb << 20);
-    println!("netlab -> netlab: {mb} MiB in {nn:.2} s ({:.0} MiB/s)", mb as f64 / nn);
-    let (ns, _) = bulk_pair(Kind::Netlab, Kind::Smoltcp, mb << 20);
-    println!("netlab -> smoltcp: {mb} MiB in {ns:.2} s ({:.0} MiB/s, {:.2}x netlab's time)", mb as f64 / ns, ns / nn);
-    let (sn, _) = bulk_pair(Kind::Smoltcp, Kind::Netlab, mb << 20);
-    println!("smoltcp -> netlab: {mb} MiB in {sn:.2} s ({:.0} MiB/s, {:.2}x netlab's time)", mb as f64 / sn, sn / nn);
-    // The external protocol: the same transfer with the receiver behind the adapter, against the
-    // same transfer in-process; the difference per step is the protocol's cost.
-    let small = 20 << 20;
-    let (base, base_cpu) = bulk_pair(Kind::Netlab, Kind::Netlab, small);
-    let [mut a, _] = pair(Kind::Netlab, Kind::Netlab);
-    let cfg = ExternalConfig::new(vec![ADAPTER.to_string()], "b", 2, TcpConfig::default());
-    let mut ext = ExternalStack::spawn(cfg).unwrap();
-    ext.configure(&[(B_IP, 24)], 1500).unwrap();
-    let (wall, cpu) = bulk(a.as_mut(), &mut ext, small);
-    let steps = ext.steps() as f64;
-    println!(
-        "external receiver, 20 MiB: {steps} steps, {:.2} s vs {base:.2} s in-process; per step: wall {:.1} us \
-         (netlab + pipe + adapter), netlab-process CPU {:.1} us",
-        wall,
-        (wall - base) * 1e6 / steps,
-        (cpu - base_cpu) * 1e6 / steps
-    );
+    /// CPU time of this process (all its threads, not its children).
+    fn cpu_seconds() -> f64 {
+        let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage writes a rusage into the buffer we own.
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr()) };
+        // SAFETY: zero-initialised, then filled by getrusage.
+        let u = unsafe { u.assume_init() };
+        let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+        t(u.ru_utime) + t(u.ru_stime)
+    }
+
+    #[test]
+    #[ignore = "measurement: run with --release -- --ignored --nocapture"]
+    fn measure_throughput_and_step_cost() {
+        let mb = 100;
+        let (nn, _) = bulk_pair(Kind::Netlab, Kind::Netlab, mb << 20);
+        println!("netlab -> netlab: {mb} MiB in {nn:.2} s ({:.0} MiB/s)", mb as f64 / nn);
+        let (ns, _) = bulk_pair(Kind::Netlab, Kind::Smoltcp, mb << 20);
+        println!(
+            "netlab -> smoltcp: {mb} MiB in {ns:.2} s ({:.0} MiB/s, {:.2}x netlab's time)",
+            mb as f64 / ns,
+            ns / nn
+        );
+        let (sn, _) = bulk_pair(Kind::Smoltcp, Kind::Netlab, mb << 20);
+        println!(
+            "smoltcp -> netlab: {mb} MiB in {sn:.2} s ({:.0} MiB/s, {:.2}x netlab's time)",
+            mb as f64 / sn,
+            sn / nn
+        );
+        // The external protocol: the same transfer with the receiver behind the adapter, against the
+        // same transfer in-process; the difference per step is the protocol's cost.
+        let small = 20 << 20;
+        let (base, base_cpu) = bulk_pair(Kind::Netlab, Kind::Netlab, small);
+        let [mut a, _] = pair(Kind::Netlab, Kind::Netlab);
+        let cfg = ExternalConfig::new(vec![ADAPTER.to_string()], "b", 2, TcpConfig::default());
+        let mut ext = ExternalStack::spawn(cfg).unwrap();
+        ext.configure(&[(B_IP, 24)], 1500).unwrap();
+        let (wall, cpu) = bulk(a.as_mut(), &mut ext, small);
+        let steps = ext.steps() as f64;
+        println!(
+            "external receiver, 20 MiB: {steps} steps, {:.2} s vs {base:.2} s in-process; per step: wall {:.1} us \
+             (netlab + pipe + adapter), netlab-process CPU {:.1} us",
+            wall,
+            (wall - base) * 1e6 / steps,
+            (cpu - base_cpu) * 1e6 / steps
+        );
+    }
 }

@@ -229,7 +229,8 @@ fn readiness(tcp: &crate::tcp::TcpStack, id: SocketId) -> Reported {
         return Reported { flags, error: None };
     }
     let (readable, writable) = tcp.readiness(id).unwrap_or((false, false));
-    let mut flags = u8::from(readable) * Readiness::READABLE | u8::from(writable) * Readiness::WRITABLE;
+    let bit = |on: bool, b: u8| if on { b } else { 0 };
+    let mut flags = bit(readable, Readiness::READABLE) | bit(writable, Readiness::WRITABLE);
     let mut error = None;
     match tcp.connect_result(id) {
         Ok(Some(())) => flags |= Readiness::CONNECTED,

@@ -211,9 +211,7 @@ impl ExternalStack {
 
     /// Writes `self.request` (a whole step) with one flush and reads the answer.
     fn exchange(&mut self, during: &str) -> Option<Vec<u8>> {
-        let Some(stdin) = self.stdin.as_mut() else {
-            return None;
-        };
+        let stdin = self.stdin.as_mut()?;
         if let Err(e) = stdin.write_all(&self.request).and_then(|()| stdin.flush()) {
             // A broken pipe means the process is gone: report how it ended if the reader saw it.
             let exited = matches!(self.answers.recv_timeout(self.cfg.step_timeout), Ok(FromReader::Closed(_)) | Err(_));
@@ -449,7 +447,7 @@ fn read_answer(r: &mut impl Read) -> FromReader {
         answer.extend_from_slice(&frame);
         // DATAGRAM, RESULT, EVENT, STATE and WAKE come inside an answer; anything else ends it
         // (DONE, FAIL, READY, or an unknown type that the decoder then reports).
-        if !(0x83..=0x87).contains(&frame[0]) {
+        if !(0x83..=0x87).contains(&frame[0]) && frame[0] != 0x89 {
             return FromReader::Answer(answer);
         }
     }

@@ -261,7 +261,6 @@ impl Stack for NetlabStack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::Duration;
 
     const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
     const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -312,16 +311,59 @@ mod tests {
         }
         assert_eq!(a.connect_result(c), Ok(Some(())));
         assert!(b.accept(t, l).unwrap().is_some());
-        // Not ours, and not IPv4 at all: dropped and counted.
-        let mut stray = sent(&mut a, t + Duration::from_secs(1));
+        // A datagram for another address, and bytes that are not IPv4: dropped and counted.
         a.shutdown_write(t, c).unwrap();
-        stray.extend(sent(&mut a, t));
-        let fin = stray.pop().unwrap();
+        let fin = sent(&mut a, t).pop().expect("a FIN");
         let mut other = NetlabStack::new(3, TcpConfig::default());
         other.configure(&[(Ipv4Addr::new(10, 0, 0, 9), 24)], 1500).unwrap();
         other.receive(t, &fin);
         other.receive(t, b"not a datagram");
         assert_eq!(other.dropped(), 2);
+    }
+
+    #[test]
+    fn icmp_fragmentation_needed_lowers_the_path_mtu() {
+        let (mut a, mut b) = pair();
+        let t = Instant::ZERO;
+        b.listen(t, SocketAddrV4::new(B, 80), 4, None).unwrap();
+        let c = a.connect(t, SocketAddrV4::new(A, 0), SocketAddrV4::new(B, 80), None).unwrap();
+        for _ in 0..2 {
+            for d in sent(&mut a, t) {
+                b.receive(t, &d);
+            }
+            for d in sent(&mut b, t) {
+                a.receive(t, &d);
+            }
+        }
+        a.send(t, c, &[7u8; 3000]).unwrap();
+        let data = sent(&mut a, t);
+        assert_eq!(data[0].len(), 1500, "a full-size segment");
+        // A router's answer (RFC 1191): IP header + the first 28 bytes of the datagram it dropped.
+        let quote = &data[0][..48];
+        let icmp =
+            IcmpRepr::DestUnreachable { code: IcmpRepr::DEST_UNREACH_FRAG_NEEDED, next_hop_mtu: 1000, invoking: quote };
+        let mut msg = vec![0u8; Ipv4Repr::HEADER_LEN + icmp.buffer_len()];
+        let ip = Ipv4Repr {
+            src: Ipv4Addr::new(10, 0, 0, 254),
+            dst: A,
+            protocol: IpProtocol::Icmp,
+            ttl: 64,
+            tos: 0,
+            ident: 9,
+            dont_frag: false,
+            payload_len: icmp.buffer_len(),
+        };
+        ip.emit(&mut msg);
+        icmp.emit(&mut msg[Ipv4Repr::HEADER_LEN..]);
+        a.receive(t, &msg);
+        assert_eq!(a.dropped(), 0, "the ICMP message was handled");
+        let mut lowered = None;
+        a.drain_events(&mut |e| {
+            if let crate::tcp::TcpEventKind::PathMtu { mtu, .. } = e.kind {
+                lowered = Some(mtu);
+            }
+        });
+        assert_eq!(lowered, Some(1000));
     }
 
     #[test]

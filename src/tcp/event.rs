@@ -180,6 +180,8 @@ pub enum RetransmitReason {
     Sack,
     /// Zero-window probe (persist timer), RFC 9293 3.8.6.1.
     Probe,
+    /// The SYN-ACK sent again in answer to a duplicate SYN in SYN-RECEIVED (not a timeout).
+    SynReply,
     /// Seen on the wire by netlab's passive tracker (a stack under test that does not say why): a
     /// segment covering sequence space that was sent before.
     Observed,

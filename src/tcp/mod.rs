@@ -249,7 +249,11 @@ impl Default for TcpConfig {
     /// - rto_min 200 ms (Linux's TCP_RTO_MIN; RFC 6298 2.4 says 1 s, but a 1 s floor makes every
     ///   loss on a LAN-scale simulated path cost a second), rto_max 60 s (RFC 6298 2.5),
     ///   rto_initial 1 s (RFC 6298 2.1);
-    /// - 15 retransmissions (Linux tcp_retries2) and 6 SYN retransmissions (tcp_syn_retries);
+    /// - 15 retransmissions (Linux tcp_retries2) and 7 SYN retransmissions: with the timer above
+    ///   (1 s, doubling, capped at 60 s) the SYNs leave at 0, 1, 3, 7, 15, 31, 63 and 123 s and
+    ///   connect() fails at 183 s, the 3 minutes RFC 9293 3.8.3 requires (MUST-23; RFC 1122
+    ///   4.2.3.5's R2 for a SYN). Linux's tcp_syn_retries = 6 (a shorter 127 s with its 120 s RTO
+    ///   cap) is `max_syn_retransmissions = 6`; the same count bounds SYN-ACK retransmissions;
     /// - MSL 30 s, so TIME_WAIT lasts 2*MSL = 60 s like Linux; no keepalive;
     /// - initial window 10 segments (RFC 6928).
     fn default() -> Self {
@@ -268,7 +272,7 @@ impl Default for TcpConfig {
             rto_max: Duration::from_secs(60),
             rto_initial: Duration::from_secs(1),
             max_retransmissions: 15,
-            max_syn_retransmissions: 6,
+            max_syn_retransmissions: 7,
             msl: Duration::from_secs(30),
             keepalive: None,
             initial_window_segments: 10,
