@@ -37,19 +37,29 @@ enum Socket {
 /// A snapshot of a connection's internals, for tests and tools.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnInfo {
+    /// RFC 9293 state.
     pub state: TcpState,
+    /// Our address.
     pub local: SocketAddrV4,
+    /// The peer's address.
     pub remote: SocketAddrV4,
+    /// Congestion window, bytes.
     pub cwnd: u32,
+    /// Slow start threshold, bytes (`u32::MAX` until the first loss).
     pub ssthresh: u32,
+    /// Current retransmission timeout, backoff included.
     pub rto: Duration,
+    /// Smoothed RTT; `None` before the first sample.
     pub srtt: Option<Duration>,
+    /// In loss recovery (RFC 6582 / RFC 6675).
     pub in_recovery: bool,
     /// In-order bytes the application has not read yet.
     pub unread: usize,
     /// Bytes in the send buffer (unacknowledged + unsent).
     pub send_queued: usize,
+    /// The error that failed the connection, if any.
     pub error: Option<TcpError>,
+    /// Armed timers and their deadlines, in `TimerKind::ALL` order.
     pub timers: Vec<(TimerKind, Instant)>,
 }
 
@@ -95,6 +105,7 @@ impl TcpStack {
             deadlines: BTreeSet::new(),
         }
     }
+    /// The configuration of sockets opened without one.
     pub fn defaults(&self) -> &TcpConfig {
         &self.defaults
     }
@@ -266,7 +277,8 @@ impl TcpStack {
 
     // ---- network side ----
 
-    /// A segment arrived for one of our addresses; its checksum was already verified by `net/`.
+    /// A segment arrived for one of our addresses; the IP layer has already verified its
+    /// checksum.
     pub fn on_segment(&mut self, now: Instant, src: Ipv4Addr, dst: Ipv4Addr, seg: &TcpRepr<'_>) {
         let local = SocketAddrV4::new(dst, seg.dst_port);
         let remote = SocketAddrV4::new(src, seg.src_port);
@@ -406,6 +418,8 @@ impl TcpStack {
         self.deadlines.first().map(|&(t, _)| t)
     }
 
+    /// Runs the connection timers due at `now` (retransmission, persist, delayed ACK, TIME-WAIT,
+    /// FIN-WAIT-2, keepalive); what they send goes out on the next `poll_transmit`.
     pub fn handle_timeout(&mut self, now: Instant) {
         let mut due: Vec<SocketId> = Vec::new();
         while let Some(&(t, id)) = self.deadlines.first() {
@@ -456,6 +470,9 @@ impl TcpStack {
 
     // ---- application side ----
 
+    /// Opens a listener on `local` (port not 0; IP 0.0.0.0 listens on every address). `backlog`
+    /// (at least 1) bounds its embryonic plus not yet accepted connections; SYNs beyond it are
+    /// dropped without a RST, as Linux does. Its connections use `cfg`, or the stack's defaults.
     pub fn listen(
         &mut self,
         now: Instant,
@@ -713,6 +730,7 @@ impl TcpStack {
         r
     }
 
+    /// The RFC 9293 state of socket `id` (`Listen` for a listener); `None` once it is freed.
     pub fn state(&self, id: SocketId) -> Option<TcpState> {
         match self.sockets.get(&id)? {
             Socket::Listener(_) => Some(TcpState::Listen),
@@ -735,7 +753,7 @@ impl TcpStack {
         self.sockets.len()
     }
 
-    // ---- additions to the contract (introspection) ----
+    // ---- introspection ----
 
     /// Internals of a connection (None for listeners and freed sockets).
     pub fn conn_info(&self, id: SocketId) -> Option<ConnInfo> {
