@@ -140,8 +140,9 @@ pub struct TcpConfig {
     /// tcp_retries2).
     pub max_retransmissions: u32,
     /// SYN (or SYN-ACK) retransmissions before the handshake gives up: connect() fails with
-    /// `TcpError::TimedOut`, an embryonic passive connection just disappears. Default 6 (Linux's
-    /// tcp_syn_retries).
+    /// `TcpError::TimedOut`, an embryonic passive connection just disappears. Default 7, so that
+    /// connect() gives up after the 3 minutes RFC 9293 3.8.3 requires (MUST-23); Linux's
+    /// tcp_syn_retries is 6.
     pub max_syn_retransmissions: u32,
     /// Maximum segment lifetime: TIME-WAIT lasts 2*MSL, and so does an orphaned FIN-WAIT-2 before
     /// it gives up. Default 30 s, so both last 60 s like Linux (RFC 9293 3.4.2 suggests 2 min).
