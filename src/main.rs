@@ -68,10 +68,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Validate a scenario without running it.
+    /// Validate scenarios without running them.
     Check {
-        /// The scenario file (TOML).
-        scenario: PathBuf,
+        /// The scenario files (TOML).
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
     },
     /// Watch a run in the terminal viewer (netlab-tui): a scenario, a run directory or a trace.jsonl.
     Tui {
@@ -113,23 +114,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { scenario } => match Scenario::load(&scenario) {
-            Ok(sc) => {
-                println!(
-                    "{}: ok ({} nodes, {} links, {} applications, {} expectations)",
-                    scenario.display(),
-                    sc.nodes.len(),
-                    sc.links.len(),
-                    sc.apps.len(),
-                    sc.expects.len()
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
-        },
+        Command::Check { scenarios } => check(&scenarios),
         Command::Sweep { scenario, seeds, jobs, json } => sweep(scenario, seeds, jobs, json),
         Command::Tui { args } => tui(args),
         Command::Script { files, stack, seed, out, tolerance } => {
@@ -239,6 +224,28 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
         _ if report.passed => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     }
+}
+
+/// `netlab check`: every file is checked; exit 2 if any has an error.
+fn check(files: &[PathBuf]) -> ExitCode {
+    let mut bad = 0;
+    for f in files {
+        match Scenario::load(f) {
+            Ok(sc) => println!(
+                "{}: ok ({} nodes, {} links, {} applications, {} expectations)",
+                f.display(),
+                sc.nodes.len(),
+                sc.links.len(),
+                sc.apps.len(),
+                sc.expects.len()
+            ),
+            Err(e) => {
+                eprintln!("error: {e}");
+                bad += 1;
+            }
+        }
+    }
+    if bad > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS }
 }
 
 /// A progress bar on stderr, shown only on a terminal and only once a run has taken a second.
