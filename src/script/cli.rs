@@ -20,7 +20,7 @@ pub struct ScriptArgs {
     pub stack: Option<String>,
     /// Seeds the stack's ISN key.
     pub seed: u64,
-    /// Output directory (default: captures/script-<name>/).
+    /// Output directory (default: `captures/script-<name>/`).
     pub out: Option<PathBuf>,
     /// Overrides the script's `--tolerance_usecs` and the default of 25 ms.
     pub tolerance_ms: Option<u64>,

@@ -5,15 +5,20 @@ use std::fmt;
 /// A place in a script (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Pos {
+    /// The line, from 1.
     pub line: u32,
+    /// The column in characters (not bytes), from 1.
     pub col: u32,
 }
 
 /// A script that cannot be read or understood.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScriptError {
+    /// The script's file name, as given to the parser.
     pub file: String,
+    /// Where the problem is.
     pub pos: Pos,
+    /// What is wrong, without the position: "expected X, found Y".
     pub message: String,
 }
 

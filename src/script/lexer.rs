@@ -32,7 +32,9 @@ pub enum Tok {
 /// A token and where it starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Token {
+    /// What the token is.
     pub tok: Tok,
+    /// Where its first character is.
     pub pos: Pos,
 }
 

@@ -15,7 +15,9 @@ use std::net::SocketAddrV4;
 /// The connection's 4-tuple from the stack's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tuple {
+    /// The stack's address and port.
     pub local: SocketAddrV4,
+    /// The script's (remote peer's) address and port.
     pub remote: SocketAddrV4,
 }
 
@@ -79,13 +81,21 @@ pub fn flag_letters(bits: u8) -> String {
 /// A TCP segment the stack sent, with its options as they appear on the wire.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WireSeg {
+    /// The connection the segment belongs to (`local` is its source).
     pub tuple: Tuple,
+    /// The sequence number: live as parsed, relative to the ISN after `to_script_space`.
     pub seq: u32,
+    /// The acknowledgment number (the script's sequence space, used as written).
     pub ack: u32,
+    /// The flag byte of the TCP header (FIN = 0x01 ... CWR = 0x80).
     pub flags: u8,
+    /// The window field as sent (not scaled).
     pub window: u16,
+    /// The urgent pointer.
     pub urgent: u16,
+    /// The options in wire order, NOP and EOL included.
     pub options: Vec<TcpOpt>,
+    /// Payload bytes.
     pub payload_len: usize,
 }
 

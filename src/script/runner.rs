@@ -19,12 +19,16 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 /// packetdrill's default addresses: the stack under test is in 192.168.0.0/16, the remote peer
 /// in TEST-NET-1 (RFC 5737); packetdrill's own port for bind() and connect() is 8080.
 pub const LOCAL_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 1);
+/// The script's (remote peer's) address: packetdrill's `--remote_ip` default.
 pub const REMOTE_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+/// The port `bind()` gives the stack's socket and `connect()` connects to (packetdrill's
+/// `--bind_port` and `--connect_port` default).
 pub const SCRIPT_PORT: u16 = 8080;
 /// The remote port of the first passively opened connection (the next ones count up).
 pub const FIRST_REMOTE_PORT: u16 = 40000;
-/// The stack's prefix length and MTU.
+/// The prefix length of the stack's address (192.168.0.0/16).
 pub const PREFIX: u8 = 16;
+/// The stack's interface MTU in bytes (Ethernet's).
 pub const MTU: u16 = 1500;
 
 /// How long a `*` line (any time) waits for a packet before giving up.
@@ -36,6 +40,8 @@ const SPIN_LIMIT: u32 = 100_000;
 pub struct RunSettings {
     /// File name used in reports.
     pub file: String,
+    /// How far from its scripted time an event may happen, either way (packetdrill's
+    /// `--tolerance_usecs`).
     pub tolerance: Duration,
     /// Where the pcap goes (None: no capture).
     pub capture: Option<Capture>,
@@ -44,7 +50,10 @@ pub struct RunSettings {
 /// Why a script failed: packetdrill's report (first line `file:line: ...`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
+    /// The script line of the event that failed (0: before the first event, e.g. the stack
+    /// refused its configuration).
     pub line: u32,
+    /// The whole report, starting `file:line: `.
     pub text: String,
 }
 
@@ -55,7 +64,9 @@ pub struct Report {
     pub failure: Option<Failure>,
     /// Things skipped (shell commands, unknown options, unmatched packets left at the end).
     pub notes: Vec<String>,
+    /// Datagrams the script injected into the stack (`<` lines run).
     pub packets_in: u64,
+    /// Datagrams the stack sent, matched or not.
     pub packets_out: u64,
     /// Simulated time at the end.
     pub end: Instant,

@@ -16,20 +16,26 @@ use std::net::SocketAddrV4;
 pub enum Handle {
     /// `socket()` was called; nothing else yet.
     Fresh,
+    /// A listening socket, after `listen()`.
     Listener(SocketId),
+    /// A connection, from `connect()` or `accept()`.
     Conn(SocketId),
 }
 
 /// One descriptor of the script.
 #[derive(Debug, Clone)]
 pub struct Fd {
+    /// What the descriptor refers to in the stack.
     pub handle: Handle,
     /// Options set so far (None: the stack's defaults).
     pub cfg: Option<TcpConfig>,
+    /// `O_NONBLOCK` is set (by `fcntl`): calls return at once (EAGAIN,
+    /// EINPROGRESS ...) instead of blocking.
     pub nonblocking: bool,
     /// SO_LINGER with a zero timeout: close() sends a RST (abort).
     pub linger_zero: bool,
-    /// Port given by bind() (0: none).
+    /// Nonzero once `bind()` was called: `connect()` then uses `Sockets::bind_port` as the local
+    /// port (0: not bound, the stack picks one).
     pub bound_port: u16,
 }
 
@@ -45,17 +51,22 @@ pub enum Outcome {
 /// The runner's view of the socket side: descriptors and the addresses calls use.
 #[derive(Debug)]
 pub struct Sockets {
+    /// Open descriptors by the script's number.
     pub fds: BTreeMap<i64, Fd>,
+    /// The stack's address, used by `listen()` and `connect()`.
     pub local_ip: std::net::Ipv4Addr,
+    /// Where `connect()` connects to: the script's address and port.
     pub remote: SocketAddrV4,
     /// The port `bind` uses (packetdrill's --bind_port, 8080).
     pub bind_port: u16,
+    /// The configuration a socket starts from when the script sets an option on it.
     pub defaults: TcpConfig,
 }
 
 /// Bytes a blocked `write` has already handed over, keyed by nothing: one call blocks at a time.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Progress {
+    /// Bytes accepted by the stack so far.
     pub written: usize,
 }
 
