@@ -107,7 +107,6 @@ pub fn parse_outbound(datagram: &[u8]) -> Result<WireSeg, String> {
     }
     let repr =
         crate::wire::TcpRepr::parse(payload, ip.src, ip.dst).map_err(|e| format!("malformed TCP segment: {e}"))?;
-    let header_len = usize::from(payload[12] >> 4) * 4;
     Ok(WireSeg {
         tuple: Tuple {
             local: SocketAddrV4::new(ip.src, repr.src_port),
@@ -118,41 +117,30 @@ pub fn parse_outbound(datagram: &[u8]) -> Result<WireSeg, String> {
         flags: repr.flags.0,
         window: repr.window,
         urgent: repr.urgent,
-        options: raw_options(&payload[20..header_len]),
+        options: raw_options(payload),
         payload_len: repr.payload.len(),
     })
 }
 
-/// The options in wire order (an unknown kind ends the list: `TcpRepr::parse` accepted it).
-fn raw_options(mut b: &[u8]) -> Vec<TcpOpt> {
+/// The options of `segment`'s header in wire order (an unknown kind is skipped).
+fn raw_options(segment: &[u8]) -> Vec<TcpOpt> {
+    use crate::wire::TcpOptionView as O;
+    let Some(view) = crate::wire::TcpView::new(segment) else { return Vec::new() };
     let mut out = Vec::new();
-    while let Some(&kind) = b.first() {
-        let len = match kind {
-            0 => {
+    for o in view.options() {
+        out.push(match o {
+            O::Eol => {
                 out.push(TcpOpt::Eol);
                 break;
             }
-            1 => {
-                out.push(TcpOpt::Nop);
-                b = &b[1..];
-                continue;
-            }
-            _ => usize::from(*b.get(1).unwrap_or(&0)),
-        };
-        let Some(body) = b.get(2..len.max(2)) else { break };
-        let be16 = |i: usize| u16::from_be_bytes([body[i], body[i + 1]]);
-        let be32 = |i: usize| u32::from_be_bytes([body[i], body[i + 1], body[i + 2], body[i + 3]]);
-        match (kind, body.len()) {
-            (2, 2) => out.push(TcpOpt::Mss(be16(0))),
-            (3, 1) => out.push(TcpOpt::Wscale(body[0])),
-            (4, 0) => out.push(TcpOpt::SackOk),
-            (5, n) if n % 8 == 0 => {
-                out.push(TcpOpt::Sack((0..n / 8).map(|k| (be32(8 * k), be32(8 * k + 4))).collect()))
-            }
-            (8, 8) => out.push(TcpOpt::Timestamp { val: be32(0), ecr: be32(4) }),
-            _ => {}
-        }
-        b = &b[len.max(2).min(b.len())..];
+            O::Nop => TcpOpt::Nop,
+            O::Mss(m) => TcpOpt::Mss(m),
+            O::WindowScale(w) => TcpOpt::Wscale(w),
+            O::SackPermitted => TcpOpt::SackOk,
+            O::Sack(blocks) => TcpOpt::Sack(blocks.iter().collect()),
+            O::Timestamps { val, ecr } => TcpOpt::Timestamp { val, ecr },
+            O::Other { .. } => continue,
+        });
     }
     out
 }

@@ -372,7 +372,7 @@ impl TcpStack {
     /// we sent: `invoking` is the quoted IP datagram (IP header + at least the first 8 octets of
     /// the TCP header, RFC 792), `next_hop_mtu` the MTU the router reported (RFC 1191).
     pub fn on_icmp_frag_needed(&mut self, now: Instant, invoking: &[u8], next_hop_mtu: u16) {
-        let Some((local, remote, seq)) = quoted_tcp(invoking) else {
+        let Some((local, remote, seq)) = crate::wire::QuotedDatagram::parse(invoking).and_then(|q| q.tcp()) else {
             return;
         };
         if let Some(&id) = self.by_tuple.get(&(local, remote)) {
@@ -793,24 +793,4 @@ impl TcpStack {
         let c = self.conn(id)?;
         Some((c.readable(), c.writable()))
     }
-}
-
-/// (local, remote, sequence number) of the TCP segment quoted in an ICMP error, if it is TCP over
-/// IPv4 and at least the ports and sequence number are there.
-fn quoted_tcp(invoking: &[u8]) -> Option<(SocketAddrV4, SocketAddrV4, u32)> {
-    let first = *invoking.first()?;
-    if first >> 4 != 4 || invoking.get(9) != Some(&6) {
-        return None;
-    }
-    let ihl = usize::from(first & 0x0f) * 4;
-    if ihl < 20 {
-        return None;
-    }
-    let ip = |o: usize| invoking.get(o..o + 4).map(|b| Ipv4Addr::new(b[0], b[1], b[2], b[3]));
-    let (src, dst) = (ip(12)?, ip(16)?);
-    let tcp = invoking.get(ihl..ihl + 8)?;
-    let sport = u16::from_be_bytes([tcp[0], tcp[1]]);
-    let dport = u16::from_be_bytes([tcp[2], tcp[3]]);
-    let seq = u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]);
-    Some((SocketAddrV4::new(src, sport), SocketAddrV4::new(dst, dport), seq))
 }
