@@ -171,7 +171,7 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
         netlab::signal::install();
         netlab::run::run(&sc, &opts, until, &mut |t| bar.update(t, wall_start), &netlab::signal::interrupted)
     } else {
-        netlab::bridge::run(&sc, &opts, until) // live bridges: real time
+        netlab::run::live(&sc, &opts, until) // live bridges: real time
     };
     bar.finish();
     let wall = wall_start.elapsed().as_secs_f64();

@@ -85,3 +85,24 @@ pub fn run_in_memory(sc: &Scenario, seed: u64) -> Result<RunReport, BuildFailure
     let opts = BuildOptions { seed: Some(seed), out_dir: None, ..Default::default() };
     run(sc, &opts, None, &mut |_| {}, &|| false).map(|f| f.report)
 }
+
+/// Runs a scenario with live bridges in real time: builds it, opens the bridges, runs until the
+/// time limit, Ctrl-C, or (with `stop_when_apps_done`) the applications are done, then closes the
+/// bridges and collects the report. Captures are stamped with wall-clock time.
+#[cfg(feature = "live")]
+pub fn live(sc: &Scenario, opts: &BuildOptions, until: Option<Duration>) -> Result<Finished, BuildFailure> {
+    let mut world = build(sc, opts)?;
+    let mut live = crate::bridge::Live::open(sc, &world).map_err(BuildFailure::Topology)?;
+    crate::sys::signal::install();
+    for line in live.describe() {
+        eprintln!("netlab: {line}");
+    }
+    eprintln!("netlab: live, running in real time (Ctrl-C stops)");
+    let outcome = world.drive(limits(sc, until), &mut live);
+    for note in live.close() {
+        eprintln!("netlab: {note}");
+    }
+    let output_error = world.finish().err();
+    let report = RunReport::collect(sc, opts.seed.unwrap_or(sc.seed), &world, outcome);
+    Ok(Finished { report, world, output_error })
+}

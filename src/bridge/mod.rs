@@ -16,15 +16,13 @@
 //! outside can panic netlab: what does not parse is counted (a `NodeDrop` of the bridge's stand-in
 //! node `<bridge>-peer`, cause malformed or unsupported) and dropped.
 
-use crate::sys::signal;
 mod tun;
 mod udp;
 
 use crate::net::fabric::Frame;
 use crate::net::network::Network;
 use crate::net::{LinkId, NetEvent, NodeDropCause};
-use crate::run::Finished;
-use crate::scenario::{BridgeDef, BridgeKind, BuildFailure, BuildOptions, Scenario};
+use crate::scenario::{BridgeDef, BridgeKind, Scenario};
 use crate::sim::{Duration, Instant};
 use crate::wire::{ArpOp, ArpRepr, EtherType, EthernetRepr, MacAddr};
 use crate::world::Clock;
@@ -342,26 +340,6 @@ impl Clock for Live {
     }
 
     fn interrupted(&mut self) -> bool {
-        signal::interrupted()
+        crate::sys::signal::interrupted()
     }
-}
-
-/// Runs a scenario with bridges in real time: builds it, opens the bridges, runs until the time
-/// limit, Ctrl-C, or (with `stop_when_apps_done`) the applications are done, then closes the bridges
-/// and collects the report. Captures are stamped with wall-clock time.
-pub fn run(sc: &Scenario, opts: &BuildOptions, until: Option<Duration>) -> Result<Finished, BuildFailure> {
-    let mut world = crate::run::build(sc, opts)?;
-    let mut live = Live::open(sc, &world).map_err(BuildFailure::Topology)?;
-    signal::install();
-    for line in live.describe() {
-        eprintln!("netlab: {line}");
-    }
-    eprintln!("netlab: live, running in real time (Ctrl-C stops)");
-    let outcome = world.drive(crate::run::limits(sc, until), &mut live);
-    for note in live.close() {
-        eprintln!("netlab: {note}");
-    }
-    let output_error = world.finish().err();
-    let report = crate::report::RunReport::collect(sc, opts.seed.unwrap_or(sc.seed), &world, outcome);
-    Ok(Finished { report, world, output_error })
 }

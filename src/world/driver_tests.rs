@@ -4,13 +4,13 @@
 //! are done (after its short linger), at the time limit, or when interrupted.
 
 use super::driver::Clock;
-use super::{AppReport, RunLimits, StopReason};
-use crate::net::LinkId;
+use super::{JoinHandle, RunLimits, StopReason, World, WorldBuilder};
 use crate::net::fabric::Frame;
 use crate::net::network::Network;
-use crate::scenario::{BuildOptions, Scenario};
+use crate::net::{Impairments, LinkId};
 use crate::sim::{Duration, Instant};
-use std::path::Path;
+use crate::tcp::TcpConfig;
+use std::net::SocketAddrV4;
 
 /// A clock that jumps to each deadline at once; `interrupt_at` plays Ctrl-C.
 struct FakeIo {
@@ -46,48 +46,73 @@ impl Clock for FakeIo {
     }
 }
 
-fn echo() -> Scenario {
-    Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/echo.toml")).expect("echo.toml")
+/// A client on `h1` sends three lines to an echo server on `h2`, one a second, and returns the
+/// replies with the time it finished.
+fn echo_world() -> (World, JoinHandle<(Vec<u8>, Instant)>) {
+    let mut b = WorldBuilder::new(1);
+    let (h1, h2) = (b.host("h1", TcpConfig::default()), b.host("h2", TcpConfig::default()));
+    b.link_auto("l1", h1, h2, Impairments { delay: Duration::from_millis(10), ..Impairments::default() });
+    let mut w = b.build().expect("a valid topology");
+    let to = SocketAddrV4::new(w.host_addr("h2").expect("address"), 7);
+    w.spawn_app("server", "echo", w.node("h2").expect("h2"), true, Instant::ZERO, |h| async move {
+        let l = h.listen(7, 4, None).map_err(|e| e.to_string())?;
+        let s = l.accept().await.map_err(|e| e.to_string())?;
+        let mut buf = [0u8; 100];
+        loop {
+            let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                return s.close().map_err(|e| e.to_string());
+            }
+            s.write_all(&buf[..n]).await.map_err(|e| e.to_string())?;
+        }
+    });
+    let client = w.spawn("h1", move |h| async move {
+        let s = h.connect(to, None).await.expect("connected");
+        let mut replies = Vec::new();
+        for line in [&b"one\n"[..], b"two\n", b"three\n"] {
+            s.write_all(line).await.expect("write");
+            let mut buf = [0u8; 100];
+            let n = s.read(&mut buf).await.expect("reply");
+            replies.extend_from_slice(&buf[..n]);
+            h.sleep(Duration::from_secs(1)).await;
+        }
+        s.finish().await.expect("orderly close");
+        (replies, h.now())
+    });
+    (w, client)
+}
+
+fn limits(stop: Duration) -> RunLimits {
+    RunLimits { stop_at: Instant::ZERO + stop, max_events: u64::MAX, stop_when_apps_done: false }
 }
 
 #[test]
 fn same_results_as_the_simulated_loop() {
-    let sc = echo();
-    let opts = BuildOptions::default();
-    let mut sim = sc.build(&opts, None).expect("build");
-    let limits = crate::run::limits(&sc, None);
-    sim.run_with(limits);
-    let mut live = sc.build(&opts, None).expect("build");
+    let (mut sim, sim_client) = echo_world();
+    sim.run_with(RunLimits { stop_when_apps_done: true, ..limits(Duration::from_secs(60)) });
+    let (mut live, live_client) = echo_world();
     let mut io = FakeIo { now: Instant::ZERO, waits: 0, interrupt_at: None };
-    let limits = RunLimits { stop_when_apps_done: true, ..limits };
-    let out = live.drive(limits, &mut io);
+    let out = live.drive(RunLimits { stop_when_apps_done: true, ..limits(Duration::from_secs(60)) }, &mut io);
     assert_eq!(out.reason, StopReason::AppsFinished);
-    let (a, b) = (sim.apps(), live.apps());
-    let client = |apps: &[AppReport]| {
-        let c = apps.iter().find(|x| x.name == "client").expect("client").clone();
-        (c.output, c.metrics, c.finished_at)
-    };
-    assert_eq!(client(&a), client(&b));
+    let (a, b) = (sim_client.take().expect("sim client done"), live_client.take().expect("live client done"));
+    assert_eq!(a, b, "the same replies at the same time");
+    assert_eq!(a.0, b"one\ntwo\nthree\n");
     // It lingered 2 s after the client finished, and slept in between rather than spinning.
-    let done = client(&b).2.expect("finished");
-    assert_eq!(out.sim_time, done + Duration::from_secs(2));
+    assert_eq!(out.sim_time, b.1 + Duration::from_secs(2));
     assert!(io.waits < 100, "{} waits", io.waits);
 }
 
 #[test]
 fn stops_at_the_time_limit_or_when_interrupted() {
-    let sc = echo();
-    let opts = BuildOptions::default();
-    let mut w = sc.build(&opts, None).expect("build");
+    let (mut w, _) = echo_world();
     let mut io = FakeIo { now: Instant::ZERO, waits: 0, interrupt_at: None };
-    let limits = crate::run::limits(&sc, Some(Duration::from_millis(1500)));
-    let out = w.drive(limits, &mut io);
+    let out = w.drive(limits(Duration::from_millis(1500)), &mut io);
     assert_eq!(out.reason, StopReason::TimeLimit);
     assert_eq!(out.sim_time, Instant::ZERO + Duration::from_millis(1500));
 
-    let mut w = sc.build(&opts, None).expect("build");
+    let (mut w, _) = echo_world();
     let mut io = FakeIo { now: Instant::ZERO, waits: 0, interrupt_at: Some(Instant::ZERO + Duration::from_secs(1)) };
-    let out = w.drive(crate::run::limits(&sc, None), &mut io);
+    let out = w.drive(limits(Duration::from_secs(60)), &mut io);
     assert_eq!(out.reason, StopReason::Interrupted);
     assert!(out.sim_time <= Instant::ZERO + Duration::from_secs(1));
 }

@@ -18,7 +18,7 @@ mod sockets;
 
 pub use builder::{BuildError, WorldBuilder, host_key};
 pub use core::AppReport;
-#[cfg(feature = "live")]
+#[cfg(any(feature = "live", test))]
 pub(crate) use driver::Clock;
 pub use driver::{RunLimits, RunOutcome, StopReason};
 pub use host::{Host, IcmpKind, IcmpMessage};
@@ -294,5 +294,5 @@ impl World {
     }
 }
 
-#[cfg(all(test, feature = "scenario"))]
+#[cfg(test)]
 mod driver_tests;
