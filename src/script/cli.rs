@@ -6,8 +6,7 @@
 use super::runner::{RunSettings, run};
 use crate::output::Capture;
 use crate::sim::Duration;
-use crate::stack::external::{ExternalConfig, ExternalStack};
-use crate::stack::{NetlabStack, Stack};
+use crate::stack::Stack;
 use crate::tcp::TcpConfig;
 use std::path::{Path, PathBuf};
 
@@ -33,19 +32,8 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_millis(25);
 /// feature of that name), or else a command line (split at spaces) of a program speaking
 /// docs/stack-protocol.md.
 pub fn make_stack(name: &str, seed: u64) -> Result<Box<dyn Stack>, String> {
-    match name {
-        "netlab" => Ok(Box::new(NetlabStack::new(seed, TcpConfig::default()))),
-        #[cfg(feature = "smoltcp")]
-        "smoltcp" => Ok(Box::new(crate::stack::SmoltcpStack::new(seed, TcpConfig::default()))),
-        command => {
-            let argv: Vec<String> = command.split_whitespace().map(str::to_string).collect();
-            if argv.is_empty() {
-                return Err("--stack needs a name (netlab, smoltcp) or a command".into());
-            }
-            let cfg = ExternalConfig::new(argv, "script", seed, TcpConfig::default());
-            ExternalStack::spawn(cfg).map(|s| Box::new(s) as Box<dyn Stack>).map_err(|e| e.to_string())
-        }
-    }
+    let choice = crate::stack::StackChoice::parse_cli(name)?;
+    choice.make("script", seed, &TcpConfig::default()).map_err(|e| e.to_string())
 }
 
 /// Runs the command; returns the exit code (with several scripts: the highest of theirs). Reports
