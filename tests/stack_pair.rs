@@ -3,14 +3,14 @@
 //! trait, netlab <-> smoltcp, netlab <-> an external process (the reference adapter), in both
 //! roles. Each side sends a random-size payload, shuts down its write side, reads to the end and
 //! closes; every byte is checked. Same seed, same datagrams: a run is fingerprinted by the hash of
-//! every datagram with its time. A failing child (crash, hang, garbage) is a clear error.
+//! every datagram with its time. (Failing and lying children: tests/stack_external.rs.)
 //!
 //! Measurements (release build): `cargo test --release --test stack_pair -- --ignored --nocapture measure`.
 
 use netlab::sim::{Duration, Instant, SimRng};
 #[cfg(feature = "smoltcp")]
 use netlab::stack::SmoltcpStack;
-use netlab::stack::{ExternalConfig, ExternalStack, NetlabStack, Stack, StackErrorKind};
+use netlab::stack::{ExternalConfig, ExternalStack, NetlabStack, Stack};
 use netlab::tcp::{SocketId, TcpConfig};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -302,83 +302,6 @@ fn the_reference_adapter_replays_the_in_process_run_exactly() {
         assert_eq!(in_process.fingerprint, external.fingerprint, "seed {seed}");
         assert_eq!(in_process.end, external.end);
     }
-}
-
-// ---------------------------------------------------------------- failing children
-
-fn sh(script: &str, timeout_ms: u64) -> ExternalStack {
-    let cmd = vec!["/bin/sh".into(), "-c".into(), script.into()];
-    let mut cfg = ExternalConfig::new(cmd, "h1", 1, TcpConfig::default());
-    cfg.step_timeout = std::time::Duration::from_millis(timeout_ms);
-    ExternalStack::spawn(cfg).expect("sh starts")
-}
-
-/// READY (version 1, no flags, name "x") as a printf format.
-const READY: &str = r"\000\000\000\007\201\000\001\000\000\001x";
-
-#[test]
-fn a_child_that_exits_at_once_is_an_error_naming_host_and_step() {
-    let mut s = sh("exit 3", 5000);
-    let e = s.configure(&[(A_IP, 24)], 1500).unwrap_err();
-    assert!(matches!(e.kind, StackErrorKind::Exited { .. }), "{e}");
-    let text = e.to_string();
-    assert!(text.contains("host h1") && text.contains("HELLO") && text.contains("external:/bin/sh"), "{text}");
-}
-
-#[test]
-fn a_child_that_crashes_mid_run_fails_the_step_and_the_stack_goes_inert() {
-    let mut s = sh(&format!("printf '{READY}'; exec sleep 0.2"), 5000);
-    s.configure(&[(A_IP, 24)], 1500).expect("READY was sent");
-    let started = std::time::Instant::now();
-    let r = s.connect(Instant::ZERO, SocketAddrV4::new(A_IP, 0), SocketAddrV4::new(B_IP, 80), None);
-    assert_eq!(r, Err(netlab::tcp::TcpError::InvalidSocket));
-    let e = s.failure().expect("failed").clone();
-    assert!(
-        matches!(&e.kind, StackErrorKind::Exited { during, .. } if during.contains("step 1") && during.contains("connect")),
-        "{e}"
-    );
-    assert!(started.elapsed() < std::time::Duration::from_secs(4));
-    // Inert afterwards: no step, no hang.
-    s.handle_timeout(Instant::ZERO + Duration::from_secs(1));
-    assert_eq!(s.poll_timeout(), None);
-    assert_eq!(s.connect_result(SocketId(1)), Err(netlab::tcp::TcpError::InvalidSocket));
-}
-
-#[test]
-fn a_hanging_child_times_out_and_is_killed() {
-    let mut s = sh("exec sleep 30", 300);
-    let started = std::time::Instant::now();
-    let e = s.configure(&[(A_IP, 24)], 1500).unwrap_err();
-    assert!(matches!(e.kind, StackErrorKind::Timeout { timeout_ms: 300, .. }), "{e}");
-    assert!(e.to_string().contains("no answer to HELLO within 300 ms"), "{e}");
-    drop(s);
-    assert!(started.elapsed() < std::time::Duration::from_secs(3), "killed, not waited for");
-}
-
-#[test]
-fn a_child_speaking_garbage_is_a_protocol_violation() {
-    let mut s = sh("echo 'hello, I am not a stack'; exec sleep 5", 5000);
-    let e = s.configure(&[(A_IP, 24)], 1500).unwrap_err();
-    assert!(matches!(e.kind, StackErrorKind::Protocol { .. }), "{e}");
-    assert!(e.to_string().contains("message length"), "{e}");
-    // A well-framed message of an unknown type.
-    let mut s = sh(r"printf '\000\000\000\001\177'; exec sleep 5", 5000);
-    let e = s.configure(&[(A_IP, 24)], 1500).unwrap_err();
-    assert!(e.to_string().contains("unknown answer type 0x7f"), "{e}");
-}
-
-#[test]
-fn a_child_that_sends_fail_reports_its_reason() {
-    let mut s = sh(r"printf '\000\000\000\006\217\000\003bad'; exec sleep 5", 5000);
-    let e = s.configure(&[(A_IP, 24)], 1500).unwrap_err();
-    assert_eq!(e.kind, StackErrorKind::Failed("bad".into()));
-}
-
-#[test]
-fn a_missing_program_cannot_start() {
-    let cfg = ExternalConfig::new(vec!["/nonexistent/stack".into()], "h2", 1, TcpConfig::default());
-    let e = ExternalStack::spawn(cfg).err().expect("no such program");
-    assert!(matches!(e.kind, StackErrorKind::Spawn(_)) && e.to_string().contains("host h2"), "{e}");
 }
 
 // ---------------------------------------------------------------- measurements
