@@ -229,3 +229,84 @@ fn readiness(tcp: &crate::tcp::TcpStack, id: SocketId) -> Reported {
     }
     Reported { flags, error }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::protocol::{Hello, decode_answer, encode_request, read_frame};
+    use crate::tcp::{TcpConfig, TcpState};
+
+    fn hello(version: u16) -> Request<'static> {
+        Request::Hello(Hello {
+            version,
+            seed: 1,
+            mtu: 1500,
+            host: "h".into(),
+            addrs: vec![(Ipv4Addr::new(10, 0, 0, 1), 24)],
+            defaults: TcpConfig::default(),
+        })
+    }
+
+    /// Runs `serve` on `requests`; returns its result and the frames it answered.
+    fn converse(requests: &[Request<'_>]) -> (Result<(), ServeError>, Vec<Vec<u8>>) {
+        let mut input = Vec::new();
+        for r in requests {
+            encode_request(r, &mut input);
+        }
+        let mut output = Vec::new();
+        let r = serve(&input[..], &mut output);
+        let (mut frames, mut f, mut rd) = (Vec::new(), Vec::new(), &output[..]);
+        while read_frame(&mut rd, &mut f).unwrap() {
+            frames.push(f.clone());
+        }
+        (r, frames)
+    }
+
+    fn fail_text(frames: &[Vec<u8>]) -> String {
+        match decode_answer(frames.last().expect("an answer"), None) {
+            Ok(Answer::Fail(why)) => why.to_string(),
+            other => panic!("not FAIL: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_listen_step_answers_result_state_wake_done() {
+        let listen = Call::Listen { local: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), backlog: 4, cfg: None };
+        let steps = [hello(1), Request::Time(Instant::ZERO), Request::Call { id: 1, call: listen }, Request::End];
+        let (r, frames) = converse(&steps);
+        assert!(r.is_ok());
+        let ready = decode_answer(&frames[0], None).unwrap();
+        assert!(matches!(ready, Answer::Ready { version: 1, reports_states: true, transmit_on_request: true, .. }));
+        assert_eq!(
+            decode_answer(&frames[1], Some("listen")),
+            Ok(Answer::Result { id: 1, result: CallResult::Socket(SocketId(1)) })
+        );
+        assert!(matches!(decode_answer(&frames[2], None), Ok(Answer::State { state: TcpState::Listen, .. })));
+        assert_eq!(decode_answer(&frames[3], None), Ok(Answer::Wake(None)));
+        assert_eq!(decode_answer(&frames[4], None), Ok(Answer::Done));
+        assert_eq!(frames.len(), 5);
+    }
+
+    #[test]
+    fn bad_requests_are_answered_with_fail() {
+        let (r, frames) = converse(&[hello(2)]);
+        assert!(matches!(r, Err(ServeError::Protocol(_))));
+        assert_eq!(fail_text(&frames), "unsupported protocol version 2");
+        let (_, frames) = converse(&[Request::Time(Instant::ZERO)]);
+        assert_eq!(fail_text(&frames), "the first message is not HELLO");
+        let (_, frames) = converse(&[hello(1), Request::Timeout]);
+        assert!(fail_text(&frames).contains("must start with TIME"));
+        let later = Instant::from_nanos(5);
+        let (_, frames) = converse(&[hello(1), Request::Time(later), Request::End, Request::Time(Instant::ZERO)]);
+        assert!(fail_text(&frames).contains("time went backwards"));
+        let (_, frames) = converse(&[hello(1), Request::Time(Instant::ZERO), Request::Timeout]);
+        assert!(fail_text(&frames).contains("end of input inside a step"));
+    }
+
+    #[test]
+    fn end_of_input_between_steps_is_a_clean_end() {
+        let (r, frames) = converse(&[hello(1), Request::Time(Instant::ZERO), Request::Timeout, Request::End]);
+        assert!(r.is_ok());
+        assert_eq!(frames.len(), 3, "READY, WAKE, DONE");
+    }
+}
