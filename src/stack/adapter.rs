@@ -10,6 +10,8 @@ use crate::tcp::{SocketId, TcpError, TcpEventKind};
 use std::collections::BTreeMap;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::{Arc, Mutex};
+use std::task::{Wake, Waker};
 
 /// Why `serve` stopped before a clean end of input.
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +81,13 @@ fn hello(input: &mut impl Read, frame: &mut Vec<u8>) -> Result<Adapter, String> 
     stack.configure(&h.addrs, h.mtu).map_err(|e| e.kind.to_string())?;
     // Only state changes are reported; timer and call events would only be counted.
     stack.set_detail_events(false);
-    Ok(Adapter { stack, sockets: BTreeMap::new(), now: Instant::ZERO, recv_buf: Vec::new() })
+    Ok(Adapter {
+        stack,
+        sockets: BTreeMap::new(),
+        woken: Arc::new(Mutex::new(Vec::new())),
+        now: Instant::ZERO,
+        recv_buf: Vec::new(),
+    })
 }
 
 /// The last readiness reported for a socket the application knows.
@@ -93,6 +101,8 @@ struct Adapter {
     stack: NetlabStack,
     /// Sockets the application got (listen, connect, accept), with what was last reported.
     sockets: BTreeMap<SocketId, Reported>,
+    /// Sockets whose waker the stack woke since the last step (its own wake-up rule).
+    woken: Arc<Mutex<Vec<SocketId>>>,
     now: Instant,
     recv_buf: Vec<u8>,
 }
@@ -158,10 +168,15 @@ impl Adapter {
             Call::Close(c) => unit(s.close(now, c)),
             Call::Abort(c) => unit(s.abort(now, c)),
         };
-        if let CallResult::Socket(c) = result {
-            self.sockets.entry(c).or_default();
-        }
+        let new_socket = match result {
+            CallResult::Socket(c) if !self.sockets.contains_key(&c) => Some(c),
+            _ => None,
+        };
         protocol::encode_answer(&Answer::Result { id, result }, answer);
+        if let Some(c) = new_socket {
+            self.sockets.insert(c, Reported::default());
+            self.watch(c);
+        }
     }
 
     /// Datagrams (only when asked: READY set flag bit 1, so that segments are formed exactly when an
@@ -183,17 +198,53 @@ impl Adapter {
         protocol::encode_answer(&Answer::Done, answer);
     }
 
+    /// Registers a waker that notes `id` when the stack wakes it.
+    fn watch(&mut self, id: SocketId) {
+        let tag = Arc::new(WakeTag { id, woken: self.woken.clone() });
+        self.stack.register_waker(id, &Waker::from(tag));
+    }
+
+    /// An EVENT for each socket the stack woke (the application's wake-ups happen exactly when
+    /// they would in-process), and for any whose CONNECTED, CLOSED or error changed.
     fn report_readiness(&mut self, answer: &mut Vec<u8>) {
+        let mut woken = std::mem::take(&mut *self.woken.lock().unwrap_or_else(|e| e.into_inner()));
+        woken.sort_unstable();
+        woken.dedup();
         let tcp = self.stack.tcp();
+        let mut rewatch = Vec::new();
         self.sockets.retain(|&id, last| {
             let now = readiness(tcp, id);
-            if now != *last {
+            let was_woken = woken.binary_search(&id).is_ok();
+            let key = Readiness::CONNECTED | Readiness::CLOSED;
+            if was_woken || now.flags & key != last.flags & key || now.error != last.error {
                 let flags = Readiness(now.flags);
                 protocol::encode_answer(&Answer::Event { socket: id, flags, error: now.error }, answer);
                 *last = now;
             }
-            now.flags & Readiness::CLOSED == 0
+            let alive = now.flags & Readiness::CLOSED == 0;
+            if was_woken && alive {
+                rewatch.push(id);
+            }
+            alive
         });
+        for id in rewatch {
+            self.watch(id);
+        }
+    }
+}
+
+/// A waker that records its socket in the adapter's list.
+struct WakeTag {
+    id: SocketId,
+    woken: Arc<Mutex<Vec<SocketId>>>,
+}
+
+impl Wake for WakeTag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.lock().unwrap_or_else(|e| e.into_inner()).push(self.id);
     }
 }
 
