@@ -448,6 +448,18 @@ mod measure {
         ext.configure(&[(B_IP, 24)], 1500).unwrap();
         let (wall, cpu) = bulk(a.as_mut(), &mut ext, small);
         let steps = ext.steps() as f64;
+        // The bare round trip: idle TIMEOUT steps (nothing to do on either side).
+        let n = 100_000;
+        let (cpu0, wall0) = (cpu_seconds(), std::time::Instant::now());
+        for i in 0..n {
+            ext.handle_timeout(Instant::from_nanos(3_000_000_000 + i));
+        }
+        let (idle_wall, idle_cpu) = (wall0.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
+        println!(
+            "idle step round trip: wall {:.1} us/step, netlab-process CPU {:.1} us/step",
+            idle_wall * 1e6 / n as f64,
+            idle_cpu * 1e6 / n as f64
+        );
         println!(
             "external receiver, 20 MiB: {steps} steps, {:.2} s vs {base:.2} s in-process; per step: wall {:.1} us \
              (netlab + pipe + adapter), netlab-process CPU {:.1} us",
