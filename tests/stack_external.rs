@@ -188,3 +188,22 @@ fn a_well_behaved_scripted_answer_is_accepted() {
     assert_eq!(s.poll_timeout(), Some(Instant::ZERO + Duration::from_secs(1)));
     assert_eq!(s.connect_result(SocketId(5)), Ok(None));
 }
+
+#[test]
+fn messages_after_done_are_a_violation() {
+    let ok = Answer::Result { id: 1, result: CallResult::Socket(SocketId(1)) };
+    let mut s = scripted("chatty", &[ok, WAKE, Answer::Done, WAKE, Answer::Done]);
+    assert_eq!(
+        s.connect(Instant::ZERO, SocketAddrV4::new(A_IP, 0), SocketAddrV4::new(B_IP, 80), None),
+        Ok(SocketId(1))
+    );
+    // The extra answer is noticed when the next step would otherwise take it as its own.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    // (The reader thread has long queued it after 100 ms; then the next step notices.)
+    while s.failure().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        s.handle_timeout(Instant::ZERO);
+    }
+    let e = s.failure().expect("the unasked answer was noticed").to_string();
+    assert!(e.contains("unasked"), "{e}");
+}
