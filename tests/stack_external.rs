@@ -87,21 +87,27 @@ fn a_missing_program_cannot_start() {
     assert!(matches!(e.kind, StackErrorKind::Spawn(_)) && e.to_string().contains("host h2"), "{e}");
 }
 
-/// A child that ignores its input and writes `answers` (READY first), then waits.
+/// A child that answers HELLO with READY, and the first step with `answers` whatever it asks
+/// (the child does not read the requests), then waits.
 fn scripted(name: &str, answers: &[Answer<'_>]) -> ExternalStack {
-    let mut bytes = Vec::new();
-    let ready =
+    let mut ready = Vec::new();
+    let r =
         Answer::Ready { version: protocol::VERSION, reports_states: false, transmit_on_request: false, name: "liar" };
-    protocol::encode_answer(&ready, &mut bytes);
+    protocol::encode_answer(&r, &mut ready);
+    let mut rest = Vec::new();
     for a in answers {
-        protocol::encode_answer(a, &mut bytes);
+        protocol::encode_answer(a, &mut rest);
     }
-    let path = std::env::temp_dir().join(format!("netlab-stack-external-{name}-{}", std::process::id()));
-    std::fs::write(&path, &bytes).unwrap();
-    let mut s = sh(&format!("cat '{}'; exec sleep 5", path.display()), 2000);
+    let dir = std::env::temp_dir();
+    let file = |part: &str| dir.join(format!("netlab-stack-external-{name}-{part}-{}", std::process::id()));
+    let (ready_path, rest_path) = (file("ready"), file("answers"));
+    std::fs::write(&ready_path, &ready).unwrap();
+    std::fs::write(&rest_path, &rest).unwrap();
+    // The answers go out once the first step's request has begun to arrive.
+    let script =
+        format!("cat '{}'; head -c 1 >/dev/null; cat '{}'; exec sleep 5", ready_path.display(), rest_path.display());
+    let mut s = sh(&script, 2000);
     s.configure(&[(A_IP, 24)], 1500).expect("READY");
-    // cat has read the whole (small) file before READY could arrive.
-    let _ = std::fs::remove_file(&path);
     s
 }
 
