@@ -104,8 +104,8 @@ fn scripted(name: &str, answers: &[Answer<'_>]) -> ExternalStack {
     std::fs::write(&ready_path, &ready).unwrap();
     std::fs::write(&rest_path, &rest).unwrap();
     // The answers go out once the first step's request has begun to arrive.
-    let script =
-        format!("cat '{}'; head -c 1 >/dev/null; cat '{}'; exec sleep 5", ready_path.display(), rest_path.display());
+    let (r, a) = (ready_path.display(), rest_path.display());
+    let script = format!("cat '{r}'; head -c 1 >/dev/null; cat '{a}'; rm -f '{r}' '{a}'; exec sleep 5");
     let mut s = sh(&script, 2000);
     s.configure(&[(A_IP, 24)], 1500).expect("READY");
     s
