@@ -91,24 +91,22 @@ fn a_missing_program_cannot_start() {
 /// (the child does not read the requests), then waits.
 fn scripted(name: &str, answers: &[Answer<'_>]) -> ExternalStack {
     let mut ready = Vec::new();
-    let r =
-        Answer::Ready { version: protocol::VERSION, reports_states: false, transmit_on_request: false, name: "liar" };
+    let r = Answer::Ready { version: protocol::VERSION, reports_states: false, transmit_on_request: false, name };
     protocol::encode_answer(&r, &mut ready);
     let mut rest = Vec::new();
     for a in answers {
         protocol::encode_answer(a, &mut rest);
     }
-    let dir = std::env::temp_dir();
-    let file = |part: &str| dir.join(format!("netlab-stack-external-{name}-{part}-{}", std::process::id()));
-    let (ready_path, rest_path) = (file("ready"), file("answers"));
-    std::fs::write(&ready_path, &ready).unwrap();
-    std::fs::write(&rest_path, &rest).unwrap();
     // The answers go out once the first step's request has begun to arrive.
-    let (r, a) = (ready_path.display(), rest_path.display());
-    let script = format!("cat '{r}'; head -c 1 >/dev/null; cat '{a}'; rm -f '{r}' '{a}'; exec sleep 5");
+    let script = format!("printf '{}'; head -c 1 >/dev/null; printf '{}'; exec sleep 5", octal(&ready), octal(&rest));
     let mut s = sh(&script, 2000);
     s.configure(&[(A_IP, 24)], 1500).expect("READY");
     s
+}
+
+/// `bytes` as a printf format of octal escapes.
+fn octal(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("\\{b:03o}")).collect()
 }
 
 /// The protocol violation the first step of `s` (a connect) gives.
