@@ -5,9 +5,10 @@
 //! Run: `cargo bench --bench engine`. Prints the best of 3 runs.
 
 use netlab::app::ping::{PingConfig, ping};
-use netlab::net::{Cidr, Impairments, RunLimits, WorldBuilder};
 use netlab::sim::{Duration, Instant};
 use netlab::tcp::TcpConfig;
+use netlab::world::{RunLimits, World, WorldBuilder};
+use netlab::{Cidr, Impairments};
 use std::net::Ipv4Addr;
 
 const SIDE: usize = 50;
@@ -17,7 +18,7 @@ fn cidr(a: u8, b: u8, c: u8, d: u8, len: u8) -> Cidr {
     Cidr::new(Ipv4Addr::new(a, b, c, d), len).unwrap()
 }
 
-fn build() -> netlab::net::World {
+fn build() -> World {
     let mut b = WorldBuilder::new(1);
     b.keep_tcp_events(false);
     let link = Impairments {
@@ -76,13 +77,12 @@ fn main() {
     for _ in 0..if quick { 1 } else { 3 } {
         let mut world = build();
         let t0 = std::time::Instant::now();
-        let out = world.run(RunLimits {
+        let out = world.run_with(RunLimits {
             stop_at: Instant::from_nanos(if quick { 20_000_000 } else { 2_000_000_000 }),
             ..Default::default()
         });
         let wall = t0.elapsed().as_secs_f64();
-        let received: f64 =
-            world.core.apps.borrow().iter().map(|a| a.metrics.get("received").copied().unwrap_or(0.0)).sum();
+        let received: f64 = world.apps().iter().map(|a| a.metrics.get("received").copied().unwrap_or(0.0)).sum();
         assert!(quick || received >= (SIDE * 990) as f64, "pings lost on a clean network: {received}");
         if best.is_none_or(|b| wall < b.0) {
             best = Some((wall, out.events, out.sim_time.as_secs_f64()));

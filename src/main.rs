@@ -1,10 +1,12 @@
 //! The `netlab` command: parses arguments, calls the library, maps results to exit codes.
 //! Exit codes: 0 = ran and every expectation held; 1 = an expectation failed; 2 = bad input (scenario
-//! or arguments); 3 = an I/O problem while writing output.
+//! or arguments); 3 = an I/O problem while writing output; 4 = a stack under test failed (crashed,
+//! hung, spoke garbage); 130 = interrupted (Ctrl-C or SIGTERM; the summary says `interrupted`).
 
 use clap::{Parser, Subcommand};
 use netlab::scenario::{BuildOptions, Scenario};
 use netlab::sim::{Duration, Instant, time::parse_duration};
+use netlab::world::StopReason;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,7 +46,14 @@ enum Command {
         /// Write no trace.jsonl.
         #[arg(long)]
         no_trace: bool,
+        /// The stack of every host whose scenario entry pins none: "netlab", "smoltcp", or a command
+        /// that starts an external stack (docs/stack-protocol.md), e.g. "./my-adapter --flag".
+        #[arg(long, value_parser = netlab::stack::StackChoice::parse_cli)]
+        stack: Option<netlab::stack::StackChoice>,
     },
+    /// Serve netlab's own TCP/IP stack on stdin/stdout with the external stack protocol
+    /// (docs/stack-protocol.md): the protocol's reference adapter.
+    StackAdapter,
     /// Run a scenario over many seeds on all cores; report the seeds whose expectations fail.
     Sweep {
         /// The scenario file (TOML).
@@ -106,21 +115,29 @@ fn main() -> ExitCode {
         Command::Sweep { scenario, seeds, jobs, json } => sweep(scenario, seeds, jobs, json),
         Command::Tui { args } => tui(args),
         Command::Plot { run, conn, out } => plot(run, conn, out),
-        Command::Run { scenario, seed, out, until, json, no_capture, no_trace } => {
-            run(scenario, seed, out, until, json, !no_capture, !no_trace)
+        Command::Run { scenario, seed, out, until, json, no_capture, no_trace, stack } => {
+            let opts = BuildOptions {
+                seed,
+                out_dir: out,
+                captures: !no_capture,
+                trace: !no_trace,
+                stack,
+                keep_tcp_events: true,
+            };
+            run(scenario, opts, until, json)
         }
+        Command::StackAdapter => match netlab::stack::adapter::serve(std::io::stdin().lock(), std::io::stdout().lock())
+        {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("netlab stack-adapter: {e}");
+                ExitCode::from(1)
+            }
+        },
     }
 }
 
-fn run(
-    path: PathBuf,
-    seed: Option<u64>,
-    out: Option<PathBuf>,
-    until: Option<Duration>,
-    json: bool,
-    captures: bool,
-    trace: bool,
-) -> ExitCode {
+fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: bool) -> ExitCode {
     if until.is_some_and(|u| u.is_zero()) {
         eprintln!("error: --until: expected a time limit greater than zero");
         return ExitCode::from(2);
@@ -132,13 +149,15 @@ fn run(
             return ExitCode::from(2);
         }
     };
-    let out_dir = out.unwrap_or_else(|| PathBuf::from("captures").join(&sc.name));
-    let opts = BuildOptions { seed, out_dir: Some(out_dir.clone()), captures, trace, keep_tcp_events: true };
+    let out_dir = opts.out_dir.take().unwrap_or_else(|| PathBuf::from("captures").join(&sc.name));
+    opts.out_dir = Some(out_dir.clone());
     // Wall-clock time is measured here, in the CLI, only to report speed; the simulation never sees it.
     let wall_start = std::time::Instant::now();
     let bar = Progress::new(netlab::run::limits(&sc, until).stop_at);
     let result = if sc.bridges.is_empty() {
-        netlab::run::run(&sc, &opts, until, &mut |t| bar.update(t, wall_start))
+        // Ctrl-C and SIGTERM stop a simulated run between two events; the summary says so.
+        netlab::signal::install();
+        netlab::run::run(&sc, &opts, until, &mut |t| bar.update(t, wall_start), &netlab::signal::interrupted)
     } else {
         netlab::bridge::run(&sc, &opts, until) // live bridges: real time
     };
@@ -149,6 +168,10 @@ fn run(
         Err(e @ netlab::scenario::BuildFailure::Io(_)) => {
             eprintln!("error: writing output: {e}");
             return ExitCode::from(3);
+        }
+        Err(e @ netlab::scenario::BuildFailure::Stack(_)) => {
+            eprintln!("error: {}: {e}", sc.file);
+            return ExitCode::from(netlab::stack::EXIT_STACK_FAILED);
         }
         Err(e) => {
             eprintln!("error: {}: {e}", sc.file);
@@ -180,7 +203,15 @@ fn run(
         eprintln!("error: writing output: {e}");
         return ExitCode::from(3);
     }
-    if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    match report.outcome.reason {
+        StopReason::StackFailed => {
+            eprintln!("error: {}", report.outcome.error.as_deref().unwrap_or("the stack under test failed"));
+            ExitCode::from(netlab::stack::EXIT_STACK_FAILED)
+        }
+        StopReason::Interrupted => ExitCode::from(130),
+        _ if report.passed => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
+    }
 }
 
 /// A progress bar on stderr, shown only on a terminal and only once a run has taken a second.
@@ -305,7 +336,7 @@ fn tui(args: Vec<std::ffi::OsString>) -> ExitCode {
 
 /// `netlab plot`: writes the time-sequence and cwnd graphs of one connection as SVG files.
 fn plot(run: PathBuf, conn: Option<String>, out: Option<PathBuf>) -> ExitCode {
-    match netlab::plot::plot_run(&run, conn.as_deref(), out.as_deref()) {
+    match netlab::report::plot::plot_run(&run, conn.as_deref(), out.as_deref()) {
         Ok(files) => {
             for f in files {
                 println!("wrote {}", f.display());

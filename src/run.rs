@@ -1,14 +1,18 @@
-//! Running a scenario: build, run to a stop condition, finish output, collect the report. Used by the
-//! CLI (`netlab run`, `netlab sweep`), the tests and the viewer.
+//! Running a scenario: open its output files, build, run to a stop condition, finish output,
+//! collect the report. Used by the CLI (`netlab run`, `netlab sweep`), the tests and the viewer.
 
-use crate::net::{RunLimits, World};
+use crate::output::Background;
 use crate::report::RunReport;
-use crate::scenario::{BuildFailure, BuildOptions, Scenario};
+use crate::scenario::{BuildFailure, BuildOptions, OutputFiles, Scenario};
 use crate::sim::{Duration, Instant};
+use crate::world::{RunLimits, World};
+use std::path::{Path, PathBuf};
 
 /// A finished run: its report, and the world for anyone who wants to look further.
 pub struct Finished {
+    /// The summary.
     pub report: RunReport,
+    /// The world as the run left it.
     pub world: World,
     /// Problems writing captures or the trace.
     pub output_error: Option<String>,
@@ -23,15 +27,54 @@ pub fn limits(sc: &Scenario, until: Option<Duration>) -> RunLimits {
     }
 }
 
-/// Builds and runs `sc`; `progress` is called now and then with the simulated time.
+/// Output files in a directory, written by a background thread (started with the first file), so
+/// that the simulation does not wait for the kernel to copy hundreds of megabytes.
+pub struct DirFiles {
+    dir: PathBuf,
+    background: Option<Background>,
+}
+
+impl DirFiles {
+    /// Files in `dir`, which is created if needed.
+    pub fn new(dir: &Path) -> Result<DirFiles, BuildFailure> {
+        std::fs::create_dir_all(dir).map_err(|e| BuildFailure::Io(format!("cannot create {}: {e}", dir.display())))?;
+        Ok(DirFiles { dir: dir.to_path_buf(), background: None })
+    }
+}
+
+impl OutputFiles for DirFiles {
+    fn create(&mut self, name: &str) -> Result<Box<dyn std::io::Write>, String> {
+        let bg = match &mut self.background {
+            Some(bg) => bg,
+            None => self.background.insert(
+                Background::new().map_err(|e| format!("cannot start the thread that writes output files: {e}"))?,
+            ),
+        };
+        let path = self.dir.join(name);
+        let f = bg.create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        Ok(Box::new(f))
+    }
+}
+
+/// Builds `sc`, writing its outputs under `opts.out_dir` when given.
+pub fn build(sc: &Scenario, opts: &BuildOptions) -> Result<World, BuildFailure> {
+    match &opts.out_dir {
+        Some(dir) => sc.build(opts, Some(&mut DirFiles::new(dir)?)),
+        None => sc.build(opts, None),
+    }
+}
+
+/// Builds and runs `sc`; `progress` is called now and then with the simulated time, and the run
+/// stops (as interrupted) once `interrupted()` is true.
 pub fn run(
     sc: &Scenario,
     opts: &BuildOptions,
     until: Option<Duration>,
     progress: &mut dyn FnMut(Instant),
+    interrupted: &dyn Fn() -> bool,
 ) -> Result<Finished, BuildFailure> {
-    let mut world = sc.build(opts)?;
-    let outcome = world.run_with_progress(limits(sc, until), progress);
+    let mut world = build(sc, opts)?;
+    let outcome = world.run_with_progress(limits(sc, until), progress, interrupted);
     let output_error = world.finish().err();
     let report = RunReport::collect(sc, opts.seed.unwrap_or(sc.seed), &world, outcome);
     Ok(Finished { report, world, output_error })
@@ -40,5 +83,5 @@ pub fn run(
 /// Runs `sc` with `seed`, writing nothing.
 pub fn run_in_memory(sc: &Scenario, seed: u64) -> Result<RunReport, BuildFailure> {
     let opts = BuildOptions { seed: Some(seed), out_dir: None, ..Default::default() };
-    run(sc, &opts, None, &mut |_| {}).map(|f| f.report)
+    run(sc, &opts, None, &mut |_| {}, &|| false).map(|f| f.report)
 }

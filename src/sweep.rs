@@ -7,19 +7,28 @@ use crate::scenario::Scenario;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+/// A seed whose run failed.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct SeedFailure {
+    /// The seed (`netlab run --seed N` reproduces the run).
     pub seed: u64,
     /// "line N: description (actual)" for each failed expectation, or the error that stopped the run.
     pub problems: Vec<String>,
 }
 
+/// The outcome of a sweep.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct SweepResult {
+    /// The scenario's name.
     pub scenario: String,
+    /// Seeds run.
     pub seeds: u64,
+    /// Seeds whose run built, met every expectation and did not stop at the time limit with
+    /// applications unfinished.
     pub passed: u64,
+    /// The other seeds, in seed order.
     pub failures: Vec<SeedFailure>,
+    /// Events simulated, all seeds together.
     pub events: u64,
 }
 
@@ -53,7 +62,7 @@ pub fn sweep(
                                 .map(|e| format!("line {}: {} ({})", e.line, e.description, e.actual))
                                 .collect();
                             if !report.outcome.unfinished.is_empty()
-                                && report.outcome.reason == crate::net::StopReason::TimeLimit
+                                && report.outcome.reason == crate::world::StopReason::TimeLimit
                             {
                                 p.push(format!(
                                     "time limit reached with unfinished apps: {}",

@@ -175,7 +175,7 @@ fn file_transfer_and_echo_across_the_tunnel() {
     // Echo across the tunnel.
     assert_eq!(app(&sum_a, "echo")["metrics"]["correct_replies"], 3.0);
     // File transfer: what A sent is what B received, and both are the seeded content.
-    let expected = netlab::bridge::apps::content_sha256(1, "transfer", 2_000_000);
+    let expected = netlab::app::remote::content_sha256(1, "transfer", 2_000_000);
     let sent = output_line(app(&sum_a, "transfer"), "sent 2000000 bytes, sha256 ");
     let received = output_line(app(&sum_b, "sink"), "received 2000000 bytes, sha256 ");
     assert!(sent.ends_with(&expected), "{sent} vs {expected}");

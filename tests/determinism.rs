@@ -1,10 +1,10 @@
 //! Same scenario + same seed = byte-identical captures, trace and summary; different seeds draw
 //! differently where randomness matters.
 
-use netlab::net::RunLimits;
 use netlab::report::RunReport;
 use netlab::scenario::{BuildOptions, Scenario};
 use netlab::sim::Instant;
+use netlab::world::RunLimits;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -22,13 +22,13 @@ fn run_to_dir(sc: &Scenario, seed: u64, dir: &Path) -> BTreeMap<String, Vec<u8>>
 fn run_with(sc: &Scenario, opts: BuildOptions) -> BTreeMap<String, Vec<u8>> {
     let (seed, dir) = (opts.seed.unwrap(), opts.out_dir.clone().unwrap());
     let _ = std::fs::remove_dir_all(&dir);
-    let mut world = sc.build(&opts).unwrap();
+    let mut world = netlab::run::build(&sc, &opts).unwrap();
     let limits = RunLimits {
         stop_at: Instant::ZERO + sc.stop,
         max_events: u64::MAX,
         stop_when_apps_done: sc.stop_when_apps_done,
     };
-    let outcome = world.run(limits);
+    let outcome = world.run_with(limits);
     world.finish().unwrap();
     let report = RunReport::collect(sc, seed, &world, outcome);
     std::fs::write(dir.join("summary.json"), serde_json::to_vec_pretty(&report).unwrap()).unwrap();

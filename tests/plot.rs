@@ -9,12 +9,12 @@ fn plots_the_lossy_transfer() {
     let dir = std::env::temp_dir().join(format!("netlab-plot-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let opts = BuildOptions { out_dir: Some(dir.clone()), captures: false, ..Default::default() };
-    let f = netlab::run::run(&sc, &opts, None, &mut |_| {}).unwrap();
+    let f = netlab::run::run(&sc, &opts, None, &mut |_| {}, &|| false).unwrap();
     std::fs::write(dir.join("summary.json"), serde_json::to_vec(&f.report).unwrap()).unwrap();
     let retransmissions = f.report.connections.iter().map(|c| c.retransmissions).sum::<u64>();
     assert!(retransmissions > 0);
 
-    let files = netlab::plot::plot_run(&dir, Some("sender"), None).unwrap();
+    let files = netlab::report::plot::plot_run(&dir, Some("sender"), None).unwrap();
     assert_eq!(files.len(), 2, "{files:?}");
     let tseq =
         std::fs::read_to_string(files.iter().find(|p| p.to_string_lossy().ends_with("tseq.svg")).unwrap()).unwrap();
@@ -32,7 +32,7 @@ fn plots_the_lossy_transfer() {
     assert!(cwnd.contains("ssthresh") && cwnd.contains("cwnd"));
 
     // A connection that does not exist is an error that lists the ones that do.
-    let e = netlab::plot::plot_run(&dir, Some("nobody:1"), None).unwrap_err();
+    let e = netlab::report::plot::plot_run(&dir, Some("nobody:1"), None).unwrap_err();
     assert!(e.contains("sender"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }

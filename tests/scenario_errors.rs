@@ -107,7 +107,7 @@ proptest! {
         let end = (end..=text.len()).find(|p| text.is_char_boundary(*p)).unwrap_or(text.len());
         text.replace_range(pos..end, &insert);
         match Scenario::parse("m.toml", &text, "m") {
-            Ok(sc) => { let _ = sc.build(&Default::default()); }
+            Ok(sc) => { let _ = sc.build(&Default::default(), None); }
             Err(e) => prop_assert!(e.line >= 1 && e.column >= 1, "{}", e),
         }
     }

@@ -1,7 +1,7 @@
 //! Every scenario in `scenarios/` runs and passes its expectations.
 
-use netlab::net::StopReason;
 use netlab::scenario::Scenario;
+use netlab::world::StopReason;
 use std::path::{Path, PathBuf};
 
 fn scenario_files() -> Vec<PathBuf> {

@@ -4,9 +4,9 @@
 //! Needs `tshark`. CI installs it and sets NETLAB_REQUIRE_TSHARK=1, which makes a missing tshark a
 //! failure; elsewhere the test says it skipped.
 
-use netlab::net::RunLimits;
 use netlab::scenario::{BuildOptions, Scenario};
 use netlab::sim::Instant;
+use netlab::world::RunLimits;
 use std::path::Path;
 use std::process::Command;
 
@@ -70,17 +70,16 @@ fn captures_open_cleanly_in_tshark() {
         let out = std::env::temp_dir().join(format!("netlab-tshark-{}-{}", std::process::id(), sc.name));
         let _ = std::fs::remove_dir_all(&out);
         let opts = BuildOptions { out_dir: Some(out.clone()), trace: false, ..Default::default() };
-        let mut world = sc.build(&opts).unwrap();
+        let mut world = netlab::run::build(&sc, &opts).unwrap();
         let limits = RunLimits {
             stop_at: Instant::ZERO + sc.stop,
             max_events: u64::MAX,
             stop_when_apps_done: sc.stop_when_apps_done,
         };
-        world.run(limits);
+        world.run_with(limits);
         world.finish().unwrap();
         let mut frames = 0;
-        let corrupted: u64 =
-            world.core.net.borrow().fab.tracer.links.iter().flat_map(|d| d.iter()).map(|s| s.corrupted).sum();
+        let corrupted: u64 = world.links().iter().map(|l| l.a_to_b.corrupted + l.b_to_a.corrupted).sum();
         for e in std::fs::read_dir(&out).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_none_or(|x| x != "pcap") {

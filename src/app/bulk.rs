@@ -5,16 +5,20 @@
 //!   order, as it arrives (stricter than comparing hashes, and cheap enough for benchmarks, where
 //!   hashing 2 x 100 MB would cost more than the simulation itself).
 
-use super::{Ctx, hex};
+use super::hex;
 use crate::sim::{Duration, SimRng};
+use crate::world::Host;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::net::SocketAddrV4;
 use std::rc::Rc;
 
+/// How a transfer is checked end to end (see the module documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verify {
+    /// Both sides hash what they sent and received; the hashes must match.
     Sha256,
+    /// The sink regenerates the sender's content and compares every byte as it arrives.
     Compare,
 }
 
@@ -45,6 +49,7 @@ fn mix(mut z: u64) -> u64 {
 }
 
 impl Content {
+    /// `bytes` bytes of content drawn from `rng` (use [`content_rng`] so that both ends agree).
     pub fn new(mut rng: SimRng, bytes: u64) -> Content {
         let mut pattern = vec![0u8; BLOCK].into_boxed_slice();
         rng.fill_bytes(&mut pattern);
@@ -122,26 +127,34 @@ pub fn content_rng(seed: u64, app: &str) -> SimRng {
 /// What the receiving side saw; shared with the sender's app, which reports both sides.
 #[derive(Default, Debug)]
 pub struct SinkResult {
+    /// The sink has stopped reading (at the end of the stream or on an error).
     pub done: bool,
+    /// Bytes read.
     pub bytes: u64,
+    /// Sha256 mode: lower-case hex SHA-256 of what was read.
     pub sha256: String,
     /// Compare mode: every byte equal to the sender's stream, and all of it.
     pub compared_equal: bool,
+    /// The error the connection failed with.
     pub error: Option<String>,
 }
 
+/// How a sink listens and reads.
 pub struct SinkConfig {
+    /// The port it listens on.
     pub port: u16,
+    /// How it checks what it reads.
     pub verify: Verify,
     /// For `Verify::Compare`: the sender's stream and length.
     pub expected: Option<Content>,
     /// A slow reader pauses this long after each read of at most `read_chunk` bytes.
     pub read_pause: Option<Duration>,
+    /// Largest read, in bytes, when `read_pause` is set.
     pub read_chunk: usize,
 }
 
 /// Accepts one connection and reads it to the end, verifying as configured.
-pub async fn sink(ctx: Ctx, cfg: SinkConfig, result: Rc<RefCell<SinkResult>>) -> Result<(), String> {
+pub async fn sink(ctx: Host, cfg: SinkConfig, result: Rc<RefCell<SinkResult>>) -> Result<(), String> {
     let SinkConfig { port, verify, mut expected, read_pause, read_chunk } = cfg;
     let l = ctx.listen(port, 4, None).map_err(|e| format!("listen on {port}: {e}"))?;
     let s = l.accept().await.map_err(|e| e.to_string())?;
@@ -154,7 +167,7 @@ pub async fn sink(ctx: Ctx, cfg: SinkConfig, result: Rc<RefCell<SinkResult>>) ->
         Verify::Compare => equal &= expected.as_mut().is_some_and(|e| e.matches(chunk)),
     };
     let r = match read_pause {
-        None => s.read_to_end(&mut take).await,
+        None => s.read_to_end_with(&mut take).await,
         Some(pause) => {
             let mut buf = vec![0u8; read_chunk.max(1)];
             let mut total = 0u64;
@@ -207,7 +220,7 @@ pub async fn sink(ctx: Ctx, cfg: SinkConfig, result: Rc<RefCell<SinkResult>>) ->
 /// Connects to `to`, sends `bytes` bytes of the app's content stream, closes, and reports both sides
 /// once the sink has read everything and closed its end.
 pub async fn sender(
-    ctx: Ctx,
+    ctx: Host,
     to: SocketAddrV4,
     bytes: u64,
     verify: Verify,

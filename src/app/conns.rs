@@ -1,13 +1,15 @@
 //! Many connections at once: open `count` connections to a server, keep them all open and idle for
 //! `hold`, then close them all; each connection is opened and closed by its own task.
 
-use super::Ctx;
 use crate::sim::Duration;
+use crate::world::Host;
 use std::cell::Cell;
 use std::net::SocketAddrV4;
 use std::rc::Rc;
 
-pub async fn connections(ctx: Ctx, to: SocketAddrV4, count: usize, hold: Duration) -> Result<(), String> {
+/// Opens `count` connections to `to`, holds them open for `hold`, closes them, and reports the
+/// metrics `opened`, `closed` and `failed`.
+pub async fn connections(ctx: Host, to: SocketAddrV4, count: usize, hold: Duration) -> Result<(), String> {
     let start = ctx.now();
     let opened = Rc::new(Cell::new(0usize));
     let closed = Rc::new(Cell::new(0usize));

@@ -3,13 +3,15 @@
 //! interval, prints each reply, then closes. Lines end with '\n', so a reply never depends on how TCP
 //! happened to split or merge the bytes.
 
-use super::Ctx;
-use super::socket::TcpStream;
 use crate::sim::Duration;
+use crate::world::Host;
+use crate::world::TcpStream;
 use std::net::SocketAddrV4;
 
-pub const ALPHABET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-pub const PREFIX: &str = "server echoes: ";
+/// What the client's lines are made of, rotated by one more position each line.
+const ALPHABET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+/// What the server puts before each line it echoes.
+const PREFIX: &str = "server echoes: ";
 
 /// Reads one '\n'-terminated line (without the '\n'); `None` at end of stream.
 async fn read_line(s: &TcpStream, pending: &mut Vec<u8>) -> Result<Option<String>, String> {
@@ -29,7 +31,7 @@ async fn read_line(s: &TcpStream, pending: &mut Vec<u8>) -> Result<Option<String
 
 /// Serves every connection; after the client's end of stream it waits `close_delay` before closing
 /// (so that the connection sits in CLOSE-WAIT for that long).
-pub async fn server(ctx: Ctx, port: u16, backlog: usize, close_delay: Duration) -> Result<(), String> {
+pub async fn server(ctx: Host, port: u16, backlog: usize, close_delay: Duration) -> Result<(), String> {
     let l = ctx.listen(port, backlog, None).map_err(|e| format!("listen on {port}: {e}"))?;
     ctx.print(format!("echo server listening on port {port}"));
     loop {
@@ -54,7 +56,9 @@ pub async fn server(ctx: Ctx, port: u16, backlog: usize, close_delay: Duration) 
     }
 }
 
-pub async fn client(ctx: Ctx, to: SocketAddrV4, messages: usize, interval: Duration) -> Result<(), String> {
+/// Connects to `to`, sends `messages` lines `interval` apart, checks each reply, closes, and reports
+/// the metrics `messages` and `correct_replies`.
+pub async fn client(ctx: Host, to: SocketAddrV4, messages: usize, interval: Duration) -> Result<(), String> {
     let s = ctx.connect(to, None).await.map_err(|e| format!("connect to {to}: {e}"))?;
     ctx.print(format!("connected to {to}"));
     let mut pending = Vec::new();

@@ -3,11 +3,13 @@
 //! Paths: `/` and `/hello` return a short greeting; `/bytes/N` returns N bytes of content generated
 //! from the server's seeded stream; anything else is 404.
 
-use super::{Ctx, hex};
+use super::hex;
+use crate::world::Host;
 use sha2::{Digest, Sha256};
 use std::net::SocketAddrV4;
 
-pub async fn server(ctx: Ctx, port: u16) -> Result<(), String> {
+/// Serves HTTP/1.1 on `port`, one task per connection, until the run ends.
+pub async fn server(ctx: Host, port: u16) -> Result<(), String> {
     let l = ctx.listen(port, 16, None).map_err(|e| format!("listen on {port}: {e}"))?;
     ctx.print(format!("http server listening on port {port}"));
     loop {
@@ -45,13 +47,13 @@ pub async fn server(ctx: Ctx, port: u16) -> Result<(), String> {
 }
 
 /// Fetches `path` from `to` and prints the response (the body in full when it is short text).
-pub async fn webget(ctx: Ctx, to: SocketAddrV4, host: String, path: String) -> Result<(), String> {
+pub async fn webget(ctx: Host, to: SocketAddrV4, host: String, path: String) -> Result<(), String> {
     let start = ctx.now();
     let s = ctx.connect(to, None).await.map_err(|e| format!("connect to {to}: {e}"))?;
     let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
     let mut resp = Vec::new();
-    s.read_to_end(|c| resp.extend_from_slice(c)).await.map_err(|e| e.to_string())?;
+    s.read_to_end_with(|c| resp.extend_from_slice(c)).await.map_err(|e| e.to_string())?;
     let _ = s.close();
     let split = resp.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(resp.len());
     let (head, body) = resp.split_at(split);

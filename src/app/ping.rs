@@ -1,24 +1,29 @@
 //! ping and traceroute over ICMP echo.
 
-use super::Ctx;
-use crate::net::node::IcmpKind;
 use crate::sim::{Duration, Instant};
+use crate::world::Host;
+use crate::world::IcmpKind;
 use std::net::Ipv4Addr;
 
+/// What ping sends.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PingConfig {
+    /// The address to ping.
     pub dst: Ipv4Addr,
+    /// Echo requests to send (sequence numbers 1..=count).
     pub count: u16,
+    /// Time between requests.
     pub interval: Duration,
     /// ICMP payload bytes (56 like ping's default).
     pub size: usize,
+    /// The requests' IP TTL.
     pub ttl: u8,
     /// How long to wait for replies after the last request.
     pub wait: Duration,
 }
 
 /// Each application gets its own ICMP identifier, so replies reach only the app that asked.
-fn icmp_ident(ctx: &Ctx) -> u16 {
+fn icmp_ident(ctx: &Host) -> u16 {
     (ctx.app as u16).wrapping_add(1)
 }
 
@@ -27,7 +32,7 @@ fn payload(size: usize, seq: u16) -> Vec<u8> {
 }
 
 /// Sends `count` echo requests `interval` apart and reports replies like ping(8).
-pub async fn ping(ctx: Ctx, cfg: PingConfig) -> Result<(), String> {
+pub async fn ping(ctx: Host, cfg: PingConfig) -> Result<(), String> {
     let ident = icmp_ident(&ctx);
     ctx.icmp_open(ident);
     let mut sent_at: Vec<Instant> = Vec::new();
@@ -115,9 +120,12 @@ pub async fn ping(ctx: Ctx, cfg: PingConfig) -> Result<(), String> {
     Ok(())
 }
 
+/// What traceroute probes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TracerouteConfig {
+    /// The address to trace the route to.
     pub dst: Ipv4Addr,
+    /// The largest TTL tried.
     pub max_hops: u8,
     /// How long to wait for each probe's answer.
     pub wait: Duration,
@@ -125,7 +133,7 @@ pub struct TracerouteConfig {
 
 /// traceroute with ICMP echo probes (like `traceroute -I`): TTL 1, 2, ... until the destination
 /// answers. Prints one line per hop.
-pub async fn traceroute(ctx: Ctx, cfg: TracerouteConfig) -> Result<(), String> {
+pub async fn traceroute(ctx: Host, cfg: TracerouteConfig) -> Result<(), String> {
     let ident = icmp_ident(&ctx);
     ctx.icmp_open(ident);
     ctx.print(format!("traceroute to {}, {} hops max", cfg.dst, cfg.max_hops));

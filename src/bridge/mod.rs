@@ -6,27 +6,28 @@
 //!   routes into the device enter the simulated network wrapped in Ethernet; packets routed to the
 //!   device leave it with the Ethernet header stripped. The bridge answers the node's ARP requests
 //!   for the kernel side itself.
-//! - `kind = "udp"`: the far end is another netlab process; every Ethernet frame travels as one UDP
-//!   datagram (CS144 checkpoint 7).
+//! - `kind = "udp"`: the far end is another netlab process or a CS144 `endtoend`; every Ethernet
+//!   frame travels as one UDP datagram (CS144 checkpoint 7). `remote = "learn"` takes the peer's
+//!   address from the first datagram, as the CS144 relay does; empty datagrams are hellos.
 //!
 //! This is the only part of netlab that reads the OS clock: simulated time is the wall time elapsed
-//! since the start of the run. Reader threads (one per bridge) feed a channel; the event loop
-//! (`World::run_realtime`) blocks on it until the next event is due. Nothing that arrives from
+//! since the start of the run. Reader threads (one per bridge) feed a channel; the event loop (the
+//! world's one driver, with `Live` as its clock) blocks on it until the next event is due. Nothing that arrives from
 //! outside can panic netlab: what does not parse is counted (a `NodeDrop` of the bridge's stand-in
 //! node `<bridge>-peer`, cause malformed or unsupported) and dropped.
 
-pub mod apps;
-mod signal;
-pub mod tun;
-pub mod udp;
+use crate::sys::signal;
+mod tun;
+mod udp;
 
 use crate::net::fabric::Frame;
-use crate::net::world::{LiveIo, Network};
+use crate::net::network::Network;
+use crate::net::{LinkId, NetEvent, NodeDropCause};
 use crate::run::Finished;
 use crate::scenario::{BridgeDef, BridgeKind, BuildFailure, BuildOptions, Scenario};
 use crate::sim::{Duration, Instant};
-use crate::trace::{LinkId, NodeDropCause, TraceKind};
 use crate::wire::{ArpOp, ArpRepr, EtherType, EthernetRepr, MacAddr};
+use crate::world::Clock;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
@@ -37,8 +38,10 @@ const MAX_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 const DELIVER_BATCH: usize = 256;
 
 /// Something a reader thread received: the raw bytes and the bridge they came from.
-pub struct Input {
+pub(crate) struct Input {
+    /// The bridge's index in the scenario's bridges.
     pub bridge: usize,
+    /// A TUN bridge: one IP packet; a UDP bridge: one Ethernet frame.
     pub data: Vec<u8>,
     /// UDP: the datagram came from the configured remote address.
     pub from_peer: bool,
@@ -59,9 +62,15 @@ struct End {
     peer_mac: MacAddr,
     /// Frames the port could not send (e.g. the kernel refused a write).
     send_errors: u64,
+    /// UDP: frames lost because no peer was known yet (learn mode, before the first datagram).
+    no_peer: u64,
+    /// UDP: empty datagrams (hellos) from the peer.
+    hellos: u64,
+    /// UDP learn mode: the peer last announced to the user.
+    announced: Option<std::net::SocketAddr>,
 }
 
-/// The bridges of a live run and the clock: the `LiveIo` of `World::run_realtime`.
+/// The bridges of a live run and the wall clock: the `Clock` of a live `World::drive`.
 pub struct Live {
     start: std::time::Instant,
     rx: Receiver<Input>,
@@ -74,12 +83,12 @@ pub struct Live {
 
 impl Live {
     /// Opens every bridge of `sc` (sockets, TUN devices) and starts their reader threads.
-    pub fn open(sc: &Scenario, world: &crate::net::World) -> Result<Live, String> {
+    pub fn open(sc: &Scenario, world: &crate::world::World) -> Result<Live, String> {
         let (tx, rx): (SyncSender<Input>, Receiver<Input>) = sync_channel(4096);
         let stop = Arc::new(AtomicBool::new(false));
         let mut ends = Vec::new();
         let mut threads = Vec::new();
-        let mut net = world.core.net.borrow_mut();
+        let mut net = world.network();
         for (i, b) in sc.bridges.iter().enumerate() {
             let (n, ifx) = net.fab.links[b.link].ends[0];
             let (pn, pifx) = net.fab.links[b.link].ends[1];
@@ -87,10 +96,6 @@ impl Live {
             let mtu = net.fab.links[b.link].dirs[0].params.mtu;
             let port = match &b.kind {
                 BridgeKind::Udp { local, remote } => {
-                    // Frames of two processes meet on this wire: give the interface a MAC derived from
-                    // its (unique) address rather than from the node's index in its own process.
-                    let o = node_ip.addr.octets();
-                    net.nodes[n].ifaces[ifx].mac = MacAddr([0x02, 0x4e, o[0], o[1], o[2], o[3]]);
                     let (port, t) = udp::UdpPort::open(i, *local, *remote, tx.clone(), stop.clone())
                         .map_err(|e| format!("bridge {}: {e}", b.name))?;
                     threads.push(t);
@@ -111,7 +116,6 @@ impl Live {
                     Port::Tun(port)
                 }
             };
-            net.fab.external.push((b.link, 1));
             ends.push(End {
                 def: b.clone(),
                 port,
@@ -119,6 +123,9 @@ impl Live {
                 node_ip: node_ip.addr,
                 peer_mac: net.nodes[pn].ifaces[pifx].mac,
                 send_errors: 0,
+                no_peer: 0,
+                hellos: 0,
+                announced: None,
             });
         }
         drop(tx);
@@ -127,8 +134,8 @@ impl Live {
         let epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(0));
-        for c in &mut net.fab.captures {
-            c.epoch_offset_ns = epoch;
+        for c in &mut net.fab.recorders {
+            c.set_epoch_offset(epoch);
         }
         Ok(Live { start, rx, pending: None, ends, stop, threads })
     }
@@ -139,7 +146,11 @@ impl Live {
             .iter()
             .map(|e| match &e.port {
                 Port::Udp(p) => {
-                    format!("bridge {}: udp {} <-> {} ({} at {})", e.def.name, p.local, p.remote, e.def.name, e.node_ip)
+                    let remote = match p.remote() {
+                        Some(r) if !p.learns => r.to_string(),
+                        _ => "learn (the first datagram's source)".to_string(),
+                    };
+                    format!("bridge {}: udp {} <-> {remote} ({} at {})", e.def.name, p.local, e.def.name, e.node_ip)
                 }
                 Port::Tun(p) => format!("bridge {}: {}", e.def.name, p.describe(e.node_ip)),
             })
@@ -157,6 +168,12 @@ impl Live {
             if e.send_errors > 0 {
                 notes.push(format!("bridge {}: {} frames could not be sent out", e.def.name, e.send_errors));
             }
+            if e.hellos > 0 {
+                notes.push(format!("bridge {}: {} hellos (empty datagrams) from the peer", e.def.name, e.hellos));
+            }
+            if e.no_peer > 0 {
+                notes.push(format!("bridge {}: {} frames lost before the peer was known", e.def.name, e.no_peer));
+            }
             if let Port::Tun(p) = e.port {
                 p.close();
             }
@@ -165,15 +182,28 @@ impl Live {
     }
 
     fn take(&mut self, net: &mut Network, input: Input) {
-        let Some(end) = self.ends.get(input.bridge) else { return };
+        let Some(end) = self.ends.get_mut(input.bridge) else { return };
         let (link, peer_node) = (end.def.link, end.def.peer_node);
         let drop_it = |net: &mut Network, cause: NodeDropCause| {
-            net.fab.trace(TraceKind::NodeDrop { node: peer_node, frame: 0, cause });
+            net.fab.trace(NetEvent::NodeDrop { node: peer_node, frame: 0, cause });
         };
         match &end.port {
-            Port::Udp(_) => {
+            Port::Udp(p) => {
                 if !input.from_peer {
                     return drop_it(net, NodeDropCause::Unsupported);
+                }
+                let peer = p.remote();
+                if p.learns && peer != end.announced {
+                    end.announced = peer;
+                    eprintln!(
+                        "netlab: bridge {}: peer is {}",
+                        end.def.name,
+                        peer.map_or("?".into(), |a| a.to_string())
+                    );
+                }
+                if input.data.is_empty() {
+                    end.hellos += 1;
+                    return;
                 }
                 match udp::check_frame(&input.data) {
                     Ok(()) => net.inject(link, 1, &input.data),
@@ -201,16 +231,34 @@ impl Drop for Live {
     }
 }
 
-impl LiveIo for Live {
-    fn now(&mut self) -> Instant {
+impl Live {
+    fn wall(&self) -> Instant {
         Instant::from_nanos(u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX))
     }
+}
+
+impl Clock for Live {
+    fn now(&mut self, _next_event: Option<Instant>) -> Instant {
+        self.wall()
+    }
+
+    fn stops_when_idle(&self) -> bool {
+        false
+    }
+
+    /// After the applications are done, run on a little so that their last frames (a FIN, the
+    /// final ACK) still cross the bridges.
+    fn linger(&self) -> Duration {
+        Duration::from_secs(2)
+    }
+
+    fn progress(&mut self, _now: Instant) {}
 
     fn wait(&mut self, deadline: Instant) {
         if self.pending.is_some() {
             return;
         }
-        let now = self.now();
+        let now = self.wall();
         if deadline <= now {
             return;
         }
@@ -247,11 +295,11 @@ impl LiveIo for Live {
             return;
         };
         match &mut end.port {
-            Port::Udp(p) => {
-                if p.send(&frame.data).is_err() {
-                    end.send_errors += 1;
-                }
-            }
+            Port::Udp(p) => match p.send(&frame.data) {
+                Ok(true) => {}
+                Ok(false) => end.no_peer += 1,
+                Err(_) => end.send_errors += 1,
+            },
             Port::Tun(p) => {
                 let Ok((eth, payload)) = EthernetRepr::parse(&frame.data) else {
                     net.fab.recycle(frame);
@@ -302,14 +350,14 @@ impl LiveIo for Live {
 /// limit, Ctrl-C, or (with `stop_when_apps_done`) the applications are done, then closes the bridges
 /// and collects the report. Captures are stamped with wall-clock time.
 pub fn run(sc: &Scenario, opts: &BuildOptions, until: Option<Duration>) -> Result<Finished, BuildFailure> {
-    let mut world = sc.build(opts)?;
+    let mut world = crate::run::build(sc, opts)?;
     let mut live = Live::open(sc, &world).map_err(BuildFailure::Topology)?;
     signal::install();
     for line in live.describe() {
         eprintln!("netlab: {line}");
     }
     eprintln!("netlab: live, running in real time (Ctrl-C stops)");
-    let outcome = world.run_realtime(crate::run::limits(sc, until), &mut live);
+    let outcome = world.drive(crate::run::limits(sc, until), &mut live);
     for note in live.close() {
         eprintln!("netlab: {note}");
     }

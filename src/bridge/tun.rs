@@ -5,16 +5,19 @@
 
 use super::Input;
 use crate::net::Cidr;
-use crate::trace::NodeDropCause;
+use crate::net::NodeDropCause;
 use crate::wire::{EthernetRepr, Ipv4Repr, WireError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 
+/// The device a TUN bridge opens.
 pub struct TunConfig {
+    /// The device's name.
     pub device: String,
     /// The kernel side's address on the bridge subnet (the device's address).
     pub address: Cidr,
+    /// The device's MTU (the bridge link's MTU).
     pub mtu: usize,
     /// Prefixes the kernel routes into the device.
     pub kernel_routes: Vec<Cidr>,
@@ -22,6 +25,7 @@ pub struct TunConfig {
     pub configure: bool,
 }
 
+/// An open TUN device: the writing half (the reader thread holds the other).
 pub struct TunPort {
     writer: ::tun::Writer,
     device: String,
@@ -98,10 +102,12 @@ impl TunPort {
         Ok((TunPort { writer, device: cfg.device.clone(), address: cfg.address, routes }, t))
     }
 
+    /// Writes one IP packet into the device (to the kernel).
     pub fn send(&mut self, packet: &[u8]) -> std::io::Result<usize> {
         std::io::Write::write(&mut self.writer, packet)
     }
 
+    /// One line for the console: the device, its address and routes, and the simulated node's address.
     pub fn describe(&self, node_ip: std::net::Ipv4Addr) -> String {
         let routes: Vec<String> = self.routes.iter().map(|r| r.to_string()).collect();
         format!(

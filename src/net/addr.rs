@@ -8,14 +8,18 @@ use std::str::FromStr;
 /// address it is the interface's own address plus its subnet.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct Cidr {
+    /// The address (host bits may be set: an interface address keeps them).
     pub addr: Ipv4Addr,
+    /// The prefix length, 0..=32.
     pub len: u8,
 }
 
 impl Cidr {
+    /// `addr/len`, or `None` if `len > 32`.
     pub fn new(addr: Ipv4Addr, len: u8) -> Option<Cidr> {
         (len <= 32).then_some(Cidr { addr, len })
     }
+    /// The netmask as a host-order integer (`/24` is `0xffff_ff00`; `/0` is 0).
     pub fn mask(&self) -> u32 {
         if self.len == 0 { 0 } else { u32::MAX << (32 - u32::from(self.len)) }
     }
@@ -23,6 +27,7 @@ impl Cidr {
     pub fn network(&self) -> Cidr {
         Cidr { addr: Ipv4Addr::from(u32::from(self.addr) & self.mask()), len: self.len }
     }
+    /// Whether `ip` is in this subnet.
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
         (u32::from(ip) ^ u32::from(self.addr)) & self.mask() == 0
     }

@@ -1,12 +1,12 @@
 //! The fabric: the event queue, the links, the tracer, the captures and the frame pool. Nodes hand it
 //! frames to put on a link; it decides each frame's fate and schedules its arrival.
 
+use super::event::{EventSink, FrameRecorder, LinkDropCause, NetEvent};
+use super::ids::{Dir, LinkId, NodeId};
 use super::link::{Fate, Link};
 use super::rules::{PacketAction, Rules};
-use crate::capture::Capture;
 use crate::sim::Duration;
 use crate::sim::{EventQueue, Instant};
-use crate::trace::{Dir, LinkDropCause, LinkId, NodeId, TraceKind, Tracer};
 use std::collections::BTreeMap;
 use std::task::Waker;
 
@@ -37,30 +37,14 @@ pub fn arrival_lane(link: LinkId, dir: Dir) -> usize {
     link * 2 + dir as usize
 }
 
-/// Asks the CPU to start loading `data` into its cache. A frame spends a long time in flight on a
-/// fast, long link (thousands of frames later, it is no longer in any cache); starting the loads of
-/// the next frame of a lane while this one is processed hides most of that latency.
-#[inline]
-pub fn prefetch(data: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    for off in (0..data.len()).step_by(64) {
-        // SAFETY: a prefetch is only a hint; it never faults, and the address is inside `data`.
-        #[allow(unused_unsafe)]
-        unsafe {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            _mm_prefetch::<_MM_HINT_T0>(data.as_ptr().add(off).cast::<i8>());
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = data;
-}
+pub(crate) use crate::sys::prefetch;
 
 pub struct Fabric {
     pub now: Instant,
     pub queue: EventQueue<Event>,
     pub links: Vec<Link>,
-    pub tracer: Tracer,
-    pub captures: Vec<Capture>,
+    pub sink: Box<dyn EventSink>,
+    pub recorders: Vec<Box<dyn FrameRecorder>>,
     pool: Vec<Vec<u8>>,
     next_frame_id: u64,
     pub rules: Rules,
@@ -72,16 +56,17 @@ pub struct Fabric {
 }
 
 /// Frames are at most this large (Ethernet header + the largest MTU we allow).
+#[cfg(feature = "live")]
 pub const MAX_FRAME: usize = 14 + 65535;
 
 impl Fabric {
-    pub fn new(links: Vec<Link>, tracer: Tracer) -> Fabric {
+    pub fn new(links: Vec<Link>, sink: Box<dyn EventSink>) -> Fabric {
         Fabric {
             now: Instant::ZERO,
             queue: EventQueue::with_capacity(1024),
             links,
-            tracer,
-            captures: Vec::new(),
+            sink,
+            recorders: Vec::new(),
             pool: Vec::new(),
             next_frame_id: 0,
             rules: Rules::default(),
@@ -106,8 +91,8 @@ impl Fabric {
         }
     }
 
-    pub fn trace(&mut self, kind: TraceKind) {
-        self.tracer.emit(self.now, kind);
+    pub fn trace(&mut self, kind: NetEvent) {
+        self.sink.emit(self.now, kind);
     }
 
     /// Offers `frame` to link `link` from end `side` (0 = a, 1 = b); `capture` is the sending
@@ -119,15 +104,15 @@ impl Fabric {
         let fate = self.links[link].dirs[dir.index()].offer(now, len);
         match fate {
             Fate::Rejected(cause) => {
-                self.tracer.emit(now, TraceKind::LinkDrop { link, dir, frame: frame.id, len, cause });
+                self.sink.emit(now, NetEvent::LinkDrop { link, dir, frame: frame.id, len, cause });
                 self.recycle(frame);
             }
             Fate::Sent { tx_start, arrival, duplicate_arrival, corrupt_bit, reordered } => {
                 if let Some(c) = capture {
-                    self.captures[c].record(now, tx_start, &frame.data);
+                    self.recorders[c].record(now, tx_start, &frame.data);
                 }
                 let queued_ns = (tx_start - now).as_nanos();
-                self.tracer.emit(now, TraceKind::LinkTx { link, dir, frame: frame.id, len, queued_ns });
+                self.sink.emit(now, NetEvent::LinkTx { link, dir, frame: frame.id, len, queued_ns });
                 // Packet-matching fault rules (only on links that have some).
                 let mut rule_drop = false;
                 let mut rule_delay = Duration::ZERO;
@@ -140,7 +125,7 @@ impl Fabric {
                     for (index, act) in acts {
                         let what =
                             format!("{act:?} frame {} on link {} {}", frame.id, self.links[link].name, dir.as_str());
-                        self.tracer.emit(now, TraceKind::Fault { index, what });
+                        self.sink.emit(now, NetEvent::Fault { index, what });
                         match act {
                             PacketAction::Drop => rule_drop = true,
                             PacketAction::Delay(d) => rule_delay += d,
@@ -156,13 +141,13 @@ impl Fabric {
                 }
                 let Some(at) = arrival else {
                     let cause = LinkDropCause::Loss;
-                    self.tracer.emit(now, TraceKind::LinkDrop { link, dir, frame: frame.id, len, cause });
+                    self.sink.emit(now, NetEvent::LinkDrop { link, dir, frame: frame.id, len, cause });
                     self.recycle(frame);
                     return;
                 };
                 if rule_drop {
                     let cause = LinkDropCause::Fault;
-                    self.tracer.emit(now, TraceKind::LinkDrop { link, dir, frame: frame.id, len, cause });
+                    self.sink.emit(now, NetEvent::LinkDrop { link, dir, frame: frame.id, len, cause });
                     self.recycle(frame);
                     return;
                 }
@@ -170,25 +155,25 @@ impl Fabric {
                 if let Some(dup_at) = duplicate_arrival {
                     let mut copy = self.new_frame();
                     copy.data.extend_from_slice(&frame.data);
-                    self.tracer.emit(now, TraceKind::LinkDuplicate { link, dir, frame: frame.id, copy: copy.id });
+                    self.sink.emit(now, NetEvent::LinkDuplicate { link, dir, frame: frame.id, copy: copy.id });
                     self.queue.push(dup_at + rule_delay, Event::Arrive { link, dir, frame: copy });
                 }
                 if let Some(bit) = corrupt_bit {
                     frame.data[bit / 8] ^= 1 << (bit % 8);
-                    self.tracer.emit(now, TraceKind::LinkCorrupt { link, dir, frame: frame.id, bit });
+                    self.sink.emit(now, NetEvent::LinkCorrupt { link, dir, frame: frame.id, bit });
                 }
                 for d in rule_dups {
                     let mut copy = self.new_frame();
                     copy.data.extend_from_slice(&frame.data);
-                    self.tracer.emit(now, TraceKind::LinkDuplicate { link, dir, frame: frame.id, copy: copy.id });
+                    self.sink.emit(now, NetEvent::LinkDuplicate { link, dir, frame: frame.id, copy: copy.id });
                     self.queue.push(at + d, Event::Arrive { link, dir, frame: copy });
                 }
                 if let Some(bit) = rule_corrupt {
                     frame.data[bit / 8] ^= 1;
-                    self.tracer.emit(now, TraceKind::LinkCorrupt { link, dir, frame: frame.id, bit });
+                    self.sink.emit(now, NetEvent::LinkCorrupt { link, dir, frame: frame.id, bit });
                 }
                 if reordered {
-                    self.tracer.emit(now, TraceKind::LinkReorder { link, dir, frame: frame.id });
+                    self.sink.emit(now, NetEvent::LinkReorder { link, dir, frame: frame.id });
                 }
                 if let Some(offset) = rule_forge
                     && let Some(forged) = self.forge_rst(&frame, offset)
@@ -200,7 +185,7 @@ impl Fabric {
                     && !self.held.contains_key(&(link, dir))
                 {
                     // Held until the next frame in this direction arrives (or `max_hold` passes).
-                    self.tracer.emit(now, TraceKind::LinkReorder { link, dir, frame: frame.id });
+                    self.sink.emit(now, NetEvent::LinkReorder { link, dir, frame: frame.id });
                     self.queue.push(at + max_hold, Event::Release { link, dir, frame: frame.id });
                     self.held.insert((link, dir), frame);
                     return;
@@ -239,24 +224,14 @@ impl Fabric {
     /// A RST imitating the TCP segment in `frame` (same addresses and ports), sequence number
     /// `seq + offset`, with valid checksums.
     fn forge_rst(&mut self, frame: &Frame, offset: u32) -> Option<Frame> {
-        use crate::wire::{EthernetRepr, IpProtocol, Ipv4Repr, TcpFlags, TcpOptions, TcpRepr};
+        use crate::wire::{EthernetRepr, IpProtocol, Ipv4Repr, TcpRepr};
         let (eth, l3) = EthernetRepr::parse(&frame.data).ok()?;
         let (ip, l4) = Ipv4Repr::parse(l3).ok()?;
         if ip.protocol != IpProtocol::Tcp {
             return None;
         }
         let seg = TcpRepr::parse(l4, ip.src, ip.dst).ok()?;
-        let rst = TcpRepr {
-            src_port: seg.src_port,
-            dst_port: seg.dst_port,
-            seq: seg.seq.wrapping_add(offset),
-            ack: 0,
-            flags: TcpFlags::RST,
-            window: 0,
-            urgent: 0,
-            options: TcpOptions::default(),
-            payload: &[],
-        };
+        let rst = TcpRepr::rst(seg.src_port, seg.dst_port, seg.seq.wrapping_add(offset));
         let ip = Ipv4Repr { payload_len: rst.buffer_len(), ident: ip.ident.wrapping_add(0x8000), ..ip };
         let mut f = self.new_frame();
         let (l2, l3len) = (EthernetRepr::HEADER_LEN, Ipv4Repr::HEADER_LEN);

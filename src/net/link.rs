@@ -3,13 +3,14 @@
 //! Every random draw comes from the direction's own seeded streams: one stream per impairment, so
 //! that turning on duplication does not change which packets are lost.
 
+use super::event::LinkDropCause;
 use crate::sim::{Duration, Instant, SimRng};
-use crate::trace::LinkDropCause;
 use std::collections::VecDeque;
 
 /// Extra delay added to each packet.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Jitter {
+    /// Every packet takes exactly the link's delay.
     None,
     /// Uniform in [0, max].
     Uniform(Duration),
@@ -20,6 +21,7 @@ pub enum Jitter {
 /// Random loss.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LossModel {
+    /// Nothing is lost at random.
     None,
     /// Each packet independently lost with probability p.
     Bernoulli(f64),
@@ -27,9 +29,13 @@ pub enum LossModel {
     /// (checked per packet, before the loss draw); loss probability `loss_good` in the good state
     /// and `loss_bad` in the bad state.
     GilbertElliott {
+        /// Probability of moving from the good to the bad state.
         p: f64,
+        /// Probability of moving from the bad to the good state.
         r: f64,
+        /// Loss probability in the good state.
         loss_good: f64,
+        /// Loss probability in the bad state.
         loss_bad: f64,
     },
 }
@@ -37,22 +43,28 @@ pub enum LossModel {
 /// The behaviour of one direction of a link.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Impairments {
+    /// Propagation delay from the last bit sent to the last bit received (default 0).
     pub delay: Duration,
+    /// Random extra delay per packet (default none).
     pub jitter: Jitter,
     /// Bits per second; `None` means no serialisation delay and no queueing.
     pub rate_bps: Option<u64>,
     /// Drop-tail limits: frames (and bytes) accepted but not yet fully serialised, including the
     /// one on the wire. `None` = unlimited.
     pub queue_packets: Option<usize>,
+    /// The same limit in bytes of frames; `None` = unlimited.
     pub queue_bytes: Option<usize>,
     /// IP MTU: the largest IP packet (frame minus 14 bytes of Ethernet header) the link carries.
     pub mtu: usize,
+    /// Random loss in transit (default none).
     pub loss: LossModel,
     /// Probability that a packet is held back by `reorder_delay`, letting later packets pass it.
     pub reorder: f64,
+    /// How long a reordered packet is held back (default 1 ms).
     pub reorder_delay: Duration,
     /// Probability that a packet is delivered twice; the copy arrives `duplicate_delay` later.
     pub duplicate: f64,
+    /// How much later than the original the copy arrives (default 0).
     pub duplicate_delay: Duration,
     /// Probability that one random bit of the frame is flipped in transit.
     pub corrupt: f64,
@@ -79,15 +91,20 @@ impl Default for Impairments {
 
 /// What happens to one frame offered to a link direction.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Fate {
+pub(crate) enum Fate {
     /// Never made it onto the wire (queue full, link down, too big).
     Rejected(LinkDropCause),
     /// On the wire from `tx_start`; `arrival` is None when the frame is lost in transit.
     Sent {
+        /// When its first bit goes on the wire (after waiting in the queue).
         tx_start: Instant,
+        /// When it arrives at the far end; `None`: lost.
         arrival: Option<Instant>,
+        /// When a duplicate arrives, if the link duplicates it.
         duplicate_arrival: Option<Instant>,
+        /// The bit flipped in transit, if the link corrupts it.
         corrupt_bit: Option<usize>,
+        /// Whether it was held back so that later frames pass it.
         reordered: bool,
     },
 }
@@ -101,8 +118,10 @@ struct Streams {
 }
 
 /// One direction of a link: its parameters and its state.
-pub struct LinkDir {
+pub(crate) struct LinkDir {
+    /// How it behaves (changed by timed faults).
     pub params: Impairments,
+    /// Whether it carries frames (down: every frame offered is dropped).
     pub up: bool,
     busy_until: Instant,
     /// (tx_end, len) of frames accepted and not yet fully serialised.
@@ -141,12 +160,6 @@ impl LinkDir {
             }
             _ => Duration::ZERO,
         }
-    }
-
-    /// Frames waiting or being serialised at `now`.
-    pub fn queue_len(&mut self, now: Instant) -> usize {
-        self.purge(now);
-        self.in_queue.len()
     }
 
     fn purge(&mut self, now: Instant) {
@@ -223,8 +236,10 @@ impl LinkDir {
 }
 
 /// A link between two interfaces: `ends[0]` is end a, `ends[1]` end b, each (node, interface index).
-pub struct Link {
+pub(crate) struct Link {
+    /// The link's name (unique in the world).
     pub name: String,
+    /// (node, interface index) of end a and end b.
     pub ends: [(usize, usize); 2],
     /// `dirs[0]` carries a -> b, `dirs[1]` b -> a.
     pub dirs: [LinkDir; 2],

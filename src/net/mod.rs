@@ -1,14 +1,21 @@
 //! The network: interfaces (Ethernet + ARP), the host IP layer, routers (longest-prefix match),
-//! links (delay, rate, queue, impairments) and the world that ties them into a topology.
+//! links (delay, rate, queue, impairments), timed faults and packet rules, and the events it tells
+//! its observers about. It knows nothing of applications, scenarios or the trace: those sit above.
 
 pub mod addr;
-pub mod fabric;
+pub mod event;
+pub(crate) mod fabric;
+pub mod faults;
+pub mod ids;
 pub mod link;
-pub mod node;
-pub mod route;
+pub(crate) mod network;
+pub(crate) mod node;
+mod observer;
+pub(crate) mod route;
 pub mod rules;
-pub mod world;
 
 pub use addr::Cidr;
+pub use event::{EventSink, FrameRecorder, LinkDropCause, NetEvent, NodeDropCause};
+pub use faults::{FaultAction, TimedFault};
+pub use ids::{Dir, LinkId, NodeId};
 pub use link::{Impairments, Jitter, LossModel};
-pub use world::{RunLimits, RunOutcome, StopReason, World, WorldBuilder};

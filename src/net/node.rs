@@ -3,14 +3,17 @@
 //! sockets for its applications.
 
 use super::addr::Cidr;
+use super::event::{NetEvent, NodeDropCause};
 use super::fabric::{Event, Fabric, Frame};
+use super::ids::NodeId;
+use super::observer::Observer;
 use super::route::RoutingTable;
 use crate::sim::{Duration, Instant};
+use crate::stack::Stack;
 use crate::tcp::TcpStack;
-use crate::trace::{NodeDropCause, NodeId, TraceKind};
 use crate::wire::{
-    ArpOp, ArpRepr, EtherType, EthernetRepr, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Repr, MacAddr, TcpRepr, UdpRepr,
-    WireError, ipv4,
+    ArpOp, ArpRepr, EtherType, EthernetRepr, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Repr, MacAddr, QuotedDatagram,
+    TcpRepr, UdpRepr, WireError, ipv4,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::task::Waker;
@@ -40,16 +43,12 @@ impl ArpTable {
     pub fn lookup(&self, ip: Ipv4Addr, now: Instant) -> Option<MacAddr> {
         self.entries.get(&ip).filter(|(_, exp)| *exp > now).map(|(m, _)| *m)
     }
-    pub fn entries(&self) -> impl Iterator<Item = (Ipv4Addr, MacAddr, Instant)> + '_ {
-        self.entries.iter().map(|(ip, (m, e))| (*ip, *m, *e))
-    }
     fn next_deadline(&self) -> Option<Instant> {
         self.waiting.values().map(|w| w.requested_at + ARP_REQUEST_INTERVAL).min()
     }
 }
 
 pub struct Iface {
-    pub name: String,
     pub mac: MacAddr,
     pub addr: Cidr,
     pub link: usize,
@@ -62,18 +61,33 @@ pub struct Iface {
 /// An ICMP message delivered to an application's ICMP socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IcmpMessage {
+    /// The address that sent it (the pinged host, or a router on the way).
     pub from: Ipv4Addr,
+    /// When it arrived.
     pub at: Instant,
+    /// The TTL of the IP packet that carried it.
     pub ttl: u8,
+    /// The sequence number of the echo request it answers (for errors: quoted from the request).
     pub seq: u16,
+    /// What it says.
     pub kind: IcmpKind,
 }
 
+/// What an ICMP message delivered to an application says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IcmpKind {
-    EchoReply { len: usize },
+    /// The destination answered.
+    EchoReply {
+        /// Bytes of echoed data.
+        len: usize,
+    },
+    /// A router dropped the request because its TTL ran out (traceroute's answer).
     TimeExceeded,
-    Unreachable { code: u8 },
+    /// The request could not be delivered.
+    Unreachable {
+        /// The destination-unreachable code (0 net, 1 host, 2 protocol, 3 port, 4 fragmentation needed).
+        code: u8,
+    },
 }
 
 #[derive(Default)]
@@ -90,6 +104,11 @@ pub struct Node {
     pub ifaces: Vec<Iface>,
     pub routes: RoutingTable,
     pub tcp: Option<TcpStack>,
+    /// A stack under test in place of netlab's own (`tcp` is then `None`): it gets whole IPv4
+    /// datagrams and hands back whole datagrams (`crate::stack::Stack`).
+    pub(crate) foreign: Option<Box<dyn Stack>>,
+    /// What the wire shows of the stack under test's connections.
+    observer: Option<Observer>,
     /// ICMP echo sockets by identifier.
     pub icmp: BTreeMap<u16, IcmpSocket>,
     /// When the NodeTimer event that is currently meant to fire is due (MAX: none).
@@ -120,6 +139,8 @@ impl Node {
             ifaces: Vec::new(),
             routes: RoutingTable::default(),
             tcp,
+            foreign: None,
+            observer: None,
             icmp: BTreeMap::new(),
             timer_at: Instant::MAX,
             local: Vec::new(),
@@ -149,7 +170,7 @@ impl Node {
     }
 
     fn drop_frame(&self, fab: &mut Fabric, frame: Frame, cause: NodeDropCause) {
-        fab.trace(TraceKind::NodeDrop { node: self.id, frame: frame.id, cause });
+        fab.trace(NetEvent::NodeDrop { node: self.id, frame: frame.id, cause });
         fab.recycle(frame);
     }
 
@@ -157,11 +178,10 @@ impl Node {
 
     /// A frame arrived at interface `ifx`.
     pub fn receive(&mut self, fab: &mut Fabric, ifx: usize, frame: Frame) {
-        let (eth, payload_len) = match EthernetRepr::parse(&frame.data) {
-            Ok((eth, p)) => (eth, p.len()),
+        let eth = match EthernetRepr::parse(&frame.data) {
+            Ok((eth, _)) => eth,
             Err(_) => return self.drop_frame(fab, frame, NodeDropCause::Malformed),
         };
-        let _ = payload_len;
         if eth.dst != self.ifaces[ifx].mac && !eth.dst.is_broadcast() {
             return self.drop_frame(fab, frame, NodeDropCause::NotForUs);
         }
@@ -193,7 +213,7 @@ impl Node {
                 target_mac: arp.sender_mac,
                 target_ip: arp.sender_ip,
             };
-            fab.trace(TraceKind::ArpReply { node: self.id, target: arp.sender_ip });
+            fab.trace(NetEvent::ArpReply { node: self.id, target: arp.sender_ip });
             self.send_arp(fab, ifx, arp.sender_mac, &reply);
         }
         // Datagrams that waited for this mapping can go now.
@@ -237,8 +257,18 @@ impl Node {
             IpProtocol::Icmp => match IcmpRepr::parse(payload) {
                 Ok(icmp) => {
                     self.receive_icmp(fab, &ip, &icmp);
+                    // ICMP errors about its segments (path MTU discovery) concern a stack under test too.
+                    let is_error = matches!(icmp, IcmpRepr::DestUnreachable { .. } | IcmpRepr::TimeExceeded { .. });
+                    if is_error && self.foreign.is_some() {
+                        return self.deliver_foreign(fab, rx, frame);
+                    }
                     fab.recycle(frame);
                 }
+                Err(WireError::BadChecksum) => self.drop_frame(fab, frame, NodeDropCause::BadChecksum),
+                Err(_) => self.drop_frame(fab, frame, NodeDropCause::Malformed),
+            },
+            IpProtocol::Tcp if self.foreign.is_some() => match TcpRepr::parse(payload, ip.src, ip.dst) {
+                Ok(_) => self.deliver_foreign(fab, rx, frame),
                 Err(WireError::BadChecksum) => self.drop_frame(fab, frame, NodeDropCause::BadChecksum),
                 Err(_) => self.drop_frame(fab, frame, NodeDropCause::Malformed),
             },
@@ -298,7 +328,7 @@ impl Node {
             IcmpRepr::TimeExceeded { invoking, .. } | IcmpRepr::DestUnreachable { invoking, .. } => {
                 // Path MTU discovery (RFC 1191): TCP checks the quoted segment and shrinks its MSS.
                 if let IcmpRepr::DestUnreachable { code: IcmpRepr::DEST_UNREACH_FRAG_NEEDED, next_hop_mtu, .. } = *icmp
-                    && invoking.get(9) == Some(&6)
+                    && QuotedDatagram::parse(invoking).is_some_and(|q| q.protocol == IpProtocol::Tcp)
                     && let Some(tcp) = self.tcp.as_mut()
                 {
                     tcp.on_icmp_frag_needed(now, invoking, next_hop_mtu);
@@ -309,7 +339,7 @@ impl Node {
                 };
                 // The invoking datagram: IP header + at least 8 bytes (RFC 792). For an echo we can
                 // find the socket by its identifier.
-                if let Some((ident, seq)) = invoking_echo(invoking) {
+                if let Some((ident, seq)) = QuotedDatagram::parse(invoking).and_then(|q| q.echo_request()) {
                     self.icmp_deliver(ident, IcmpMessage { from: ip.src, at: now, ttl: ip.ttl, seq, kind });
                 }
             }
@@ -382,7 +412,7 @@ impl Node {
             IcmpRepr::DestUnreachable { code, next_hop_mtu: mtu, invoking: quote }
         };
         let src = self.ifaces[in_ifx].addr.addr;
-        fab.trace(TraceKind::IcmpError { node: self.id, icmp_type, code, to: orig.src });
+        fab.trace(NetEvent::IcmpError { node: self.id, icmp_type, code, to: orig.src });
         self.send_ip(fab, Some(src), orig.src, IpProtocol::Icmp, 64, false, msg.buffer_len(), |buf, _| msg.emit(buf));
     }
 
@@ -401,7 +431,7 @@ impl Node {
         fill: impl FnOnce(&mut [u8], Ipv4Addr),
     ) -> Option<u64> {
         let Some(route) = self.routes.lookup(dst).copied() else {
-            fab.trace(TraceKind::NodeDrop { node: self.id, frame: 0, cause: NodeDropCause::NoRoute });
+            fab.trace(NetEvent::NodeDrop { node: self.id, frame: 0, cause: NodeDropCause::NoRoute });
             return None;
         };
         let src = src.unwrap_or(self.ifaces[route.iface].addr.addr);
@@ -446,7 +476,7 @@ impl Node {
                 target_mac: MacAddr::ZERO,
                 target_ip: next_hop,
             };
-            fab.trace(TraceKind::ArpRequest { node: self.id, target: next_hop });
+            fab.trace(NetEvent::ArpRequest { node: self.id, target: next_hop });
             self.send_arp(fab, ifx, MacAddr::BROADCAST, &req);
         }
     }
@@ -473,6 +503,9 @@ impl Node {
 
     /// Sends whatever the TCP stack has to send and records its events.
     pub fn flush_tcp(&mut self, fab: &mut Fabric) {
+        if self.foreign.is_some() {
+            return self.flush_foreign(fab);
+        }
         let Some(mut stack) = self.tcp.take() else {
             return;
         };
@@ -496,9 +529,9 @@ impl Node {
             } else {
                 None
             };
-            fab.tracer.emit_tcp(id, event, frame)
+            fab.sink.emit_tcp(id, event, frame)
         });
-        fab.tracer.count_skipped_tcp(id, stack.take_skipped_events());
+        fab.sink.count_skipped_tcp(id, stack.take_skipped_events());
         self.frame_ids = frames;
         self.tcp = Some(stack);
     }
@@ -507,7 +540,10 @@ impl Node {
     pub fn next_deadline(&self) -> Option<Instant> {
         let arp =
             if self.arp_waiting == 0 { None } else { self.ifaces.iter().filter_map(|i| i.arp.next_deadline()).min() };
-        let tcp = self.tcp.as_ref().and_then(|t| t.poll_timeout());
+        let tcp = match &self.foreign {
+            Some(f) => f.poll_timeout(),
+            None => self.tcp.as_ref().and_then(|t| t.poll_timeout()),
+        };
         match (arp, tcp) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -548,15 +584,106 @@ impl Node {
         if let Some(t) = self.tcp.as_mut() {
             t.handle_timeout(now);
         }
+        if let Some(f) = self.foreign.as_mut() {
+            f.handle_timeout(now);
+        }
+    }
+
+    // ------------------------------------------------------------------ a stack under test
+
+    /// Puts a stack under test (that gets whole datagrams) in place of netlab's TCP.
+    pub(crate) fn set_foreign(&mut self, stack: Box<dyn Stack>) {
+        self.tcp = None;
+        self.observer = Some(Observer::new(stack.reports_states(), stack.reports_events()));
+        self.foreign = Some(stack);
+    }
+
+    /// Hands the IP datagram of `frame` (header included) to the stack under test.
+    fn deliver_foreign(&mut self, fab: &mut Fabric, rx: &Received, frame: Frame) {
+        let datagram = &frame.data[EthernetRepr::HEADER_LEN..rx.end];
+        if rx.ip.protocol == IpProtocol::Tcp
+            && let Some(o) = self.observer.as_mut()
+        {
+            let node = self.id;
+            o.received(fab.now, datagram, &mut |e| record_observed(fab, node, e, None));
+        }
+        if let Some(f) = self.foreign.as_mut() {
+            f.receive(fab.now, datagram);
+        }
+        fab.recycle(frame);
+    }
+
+    /// Sends what the stack under test has to send and records the events it reports.
+    fn flush_foreign(&mut self, fab: &mut Fabric) {
+        let Some(mut stack) = self.foreign.take() else {
+            return;
+        };
+        let (now, node) = (fab.now, self.id);
+        // The stack's own reports first (its states), relabelled to the tracker's connections;
+        // what happened on the wire comes from the tracker, with the frame each segment became.
+        let mut observer = self.observer.take();
+        let own_retransmissions = stack.reports_events();
+        stack.drain_events(&mut |event| {
+            use crate::tcp::TcpEventKind::{Retransmit, SegmentReceived, SegmentSent};
+            let from_wire = match event.kind {
+                SegmentSent(_) | SegmentReceived(_) => true,
+                Retransmit { .. } => !own_retransmissions,
+                _ => false,
+            };
+            match observer.as_mut() {
+                Some(_) if from_wire => {}
+                Some(o) => fab.sink.emit_tcp(node, o.relabel(event), None),
+                None => fab.sink.emit_tcp(node, event, None),
+            }
+        });
+        fab.sink.count_skipped_tcp(node, stack.take_skipped_events());
+        stack.poll_transmit(now, &mut |datagram| {
+            let frame = self.send_datagram(fab, datagram);
+            if let Some(o) = observer.as_mut() {
+                o.sent(now, datagram, &mut |e| record_observed(fab, node, e, frame));
+            }
+        });
+        self.observer = observer;
+        self.foreign = Some(stack);
+    }
+
+    /// Routes a whole IPv4 datagram that a stack under test built. One that does not parse (or
+    /// names a source address that is not ours) is dropped as malformed. Returns its frame's id.
+    fn send_datagram(&mut self, fab: &mut Fabric, datagram: &[u8]) -> Option<u64> {
+        let ip = match Ipv4Repr::parse(datagram) {
+            Ok((ip, _)) if self.is_local(ip.src) && !ip.src.is_broadcast() => ip,
+            _ => {
+                fab.trace(NetEvent::NodeDrop { node: self.id, frame: 0, cause: NodeDropCause::Malformed });
+                return None;
+            }
+        };
+        let Some(route) = self.routes.lookup(ip.dst).copied() else {
+            fab.trace(NetEvent::NodeDrop { node: self.id, frame: 0, cause: NodeDropCause::NoRoute });
+            return None;
+        };
+        let mut frame = fab.new_frame();
+        frame.data.resize(EthernetRepr::HEADER_LEN, 0);
+        frame.data.extend_from_slice(datagram);
+        let id = frame.id;
+        self.send_frame(fab, route.iface, route.via.unwrap_or(ip.dst), frame);
+        Some(id)
+    }
+
+    /// The error that made this node's stack under test fail, if it did.
+    pub(crate) fn stack_failure(&self) -> Option<String> {
+        let f = self.foreign.as_ref()?.failure()?;
+        let mut f = f.clone();
+        if f.host.is_empty() {
+            f.host = self.name.clone();
+        }
+        Some(f.to_string())
     }
 }
 
-/// (identifier, sequence) of the ICMP echo quoted in an ICMP error, if it is one of ours.
-fn invoking_echo(invoking: &[u8]) -> Option<(u16, u16)> {
-    let ihl = usize::from(invoking.first()? & 0x0f) * 4;
-    if invoking.get(9) != Some(&1) {
-        return None; // not ICMP
-    }
-    let icmp = invoking.get(ihl..ihl + 8)?;
-    (icmp[0] == 8).then(|| (u16::from_be_bytes([icmp[4], icmp[5]]), u16::from_be_bytes([icmp[6], icmp[7]])))
+/// Records an event of the passive tracker (`frame`: the frame a sent segment became).
+fn record_observed(fab: &mut Fabric, node: NodeId, event: crate::tcp::TcpEvent, frame: Option<u64>) {
+    let socket = event.socket;
+    let frame = if matches!(event.kind, crate::tcp::TcpEventKind::SegmentSent(_)) { frame } else { None };
+    fab.sink.emit_tcp(node, event, frame);
+    fab.sink.observed(node, socket);
 }

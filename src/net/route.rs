@@ -8,8 +8,11 @@ use std::net::Ipv4Addr;
 /// `None`, directly to the destination (a connected subnet).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Route {
+    /// The destinations it covers (stored as the network address).
     pub prefix: Cidr,
+    /// The node's interface to send on.
     pub iface: usize,
+    /// The gateway to hand the packet to, or `None` for a connected subnet.
     pub via: Option<Ipv4Addr>,
 }
 
@@ -23,14 +26,13 @@ pub struct Route {
 pub struct RoutingTable {
     /// (prefix length, network -> route), longest prefix first.
     by_len: Vec<(u8, BTreeMap<u32, Route>)>,
-    /// Every route in the order added (for display).
-    all: Vec<Route>,
 }
 
 impl RoutingTable {
+    /// Adds a route (host bits of its prefix are cleared); a route for a prefix already in the table
+    /// is ignored.
     pub fn add(&mut self, route: Route) {
         let route = Route { prefix: route.prefix.network(), ..route };
-        self.all.push(route);
         let len = route.prefix.len;
         let pos = match self.by_len.binary_search_by(|(l, _)| len.cmp(l)) {
             Ok(p) => p,
@@ -42,6 +44,7 @@ impl RoutingTable {
         // The first route for a prefix stays.
         self.by_len[pos].1.entry(u32::from(route.prefix.addr)).or_insert(route);
     }
+    /// The route for `dst` with the longest matching prefix, if any.
     pub fn lookup(&self, dst: Ipv4Addr) -> Option<&Route> {
         let ip = u32::from(dst);
         self.by_len.iter().find_map(|(len, map)| {
@@ -49,9 +52,7 @@ impl RoutingTable {
             map.get(&(ip & mask))
         })
     }
-    pub fn routes(&self) -> &[Route] {
-        &self.all
-    }
+    /// Whether a route for exactly this prefix (after clearing host bits) is in the table.
     pub fn has_prefix(&self, p: Cidr) -> bool {
         let p = p.network();
         self.by_len.iter().any(|(len, map)| *len == p.len && map.contains_key(&u32::from(p.addr)))

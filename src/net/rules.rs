@@ -4,34 +4,45 @@
 //! Rules act on frames that made it onto the wire, after the sender's capture saw them, so a frame a
 //! rule drops shows at the sender only — like any frame lost on a link.
 
+use super::ids::{Dir, LinkId};
 use crate::sim::{Duration, Instant};
-use crate::trace::{Dir, LinkId};
-use crate::wire::{EtherType, EthernetRepr, IpProtocol, Ipv4Repr, TcpFlags};
+use crate::wire::{EtherType, EthernetRepr, IpProtocol, Ipv4Repr, TcpFlags, TcpView, UdpView};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
+/// The protocol a rule matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MatchProto {
+    /// IPv4 carrying TCP.
     Tcp,
+    /// IPv4 carrying UDP.
     Udp,
+    /// IPv4 carrying ICMP.
     Icmp,
+    /// ARP frames.
     Arp,
 }
 
 /// What a frame must look like. Every field that is set must match.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PacketMatch {
+    /// The protocol.
     pub protocol: Option<MatchProto>,
+    /// The IPv4 source address.
     pub src: Option<Ipv4Addr>,
+    /// The IPv4 destination address.
     pub dst: Option<Ipv4Addr>,
+    /// The TCP or UDP source port (never matches other protocols).
     pub src_port: Option<u16>,
+    /// The TCP or UDP destination port (never matches other protocols).
     pub dst_port: Option<u16>,
     /// TCP flags that must all be set.
     pub flags: Option<TcpFlags>,
     /// TCP flags that must all be clear.
     pub not_flags: Option<TcpFlags>,
-    /// TCP payload length range (inclusive).
+    /// Smallest payload length (TCP or UDP payload; the ICMP message for ICMP).
     pub min_len: Option<usize>,
+    /// Largest payload length, inclusive.
     pub max_len: Option<usize>,
     /// Relative sequence number range (inclusive) of the segment's first byte, counted from the
     /// flow's initial sequence number as Wireshark does (the SYN has relative sequence 0).
@@ -40,8 +51,10 @@ pub struct PacketMatch {
     pub after: Option<Instant>,
 }
 
+/// What a rule does to the frames it acts on.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum PacketAction {
+    /// Lose the frame in transit (traced as a link drop with cause `fault`).
     Drop,
     /// Deliver a second copy `delay` after the original.
     Duplicate(Duration),
@@ -56,25 +69,32 @@ pub enum PacketAction {
     ForgeRst(u32),
 }
 
+/// A packet-matching fault rule on one link.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PacketRule {
-    /// Index of the rule in the scenario's [[faults]] (for the trace).
+    /// Index of the rule in the scenario's `[[faults]]` (for the trace).
     pub index: usize,
+    /// The link it watches.
     pub link: LinkId,
+    /// The direction it watches; `None`: both.
     pub dir: Option<Dir>,
+    /// What a frame must look like to count.
     pub matcher: PacketMatch,
     /// Act on the nth matching frame (1-based)...
     pub nth: u64,
     /// ...and this many in total (u64::MAX: every one from the nth on).
     pub count: u64,
+    /// What it does to those frames.
     pub action: PacketAction,
+    /// Matching frames seen so far (0 in a new rule).
     pub seen: u64,
+    /// Frames acted on so far (0 in a new rule).
     pub acted: u64,
 }
 
 /// The fields of a frame the rules look at.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct FrameInfo {
+pub(crate) struct FrameInfo {
     pub proto: Option<MatchProto>,
     pub src: Option<Ipv4Addr>,
     pub dst: Option<Ipv4Addr>,
@@ -103,20 +123,21 @@ impl FrameInfo {
                 info.dst = Some(ip.dst);
                 info.ip_end = l4.as_ptr() as usize - frame.as_ptr() as usize + l4.len();
                 match ip.protocol {
-                    IpProtocol::Tcp if l4.len() >= 20 => {
+                    IpProtocol::Tcp => {
+                        let Some(tcp) = TcpView::new(l4) else { return info };
                         info.proto = Some(MatchProto::Tcp);
-                        info.src_port = u16::from_be_bytes([l4[0], l4[1]]);
-                        info.dst_port = u16::from_be_bytes([l4[2], l4[3]]);
-                        info.seq = u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]]);
-                        info.flags = TcpFlags(l4[13]);
-                        let off = usize::from(l4[12] >> 4) * 4;
-                        info.payload_len = l4.len().saturating_sub(off);
+                        info.src_port = tcp.src_port();
+                        info.dst_port = tcp.dst_port();
+                        info.seq = tcp.seq();
+                        info.flags = tcp.flags();
+                        info.payload_len = tcp.payload_len();
                     }
-                    IpProtocol::Udp if l4.len() >= 8 => {
+                    IpProtocol::Udp => {
+                        let Some(udp) = UdpView::new(l4) else { return info };
                         info.proto = Some(MatchProto::Udp);
-                        info.src_port = u16::from_be_bytes([l4[0], l4[1]]);
-                        info.dst_port = u16::from_be_bytes([l4[2], l4[3]]);
-                        info.payload_len = l4.len() - 8;
+                        info.src_port = udp.src_port();
+                        info.dst_port = udp.dst_port();
+                        info.payload_len = udp.payload_len();
                     }
                     IpProtocol::Icmp => {
                         info.proto = Some(MatchProto::Icmp);
@@ -135,7 +156,7 @@ type FlowKey = (Ipv4Addr, u16, Ipv4Addr, u16);
 
 /// The rules of a run and the initial sequence numbers they have seen.
 #[derive(Default)]
-pub struct Rules {
+pub(crate) struct Rules {
     pub rules: Vec<PacketRule>,
     /// Rules per link, to skip parsing on links without rules.
     by_link: Vec<Vec<usize>>,

@@ -3,11 +3,17 @@
 use std::fmt;
 use std::ops::Range;
 
+/// A scenario that could not be read, parsed or validated; `Display` shows
+/// `file:line:column: message` and the source line with a caret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioError {
+    /// The file, as given.
     pub file: String,
+    /// 1-based line (0 when the file could not be read).
     pub line: usize,
+    /// 1-based column, in characters (0 when the file could not be read).
     pub column: usize,
+    /// What was expected and what was found.
     pub message: String,
     /// The offending source line, for display.
     pub source_line: Option<String>,
@@ -27,12 +33,15 @@ impl fmt::Display for ScenarioError {
 }
 
 /// Maps byte offsets of one source text to 1-based line and column (in characters).
-pub struct SourceMap<'a> {
+pub(crate) struct SourceMap<'a> {
+    /// The file name for messages.
     pub file: &'a str,
+    /// The whole source text.
     pub text: &'a str,
 }
 
 impl SourceMap<'_> {
+    /// An error at the start of `span` (the start of the file when `None`).
     pub fn error(&self, span: Option<Range<usize>>, message: impl Into<String>) -> ScenarioError {
         let offset = span.map_or(0, |s| s.start).min(self.text.len());
         let before = &self.text[..floor_char_boundary(self.text, offset)];
@@ -53,11 +62,14 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 
 /// A message with the span it is about; turned into a `ScenarioError` with a `SourceMap`.
 #[derive(Debug, Clone)]
-pub struct SpanError {
+pub(crate) struct SpanError {
+    /// Byte range in the source; `None`: no particular place.
     pub span: Option<Range<usize>>,
+    /// What was expected.
     pub message: String,
 }
 
-pub fn at<T>(span: Range<usize>, message: impl Into<String>) -> Result<T, SpanError> {
+/// `Err` with `message` about the bytes `span`.
+pub(crate) fn at<T>(span: Range<usize>, message: impl Into<String>) -> Result<T, SpanError> {
     Err(SpanError { span: Some(span), message: message.into() })
 }

@@ -3,18 +3,22 @@
 
 use super::error::{SpanError, at};
 use super::schema::ExpectSpec;
-use crate::net::World;
+use crate::net::{Dir, LinkDropCause, NodeDropCause, NodeId};
 use crate::tcp::TcpState;
 use crate::trace::conn::{CONN_METRICS, ConnSummary, parse_state, state_name};
-use crate::trace::{Dir, LinkDirStats, LinkDropCause, NodeDropCause, NodeId, NodeStats};
+use crate::trace::{LinkDirStats, NodeStats};
+use crate::world::World;
 use std::collections::BTreeMap;
 use toml::Spanned;
 
+/// What an expectation is about.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     /// An application, by name (the world may run helper apps, e.g. a bulk transfer's sink).
     App(String),
+    /// A link, in one direction or (`None`) both added together.
     Link(usize, Option<Dir>),
+    /// A node's counters.
     Host(NodeId),
     /// TCP connections (not listeners) on a node, with this local or remote port if given.
     Connection(NodeId, Option<u16>),
@@ -22,30 +26,53 @@ pub enum Target {
     Network,
 }
 
+/// What an expectation checks.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Check {
-    Metric { metric: String, min: Option<f64>, max: Option<f64> },
+    /// A metric of the target lies within the bounds (both inclusive, either may be absent).
+    Metric {
+        /// The metric's name (see the `*_METRICS` lists and the app kinds' metrics).
+        metric: String,
+        /// Smallest value that passes.
+        min: Option<f64>,
+        /// Largest value that passes.
+        max: Option<f64>,
+    },
+    /// The application finished without an error (`true`), or did not finish (`false`).
     Finished(bool),
+    /// A line the application printed contains this text.
     OutputContains(String),
+    /// The application failed with an error containing this text.
     ErrorContains(String),
+    /// Some connection of the target went through these states, in this order (others may come between).
     States(Vec<TcpState>),
 }
 
+/// One `[[expect]]` of a scenario, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expect {
     /// Byte offset in the file (the line is filled in by the loader).
     pub offset: usize,
+    /// 1-based line in the file.
     pub line: usize,
+    /// What it expects, in words (for the report).
     pub description: String,
+    /// What it is about.
     pub target: Target,
+    /// The target as written in the file.
     pub target_name: String,
+    /// What it checks.
     pub check: Check,
 }
 
+/// The outcome of one expectation.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ExpectResult {
+    /// 1-based line of the `[[expect]]` in the scenario.
     pub line: usize,
+    /// What was expected, in words.
     pub description: String,
+    /// Whether it held.
     pub passed: bool,
     /// What was measured.
     pub actual: String,
@@ -90,32 +117,12 @@ const HOST_METRICS: &[&str] = &[
     "rsts_sent",
 ];
 
-/// The metrics each application kind reports.
+/// The metrics each application kind reports (from its registration in `scenario::apps`).
 pub fn app_metrics(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "ping" => &[
-            "transmitted",
-            "received",
-            "duplicates",
-            "time_exceeded",
-            "unreachable",
-            "loss_percent",
-            "rtt_min_ms",
-            "rtt_avg_ms",
-            "rtt_max_ms",
-        ],
-        "traceroute" => &["hops", "reached"],
-        "echo-client" => &["messages", "correct_replies"],
-        "peer" => &["bytes_received", "correct"],
-        "connections" => &["opened", "closed", "failed"],
-        "bulk" => &["bytes_sent", "bytes_received", "sha256_match", "data_match", "duration_s", "goodput_mbps"],
-        "webget" => &["status", "body_bytes", "duration_s", "complete"],
-        "bulk-sink" => &["bytes_received", "sha256_match", "duration_s", "goodput_mbps"], // live bridges
-        _ => &[],
-    }
+    super::apps::kind(kind).map_or(&[], |k| k.metrics)
 }
 
-/// Metrics of the whole network (an [[expect]] without a target).
+/// Metrics of the whole network (an `[[expect]]` without a target).
 pub const NETWORK_METRICS: &[&str] = &[
     "connections",
     "open_connections",
@@ -128,7 +135,8 @@ pub const NETWORK_METRICS: &[&str] = &[
     "apps_unfinished",
 ];
 
-pub fn validate(
+/// Checks one `[[expect]]` against the scenario's nodes, links and applications.
+pub(crate) fn validate(
     e: &Spanned<ExpectSpec>,
     nodes: &BTreeMap<String, NodeId>,
     links: &[String],
@@ -162,7 +170,7 @@ pub fn validate(
             let msg = format!("expected the name of a link (defined: {}), found \"{}\"", links.join(", "), l.get_ref());
             return at(l.span(), msg);
         };
-        let dir = s.dir.as_ref().map(super::parse_dir).transpose()?;
+        let dir = s.dir.as_ref().map(super::validate::parse_dir).transpose()?;
         let name = match dir {
             Some(d) => format!("link {} {}", l.get_ref(), d.as_str()),
             None => format!("link {}", l.get_ref()),
@@ -335,9 +343,10 @@ fn fmt_num(v: f64) -> String {
 }
 
 /// Checks every expectation against a finished run.
+/// Checks every expectation against a world after its run.
 pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
-    let net = world.core.net.borrow();
-    let apps = world.core.apps.borrow();
+    let t = world.observed();
+    let apps = world.apps();
     expects
         .iter()
         .map(|e| {
@@ -373,15 +382,15 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                             format!("no metric \"{metric}\" (it has: {})", has.join(", "))
                         }),
                         Target::Link(l, dir) => {
-                            let st = &net.fab.tracer.links[*l];
+                            let st = &t.links[*l];
                             Ok(match dir {
                                 Some(d) => link_metric(&st[d.index()], metric),
                                 None => link_metric(&st[0], metric) + link_metric(&st[1], metric),
                             })
                         }
-                        Target::Host(n) => Ok(node_metric(&net.fab.tracer.nodes[*n], metric)),
+                        Target::Host(n) => Ok(node_metric(&t.nodes[*n], metric)),
                         Target::Connection(n, port) => {
-                            let conns = select(&net.fab.tracer.conns, *n, *port);
+                            let conns = select(&t.conns, *n, *port);
                             if conns.is_empty() {
                                 Err("no such connection".to_string())
                             } else {
@@ -395,7 +404,7 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                             }
                             "apps_failed" => apps.iter().filter(|a| a.error.is_some()).count() as f64,
                             "apps_unfinished" => apps.iter().filter(|a| !a.daemon && !a.finished).count() as f64,
-                            _ => network_metric(&net.fab.tracer, metric),
+                            _ => network_metric(&t, metric),
                         }),
                     };
                     match value {
@@ -415,7 +424,7 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                     }
                 }
                 (Target::Connection(n, port), Check::States(want)) => {
-                    let conns = select(&net.fab.tracer.conns, *n, *port);
+                    let conns = select(&t.conns, *n, *port);
                     let found = conns.iter().any(|c| {
                         let have: Vec<TcpState> = c.states.iter().map(|(_, s)| *s).collect();
                         passes_through(&have, want)

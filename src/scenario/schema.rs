@@ -73,6 +73,23 @@ pub struct HostSpec {
     pub name: Spanned<String>,
     pub routes: Option<Vec<RouteSpec>>,
     pub tcp: Option<TcpSpec>,
+    /// The host's stack: "netlab" (default), "smoltcp", or `{ command = ["program", "arg", ...] }`.
+    pub stack: Option<Spanned<StackSpec>>,
+}
+
+/// `stack = "name"` or `stack = { command = [...], step_timeout = "5s" }`.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum StackSpec {
+    /// A built-in stack by name.
+    Name(String),
+    /// An external process.
+    Command {
+        /// The program and its arguments.
+        command: Vec<String>,
+        /// Wall-clock time one step may take (default 5 s).
+        step_timeout: Option<Dur>,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -283,6 +300,34 @@ pub struct AppSpec {
     pub expect_from: Option<Spanned<String>>,
 }
 
+impl AppSpec {
+    /// The optional fields present in this entry (besides kind, name, host and start).
+    pub fn given_fields(&self) -> Vec<&'static str> {
+        let given: [(&str, bool); 19] = [
+            ("expect_from", self.expect_from.is_some()),
+            ("backlog", self.backlog.is_some()),
+            ("hold", self.hold.is_some()),
+            ("verify", self.verify.is_some()),
+            ("local_port", self.local_port.is_some()),
+            ("close_delay", self.close_delay.is_some()),
+            ("read_pause", self.read_pause.is_some()),
+            ("read_chunk", self.read_chunk.is_some()),
+            ("port", self.port.is_some()),
+            ("messages", self.messages.is_some()),
+            ("bytes", self.bytes.is_some()),
+            ("path", self.path.is_some()),
+            ("to", self.to.is_some()),
+            ("count", self.count.is_some()),
+            ("interval", self.interval.is_some()),
+            ("size", self.size.is_some()),
+            ("ttl", self.ttl.is_some()),
+            ("wait", self.wait.is_some()),
+            ("max_hops", self.max_hops.is_some()),
+        ];
+        given.into_iter().filter(|(_, present)| *present).map(|(f, _)| f).collect()
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnSelector {
@@ -333,7 +378,8 @@ with_impairments!(
         pub peer: Spanned<Ip>,
         /// Prefixes behind the bridge: `node` routes them via `peer`.
         pub routes: Option<Vec<Spanned<CidrStr>>>,
-        /// udp: the local and remote socket addresses ("127.0.0.1:40001").
+        /// udp: the local and remote socket addresses ("127.0.0.1:40001"); `remote = "learn"` takes
+        /// the source of the first datagram (as the CS144 relay does).
         pub local: Option<Spanned<String>>,
         pub remote: Option<Spanned<String>>,
         /// tun: the device name (default: the bridge's name).

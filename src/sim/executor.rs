@@ -11,6 +11,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
+/// A task's index in its executor, in spawn order (the first task is 0).
 pub type TaskId = usize;
 
 #[derive(Default)]
@@ -39,9 +40,6 @@ impl ReadyQueue {
         let id = s.queue.pop_front()?;
         s.queued[id] = false;
         Some(id)
-    }
-    fn is_empty(&self) -> bool {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).queue.is_empty()
     }
 }
 
@@ -75,6 +73,7 @@ pub struct Executor {
 }
 
 impl Executor {
+    /// An executor with no tasks.
     pub fn new() -> Self {
         Self::default()
     }
@@ -92,10 +91,6 @@ impl Executor {
     /// The waker of a task, for code that wants to wake it from outside (e.g. a timer event).
     pub fn waker(&self, id: TaskId) -> Option<Waker> {
         self.tasks.get(id).map(|t| t.waker.clone())
-    }
-
-    pub fn has_ready(&self) -> bool {
-        !self.ready.is_empty()
     }
 
     /// Polls woken tasks until none is ready. Returns how many polls were made.
@@ -117,10 +112,6 @@ impl Executor {
             }
         }
         polls
-    }
-
-    pub fn is_finished(&self, id: TaskId) -> bool {
-        self.tasks.get(id).is_none_or(|t| t.future.is_none())
     }
 
     /// Number of tasks not yet finished.

@@ -54,9 +54,11 @@ impl<E> Default for EventQueue<E> {
 }
 
 impl<E> EventQueue<E> {
+    /// An empty queue.
     pub fn new() -> Self {
         Self::with_capacity(0)
     }
+    /// An empty queue with room for `n` events in its main heap before it reallocates.
     pub fn with_capacity(n: usize) -> Self {
         EventQueue {
             heap: BinaryHeap::with_capacity(n),
@@ -132,9 +134,11 @@ impl<E> EventQueue<E> {
         self.len -= 1;
         Some((e.time, e.event))
     }
+    /// Events scheduled and not yet popped (in the heap and in all lanes).
     pub fn len(&self) -> usize {
         self.len
     }
+    /// Whether no event is pending.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -29,9 +29,11 @@ impl SimRng {
         rng.set_stream(stable_hash(component));
         SimRng(rng)
     }
+    /// The next 64 uniformly random bits of the stream.
     pub fn next_u64(&mut self) -> u64 {
         self.0.next_u64()
     }
+    /// The next 32 uniformly random bits of the stream.
     pub fn next_u32(&mut self) -> u32 {
         self.0.next_u32()
     }
@@ -61,6 +63,7 @@ impl SimRng {
         let u2 = self.unit();
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
+    /// Fills `buf` with bytes from the stream (e.g. generated payload content).
     pub fn fill_bytes(&mut self, buf: &mut [u8]) {
         self.0.fill_bytes(buf)
     }

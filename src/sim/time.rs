@@ -13,77 +13,84 @@ pub struct Instant(u64);
 pub struct Duration(u64);
 
 impl Instant {
+    /// The start of the run.
     pub const ZERO: Instant = Instant(0);
+    /// "Never": the latest representable instant, used for timers that are not armed.
     pub const MAX: Instant = Instant(u64::MAX);
 
+    /// The instant `ns` nanoseconds after the start of the run.
     pub const fn from_nanos(ns: u64) -> Self {
         Instant(ns)
     }
+    /// Nanoseconds since the start of the run.
     pub const fn as_nanos(self) -> u64 {
         self.0
     }
+    /// Seconds since the start of the run, as a float (for reports and plots, not for arithmetic).
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1e9
     }
-    /// Time since `earlier`, or zero if `earlier` is later.
+    /// Time since `earlier`, or zero if `earlier` is later (the same as `-`, spelled out).
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
         Duration(self.0.saturating_sub(earlier.0))
     }
+    /// `self + d`, or `None` if it would overflow (unlike `+`, which saturates at [`Instant::MAX`]).
     pub fn checked_add(self, d: Duration) -> Option<Instant> {
         self.0.checked_add(d.0).map(Instant)
-    }
-    /// The duration since the start of the run.
-    pub fn since_start(self) -> Duration {
-        Duration(self.0)
     }
 }
 
 impl Duration {
+    /// No time at all.
     pub const ZERO: Duration = Duration(0);
+    /// The longest representable span (about 584 years); printed as "never".
     pub const MAX: Duration = Duration(u64::MAX);
 
+    /// `ns` nanoseconds.
     pub const fn from_nanos(ns: u64) -> Self {
         Duration(ns)
     }
+    /// `us` microseconds (overflows, like `std`'s constructors, only past 584 years).
     pub const fn from_micros(us: u64) -> Self {
         Duration(us * 1_000)
     }
+    /// `ms` milliseconds.
     pub const fn from_millis(ms: u64) -> Self {
         Duration(ms * 1_000_000)
     }
+    /// `s` seconds.
     pub const fn from_secs(s: u64) -> Self {
         Duration(s * 1_000_000_000)
     }
-    pub fn from_secs_f64(s: f64) -> Self {
-        if s <= 0.0 || s.is_nan() {
-            Duration(0)
-        } else if s >= u64::MAX as f64 / 1e9 {
-            Duration(u64::MAX)
-        } else {
-            Duration((s * 1e9).round() as u64)
-        }
-    }
+    /// The span in whole nanoseconds.
     pub const fn as_nanos(self) -> u64 {
         self.0
     }
+    /// The span in whole microseconds, rounded down.
     pub const fn as_micros(self) -> u64 {
         self.0 / 1_000
     }
+    /// The span in whole milliseconds, rounded down.
     pub const fn as_millis(self) -> u64 {
         self.0 / 1_000_000
     }
+    /// The span in seconds, as a float (for reports and rates, not for arithmetic).
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1e9
     }
+    /// `self - o`, or zero if `o` is longer (the same as `-`, spelled out where it matters).
     pub fn saturating_sub(self, o: Duration) -> Duration {
         Duration(self.0.saturating_sub(o.0))
     }
+    /// `self * k`, or [`Duration::MAX`] on overflow (e.g. exponential RTO backoff).
     pub fn saturating_mul(self, k: u64) -> Duration {
         Duration(self.0.saturating_mul(k))
     }
+    /// `self * k`, or `None` on overflow.
     pub fn checked_mul(self, k: u64) -> Option<Duration> {
         self.0.checked_mul(k).map(Duration)
     }
+    /// Whether the span is zero.
     pub fn is_zero(self) -> bool {
         self.0 == 0
     }

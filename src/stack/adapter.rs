@@ -36,7 +36,13 @@ pub fn serve(input: impl Read, output: impl Write) -> Result<(), ServeError> {
     };
     let mut answer = Vec::with_capacity(64 * 1024);
     protocol::encode_answer(
-        &Answer::Ready { version: protocol::VERSION, reports_states: true, transmit_on_request: true, name: "netlab" },
+        &Answer::Ready {
+            version: protocol::VERSION,
+            reports_states: true,
+            transmit_on_request: true,
+            reports_events: true,
+            name: "netlab",
+        },
         &mut answer,
     );
     out.write_all(&answer)?;
@@ -186,11 +192,15 @@ impl Adapter {
             self.stack.poll_transmit(self.now, &mut |d| protocol::encode_answer(&Answer::Datagram(d), answer));
         }
         self.stack.drain_events(&mut |e| {
-            if let (TcpEventKind::StateChange { to, .. }, Some(local)) = (&e.kind, e.local)
-                && e.socket.0 != 0
-            {
-                let remote = e.remote.unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
-                protocol::encode_answer(&Answer::State { socket: e.socket, state: *to, local, remote }, answer);
+            let Some(local) = e.local.filter(|_| e.socket.0 != 0) else { return };
+            let remote = e.remote.unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
+            let socket = e.socket;
+            match e.kind {
+                TcpEventKind::StateChange { to, .. } => {
+                    protocol::encode_answer(&Answer::State { socket, state: to, local, remote }, answer)
+                }
+                // What the wire does not show (REPORT encodes only those kinds).
+                kind => protocol::encode_answer(&Answer::Report { socket, local, remote, kind }, answer),
             }
         });
         self.report_readiness(answer);

@@ -102,6 +102,8 @@ pub struct ExternalStack {
     addrs: Vec<Ipv4Addr>,
     mtu: u16,
     reports_states: bool,
+    /// READY flag bit 2: the process sends REPORTs.
+    reports_events: bool,
     /// READY flag bit 1: datagrams come only in answer to TRANSMIT.
     transmit_on_request: bool,
     /// A step happened since the last TRANSMIT.
@@ -166,6 +168,7 @@ impl ExternalStack {
             addrs: Vec::new(),
             mtu: 0,
             reports_states: false,
+            reports_events: false,
             transmit_on_request: false,
             untransmitted: false,
             step_no: 0,
@@ -316,6 +319,10 @@ impl ExternalStack {
                 Answer::Result { id, result } => outcome = Some(self.result(call, id, result)?),
                 Answer::Event { socket, flags, error } => self.event(socket, flags, error),
                 Answer::State { socket, state, local, remote } => self.state_report(socket, state, local, remote),
+                Answer::Report { socket, local, remote, kind } => {
+                    let (local, remote) = (Some(local), Some(remote));
+                    self.events.push(TcpEvent { time: self.now, socket, local, remote, kind });
+                }
                 Answer::Wake(t) if !woke => (self.wake, woke) = (t, true),
                 Answer::Wake(_) => return Err("a second WAKE".into()),
                 Answer::Done => done = true,
@@ -478,6 +485,10 @@ impl Stack for ExternalStack {
         self.reports_states
     }
 
+    fn reports_events(&self) -> bool {
+        self.reports_events
+    }
+
     fn configure(&mut self, addrs: &[(Ipv4Addr, u8)], mtu: u16) -> Result<(), StackError> {
         self.addrs = addrs.iter().map(|&(a, _)| a).collect();
         self.mtu = mtu;
@@ -500,8 +511,11 @@ impl Stack for ExternalStack {
             _ => Err("no message".into()),
         };
         let message = match ready {
-            Ok(Answer::Ready { version, reports_states, transmit_on_request, .. }) if version == protocol::VERSION => {
+            Ok(Answer::Ready { version, reports_states, transmit_on_request, reports_events, .. })
+                if version == protocol::VERSION =>
+            {
                 self.reports_states = reports_states;
+                self.reports_events = reports_events;
                 self.transmit_on_request = transmit_on_request;
                 return Ok(());
             }

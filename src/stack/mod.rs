@@ -19,12 +19,15 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::task::Waker;
 
 pub mod adapter;
+mod choice;
 pub mod external;
 pub mod netlab;
 pub mod protocol;
+mod report;
 #[cfg(feature = "smoltcp")]
 pub mod smoltcp;
 
+pub use choice::StackChoice;
 pub use external::{ExternalConfig, ExternalStack};
 pub use netlab::NetlabStack;
 #[cfg(feature = "smoltcp")]
@@ -53,6 +56,13 @@ pub trait Stack {
     /// Whether this stack reports its own connection states and events through `drain_events`
     /// (false: the caller has to observe the connections on the wire).
     fn reports_states(&self) -> bool {
+        false
+    }
+
+    /// Whether this stack reports its TCP's own events through `drain_events` (retransmissions
+    /// with their reason, RTT and RTO, congestion window, challenge ACKs, errors); segments are
+    /// then still taken from the wire, but retransmissions are the stack's.
+    fn reports_events(&self) -> bool {
         false
     }
 

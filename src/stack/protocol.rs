@@ -33,6 +33,7 @@ mod ty {
     pub const RESULT: u8 = 0x84;
     pub const EVENT: u8 = 0x85;
     pub const STATE: u8 = 0x86;
+    pub const REPORT: u8 = 0x89;
     pub const WAKE: u8 = 0x87;
     pub const DONE: u8 = 0x88;
     pub const FAIL: u8 = 0x8f;
@@ -157,6 +158,8 @@ pub enum Answer<'a> {
         reports_states: bool,
         /// READY flag bit 1: the process holds its datagrams until a TRANSMIT input.
         transmit_on_request: bool,
+        /// READY flag bit 2: the process sends REPORT messages (its TCP's own events).
+        reports_events: bool,
         /// A name for reports.
         name: &'a str,
     },
@@ -188,6 +191,17 @@ pub enum Answer<'a> {
         local: SocketAddrV4,
         /// Remote address (0.0.0.0:0 for a listener).
         remote: SocketAddrV4,
+    },
+    /// Something the stack's TCP did that the wire does not show (section 6a, `report.rs`).
+    Report {
+        /// The socket.
+        socket: SocketId,
+        /// Local address.
+        local: SocketAddrV4,
+        /// Remote address.
+        remote: SocketAddrV4,
+        /// What happened, as netlab's own event.
+        kind: crate::tcp::TcpEventKind,
     },
     /// The next time the process wants a TIMEOUT (`None`: no timer).
     Wake(Option<Instant>),
@@ -460,11 +474,17 @@ fn put_call(o: &mut Vec<u8>, call: &Call<'_>) {
 /// Appends `m` with its length prefix to `out`.
 pub fn encode_answer(m: &Answer<'_>, out: &mut Vec<u8>) {
     match m {
-        Answer::Ready { version, reports_states, transmit_on_request, name } => message(out, ty::READY, |o| {
-            o.extend_from_slice(&version.to_be_bytes());
-            o.push(u8::from(*reports_states) | u8::from(*transmit_on_request) << 1);
-            put_str(o, name);
-        }),
+        Answer::Ready { version, reports_states, transmit_on_request, reports_events, name } => {
+            message(out, ty::READY, |o| {
+                o.extend_from_slice(&version.to_be_bytes());
+                o.push(
+                    u8::from(*reports_states)
+                        | (u8::from(*transmit_on_request) << 1)
+                        | (u8::from(*reports_events) << 2),
+                );
+                put_str(o, name);
+            })
+        }
         Answer::Datagram(d) => message(out, ty::OUT_DATAGRAM, |o| o.extend_from_slice(d)),
         Answer::Result { id, result } => message(out, ty::RESULT, |o| {
             o.extend_from_slice(&id.to_be_bytes());
@@ -491,6 +511,17 @@ pub fn encode_answer(m: &Answer<'_>, out: &mut Vec<u8>) {
             o.push(flags.0);
             o.push(error.map_or(0, error_code));
         }),
+        Answer::Report { socket, local, remote, kind } => {
+            let mut body = Vec::new();
+            if super::report::encode(kind, &mut body, error_code) {
+                message(out, ty::REPORT, |o| {
+                    o.extend_from_slice(&socket.0.to_be_bytes());
+                    put_addr(o, *local);
+                    put_addr(o, *remote);
+                    o.extend_from_slice(&body);
+                });
+            }
+        }
         Answer::State { socket, state, local, remote } => message(out, ty::STATE, |o| {
             o.extend_from_slice(&socket.0.to_be_bytes());
             o.push(state_code(*state));
@@ -701,6 +732,7 @@ pub fn decode_answer<'a>(frame: &'a [u8], call: Option<&str>) -> Result<Answer<'
         ty::RESULT => "RESULT",
         ty::EVENT => "EVENT",
         ty::STATE => "STATE",
+        ty::REPORT => "REPORT",
         ty::WAKE => "WAKE",
         ty::DONE => "DONE",
         ty::FAIL => "FAIL",
@@ -711,13 +743,14 @@ pub fn decode_answer<'a>(frame: &'a [u8], call: Option<&str>) -> Result<Answer<'
         ty::READY => {
             let version = b.u16("version")?;
             let flags = b.u8("flags")?;
-            if flags & !3 != 0 {
+            if flags & !7 != 0 {
                 return err(format!("READY: flags {flags:#04x} use undefined bits"));
             }
             Answer::Ready {
                 version,
                 reports_states: flags & 1 != 0,
                 transmit_on_request: flags & 2 != 0,
+                reports_events: flags & 4 != 0,
                 name: b.str("name")?,
             }
         }
@@ -744,6 +777,12 @@ pub fn decode_answer<'a>(frame: &'a [u8], call: Option<&str>) -> Result<Answer<'
             let state =
                 *STATES.get(usize::from(code)).ok_or_else(|| DecodeError(format!("STATE: unknown state {code}")))?;
             Answer::State { socket, state, local: b.addr("local")?, remote: b.addr("remote")? }
+        }
+        ty::REPORT => {
+            let (socket, local, remote) = (b.socket()?, b.addr("local")?, b.addr("remote")?);
+            let kind =
+                super::report::decode(b.rest(), error_from_code).map_err(|e| DecodeError(format!("REPORT: {e}")))?;
+            Answer::Report { socket, local, remote, kind }
         }
         ty::WAKE => Answer::Wake(match b.u64("deadline")? {
             u64::MAX => None,

@@ -180,6 +180,9 @@ pub enum RetransmitReason {
     Sack,
     /// Zero-window probe (persist timer), RFC 9293 3.8.6.1.
     Probe,
+    /// Seen on the wire by netlab's passive tracker (a stack under test that does not say why): a
+    /// segment covering sequence space that was sent before.
+    Observed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -8,56 +8,92 @@ use crate::tcp::{SocketId, TcpEvent, TcpEventKind, TcpState};
 use serde::Serialize;
 use std::net::SocketAddrV4;
 
+/// What one TCP socket did, as its events told (serialised into `summary.json`).
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct ConnSummary {
+    /// The name of the node it lives on.
     pub host: String,
+    /// Tracked from the packets on the wire (a stack under test that does not report its
+    /// connections), not reported by the stack.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub observed: bool,
+    /// The node it lives on.
     #[serde(skip)]
     pub node: usize,
+    /// The socket's id in the node's stack.
     pub socket: u32,
+    /// Its local address and port, once known.
     pub local: Option<SocketAddrV4>,
+    /// The peer's address and port; `None` for a listener.
     pub remote: Option<SocketAddrV4>,
     /// Every state the connection entered, with the time, starting with the first transition's source.
     pub states: Vec<(Instant, TcpState)>,
+    /// Segments sent, retransmissions and pure ACKs included.
     pub segments_sent: u64,
+    /// Segments received, including ones then dropped.
     pub segments_received: u64,
     /// Payload bytes sent (retransmissions included) and received (duplicates included).
     pub bytes_sent: u64,
+    /// See `bytes_sent`.
     pub bytes_received: u64,
+    /// Retransmissions for any reason but window probes (the sum of the next three).
     pub retransmissions: u64,
+    /// Retransmissions after the retransmission timer expired (RFC 6298).
     pub retransmissions_rto: u64,
+    /// Fast retransmissions on duplicate ACKs (RFC 5681 3.2, RFC 6582).
     pub retransmissions_fast: u64,
+    /// Retransmissions chosen by SACK loss recovery (RFC 6675).
     pub retransmissions_sack: u64,
+    /// Zero-window probes sent (RFC 9293 3.8.6.1).
     pub window_probes: u64,
+    /// Times the retransmission timer expired and was backed off (RFC 6298 5.5).
     pub rto_backoffs: u64,
+    /// Segments with RST sent.
     pub rsts_sent: u64,
+    /// Segments with RST received.
     pub rsts_received: u64,
+    /// Challenge ACKs sent (RFC 5961).
     pub challenge_acks: u64,
+    /// Received segments the connection discarded (out of window, bad ACK, ...).
     pub segments_dropped: u64,
+    /// The error the connection ended with ("connection reset", "connection timed out", ...).
     pub error: Option<String>,
+    /// The last smoothed round-trip time (RFC 6298).
     pub srtt: Option<Duration>,
+    /// The last retransmission timeout.
     pub rto: Option<Duration>,
+    /// The last congestion window, in bytes.
     pub cwnd: Option<u32>,
+    /// The last slow-start threshold, in bytes.
     pub ssthresh: Option<u32>,
+    /// The time of its first event.
     pub first_time: Option<Instant>,
+    /// The time of its last event.
     pub last_time: Option<Instant>,
     /// Payload bytes this end sent that the peer acknowledged (SYN and FIN not counted).
     pub acked_bytes: u64,
     /// `acked_bytes` over the time from the connection's first event to the last ACK that advanced.
     pub goodput_mbps: f64,
+    /// This end's initial sequence number (from its SYN), for `acked_bytes`.
     #[serde(skip)]
-    pub isn: Option<u32>,
+    pub(crate) isn: Option<u32>,
+    /// The sequence number of this end's FIN, once sent.
     #[serde(skip)]
-    pub fin_seq: Option<u32>,
+    pub(crate) fin_seq: Option<u32>,
+    /// The highest acknowledgment number received.
     #[serde(skip)]
-    pub highest_ack: Option<u32>,
+    pub(crate) highest_ack: Option<u32>,
+    /// When `acked_bytes` last grew.
     #[serde(skip)]
-    pub last_ack_time: Option<Instant>,
+    pub(crate) last_ack_time: Option<Instant>,
 }
 
 impl ConnSummary {
+    /// The state it is in now (the last one it entered); `None` if it never changed state.
     pub fn state(&self) -> Option<TcpState> {
         self.states.last().map(|(_, s)| *s)
     }
+    /// Whether this is a listening socket (it has no peer).
     pub fn is_listener(&self) -> bool {
         self.remote.is_none()
     }
@@ -66,6 +102,7 @@ impl ConnSummary {
         !self.is_listener() && self.state().is_some_and(|s| s != TcpState::Closed)
     }
 
+    /// Counts one event of this socket (detail events are ignored).
     pub fn record(&mut self, ev: &TcpEvent) {
         if ev.local.is_some() {
             self.local = ev.local;
@@ -119,7 +156,7 @@ impl ConnSummary {
                         RetransmitReason::Rto => self.retransmissions_rto += 1,
                         RetransmitReason::FastRetransmit => self.retransmissions_fast += 1,
                         RetransmitReason::Sack => self.retransmissions_sack += 1,
-                        RetransmitReason::Probe => {}
+                        RetransmitReason::Probe | RetransmitReason::Observed => {}
                     }
                 }
             },
@@ -200,6 +237,7 @@ impl ConnSummary {
     }
 }
 
+/// The names `metric` knows, as expectations may use them.
 pub const CONN_METRICS: &[&str] = &[
     "segments_sent",
     "segments_received",

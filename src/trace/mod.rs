@@ -5,203 +5,48 @@
 //! Nothing else keeps books: what the summary says is what the events said.
 
 pub mod conn;
+pub mod read;
 
+use crate::net::{EventSink, LinkDropCause, NetEvent, NodeDropCause, NodeId};
 use crate::sim::Instant;
 use crate::tcp::TcpEvent;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 
-pub type LinkId = usize;
-pub type NodeId = usize;
-
-/// Direction of travel on a link: from end `a` to end `b`, or back.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
-pub enum Dir {
-    #[serde(rename = "a->b")]
-    AtoB,
-    #[serde(rename = "b->a")]
-    BtoA,
-}
-
-impl Dir {
-    pub fn index(self) -> usize {
-        self as usize
-    }
-    pub fn from_sender_side(side: usize) -> Dir {
-        if side == 0 { Dir::AtoB } else { Dir::BtoA }
-    }
-    /// The side (0 = a, 1 = b) a frame travelling this way arrives at.
-    pub fn receiver_side(self) -> usize {
-        match self {
-            Dir::AtoB => 1,
-            Dir::BtoA => 0,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dir::AtoB => "a->b",
-            Dir::BtoA => "b->a",
-        }
-    }
-}
-
-/// Why a link did not deliver a frame.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkDropCause {
-    /// The drop-tail queue was full.
-    Queue,
-    /// Random loss (Bernoulli or Gilbert-Elliott).
-    Loss,
-    /// The link was down.
-    Down,
-    /// The frame was larger than the link's MTU.
-    Mtu,
-    /// A packet-matching fault rule dropped it.
-    Fault,
-}
-
-/// Why a node discarded a frame or packet it received (or could not send).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NodeDropCause {
-    /// Did not parse (truncated, bad header fields) — counted and dropped, never a panic.
-    Malformed,
-    /// IPv4 header checksum wrong.
-    BadIpChecksum,
-    /// TCP/UDP/ICMP checksum wrong.
-    BadChecksum,
-    /// Ethernet destination neither ours nor broadcast.
-    NotForUs,
-    /// An IP packet for another address reached a host that does not forward.
-    NotForwarding,
-    /// No route to the destination.
-    NoRoute,
-    /// TTL reached zero in a router.
-    TtlExpired,
-    /// Larger than the outgoing MTU: with DF set, ICMP fragmentation-needed is sent back; without DF it
-    /// is dropped silently (netlab routers do not fragment).
-    TooBig,
-    /// Waited for an ARP reply that never came (CS144: 5 s).
-    ArpTimeout,
-    /// Too many datagrams (256) were already waiting for one ARP reply.
-    ArpQueueFull,
-    /// A transport protocol or port nobody listens on.
-    NoListener,
-    /// Unsupported (fragments, non-IPv4 ethertypes, ...).
-    Unsupported,
-}
-
-#[derive(Clone, Debug, Serialize)]
-#[serde(tag = "ev", rename_all = "snake_case")]
-pub enum TraceKind {
-    /// A link accepted a frame (recorded when it was offered); it starts on the wire `queued_ns` later,
-    /// after waiting in the link's queue.
-    LinkTx {
-        link: LinkId,
-        dir: Dir,
-        frame: u64,
-        len: usize,
-        queued_ns: u64,
-    },
-    LinkDrop {
-        link: LinkId,
-        dir: Dir,
-        frame: u64,
-        len: usize,
-        cause: LinkDropCause,
-    },
-    LinkDeliver {
-        link: LinkId,
-        dir: Dir,
-        frame: u64,
-        len: usize,
-    },
-    LinkDuplicate {
-        link: LinkId,
-        dir: Dir,
-        frame: u64,
-        copy: u64,
-    },
-    LinkReorder {
-        link: LinkId,
-        dir: Dir,
-        frame: u64,
-    },
-    LinkCorrupt {
-        link: LinkId,
-        dir: Dir,
-        frame: u64,
-        bit: usize,
-    },
-    LinkState {
-        link: LinkId,
-        up: bool,
-    },
-    LinkChange {
-        link: LinkId,
-        what: String,
-    },
-    NodeDrop {
-        node: NodeId,
-        frame: u64,
-        cause: NodeDropCause,
-    },
-    /// A node sent an ICMP error (time exceeded, unreachable).
-    IcmpError {
-        node: NodeId,
-        icmp_type: u8,
-        code: u8,
-        to: std::net::Ipv4Addr,
-    },
-    ArpRequest {
-        node: NodeId,
-        target: std::net::Ipv4Addr,
-    },
-    ArpReply {
-        node: NodeId,
-        target: std::net::Ipv4Addr,
-    },
-    Tcp {
-        node: NodeId,
-        /// For `segment_sent`: the frame the segment became (link events name the same frame).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        frame: Option<u64>,
-        #[serde(flatten)]
-        event: Box<TcpEvent>,
-    },
-    App {
-        app: usize,
-        line: String,
-    },
-    Fault {
-        index: usize,
-        what: String,
-    },
-}
-
+/// One line of `trace.jsonl`: an event and when it happened.
 #[derive(Clone, Debug, Serialize)]
 pub struct TraceEvent {
+    /// Simulated time (nanoseconds since the start in the JSON).
     pub t: Instant,
+    /// What happened; its fields are flattened into the line, `ev` naming the kind.
     #[serde(flatten)]
-    pub kind: TraceKind,
+    pub kind: NetEvent,
 }
 
 /// Counters of one link direction.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct LinkDirStats {
+    /// Frames the link accepted (put in its queue or on the wire).
     pub sent: u64,
+    /// Bytes of those frames, Ethernet headers included.
     pub sent_bytes: u64,
+    /// Frames that arrived at the far end (duplicates included).
     pub delivered: u64,
+    /// Bytes of those frames.
     pub delivered_bytes: u64,
+    /// Frames not delivered, by cause (only causes that happened appear).
     pub dropped: BTreeMap<LinkDropCause, u64>,
+    /// Extra copies made (by the `duplicate` impairment or a fault rule).
     pub duplicated: u64,
+    /// Frames held back so that later ones passed them.
     pub reordered: u64,
+    /// Frames with a bit flipped in transit.
     pub corrupted: u64,
 }
 
 impl LinkDirStats {
+    /// Frames not delivered, all causes together.
     pub fn dropped_total(&self) -> u64 {
         self.dropped.values().sum()
     }
@@ -210,12 +55,19 @@ impl LinkDirStats {
 /// Counters of one node.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct NodeStats {
+    /// Frames or packets the node discarded, by cause (only causes that happened appear).
     pub dropped: BTreeMap<NodeDropCause, u64>,
+    /// ICMP error messages sent, all types.
     pub icmp_errors_sent: u64,
+    /// Of those, time exceeded (type 11).
     pub time_exceeded_sent: u64,
+    /// Of those, destination unreachable (type 3).
     pub unreachable_sent: u64,
+    /// ARP requests broadcast.
     pub arp_requests: u64,
+    /// ARP replies sent.
     pub arp_replies: u64,
+    /// Events of the node's TCP stack (whether or not they were written to a trace).
     pub tcp_events: u64,
     /// TCP segments with RST sent by this node (by connections and on behalf of closed ports).
     pub rsts_sent: u64,
@@ -223,18 +75,25 @@ pub struct NodeStats {
 
 /// Receives every event; keeps counters; optionally writes JSON lines.
 pub struct Tracer {
+    /// Counters per link (indexed by `LinkId`), per direction (a -> b first).
     pub links: Vec<[LinkDirStats; 2]>,
+    /// Counters per node (indexed by `NodeId`).
     pub nodes: Vec<NodeStats>,
+    /// Events seen, all kinds.
     pub events: u64,
     sink: Option<Box<dyn Write>>,
     /// Per-connection accounting from the TCP events (when on: the default).
     keep_tcp: bool,
+    /// One summary per TCP socket, in (node, socket) order.
     pub conns: BTreeMap<conn::ConnKey, conn::ConnSummary>,
+    /// Node names (indexed by `NodeId`), for the connection summaries.
     pub node_names: Vec<String>,
+    /// The first error writing the trace; writing stops there, counting goes on.
     pub write_error: Option<String>,
 }
 
 impl Tracer {
+    /// A tracer for `links` links and `nodes` nodes that counts and writes nothing out.
     pub fn new(links: usize, nodes: usize) -> Self {
         Tracer {
             links: vec![Default::default(); links],
@@ -247,19 +106,18 @@ impl Tracer {
             write_error: None,
         }
     }
+    /// Writes every event from now on to `w`, one JSON line each.
     pub fn set_sink(&mut self, w: Box<dyn Write>) {
         self.sink = Some(w);
     }
+    /// Whether to keep per-connection summaries (`conns`; on by default).
     pub fn set_keep_tcp(&mut self, keep: bool) {
         self.keep_tcp = keep;
     }
-    pub fn writes_json(&self) -> bool {
-        self.sink.is_some()
-    }
 
     /// Records one event.
-    pub fn emit(&mut self, t: Instant, kind: TraceKind) {
-        if let TraceKind::Tcp { node, frame, event } = kind {
+    pub fn emit(&mut self, t: Instant, kind: NetEvent) {
+        if let NetEvent::Tcp { node, frame, event } = kind {
             return self.emit_tcp(node, *event, frame);
         }
         self.events += 1;
@@ -276,7 +134,7 @@ impl Tracer {
         self.count_tcp(node, &event);
         if self.sink.is_some() {
             let t = event.time;
-            self.write(&TraceEvent { t, kind: TraceKind::Tcp { node, frame, event: Box::new(event) } });
+            self.write(&TraceEvent { t, kind: NetEvent::Tcp { node, frame, event: Box::new(event) } });
         }
     }
 
@@ -323,26 +181,26 @@ impl Tracer {
         }
     }
 
-    fn count(&mut self, kind: &TraceKind) {
+    fn count(&mut self, kind: &NetEvent) {
         match kind {
-            TraceKind::LinkTx { link, dir, len, .. } => {
+            NetEvent::LinkTx { link, dir, len, .. } => {
                 let s = &mut self.links[*link][dir.index()];
                 s.sent += 1;
                 s.sent_bytes += *len as u64;
             }
-            TraceKind::LinkDrop { link, dir, cause, .. } => {
+            NetEvent::LinkDrop { link, dir, cause, .. } => {
                 *self.links[*link][dir.index()].dropped.entry(*cause).or_default() += 1;
             }
-            TraceKind::LinkDeliver { link, dir, len, .. } => {
+            NetEvent::LinkDeliver { link, dir, len, .. } => {
                 let s = &mut self.links[*link][dir.index()];
                 s.delivered += 1;
                 s.delivered_bytes += *len as u64;
             }
-            TraceKind::LinkDuplicate { link, dir, .. } => self.links[*link][dir.index()].duplicated += 1,
-            TraceKind::LinkReorder { link, dir, .. } => self.links[*link][dir.index()].reordered += 1,
-            TraceKind::LinkCorrupt { link, dir, .. } => self.links[*link][dir.index()].corrupted += 1,
-            TraceKind::NodeDrop { node, cause, .. } => *self.nodes[*node].dropped.entry(*cause).or_default() += 1,
-            TraceKind::IcmpError { node, icmp_type, .. } => {
+            NetEvent::LinkDuplicate { link, dir, .. } => self.links[*link][dir.index()].duplicated += 1,
+            NetEvent::LinkReorder { link, dir, .. } => self.links[*link][dir.index()].reordered += 1,
+            NetEvent::LinkCorrupt { link, dir, .. } => self.links[*link][dir.index()].corrupted += 1,
+            NetEvent::NodeDrop { node, cause, .. } => *self.nodes[*node].dropped.entry(*cause).or_default() += 1,
+            NetEvent::IcmpError { node, icmp_type, .. } => {
                 let s = &mut self.nodes[*node];
                 s.icmp_errors_sent += 1;
                 match icmp_type {
@@ -351,16 +209,14 @@ impl Tracer {
                     _ => {}
                 }
             }
-            TraceKind::ArpRequest { node, .. } => self.nodes[*node].arp_requests += 1,
-            TraceKind::ArpReply { node, .. } => self.nodes[*node].arp_replies += 1,
-            TraceKind::Tcp { node, event, .. } => self.count_tcp(*node, event),
-            TraceKind::LinkState { .. }
-            | TraceKind::LinkChange { .. }
-            | TraceKind::App { .. }
-            | TraceKind::Fault { .. } => {}
+            NetEvent::ArpRequest { node, .. } => self.nodes[*node].arp_requests += 1,
+            NetEvent::ArpReply { node, .. } => self.nodes[*node].arp_replies += 1,
+            NetEvent::Tcp { node, event, .. } => self.count_tcp(*node, event),
+            NetEvent::LinkState { .. } | NetEvent::App { .. } | NetEvent::Fault { .. } => {}
         }
     }
 
+    /// Writes out buffered trace lines; the first write error, if any.
     pub fn flush(&mut self) -> std::io::Result<()> {
         if let Some(e) = &self.write_error {
             return Err(std::io::Error::other(e.clone()));
@@ -369,5 +225,31 @@ impl Tracer {
             Some(w) => w.flush(),
             None => Ok(()),
         }
+    }
+}
+
+impl EventSink for Tracer {
+    fn emit(&mut self, t: Instant, event: NetEvent) {
+        Tracer::emit(self, t, event)
+    }
+    fn emit_tcp(&mut self, node: NodeId, event: TcpEvent, frame: Option<u64>) {
+        Tracer::emit_tcp(self, node, event, frame)
+    }
+    fn count_skipped_tcp(&mut self, node: NodeId, n: u64) {
+        Tracer::count_skipped_tcp(self, node, n)
+    }
+    fn writes(&self) -> bool {
+        Tracer::writes(self)
+    }
+    fn finish(&mut self) -> Result<(), String> {
+        self.flush().map_err(|e| format!("trace: {e}"))
+    }
+    fn observed(&mut self, node: NodeId, socket: crate::tcp::SocketId) {
+        if let Some(c) = self.conns.get_mut(&(node, socket)) {
+            c.observed = true;
+        }
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }

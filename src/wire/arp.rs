@@ -2,9 +2,12 @@
 use super::{MacAddr, Result, WireError};
 use std::net::Ipv4Addr;
 
+/// The ARP operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArpOp {
+    /// "Who has `target_ip`? Tell `sender_ip`" (broadcast).
     Request,
+    /// "`sender_ip` is at `sender_mac`" (unicast to the requester).
     Reply,
 }
 
@@ -18,12 +21,18 @@ impl ArpOp {
     }
 }
 
+/// An ARP packet for IPv4 over Ethernet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ArpRepr {
+    /// Request or reply.
     pub op: ArpOp,
+    /// The hardware address of the sender.
     pub sender_mac: MacAddr,
+    /// The protocol address of the sender.
     pub sender_ip: Ipv4Addr,
+    /// The hardware address of the target (zero in a request: it is what is asked for).
     pub target_mac: MacAddr,
+    /// The protocol address of the target.
     pub target_ip: Ipv4Addr,
 }
 
@@ -31,6 +40,7 @@ const HTYPE_ETHERNET: u16 = 1;
 const PTYPE_IPV4: u16 = 0x0800;
 
 impl ArpRepr {
+    /// Length of an Ethernet/IPv4 ARP packet: 8 bytes of header and two (MAC, IPv4) pairs.
     pub const LEN: usize = 28;
     /// Parses an ARP packet (htype 1, ptype 0x0800, hlen 6, plen 4; anything else is Unsupported).
     /// Bytes after the first 28 (Ethernet padding) are ignored.

@@ -2,12 +2,16 @@
 use super::{Result, WireError};
 use std::fmt;
 
+/// A 48-bit Ethernet address, shown as `02:00:00:00:00:01`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct MacAddr(pub [u8; 6]);
 
 impl MacAddr {
+    /// `ff:ff:ff:ff:ff:ff`: every station on the link.
     pub const BROADCAST: MacAddr = MacAddr([0xff; 6]);
+    /// `00:00:00:00:00:00`: "unknown", as in the target of an ARP request.
     pub const ZERO: MacAddr = MacAddr([0; 6]);
+    /// Whether this is the broadcast address.
     pub fn is_broadcast(&self) -> bool {
         *self == Self::BROADCAST
     }
@@ -36,15 +40,21 @@ impl From<[u8; 6]> for MacAddr {
     }
 }
 
+/// What an Ethernet frame carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EtherType {
+    /// IPv4 (0x0800).
     Ipv4,
+    /// ARP (0x0806).
     Arp,
+    /// Any other type, kept so that it can be counted and shown.
     Other(u16),
 }
 
 impl EtherType {
+    /// The EtherType of IPv4.
     pub const IPV4: u16 = 0x0800;
+    /// The EtherType of ARP.
     pub const ARP: u16 = 0x0806;
 }
 
@@ -68,14 +78,19 @@ impl From<EtherType> for u16 {
     }
 }
 
+/// An Ethernet II header (no 802.1Q tag; the frame check sequence is not modelled).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EthernetRepr {
+    /// Destination address.
     pub dst: MacAddr,
+    /// Source address.
     pub src: MacAddr,
+    /// What the payload is.
     pub ethertype: EtherType,
 }
 
 impl EthernetRepr {
+    /// Destination, source and type: 6 + 6 + 2 bytes.
     pub const HEADER_LEN: usize = 14;
     /// Splits a frame into its header and payload.
     ///

@@ -2,33 +2,49 @@
 use super::checksum;
 use super::{Result, WireError};
 
+/// An ICMP message; the payload borrows from the parsed buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IcmpRepr<'a> {
+    /// Type 8 ("ping").
     EchoRequest {
+        /// Identifier, chosen by the sender to match replies (like a port).
         ident: u16,
+        /// Sequence number within `ident`.
         seq: u16,
+        /// Data that the reply echoes back.
         data: &'a [u8],
     },
+    /// Type 0, the answer to an echo request with the same `ident`, `seq` and `data`.
     EchoReply {
+        /// Identifier copied from the request.
         ident: u16,
+        /// Sequence number copied from the request.
         seq: u16,
+        /// Data copied from the request.
         data: &'a [u8],
     },
     /// Type 11; code 0 = TTL exceeded in transit. `invoking` is the IP header + first bytes of the
     /// datagram that caused it.
     TimeExceeded {
+        /// 0: TTL exceeded in transit; 1: fragment reassembly time exceeded.
         code: u8,
+        /// The IP header and first bytes of the datagram that caused the message.
         invoking: &'a [u8],
     },
     /// Type 3; code 0 net, 1 host, 3 port unreachable, 4 fragmentation needed (with next_hop_mtu).
     DestUnreachable {
+        /// Why (see the `DEST_UNREACH_*` constants).
         code: u8,
+        /// For code 4, the MTU of the next hop (RFC 1191 section 4); 0 otherwise.
         next_hop_mtu: u16,
+        /// The IP header and first bytes of the datagram that could not be delivered.
         invoking: &'a [u8],
     },
     /// Any other type: kept so that it can be counted and shown.
     Other {
+        /// The ICMP type.
         icmp_type: u8,
+        /// The ICMP code.
         code: u8,
     },
 }
@@ -39,9 +55,13 @@ const TYPE_ECHO_REQUEST: u8 = 8;
 const TYPE_TIME_EXCEEDED: u8 = 11;
 
 impl<'a> IcmpRepr<'a> {
+    /// Destination unreachable code 0: no route to the network.
     pub const DEST_UNREACH_NET: u8 = 0;
+    /// Destination unreachable code 1: the host does not answer (e.g. ARP fails).
     pub const DEST_UNREACH_HOST: u8 = 1;
+    /// Destination unreachable code 3: no one listens on the port (RFC 1122 3.2.2.1).
     pub const DEST_UNREACH_PORT: u8 = 3;
+    /// Destination unreachable code 4: fragmentation needed and DF set (RFC 1191 path MTU discovery).
     pub const DEST_UNREACH_FRAG_NEEDED: u8 = 4;
     /// Time exceeded code 0: TTL exceeded in transit.
     pub const TIME_EXCEEDED_TTL: u8 = 0;

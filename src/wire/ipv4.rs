@@ -3,17 +3,25 @@ use super::checksum;
 use super::{Result, WireError};
 use std::net::Ipv4Addr;
 
+/// The protocol field of an IPv4 header: what the payload is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum IpProtocol {
+    /// ICMP (1).
     Icmp,
+    /// TCP (6).
     Tcp,
+    /// UDP (17).
     Udp,
+    /// Any other protocol number.
     Other(u8),
 }
 
 impl IpProtocol {
+    /// The protocol number of ICMP.
     pub const ICMP: u8 = 1;
+    /// The protocol number of TCP.
     pub const TCP: u8 = 6;
+    /// The protocol number of UDP.
     pub const UDP: u8 = 17;
 }
 
@@ -39,15 +47,22 @@ impl From<IpProtocol> for u8 {
     }
 }
 
+/// An IPv4 header without options (options are skipped on parse, never emitted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ipv4Repr {
+    /// Source address.
     pub src: Ipv4Addr,
+    /// Destination address.
     pub dst: Ipv4Addr,
+    /// What the payload is.
     pub protocol: IpProtocol,
+    /// Hops left; a router that decrements it to zero drops the packet (ICMP time exceeded).
     pub ttl: u8,
     /// DSCP and ECN byte (TOS).
     pub tos: u8,
+    /// Identification field (RFC 791; only meaningful for fragments, which netlab does not make).
     pub ident: u16,
+    /// The DF (don't fragment) flag; set on TCP segments for path MTU discovery (RFC 1191).
     pub dont_frag: bool,
     /// Length of the payload (total length minus header length).
     pub payload_len: usize,

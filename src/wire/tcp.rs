@@ -9,31 +9,56 @@ use std::net::Ipv4Addr;
 pub struct TcpFlags(pub u8);
 
 impl TcpFlags {
+    /// No more data from the sender.
     pub const FIN: TcpFlags = TcpFlags(0x01);
+    /// Synchronize sequence numbers (opens a connection).
     pub const SYN: TcpFlags = TcpFlags(0x02);
+    /// Reset the connection.
     pub const RST: TcpFlags = TcpFlags(0x04);
+    /// Push: deliver the data to the application promptly.
     pub const PSH: TcpFlags = TcpFlags(0x08);
+    /// The acknowledgment field is significant.
     pub const ACK: TcpFlags = TcpFlags(0x10);
+    /// The urgent pointer is significant (netlab never sets it).
     pub const URG: TcpFlags = TcpFlags(0x20);
+    /// ECN echo (RFC 3168; netlab never sets it).
     pub const ECE: TcpFlags = TcpFlags(0x40);
+    /// Congestion window reduced (RFC 3168; netlab never sets it).
     pub const CWR: TcpFlags = TcpFlags(0x80);
+    /// Names in Wireshark's order (lowest bit first), e.g. "FIN|PSH|ACK".
+    const NAMES: [&'static str; 8] = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"];
+
+    /// Whether every flag of `o` is set.
     pub fn contains(self, o: TcpFlags) -> bool {
         self.0 & o.0 == o.0
     }
+    /// Whether FIN is set.
     pub fn fin(self) -> bool {
         self.contains(Self::FIN)
     }
+    /// Whether SYN is set.
     pub fn syn(self) -> bool {
         self.contains(Self::SYN)
     }
+    /// Whether RST is set.
     pub fn rst(self) -> bool {
         self.contains(Self::RST)
     }
+    /// Whether ACK is set.
     pub fn ack(self) -> bool {
         self.contains(Self::ACK)
     }
+    /// Whether PSH is set.
     pub fn psh(self) -> bool {
         self.contains(Self::PSH)
+    }
+    /// Whether URG is set.
+    pub fn urg(self) -> bool {
+        self.contains(Self::URG)
+    }
+    /// Whether no flag is set.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
     }
 }
 impl std::ops::BitOr for TcpFlags {
@@ -51,17 +76,6 @@ impl std::ops::BitAnd for TcpFlags {
     type Output = TcpFlags;
     fn bitand(self, o: TcpFlags) -> TcpFlags {
         TcpFlags(self.0 & o.0)
-    }
-}
-
-impl TcpFlags {
-    /// Names in Wireshark's order (lowest bit first), e.g. "FIN|PSH|ACK".
-    const NAMES: [&'static str; 8] = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"];
-    pub fn urg(self) -> bool {
-        self.contains(Self::URG)
-    }
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
     }
 }
 
@@ -94,8 +108,11 @@ impl fmt::Debug for TcpFlags {
 /// The options netlab understands. Unknown kinds are skipped by their length on parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TcpOptions {
+    /// Maximum segment size the sender can receive (kind 2; SYN only, RFC 9293 3.7.1).
     pub mss: Option<u16>,
+    /// Window scale shift count (kind 3; SYN only, RFC 7323 section 2).
     pub window_scale: Option<u8>,
+    /// SACK permitted (kind 4; SYN only, RFC 2018).
     pub sack_permitted: bool,
     /// Up to 4 SACK blocks (left, right), in the order they appear; unused slots are None.
     pub sack_blocks: [Option<(u32, u32)>; 4],
@@ -273,21 +290,48 @@ impl TcpOptions {
     }
 }
 
+/// A TCP segment: header fields, options and the payload it borrows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpRepr<'a> {
+    /// Source port.
     pub src_port: u16,
+    /// Destination port.
     pub dst_port: u16,
+    /// Sequence number of the first octet (of the SYN, if set).
     pub seq: u32,
+    /// Acknowledgment number: the next sequence number expected (meaningful with ACK).
     pub ack: u32,
+    /// Control flags.
     pub flags: TcpFlags,
+    /// Receive window, unscaled as on the wire (RFC 7323: shifted by the peer's window scale).
     pub window: u16,
+    /// Urgent pointer (meaningful with URG; netlab sends 0).
     pub urgent: u16,
+    /// The options netlab understands.
     pub options: TcpOptions,
+    /// The data.
     pub payload: &'a [u8],
 }
 
 impl<'a> TcpRepr<'a> {
+    /// The length of a header without options.
     pub const MIN_HEADER_LEN: usize = 20;
+
+    /// A segment with no options and no payload.
+    pub fn bare(src_port: u16, dst_port: u16, seq: u32, ack: u32, flags: TcpFlags, window: u16) -> TcpRepr<'static> {
+        TcpRepr { src_port, dst_port, seq, ack, flags, window, urgent: 0, options: TcpOptions::default(), payload: &[] }
+    }
+
+    /// A bare RST (no ACK) with sequence number `seq`, as sent in answer to a segment without ACK or
+    /// forged by a fault rule (RFC 9293 3.10.7.1).
+    pub fn rst(src_port: u16, dst_port: u16, seq: u32) -> TcpRepr<'static> {
+        TcpRepr::bare(src_port, dst_port, seq, 0, TcpFlags::RST, 0)
+    }
+
+    /// A bare ACK (no options, no payload).
+    pub fn ack(src_port: u16, dst_port: u16, seq: u32, ack: u32, window: u16) -> TcpRepr<'static> {
+        TcpRepr::bare(src_port, dst_port, seq, ack, TcpFlags::ACK, window)
+    }
     /// Parses a segment (header, options, payload) and verifies the checksum over the pseudo-header
     /// (`WireError::BadChecksum`). Malformed option lengths are rejected.
     ///

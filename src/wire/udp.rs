@@ -3,15 +3,19 @@ use super::checksum;
 use super::{Result, WireError};
 use std::net::Ipv4Addr;
 
+/// A UDP header; the length and checksum are computed by `emit` and checked by `parse`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UdpRepr {
+    /// Source port.
     pub src_port: u16,
+    /// Destination port.
     pub dst_port: u16,
 }
 
 const PROTO_UDP: u8 = 17;
 
 impl UdpRepr {
+    /// Ports, length and checksum: 4 x 2 bytes.
     pub const HEADER_LEN: usize = 8;
     /// Parses a datagram; verifies the checksum unless it is zero (no checksum). The payload is
     /// trimmed to the UDP length field.

@@ -8,7 +8,7 @@
 
 pub mod ui;
 
-use netlab::plot::{ConnId, TcpKind, Topology, TraceLine};
+use netlab::trace::read::{ConnId, TcpKind, Topology, TraceLine};
 use std::path::Path;
 
 /// One segment row of a connection, for the segment list.
@@ -63,7 +63,7 @@ fn count_before<T>(items: &[T], n: usize, idx: impl Fn(&T) -> usize) -> usize {
 
 impl Timeline {
     pub fn new(events: Vec<TraceLine>, topo: Topology) -> Timeline {
-        let ids = netlab::plot::connections(&events, &topo);
+        let ids = netlab::trace::read::connections(&events, &topo);
         let mut conns: Vec<ConnView> = ids
             .into_iter()
             .map(|id| ConnView {
@@ -154,14 +154,14 @@ impl Timeline {
 
     /// Loads a run directory or a `trace.jsonl` (with `summary.json` beside it for names).
     pub fn load_run(path: &Path) -> Result<Timeline, String> {
-        let (trace, summary) = netlab::plot::run_files(path);
+        let (trace, summary) = netlab::trace::read::run_files(path);
         if !trace.exists() {
             return Err(format!(
                 "{}: no such trace file (expected a scenario .toml, a run directory or a trace.jsonl)",
                 trace.display()
             ));
         }
-        let events = netlab::plot::read_trace(&trace)?;
+        let events = netlab::trace::read::read_trace(&trace)?;
         let topo = Topology::read(&summary)?;
         Ok(Timeline::new(events, topo))
     }
@@ -174,13 +174,13 @@ impl Timeline {
         if !sc.trace {
             return Err(format!("{}: the scenario turns its trace off (trace = false); the viewer needs it", sc.file));
         }
-        let finished = netlab::run::run(&sc, &opts, None, &mut |_| {}).map_err(|e| e.to_string())?;
+        let finished = netlab::run::run(&sc, &opts, None, &mut |_| {}, &|| false).map_err(|e| e.to_string())?;
         if let Some(e) = finished.output_error {
             return Err(e);
         }
         let summary = serde_json::to_value(&finished.report).map_err(|e| e.to_string())?;
         let _ = std::fs::write(dir.join("summary.json"), serde_json::to_vec_pretty(&summary).unwrap_or_default());
-        let events = netlab::plot::read_trace(&dir.join("trace.jsonl"))?;
+        let events = netlab::trace::read::read_trace(&dir.join("trace.jsonl"))?;
         Ok(Timeline::new(events, Topology::from_summary(&summary)))
     }
 

@@ -1,7 +1,7 @@
 //! What each panel shows for a known run (scenarios/echo.toml), drawn into ratatui's TestBackend,
 //! and how the keys move through it.
 
-use netlab::plot::Topology;
+use netlab::trace::read::Topology;
 use netlab_tui::{App, Key, Timeline};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -19,7 +19,7 @@ fn timeline_of(name: &str) -> Timeline {
         std::env::temp_dir().join(format!("netlab-tui-test-{}-{:?}", std::process::id(), std::thread::current().id()));
     let _ = std::fs::remove_dir_all(&dir);
     let opts = netlab::scenario::BuildOptions { out_dir: Some(dir.clone()), captures: false, ..Default::default() };
-    let f = netlab::run::run(&sc, &opts, None, &mut |_| {}).unwrap();
+    let f = netlab::run::run(&sc, &opts, None, &mut |_| {}, &|| false).unwrap();
     std::fs::write(dir.join("summary.json"), serde_json::to_vec(&f.report).unwrap()).unwrap();
     let tl = Timeline::load_run(&dir).unwrap();
     let _ = std::fs::remove_dir_all(&dir);

@@ -14,23 +14,29 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::Write;
 
+/// One pcap file: the frames seen at one interface.
 pub struct Capture {
+    /// `<link>-<node>`, for error messages.
     pub name: String,
     writer: Option<PcapWriter<Box<dyn Write>>>,
     pending: BinaryHeap<Reverse<(Instant, u64, Vec<u8>)>>,
     /// Buffers of written pending records, for reuse.
     spare: Vec<Vec<u8>>,
     seq: u64,
+    /// Records written so far.
     pub frames: u64,
+    /// The first write error (sticky: nothing more is written after it).
     pub error: Option<String>,
     /// Added to every timestamp: 0 for simulated runs (time starts at the epoch); the wall-clock
     /// time of the start for live runs (src/bridge/), so that records show real time.
     pub epoch_offset_ns: u64,
 }
 
+/// The largest record (bytes of a frame) a capture keeps.
 pub const SNAPLEN: u32 = 65535;
 
 impl Capture {
+    /// A capture named `name` writing a pcap file to `out` (the header is written at once).
     pub fn new(name: String, out: Box<dyn Write>) -> std::io::Result<Capture> {
         let header = PcapHeader {
             datalink: DataLink::ETHERNET,
@@ -112,6 +118,18 @@ impl Capture {
             Some(e) => Err(e.clone()),
             None => Ok(()),
         }
+    }
+}
+
+impl crate::net::FrameRecorder for Capture {
+    fn record(&mut self, now: Instant, ts: Instant, frame: &[u8]) {
+        Capture::record(self, now, ts, frame)
+    }
+    fn set_epoch_offset(&mut self, offset_ns: u64) {
+        self.epoch_offset_ns = offset_ns;
+    }
+    fn finish(&mut self) -> Result<(), String> {
+        Capture::finish(self)
     }
 }
 

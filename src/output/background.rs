@@ -50,6 +50,7 @@ pub struct Background {
 }
 
 impl Background {
+    /// Starts the writer thread; fails only if the thread cannot be spawned.
     pub fn new() -> io::Result<Background> {
         let (tx, rx) = sync_channel(IN_FLIGHT);
         let shared = Arc::new(Shared { spare: Mutex::new(Vec::new()) });

@@ -4,8 +4,9 @@
 //! seed, the sink regenerates the sender's content and checks the hash itself.
 
 use crate::app::bulk::Content;
-use crate::app::{Ctx, hex};
+use crate::app::hex;
 use crate::sim::SimRng;
+use crate::world::Host;
 use sha2::{Digest, Sha256};
 use std::net::SocketAddrV4;
 
@@ -32,7 +33,7 @@ pub fn http_body(seed: u64, app: &str, n: usize) -> Vec<u8> {
 
 /// Sends `bytes` bytes of the app's content to `to`, half-closes, waits for the receiver to close,
 /// then closes.
-pub async fn remote_sender(ctx: Ctx, to: SocketAddrV4, bytes: u64) -> Result<(), String> {
+pub async fn remote_sender(ctx: Host, to: SocketAddrV4, bytes: u64) -> Result<(), String> {
     let start = ctx.now();
     let mut content = Content::new(ctx.rng("data"), bytes);
     let s = ctx.connect(to, None).await.map_err(|e| format!("connect to {to}: {e}"))?;
@@ -58,14 +59,14 @@ pub async fn remote_sender(ctx: Ctx, to: SocketAddrV4, bytes: u64) -> Result<(),
 }
 
 /// Accepts one connection on `port`, reads it to the end and reports what it got.
-pub async fn sink(ctx: Ctx, port: u16, bytes: Option<u64>, expect_from: Option<String>) -> Result<(), String> {
+pub async fn sink(ctx: Host, port: u16, bytes: Option<u64>, expect_from: Option<String>) -> Result<(), String> {
     let l = ctx.listen(port, 4, None).map_err(|e| format!("listen on {port}: {e}"))?;
     ctx.print(format!("bulk sink listening on port {port}"));
     let s = l.accept().await.map_err(|e| e.to_string())?;
     let _ = l.close();
     let start = ctx.now();
     let mut h = Sha256::new();
-    let n = s.read_to_end(|c| h.update(c)).await.map_err(|e| format!("receive: {e}"))?;
+    let n = s.read_to_end_with(|c| h.update(c)).await.map_err(|e| format!("receive: {e}"))?;
     let _ = s.close();
     let sha = hex(&h.finalize());
     let secs = (ctx.now() - start).as_secs_f64();

@@ -1,13 +1,15 @@
-//! The real-time driver (`World::run_realtime`) with a fake clock: no OS time, no devices. It must
+//! The event loop with a live-style clock (`World::drive` with a `Clock` that does not stop when
+//! idle) and a fake time: no OS time, no devices. It must
 //! run the same protocol code to the same results as the simulated loop, stop when the applications
 //! are done (after its short linger), at the time limit, or when interrupted.
 
-use netlab::net::StopReason;
-use netlab::net::fabric::Frame;
-use netlab::net::world::{LiveIo, Network};
-use netlab::scenario::{BuildOptions, Scenario};
-use netlab::sim::{Duration, Instant};
-use netlab::trace::LinkId;
+use super::driver::Clock;
+use super::{AppReport, RunLimits, StopReason};
+use crate::net::LinkId;
+use crate::net::fabric::Frame;
+use crate::net::network::Network;
+use crate::scenario::{BuildOptions, Scenario};
+use crate::sim::{Duration, Instant};
 use std::path::Path;
 
 /// A clock that jumps to each deadline at once; `interrupt_at` plays Ctrl-C.
@@ -17,10 +19,17 @@ struct FakeIo {
     interrupt_at: Option<Instant>,
 }
 
-impl LiveIo for FakeIo {
-    fn now(&mut self) -> Instant {
+impl Clock for FakeIo {
+    fn now(&mut self, _next: Option<Instant>) -> Instant {
         self.now
     }
+    fn stops_when_idle(&self) -> bool {
+        false
+    }
+    fn linger(&self) -> Duration {
+        Duration::from_secs(2)
+    }
+    fn progress(&mut self, _now: Instant) {}
     fn wait(&mut self, deadline: Instant) {
         self.waits += 1;
         // Like the real one: never more than 250 ms at once.
@@ -45,16 +54,16 @@ fn echo() -> Scenario {
 fn same_results_as_the_simulated_loop() {
     let sc = echo();
     let opts = BuildOptions::default();
-    let mut sim = sc.build(&opts).expect("build");
-    let limits = netlab::run::limits(&sc, None);
-    sim.run(limits);
-    let mut live = sc.build(&opts).expect("build");
+    let mut sim = sc.build(&opts, None).expect("build");
+    let limits = crate::run::limits(&sc, None);
+    sim.run_with(limits);
+    let mut live = sc.build(&opts, None).expect("build");
     let mut io = FakeIo { now: Instant::ZERO, waits: 0, interrupt_at: None };
-    let limits = netlab::net::RunLimits { stop_when_apps_done: true, ..limits };
-    let out = live.run_realtime(limits, &mut io);
+    let limits = RunLimits { stop_when_apps_done: true, ..limits };
+    let out = live.drive(limits, &mut io);
     assert_eq!(out.reason, StopReason::AppsFinished);
-    let (a, b) = (sim.core.apps.borrow(), live.core.apps.borrow());
-    let client = |apps: &[netlab::net::world::AppReport]| {
+    let (a, b) = (sim.apps(), live.apps());
+    let client = |apps: &[AppReport]| {
         let c = apps.iter().find(|x| x.name == "client").expect("client").clone();
         (c.output, c.metrics, c.finished_at)
     };
@@ -69,16 +78,16 @@ fn same_results_as_the_simulated_loop() {
 fn stops_at_the_time_limit_or_when_interrupted() {
     let sc = echo();
     let opts = BuildOptions::default();
-    let mut w = sc.build(&opts).expect("build");
+    let mut w = sc.build(&opts, None).expect("build");
     let mut io = FakeIo { now: Instant::ZERO, waits: 0, interrupt_at: None };
-    let limits = netlab::run::limits(&sc, Some(Duration::from_millis(1500)));
-    let out = w.run_realtime(limits, &mut io);
+    let limits = crate::run::limits(&sc, Some(Duration::from_millis(1500)));
+    let out = w.drive(limits, &mut io);
     assert_eq!(out.reason, StopReason::TimeLimit);
     assert_eq!(out.sim_time, Instant::ZERO + Duration::from_millis(1500));
 
-    let mut w = sc.build(&opts).expect("build");
+    let mut w = sc.build(&opts, None).expect("build");
     let mut io = FakeIo { now: Instant::ZERO, waits: 0, interrupt_at: Some(Instant::ZERO + Duration::from_secs(1)) };
-    let out = w.run_realtime(netlab::run::limits(&sc, None), &mut io);
+    let out = w.drive(crate::run::limits(&sc, None), &mut io);
     assert_eq!(out.reason, StopReason::Interrupted);
     assert!(out.sim_time <= Instant::ZERO + Duration::from_secs(1));
 }

@@ -3,12 +3,12 @@
 //! Everything here is a pure function of the scenario and the seed (no wall-clock figures), so two
 //! runs with the same seed give byte-identical summaries.
 
-use crate::net::world::AppReport;
-use crate::net::{RunOutcome, World};
+pub mod plot;
+
 use crate::scenario::Scenario;
 use crate::scenario::expect::{ExpectResult, evaluate};
 use crate::trace::conn::{ConnSummary, state_name};
-use crate::trace::{LinkDirStats, NodeStats};
+use crate::world::{AppReport, LinkReport, NodeReport, RunOutcome, StopReason, World};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -16,77 +16,50 @@ use std::fmt::Write as _;
 /// thousands of connections would otherwise print megabytes nobody reads.
 const CONSOLE_CONNECTIONS: usize = 40;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct LinkReport {
-    pub name: String,
-    pub a: String,
-    pub b: String,
-    #[serde(rename = "a->b")]
-    pub a_to_b: LinkDirStats,
-    #[serde(rename = "b->a")]
-    pub b_to_a: LinkDirStats,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct NodeReport {
-    pub name: String,
-    pub router: bool,
-    #[serde(flatten)]
-    pub stats: NodeStats,
-}
-
+/// Everything a run produced (`summary.json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
+    /// The scenario's name.
     pub scenario: String,
+    /// The scenario file.
     pub file: String,
+    /// The seed the run used.
     pub seed: u64,
+    /// Why and when the run stopped.
     pub outcome: RunOutcome,
+    /// Every link's counters, in the scenario's order.
     pub links: Vec<LinkReport>,
+    /// Every node's counters, in the scenario's order.
     pub nodes: Vec<NodeReport>,
     /// Every TCP connection (listeners excluded), in (host, socket) order.
     pub connections: Vec<ConnSummary>,
+    /// What every application reported, in the order they were spawned.
     pub apps: Vec<AppReport>,
+    /// The outcome of every expectation, in file order.
     pub expectations: Vec<ExpectResult>,
+    /// Whether every expectation held.
     pub passed: bool,
+    /// Events the trace saw (written to `trace.jsonl` or not).
     pub trace_events: u64,
 }
 
 impl RunReport {
+    /// The report of `world` after its run of `scenario` with `seed`; evaluates the expectations.
     pub fn collect(scenario: &Scenario, seed: u64, world: &World, outcome: RunOutcome) -> RunReport {
         let expectations = evaluate(&scenario.expects, world);
-        let net = world.core.net.borrow();
-        let links = net
-            .fab
-            .links
-            .iter()
-            .zip(&net.fab.tracer.links)
-            .map(|(l, st)| LinkReport {
-                name: l.name.clone(),
-                a: net.nodes[l.ends[0].0].name.clone(),
-                b: net.nodes[l.ends[1].0].name.clone(),
-                a_to_b: st[0].clone(),
-                b_to_a: st[1].clone(),
-            })
-            .collect();
-        let nodes = net
-            .nodes
-            .iter()
-            .zip(&net.fab.tracer.nodes)
-            .map(|(n, st)| NodeReport { name: n.name.clone(), router: n.forwarding, stats: st.clone() })
-            .collect();
         let passed = expectations.iter().all(|e| e.passed);
         RunReport {
             scenario: scenario.name.clone(),
             file: scenario.file.clone(),
             seed,
             outcome,
-            links,
-            nodes,
-            connections: net.fab.tracer.conns.values().filter(|c| !c.is_listener()).cloned().collect(),
-            apps: world.core.apps.borrow().clone(),
+            links: world.links(),
+            nodes: world.nodes(),
+            connections: world.connections(),
+            apps: world.apps(),
             expectations,
             passed,
-            trace_events: net.fab.tracer.events,
+            trace_events: world.trace_events(),
         }
     }
 
@@ -95,17 +68,21 @@ impl RunReport {
         let mut s = String::new();
         let o = &self.outcome;
         let reason = match o.reason {
-            crate::net::StopReason::Idle => "nothing left to happen",
-            crate::net::StopReason::AppsFinished => "all applications finished",
-            crate::net::StopReason::TimeLimit => "TIME LIMIT reached",
-            crate::net::StopReason::EventBudget => "EVENT BUDGET used up",
-            crate::net::StopReason::Interrupted => "interrupted (Ctrl-C)",
+            StopReason::Idle => "nothing left to happen",
+            StopReason::AppsFinished => "all applications finished",
+            StopReason::TimeLimit => "TIME LIMIT reached",
+            StopReason::EventBudget => "EVENT BUDGET used up",
+            StopReason::Interrupted => "interrupted (Ctrl-C)",
+            StopReason::StackFailed => "STACK UNDER TEST FAILED",
         };
         let _ = writeln!(
             s,
             "scenario {} (seed {}): stopped at {} s simulated: {reason}",
             self.scenario, self.seed, o.sim_time
         );
+        if let Some(e) = &o.error {
+            let _ = writeln!(s, "  error: {e}");
+        }
         let sim_s = o.sim_time.as_secs_f64();
         match wall {
             Some(w) => {
@@ -185,7 +162,8 @@ impl RunReport {
             for c in self.connections.iter().take(CONSOLE_CONNECTIONS) {
                 let addr = |a: Option<std::net::SocketAddrV4>| a.map_or("?".to_string(), |a| a.to_string());
                 let path: Vec<&str> = c.states.iter().map(|(_, st)| state_name(*st)).collect();
-                let _ = writeln!(s, "  {} {} -> {}: {}", c.host, addr(c.local), addr(c.remote), path.join(" > "));
+                let how = if c.observed { " (observed on the wire)" } else { "" };
+                let _ = writeln!(s, "  {} {} -> {}: {}{how}", c.host, addr(c.local), addr(c.remote), path.join(" > "));
                 let ms = |d: Option<crate::sim::Duration>| {
                     d.map_or("-".to_string(), |d| format!("{:.1} ms", d.as_nanos() as f64 / 1e6))
                 };

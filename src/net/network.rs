@@ -1,0 +1,113 @@
+//! The network as one value: its nodes and the fabric that joins them, and the handling of one
+//! event at a time. The simulated and the real-time drivers (`world::driver`) both run events
+//! through `Network::dispatch`.
+
+use super::event::NetEvent;
+use super::fabric::{Event, Fabric, Frame, arrival_lane, prefetch};
+use super::faults::TimedFault;
+use super::ids::{LinkId, NodeId};
+use super::node::Node;
+use crate::sim::Instant;
+
+/// What the network is: nodes, and the fabric (links, queue, tracer, captures).
+pub(crate) struct Network {
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) fab: Fabric,
+    dirty: Vec<NodeId>,
+    is_dirty: Vec<bool>,
+    pub(crate) faults: Vec<TimedFault>,
+    /// The first failure of a stack under test (a crashed or hung external process), which stops
+    /// the run.
+    pub(crate) stack_failure: Option<String>,
+}
+
+impl Network {
+    /// A network of `nodes` joined by `fab`, with the timed faults `faults` (already scheduled).
+    pub(crate) fn new(nodes: Vec<Node>, fab: Fabric, faults: Vec<TimedFault>) -> Network {
+        let n = nodes.len();
+        Network { nodes, fab, dirty: Vec::new(), is_dirty: vec![false; n], faults, stack_failure: None }
+    }
+
+    /// Notes that a node may have output or new deadlines to process after the current step.
+    pub fn touch(&mut self, node: NodeId) {
+        if !self.is_dirty[node] {
+            self.is_dirty[node] = true;
+            self.dirty.push(node);
+        }
+    }
+
+    /// Lets every touched node send what it has and schedule its next timer.
+    pub fn flush(&mut self) {
+        // Indexing by position: flushing a node never touches another node directly.
+        let mut i = 0;
+        while i < self.dirty.len() {
+            let id = self.dirty[i];
+            self.is_dirty[id] = false;
+            let node = &mut self.nodes[id];
+            node.flush_tcp(&mut self.fab);
+            node.reschedule(&mut self.fab);
+            if node.foreign.is_some() && self.stack_failure.is_none() {
+                self.stack_failure = node.stack_failure();
+            }
+            i += 1;
+        }
+        self.dirty.clear();
+    }
+
+    pub fn node_id(&self, name: &str) -> Option<NodeId> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+
+    /// Executes one event at time `t` (the simulated and the real-time loop share this). A frame
+    /// arriving at a link end that leads outside the process goes to `outside` (live bridges).
+    pub(crate) fn dispatch(
+        &mut self,
+        t: Instant,
+        ev: Event,
+        outside: &mut dyn FnMut(&mut Network, LinkId, usize, Frame),
+    ) {
+        match ev {
+            Event::Arrive { link, dir, frame } => {
+                if let Some(Event::Arrive { frame: next, .. }) = self.fab.queue.lane_front(arrival_lane(link, dir)) {
+                    prefetch(&next.data);
+                }
+                let side = dir.receiver_side();
+                let (node, ifx) = self.fab.links[link].ends[side];
+                let len = frame.data.len();
+                self.fab.trace(NetEvent::LinkDeliver { link, dir, frame: frame.id, len });
+                if let Some(c) = self.nodes[node].ifaces[ifx].capture {
+                    self.fab.recorders[c].record(t, t, &frame.data);
+                }
+                if self.fab.is_external(link, side) {
+                    outside(self, link, side, frame);
+                } else {
+                    self.nodes[node].receive(&mut self.fab, ifx, frame);
+                    self.touch(node);
+                }
+            }
+            Event::NodeTimer { node } => {
+                if self.nodes[node].timer_at == t {
+                    self.nodes[node].timer_at = Instant::MAX;
+                    self.nodes[node].on_timer(&mut self.fab);
+                    self.touch(node);
+                }
+            }
+            Event::Wake(w) => w.wake(),
+            Event::Fault(i) => self.apply_fault(i),
+            Event::Release { link, dir, frame } => self.fab.release(link, dir, frame),
+        }
+    }
+}
+
+#[cfg(feature = "live")]
+impl Network {
+    /// Puts `data` on `link` from its end `side` (an external end) at the current time: the link's
+    /// impairments apply, then it arrives at the other end like any frame.
+    pub fn inject(&mut self, link: LinkId, side: usize, data: &[u8]) {
+        let (n, ifx) = self.fab.links[link].ends[side];
+        let capture = self.nodes[n].ifaces[ifx].capture;
+        let mut frame = self.fab.new_frame();
+        frame.data.extend_from_slice(data);
+        self.fab.transmit(link, side, capture, frame);
+    }
+}

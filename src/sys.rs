@@ -1,0 +1,76 @@
+//! The only place with `unsafe` code (the crate is `#![deny(unsafe_code)]` elsewhere): a CPU cache
+//! hint, and the few operating-system calls the live bridges and the command line need (signal
+//! handlers, socket buffer sizes). Each block says why it is sound.
+
+/// Asks the CPU to start loading `data` into its cache. A frame spends a long time in flight on a
+/// fast, long link (thousands of frames later, it is no longer in any cache); starting the loads of
+/// the next frame of a lane while this one is processed hides most of that latency.
+#[inline]
+pub(crate) fn prefetch(data: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for off in (0..data.len()).step_by(64) {
+        // SAFETY: a prefetch is only a hint; it never faults, and the address is inside `data`.
+        unsafe {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            _mm_prefetch::<_MM_HINT_T0>(data.as_ptr().add(off).cast::<i8>());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM: a tiny handler sets a flag that the event loop looks at between
+/// events. A second signal exits at once with status 130.
+#[cfg(feature = "live")]
+pub mod signal {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+    extern "C" fn on_signal(_sig: libc::c_int) {
+        // Only async-signal-safe work here: an atomic store, or _exit.
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            // SAFETY: _exit is async-signal-safe and takes no pointers.
+            unsafe { libc::_exit(130) };
+        }
+    }
+
+    /// Installs the handler for SIGINT and SIGTERM (once per process is enough; repeating is
+    /// harmless).
+    pub fn install() {
+        let handler = on_signal as extern "C" fn(libc::c_int);
+        // SAFETY: the handler only touches an atomic (or calls _exit), which is async-signal-safe.
+        unsafe {
+            libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+            libc::signal(libc::SIGTERM, handler as libc::sighandler_t);
+        }
+    }
+
+    /// Whether SIGINT or SIGTERM arrived since the handler was installed.
+    pub fn interrupted() -> bool {
+        INTERRUPTED.load(Ordering::Relaxed)
+    }
+}
+
+/// Sets a socket's receive and send buffers to `bytes` each (the kernel may cap or double it).
+#[cfg(feature = "live")]
+pub(crate) fn set_socket_buffers(socket: &impl std::os::fd::AsRawFd, bytes: i32) -> std::io::Result<()> {
+    let size: libc::c_int = bytes;
+    for opt in [libc::SO_RCVBUF, libc::SO_SNDBUF] {
+        // SAFETY: a plain setsockopt on an open socket the caller owns, with a c_int option value
+        // whose address and size are passed together.
+        let r = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                opt,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if r != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! Typed results of a run, read from the world: per link, per node, per connection, per
+//! application. The summary (`report`) and expectations are made of these.
+
+use super::core::Core;
+use super::{AppReport, Host, World};
+use crate::trace::conn::ConnSummary;
+use crate::trace::{LinkDirStats, NodeStats, Tracer};
+use serde::Serialize;
+use std::cell::Ref;
+
+/// One link's counters, both directions.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkReport {
+    /// The link's name.
+    pub name: String,
+    /// The node at end a.
+    pub a: String,
+    /// The node at end b.
+    pub b: String,
+    /// Frames from a to b.
+    #[serde(rename = "a->b")]
+    pub a_to_b: LinkDirStats,
+    /// Frames from b to a.
+    #[serde(rename = "b->a")]
+    pub b_to_a: LinkDirStats,
+}
+
+/// One node's counters.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeReport {
+    /// The node's name.
+    pub name: String,
+    /// Whether it is a router.
+    pub router: bool,
+    /// Its counters.
+    #[serde(flatten)]
+    pub stats: NodeStats,
+}
+
+impl World {
+    /// The trace's books: every counter, connection summary and event count so far.
+    pub fn observed(&self) -> Ref<'_, Tracer> {
+        Ref::map(self.core.net.borrow(), |net| {
+            net.fab.sink.as_any().downcast_ref::<Tracer>().expect("a world's event sink is its Tracer")
+        })
+    }
+
+    /// Every link's counters, in the order the links were added.
+    pub fn links(&self) -> Vec<LinkReport> {
+        link_reports(&self.core)
+    }
+
+    /// The counters of link `name`.
+    pub fn link_stats(&self, name: &str) -> Option<LinkReport> {
+        self.links().into_iter().find(|l| l.name == name)
+    }
+
+    /// Every node's counters, in the order the nodes were added.
+    pub fn nodes(&self) -> Vec<NodeReport> {
+        let net = self.core.net.borrow();
+        let t = self.observed();
+        net.nodes
+            .iter()
+            .zip(&t.nodes)
+            .map(|(n, st)| NodeReport { name: n.name.clone(), router: n.forwarding, stats: st.clone() })
+            .collect()
+    }
+
+    /// Every TCP connection seen so far (listeners excluded), in (host, socket) order.
+    pub fn connections(&self) -> Vec<ConnSummary> {
+        self.observed().conns.values().filter(|c| !c.is_listener()).cloned().collect()
+    }
+
+    /// Every application's record (including tasks started with `spawn`), in start order.
+    pub fn apps(&self) -> Vec<AppReport> {
+        self.core.apps.borrow().clone()
+    }
+
+    /// The record of the application called `name`.
+    pub fn app(&self, name: &str) -> Option<AppReport> {
+        self.core.apps.borrow().iter().find(|a| a.name == name).cloned()
+    }
+
+    /// Events recorded by the trace so far.
+    pub fn trace_events(&self) -> u64 {
+        self.observed().events
+    }
+}
+
+/// Every link's counters, from the world's shared state.
+fn link_reports(core: &Core) -> Vec<LinkReport> {
+    let net = core.net.borrow();
+    let t = net.fab.sink.as_any().downcast_ref::<Tracer>().expect("a world's event sink is its Tracer");
+    net.fab
+        .links
+        .iter()
+        .zip(&t.links)
+        .map(|(l, st)| LinkReport {
+            name: l.name.clone(),
+            a: net.nodes[l.ends[0].0].name.clone(),
+            b: net.nodes[l.ends[1].0].name.clone(),
+            a_to_b: st[0].clone(),
+            b_to_a: st[1].clone(),
+        })
+        .collect()
+}
+
+impl Host {
+    /// The counters of link `name` so far: what a monitoring program on this host would read from
+    /// the network's management interface.
+    pub fn link_stats(&self, name: &str) -> Option<LinkReport> {
+        link_reports(&self.core).into_iter().find(|l| l.name == name)
+    }
+}
