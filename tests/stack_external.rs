@@ -91,17 +91,40 @@ fn a_missing_program_cannot_start() {
 /// (the child does not read the requests), then waits.
 fn scripted(name: &str, answers: &[Answer<'_>]) -> ExternalStack {
     let mut ready = Vec::new();
-    let r = Answer::Ready { version: protocol::VERSION, reports_states: false, transmit_on_request: false, name };
+    let r = Answer::Ready {
+        version: protocol::VERSION,
+        reports_states: false,
+        transmit_on_request: false,
+        reports_events: false,
+        name,
+    };
     protocol::encode_answer(&r, &mut ready);
     let mut rest = Vec::new();
     for a in answers {
         protocol::encode_answer(a, &mut rest);
     }
-    // The answers go out once the first step's request has begun to arrive.
-    let script = format!("printf '{}'; head -c 1 >/dev/null; printf '{}'; exec sleep 5", octal(&ready), octal(&rest));
+    // The answers go out once the first step's request has begun to arrive (after HELLO).
+    let skip = hello_len() + 1;
+    let script =
+        format!("printf '{}'; head -c {skip} >/dev/null; printf '{}'; exec sleep 5", octal(&ready), octal(&rest));
     let mut s = sh(&script, 2000);
     s.configure(&[(A_IP, 24)], 1500).expect("READY");
     s
+}
+
+/// The bytes of the HELLO `sh` children get (host h1, seed 1, defaults, 10.0.0.1/24, MTU 1500).
+fn hello_len() -> usize {
+    let hello = protocol::Hello {
+        version: protocol::VERSION,
+        seed: 1,
+        mtu: 1500,
+        host: "h1".into(),
+        addrs: vec![(A_IP, 24)],
+        defaults: TcpConfig::default(),
+    };
+    let mut out = Vec::new();
+    protocol::encode_request(&protocol::Request::Hello(hello), &mut out);
+    out.len()
 }
 
 /// `bytes` as a printf format of octal escapes.

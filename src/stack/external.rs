@@ -451,9 +451,7 @@ fn read_answer(r: &mut impl Read) -> FromReader {
         }
         answer.extend_from_slice(&(frame.len() as u32).to_be_bytes());
         answer.extend_from_slice(&frame);
-        // DATAGRAM, RESULT, EVENT, STATE and WAKE come inside an answer; anything else ends it
-        // (DONE, FAIL, READY, or an unknown type that the decoder then reports).
-        if !(0x83..=0x87).contains(&frame[0]) {
+        if protocol::ends_answer(frame[0]) {
             return FromReader::Answer(answer);
         }
     }
