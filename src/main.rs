@@ -68,16 +68,35 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Validate a scenario without running it.
+    /// Validate scenarios without running them.
     Check {
-        /// The scenario file (TOML).
-        scenario: PathBuf,
+        /// The scenario files (TOML).
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
     },
     /// Watch a run in the terminal viewer (netlab-tui): a scenario, a run directory or a trace.jsonl.
     Tui {
         /// Arguments for netlab-tui: <scenario.toml | run-dir | trace.jsonl> [--seed N]
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<std::ffi::OsString>,
+    },
+    /// Run a packetdrill-syntax packet script against a stack (docs/scripts.md).
+    Script {
+        /// The scripts (.pkt), run one after the other.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The stack under test (default: netlab).
+        #[arg(long)]
+        stack: Option<String>,
+        /// Seed of the stack's ISN key.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output directory for the pcap (default: captures/script-<name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Timing tolerance in milliseconds (default: the script's --tolerance_usecs, else 25).
+        #[arg(long)]
+        tolerance: Option<u64>,
     },
     /// Draw a connection's time-sequence and cwnd/ssthresh graphs (SVG) from a run.
     Plot {
@@ -95,25 +114,18 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { scenario } => match Scenario::load(&scenario) {
-            Ok(sc) => {
-                println!(
-                    "{}: ok ({} nodes, {} links, {} applications, {} expectations)",
-                    scenario.display(),
-                    sc.nodes.len(),
-                    sc.links.len(),
-                    sc.apps.len(),
-                    sc.expects.len()
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
-        },
+        Command::Check { scenarios } => check(&scenarios),
         Command::Sweep { scenario, seeds, jobs, json } => sweep(scenario, seeds, jobs, json),
         Command::Tui { args } => tui(args),
+        Command::Script { files, stack, seed, out, tolerance } => {
+            ExitCode::from(netlab::script::run_cli(&netlab::script::ScriptArgs {
+                files,
+                stack,
+                seed,
+                out,
+                tolerance_ms: tolerance,
+            }))
+        }
         Command::Plot { run, conn, out } => plot(run, conn, out),
         Command::Run { scenario, seed, out, until, json, no_capture, no_trace, stack } => {
             let opts = BuildOptions {
@@ -212,6 +224,28 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
         _ if report.passed => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     }
+}
+
+/// `netlab check`: every file is checked; exit 2 if any has an error.
+fn check(files: &[PathBuf]) -> ExitCode {
+    let mut bad = 0;
+    for f in files {
+        match Scenario::load(f) {
+            Ok(sc) => println!(
+                "{}: ok ({} nodes, {} links, {} applications, {} expectations)",
+                f.display(),
+                sc.nodes.len(),
+                sc.links.len(),
+                sc.apps.len(),
+                sc.expects.len()
+            ),
+            Err(e) => {
+                eprintln!("error: {e}");
+                bad += 1;
+            }
+        }
+    }
+    if bad > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS }
 }
 
 /// A progress bar on stderr, shown only on a terminal and only once a run has taken a second.

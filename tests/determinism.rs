@@ -22,7 +22,7 @@ fn run_to_dir(sc: &Scenario, seed: u64, dir: &Path) -> BTreeMap<String, Vec<u8>>
 fn run_with(sc: &Scenario, opts: BuildOptions) -> BTreeMap<String, Vec<u8>> {
     let (seed, dir) = (opts.seed.unwrap(), opts.out_dir.clone().unwrap());
     let _ = std::fs::remove_dir_all(&dir);
-    let mut world = netlab::run::build(&sc, &opts).unwrap();
+    let mut world = netlab::run::build(sc, &opts).unwrap();
     let limits = RunLimits {
         stop_at: Instant::ZERO + sc.stop,
         max_events: u64::MAX,

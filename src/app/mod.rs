@@ -7,6 +7,7 @@ pub mod bulk;
 pub mod conns;
 pub mod echo;
 pub mod http;
+pub mod lab_servers;
 pub mod peer;
 pub mod ping;
 pub mod remote;

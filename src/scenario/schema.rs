@@ -298,12 +298,30 @@ pub struct AppSpec {
     /// bulk-sink: the name of the bulk app that sends to it from another netlab process with the same
     /// seed; the sink regenerates that app's content and checks the SHA-256 of what it received.
     pub expect_from: Option<Spanned<String>>,
+    /// slow-reader: bytes read each time.
+    pub chunk: Option<usize>,
+    /// slow-reader: how often it reads.
+    pub every: Option<Dur>,
+    /// closing-server: "close", "half-close" or "abort".
+    pub action: Option<Spanned<String>>,
+    /// closing-server: act this long after accepting a connection...
+    pub after: Option<Dur>,
+    /// ...or once this many bytes were read from it.
+    pub after_bytes: Option<u64>,
+    /// syn-sent-closer: close this long after connecting (while still in SYN-SENT if unanswered).
+    pub close_after: Option<Dur>,
 }
 
 impl AppSpec {
     /// The optional fields present in this entry (besides kind, name, host and start).
     pub fn given_fields(&self) -> Vec<&'static str> {
-        let given: [(&str, bool); 19] = [
+        let given: [(&str, bool); 25] = [
+            ("chunk", self.chunk.is_some()),
+            ("every", self.every.is_some()),
+            ("action", self.action.is_some()),
+            ("after", self.after.is_some()),
+            ("after_bytes", self.after_bytes.is_some()),
+            ("close_after", self.close_after.is_some()),
             ("expect_from", self.expect_from.is_some()),
             ("backlog", self.backlog.is_some()),
             ("hold", self.hold.is_some()),

@@ -30,6 +30,10 @@ impl Instant {
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1e9
     }
+    /// Time since the start of the run (the clock reads [`Instant::ZERO`] at the start).
+    pub fn since_start(self) -> Duration {
+        Duration(self.0)
+    }
     /// Time since `earlier`, or zero if `earlier` is later (the same as `-`, spelled out).
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
         Duration(self.0.saturating_sub(earlier.0))

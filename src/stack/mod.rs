@@ -50,7 +50,7 @@ pub const EXIT_STACK_FAILED: u8 = 4;
 /// has failed it is inert (socket calls return `Err(TcpError::InvalidSocket)`, nothing is sent) and
 /// the caller must stop the run and report the error (exit code `EXIT_STACK_FAILED`).
 pub trait Stack {
-    /// Short name for reports: `"netlab"`, `"smoltcp"`, `"external:<program>"`.
+    /// Short name for reports: "netlab", "smoltcp", "external:`program`".
     fn name(&self) -> &str;
 
     /// Whether this stack reports its own connection states and events through `drain_events`

@@ -70,6 +70,7 @@ fn retransmit_code(r: RetransmitReason) -> u8 {
         RetransmitReason::Sack => 2,
         RetransmitReason::Probe => 3,
         RetransmitReason::Observed => 4,
+        RetransmitReason::SynReply => 5,
     }
 }
 
@@ -80,6 +81,7 @@ fn retransmit_reason(c: u8) -> Option<RetransmitReason> {
         RetransmitReason::Sack,
         RetransmitReason::Probe,
         RetransmitReason::Observed,
+        RetransmitReason::SynReply,
     ]
     .get(usize::from(c))
     .copied()

@@ -822,7 +822,8 @@ mod tests {
 
     #[test]
     fn give_up_covers_both_retransmission_series() {
-        let cfg = TcpConfig::default();
+        // 6 SYN retransmissions (Linux's count; netlab's default is 7 since issue 12).
+        let cfg = TcpConfig { max_syn_retransmissions: 6, ..TcpConfig::default() };
         // SYN: 1+2+4+8+16+32+60 = 123 s; data from 200 ms over 16 sends capped at 60 s is longer.
         let d = give_up_after(&cfg);
         assert!(d >= Duration::from_secs(123), "{d:?}");

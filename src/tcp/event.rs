@@ -9,11 +9,15 @@ use serde::Serialize;
 /// when serialized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SegmentInfo {
+    /// Sequence number, absolute (not relative to the ISN).
     pub seq: u32,
+    /// Acknowledgment number, absolute (meaningful only with ACK).
     pub ack: u32,
     /// Serialized "SYN|ACK" style, in Wireshark's order.
     pub flags: FlagsText,
+    /// The window field as on the wire (not scaled).
     pub window: u16,
+    /// Payload bytes (SYN and FIN not counted).
     pub len: u32,
     /// Serialized e.g. "mss=1460 ws=7 sackok ts=1000/0 sack=[100-200]"; empty when there are none.
     pub options: OptionsText,
@@ -54,6 +58,7 @@ const OPT_SACKOK: u8 = 4;
 const OPT_TS: u8 = 8;
 
 impl OptionsText {
+    /// The compact form of parsed options.
     pub fn new(o: &TcpOptions) -> Self {
         let mut t = OptionsText { mss: 0, ws: 0, bits: 0, nsack: 0, ts: [0; 2], sack: [[0; 2]; 4] };
         if let Some(m) = o.mss {
@@ -106,6 +111,7 @@ impl Serialize for OptionsText {
 }
 
 impl SegmentInfo {
+    /// The summary of `seg`.
     pub fn of(seg: &TcpRepr<'_>) -> Self {
         SegmentInfo {
             seq: seg.seq,
@@ -118,6 +124,7 @@ impl SegmentInfo {
     }
 }
 
+/// `f` as "SYN|ACK", "FIN|PSH|ACK"... (Wireshark's order); empty when no flag is set.
 pub fn flags_str(f: TcpFlags) -> String {
     // Wireshark's order: "SYN|ACK", "FIN|PSH|ACK", "RST|ACK".
     let names = [
@@ -142,6 +149,8 @@ pub fn flags_str(f: TcpFlags) -> String {
     s
 }
 
+/// `o` as one line, e.g. "mss=1460 ws=7 sackok ts=1000/0 sack=[100-200]"; empty when there are
+/// no options.
 pub fn options_str(o: &TcpOptions) -> String {
     use std::fmt::Write;
     let mut s = String::new();
@@ -180,23 +189,34 @@ pub enum RetransmitReason {
     Sack,
     /// Zero-window probe (persist timer), RFC 9293 3.8.6.1.
     Probe,
+    /// The SYN-ACK sent again in answer to a duplicate SYN in SYN-RECEIVED (not a timeout).
+    SynReply,
     /// Seen on the wire by netlab's passive tracker (a stack under test that does not say why): a
     /// segment covering sequence space that was sent before.
     Observed,
 }
 
+/// The timers of a connection (each armed at most once at a time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TimerKind {
+    /// Retransmission timeout (RFC 6298), also for SYN and SYN-ACK.
     Retransmit,
+    /// Zero-window probe (RFC 9293 3.8.6.1): the RTO backed off per probe, at most `rto_max`.
     Persist,
+    /// Delayed ACK (RFC 1122 4.2.3.2): the ACK of a lone segment waits for a second one, between
+    /// 40 ms and `delayed_ack_timeout`.
     DelayedAck,
+    /// TIME-WAIT's 2*MSL, after which the connection is CLOSED.
     TimeWait,
+    /// An orphaned FIN-WAIT-2 gives up on the peer's FIN after 2*MSL (Linux's tcp_fin_timeout).
     FinWait2,
+    /// Keepalive (RFC 1122 4.2.3.6): idle time, then the interval between probes.
     Keepalive,
 }
 
 impl TimerKind {
+    /// Every timer kind, in `index` order.
     pub const ALL: [TimerKind; 6] = [
         TimerKind::Retransmit,
         TimerKind::Persist,
@@ -205,6 +225,7 @@ impl TimerKind {
         TimerKind::FinWait2,
         TimerKind::Keepalive,
     ];
+    /// Position in `ALL`, for per-timer arrays.
     pub fn index(self) -> usize {
         self as usize
     }
@@ -214,13 +235,21 @@ impl TimerKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AppCall {
+    /// `TcpStack::listen`.
     Listen,
+    /// `TcpStack::accept`.
     Accept,
+    /// `TcpStack::connect`.
     Connect,
+    /// `TcpStack::send` or `send_with`.
     Send,
+    /// `TcpStack::recv` or `recv_with`.
     Recv,
+    /// `TcpStack::shutdown_write`.
     ShutdownWrite,
+    /// `TcpStack::close`.
     Close,
+    /// `TcpStack::abort`.
     Abort,
 }
 
@@ -228,10 +257,15 @@ pub enum AppCall {
 /// its `Debug` text ("Ok(1448)", "Ok(Some(0))", "Err(ConnectionReset)") when printed or serialized.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum AppResult {
+    /// Bytes queued by send.
     Size(Result<usize, TcpError>),
+    /// Bytes read by recv (`Some(0)`: end of stream, `None`: nothing yet).
     OptSize(Result<Option<usize>, TcpError>),
+    /// shutdown_write, close, abort.
     Unit(Result<(), TcpError>),
+    /// The new socket of listen or connect.
     Socket(Result<SocketId, TcpError>),
+    /// The connection accept took from the queue, if any.
     OptSocket(Result<Option<SocketId>, TcpError>),
 }
 

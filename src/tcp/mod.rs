@@ -2,9 +2,11 @@
 //! application calls together with `now`, and gives back segments to send, its next deadline and
 //! events. It never reads a clock and never touches the network itself.
 //!
-//! THIS FILE IS THE CONTRACT between the host IP layer (`net/`) and the TCP implementation: the
-//! signatures below are what `net/` and `app/` call. The implementation behind them lives in the
-//! sibling modules.
+//! The public items here and in `stack` are the stack's whole interface: the host's IP layer
+//! hands it segments (`TcpStack::on_segment`), ICMP errors (`TcpStack::on_icmp_frag_needed`) and
+//! timer expiries (`TcpStack::handle_timeout`) and sends what `TcpStack::poll_transmit` gives;
+//! sockets make the application calls (`listen`, `connect`, `send`, `recv`, `close`...); the host
+//! collects the `TcpEvent`s. The implementation lives in the private sibling modules.
 //!
 //! Implementation map:
 //! - `seq`: wrapping sequence arithmetic; `isn`: RFC 6528 initial sequence numbers;
@@ -14,7 +16,8 @@
 //! - `congestion`: the `CongestionControl` trait, NewReno (RFC 5681) and CUBIC (RFC 9438);
 //! - `connection`: the RFC 9293 state machine (`input`: segment arrival with RFC 5961 and PAWS;
 //!   `output`: transmission, recovery per RFC 6582 / 6675, limited transmit RFC 3042, Nagle, SWS
-//!   avoidance, windows; `timers`: RTO, persist, delayed ACK, TIME-WAIT, FIN-WAIT-2, keepalive);
+//!   avoidance, windows; `timers`: RTO, persist, delayed ACK, TIME-WAIT, FIN-WAIT-2, keepalive,
+//!   ICMP "fragmentation needed");
 //! - `stack`: socket table, listeners (SYN queue, accept queue, backlog), demultiplexing, RSTs for
 //!   closed ports, ephemeral ports; `event`: event payloads.
 //!
@@ -23,7 +26,12 @@
 //! closing with unread data sends RST (RFC 2525); an orphaned FIN-WAIT-2 gives up after 2*MSL;
 //! unanswered zero-window probes abort after `max_retransmissions`. ACKs answering dropped segments
 //! without data are rate-limited to one per 500 ms (Linux's tcp_invalid_ratelimit, RFC 5961 7).
-//! Not implemented: urgent data, ECN, D-SACK generation, HyStart, path MTU discovery.
+//! Path MTU discovery follows RFC 1191: an ICMP "fragmentation needed" that quotes a segment in
+//! flight (RFC 5927 4.1) lowers that connection's MSS and resends at once; the lowered value is
+//! neither shared with other connections nor raised again later (RFC 1191 6.3).
+//! Not implemented: urgent data (URG is never sent and ignored on input), ECN (RFC 3168), D-SACK
+//! generation (RFC 2883), HyStart (CUBIC uses RFC 5681 slow start), packetization-layer PMTUD
+//! (RFC 4821).
 
 mod congestion;
 mod connection;
@@ -39,8 +47,7 @@ pub use congestion::CongestionControl;
 pub use event::{
     AppCall, AppResult, FlagsText, OptionsText, RetransmitReason, SegmentInfo, TimerKind, flags_str, options_str,
 };
-// `TcpStack` (the contract's entry point, with exactly the signatures `net/` and `app/` were written
-// against) lives in `stack.rs`; `ConnInfo`, `conn_info` and `readiness` are additions.
+// `TcpStack`, its `ConnInfo` snapshots and `NO_SOCKET` live in `stack.rs`.
 pub use stack::{ConnInfo, NO_SOCKET, TcpStack};
 
 use crate::sim::{Duration, Instant};
@@ -53,69 +60,134 @@ pub struct SocketId(pub u32);
 /// The eleven states of RFC 9293 section 3.3.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub enum TcpState {
+    /// No connection: not yet opened, or finished (closed, reset, timed out).
     Closed,
+    /// A listener waiting for SYNs (`TcpStack::listen`).
     Listen,
+    /// Active open: our SYN is sent, the peer's SYN not yet received.
     SynSent,
+    /// The peer's SYN is received and our SYN-ACK sent; waiting for the ACK of our SYN.
     SynReceived,
+    /// The handshake is complete; data flows both ways.
     Established,
+    /// We sent our FIN (close or shutdown_write); waiting for its ACK or the peer's FIN.
     FinWait1,
+    /// Our FIN is acknowledged; waiting for the peer's FIN.
     FinWait2,
+    /// The peer's FIN is received; waiting for our application to close.
     CloseWait,
+    /// Simultaneous close: both FINs sent, waiting for the ACK of ours.
     Closing,
+    /// The peer closed first and our FIN is sent; waiting for its ACK.
     LastAck,
+    /// We closed first, our FIN is acknowledged and the peer's FIN received: 2*MSL of quiet time
+    /// so that a lost last ACK can be repeated and old duplicates die out (RFC 9293 3.3.2).
     TimeWait,
 }
 
+/// The congestion control algorithm of a connection (`TcpConfig::congestion`); serialized as
+/// "newreno" / "cubic".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CongestionAlgorithm {
+    /// RFC 5681 slow start and congestion avoidance, with RFC 6582 NewReno recovery (the default).
     NewReno,
+    /// CUBIC (RFC 9438): beta 0.7, fast convergence, Reno-friendly region; RFC 5681 slow start.
     Cubic,
 }
 
-/// Tunables of one socket (defaults documented on each field by the implementation).
+/// Tunables of one socket. `TcpConfig::default()` is Linux-like where the RFCs leave a choice;
+/// each field gives its default and the reason for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TcpConfig {
+    /// Bytes the application may queue for sending (unacknowledged + unsent). Default 256 KiB.
     pub send_buffer: usize,
+    /// Bytes of received data held for the application; bounds the advertised window and sets
+    /// our window scale shift (the smallest that fits it, RFC 7323 2.3). Default 256 KiB.
     pub recv_buffer: usize,
-    /// MSS we announce and the upper bound of what we send (the host sets it from the interface MTU).
+    /// MSS we announce and the upper bound of what we send, in bytes without IP and TCP headers or
+    /// options (RFC 9293 3.7.1). Default 1460 (Ethernet MTU 1500 - 40); the host lowers it to its
+    /// interface MTU - 40.
     pub mss: u16,
+    /// Nagle's algorithm (RFC 1122 4.2.3.4): hold a small segment while data is unacknowledged.
+    /// Default on.
     pub nagle: bool,
+    /// Delay ACKs (RFC 1122 4.2.3.2, RFC 5681 4.2): every second segment of new data is still
+    /// ACKed at once, and so is out-of-order data. Default on.
     pub delayed_ack: bool,
+    /// Longest ACK delay: the delay adapts from 40 ms (Linux's TCP_ATO_MIN) up to this. Default
+    /// 200 ms (Linux's TCP_DELACK_MAX); values above RFC 1122 4.2.3.2's 500 ms are clamped.
     pub delayed_ack_timeout: Duration,
+    /// Offer and accept SACK (RFC 2018), enabling SACK-based recovery (RFC 6675). Default on.
     pub sack: bool,
+    /// Offer and accept window scaling (RFC 7323 2). Default on.
     pub window_scaling: bool,
+    /// Offer and accept timestamps (RFC 7323 3-5: RTT samples and PAWS); they take 12 bytes of
+    /// every segment's payload room. Default on.
     pub timestamps: bool,
+    /// Congestion control algorithm. Default NewReno.
     pub congestion: CongestionAlgorithm,
+    /// Floor of the RTO. Default 200 ms (Linux's TCP_RTO_MIN): RFC 6298 2.4's 1 s floor would make
+    /// every loss on a LAN-scale simulated path cost a second.
     pub rto_min: Duration,
+    /// Ceiling of the RTO, also bounding its backoff and the persist timer. Default 60 s (RFC 6298
+    /// 2.5 allows a maximum of at least 60 s).
     pub rto_max: Duration,
+    /// RTO before the first RTT sample. Default 1 s (RFC 6298 2.1).
     pub rto_initial: Duration,
-    /// Consecutive retransmissions of the same data before the connection is aborted.
+    /// Consecutive retransmissions of the same data (or unanswered zero-window probes) before the
+    /// connection is aborted with a RST and `TcpError::TimedOut`. Default 15 (Linux's
+    /// tcp_retries2).
     pub max_retransmissions: u32,
-    /// SYN retransmissions before connect() fails with TimedOut.
+    /// SYN (or SYN-ACK) retransmissions before the handshake gives up: connect() fails with
+    /// `TcpError::TimedOut`, an embryonic passive connection just disappears. Default 7, so that
+    /// connect() gives up after the 3 minutes RFC 9293 3.8.3 requires (MUST-23); Linux's
+    /// tcp_syn_retries is 6.
     pub max_syn_retransmissions: u32,
+    /// Maximum segment lifetime: TIME-WAIT lasts 2*MSL, and so does an orphaned FIN-WAIT-2 before
+    /// it gives up. Default 30 s, so both last 60 s like Linux (RFC 9293 3.4.2 suggests 2 min).
     pub msl: Duration,
+    /// Keepalive (RFC 1122 4.2.3.6), in ESTABLISHED: after this long without receiving anything,
+    /// probe every min(idle, 75 s); 9 unanswered probes abort with `TcpError::TimedOut` (Linux's
+    /// probe count and interval). Default `None` (off, as RFC 1122 requires).
     pub keepalive: Option<Duration>,
+    /// Initial congestion window in segments; 10 or more gives RFC 6928's
+    /// `min(10*MSS, max(2*MSS, 14600))` bytes. Default 10 (RFC 6928).
     pub initial_window_segments: u32,
 }
 
 /// Errors of the socket calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 pub enum TcpError {
+    /// The peer answered our SYN with a RST (nothing listens there), or reset a simultaneous open
+    /// in SYN-RECEIVED.
     #[error("connection refused")]
     ConnectionRefused,
+    /// The peer reset an established connection (ESTABLISHED, FIN-WAIT or CLOSE-WAIT).
     #[error("connection reset")]
     ConnectionReset,
+    /// The peer stopped answering: SYN retransmissions (`max_syn_retransmissions`), data
+    /// retransmissions or zero-window probes (`max_retransmissions`) or keepalive probes ran out.
     #[error("connection timed out")]
     TimedOut,
+    /// The call needs an open connection and this one is CLOSED (it never opened, or it ended
+    /// without an error to report).
     #[error("not connected")]
     NotConnected,
+    /// listen() on an address and port a listener already covers (0.0.0.0 overlaps every
+    /// address), connect() on a 4-tuple in use, or no free ephemeral port.
     #[error("address in use")]
     AddrInUse,
+    /// The socket id is unknown or already freed, or of the wrong kind for the call (accept() on a
+    /// connection, send() on a listener).
     #[error("invalid socket")]
     InvalidSocket,
+    /// send() after the sending direction was shut (shutdown_write, close, or a state past
+    /// ESTABLISHED / CLOSE-WAIT).
     #[error("connection closing")]
     Closing,
+    /// A bad argument: listen() on port 0, connect() to port 0 or with an unspecified address,
+    /// recv() into an empty buffer.
     #[error("invalid argument")]
     InvalidArgument,
 }
@@ -124,11 +196,17 @@ pub enum TcpError {
 /// timer, cwnd/RTT change, application call). Serialized into `trace.jsonl` by the host.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TcpEvent {
+    /// When it happened: the `now` of the call that caused it.
     pub time: Instant,
+    /// The socket it belongs to; `NO_SOCKET` for segments no socket handled (a RST for a closed
+    /// port).
     pub socket: SocketId,
-    /// (local, remote) of the connection, if it has one.
+    /// Our address of the connection or listener; `None` for an application call on an unknown
+    /// socket id.
     pub local: Option<SocketAddrV4>,
+    /// The peer's address; `None` for a listener's state changes and application calls.
     pub remote: Option<SocketAddrV4>,
+    /// What happened.
     pub kind: TcpEventKind,
 }
 
@@ -167,73 +245,115 @@ impl EventLog {
     }
 }
 
+/// What a `TcpEvent` records; serialized with an `"event"` tag in snake_case
+/// (`"state_change"`, `"segment_sent"`...).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TcpEventKind {
+    /// A connection or listener moved from one RFC 9293 state to another.
     StateChange {
+        /// The state before.
         from: TcpState,
+        /// The state after.
         to: TcpState,
     },
+    /// A segment was handed to the IP layer (by `TcpStack::poll_transmit`).
     SegmentSent(SegmentInfo),
+    /// A segment arrived (`TcpStack::on_segment`), recorded before it is processed.
     SegmentReceived(SegmentInfo),
     /// A segment sent again (the matching `segment_sent` follows).
     Retransmit {
+        /// Its first sequence number.
         seq: u32,
+        /// Its payload length in bytes (0 for a SYN or SYN-ACK).
         len: usize,
+        /// Why it was sent again.
         reason: RetransmitReason,
     },
+    /// A timer was armed (a detail event, see `TcpEventKind::is_detail`).
     TimerSet {
+        /// Which timer.
         timer: TimerKind,
+        /// When it will expire.
         deadline: Instant,
     },
+    /// A timer expired and is being handled (a detail event).
     TimerFired {
+        /// Which timer.
         timer: TimerKind,
     },
     /// cwnd / ssthresh changed (bytes).
     Congestion {
+        /// The new congestion window, bytes.
         cwnd: u32,
+        /// The new slow start threshold, bytes (`u32::MAX` until the first loss).
         ssthresh: u32,
+        /// What changed them: "ack", "fast_retransmit", "dupack_inflation", "partial_ack",
+        /// "recovery_exit", "rto" or "restart_after_idle".
         reason: &'static str,
     },
     /// A new RTT sample and the resulting estimator state (RFC 6298).
     Rtt {
+        /// The sample: from the timed segment, or from the echoed timestamp (RFC 7323 4).
         sample: Duration,
+        /// Smoothed RTT after the sample.
         srtt: Duration,
+        /// RTT variation after the sample.
         rttvar: Duration,
+        /// Retransmission timeout after the sample (clamped to `rto_min`..`rto_max`).
         rto: Duration,
     },
     /// The retransmission timer expired and was backed off (RFC 6298 5.5).
     RtoBackoff {
+        /// The doubled RTO (at most `rto_max`).
         rto: Duration,
+        /// Consecutive expirations so far.
         retries: u32,
     },
+    /// Loss recovery began: three duplicate ACKs (RFC 5681 3.2) or SACK loss detection
+    /// (RFC 6675 5).
     RecoveryStart {
+        /// The recovery point: SND.MAX when it began (RFC 6582 "recover").
         recover: u32,
+        /// SACK-based recovery (RFC 6675) rather than NewReno (RFC 6582).
         sack: bool,
     },
+    /// Loss recovery ended: a full ACK reached the recovery point, or an RTO cut it short.
     RecoveryEnd {
+        /// SND.UNA at that moment.
         ack: u32,
     },
+    /// An application call and its result (a detail event).
     AppCall {
+        /// Which call.
         call: AppCall,
+        /// Its size argument: the bytes offered to send, the buffer size of recv, the backlog
+        /// of listen.
         len: Option<usize>,
+        /// What it returned.
         result: AppResult,
     },
     /// A received segment was dropped (after any ACK it required).
     Dropped {
+        /// Why, e.g. "unacceptable_seq", "paws", "backlog_full", "rst_to_closed_port".
         reason: &'static str,
     },
     /// RFC 5961 challenge ACK.
     ChallengeAck {
+        /// What prompted it: "rst_not_exact" (3.2), "syn_in_synchronized_state" (4.2) or
+        /// "ack_too_old" (5.2).
         reason: &'static str,
     },
     /// ICMP "fragmentation needed" lowered the path MTU (RFC 1191): the new MSS (without options).
     PathMtu {
+        /// The next-hop MTU the router reported, bytes.
         mtu: u16,
+        /// The new MSS: `mtu` - 40, bytes.
         mss: u32,
     },
     /// The connection failed with this error (reset, refused, timed out).
     Error {
+        /// The error the application's calls now return.
         error: TcpError,
     },
 }
@@ -249,7 +369,11 @@ impl Default for TcpConfig {
     /// - rto_min 200 ms (Linux's TCP_RTO_MIN; RFC 6298 2.4 says 1 s, but a 1 s floor makes every
     ///   loss on a LAN-scale simulated path cost a second), rto_max 60 s (RFC 6298 2.5),
     ///   rto_initial 1 s (RFC 6298 2.1);
-    /// - 15 retransmissions (Linux tcp_retries2) and 6 SYN retransmissions (tcp_syn_retries);
+    /// - 15 retransmissions (Linux tcp_retries2) and 7 SYN retransmissions: with the timer above
+    ///   (1 s, doubling, capped at 60 s) the SYNs leave at 0, 1, 3, 7, 15, 31, 63 and 123 s and
+    ///   connect() fails at 183 s, the 3 minutes RFC 9293 3.8.3 requires (MUST-23; RFC 1122
+    ///   4.2.3.5's R2 for a SYN). Linux's tcp_syn_retries = 6 (a shorter 127 s with its 120 s RTO
+    ///   cap) is `max_syn_retransmissions = 6`; the same count bounds SYN-ACK retransmissions;
     /// - MSL 30 s, so TIME_WAIT lasts 2*MSL = 60 s like Linux; no keepalive;
     /// - initial window 10 segments (RFC 6928).
     fn default() -> Self {
@@ -268,7 +392,7 @@ impl Default for TcpConfig {
             rto_max: Duration::from_secs(60),
             rto_initial: Duration::from_secs(1),
             max_retransmissions: 15,
-            max_syn_retransmissions: 6,
+            max_syn_retransmissions: 7,
             msl: Duration::from_secs(30),
             keepalive: None,
             initial_window_segments: 10,

@@ -37,19 +37,29 @@ enum Socket {
 /// A snapshot of a connection's internals, for tests and tools.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnInfo {
+    /// RFC 9293 state.
     pub state: TcpState,
+    /// Our address.
     pub local: SocketAddrV4,
+    /// The peer's address.
     pub remote: SocketAddrV4,
+    /// Congestion window, bytes.
     pub cwnd: u32,
+    /// Slow start threshold, bytes (`u32::MAX` until the first loss).
     pub ssthresh: u32,
+    /// Current retransmission timeout, backoff included.
     pub rto: Duration,
+    /// Smoothed RTT; `None` before the first sample.
     pub srtt: Option<Duration>,
+    /// In loss recovery (RFC 6582 / RFC 6675).
     pub in_recovery: bool,
     /// In-order bytes the application has not read yet.
     pub unread: usize,
     /// Bytes in the send buffer (unacknowledged + unsent).
     pub send_queued: usize,
+    /// The error that failed the connection, if any.
     pub error: Option<TcpError>,
+    /// Armed timers and their deadlines, in `TimerKind::ALL` order.
     pub timers: Vec<(TimerKind, Instant)>,
 }
 
@@ -95,6 +105,7 @@ impl TcpStack {
             deadlines: BTreeSet::new(),
         }
     }
+    /// The configuration of sockets opened without one.
     pub fn defaults(&self) -> &TcpConfig {
         &self.defaults
     }
@@ -266,7 +277,8 @@ impl TcpStack {
 
     // ---- network side ----
 
-    /// A segment arrived for one of our addresses; its checksum was already verified by `net/`.
+    /// A segment arrived for one of our addresses; the IP layer has already verified its
+    /// checksum.
     pub fn on_segment(&mut self, now: Instant, src: Ipv4Addr, dst: Ipv4Addr, seg: &TcpRepr<'_>) {
         let local = SocketAddrV4::new(dst, seg.dst_port);
         let remote = SocketAddrV4::new(src, seg.src_port);
@@ -360,7 +372,7 @@ impl TcpStack {
     /// we sent: `invoking` is the quoted IP datagram (IP header + at least the first 8 octets of
     /// the TCP header, RFC 792), `next_hop_mtu` the MTU the router reported (RFC 1191).
     pub fn on_icmp_frag_needed(&mut self, now: Instant, invoking: &[u8], next_hop_mtu: u16) {
-        let Some((local, remote, seq)) = quoted_tcp(invoking) else {
+        let Some((local, remote, seq)) = crate::wire::QuotedDatagram::parse(invoking).and_then(|q| q.tcp()) else {
             return;
         };
         if let Some(&id) = self.by_tuple.get(&(local, remote)) {
@@ -406,6 +418,8 @@ impl TcpStack {
         self.deadlines.first().map(|&(t, _)| t)
     }
 
+    /// Runs the connection timers due at `now` (retransmission, persist, delayed ACK, TIME-WAIT,
+    /// FIN-WAIT-2, keepalive); what they send goes out on the next `poll_transmit`.
     pub fn handle_timeout(&mut self, now: Instant) {
         let mut due: Vec<SocketId> = Vec::new();
         while let Some(&(t, id)) = self.deadlines.first() {
@@ -456,6 +470,9 @@ impl TcpStack {
 
     // ---- application side ----
 
+    /// Opens a listener on `local` (port not 0; IP 0.0.0.0 listens on every address). `backlog`
+    /// (at least 1) bounds its embryonic plus not yet accepted connections; SYNs beyond it are
+    /// dropped without a RST, as Linux does. Its connections use `cfg`, or the stack's defaults.
     pub fn listen(
         &mut self,
         now: Instant,
@@ -713,6 +730,7 @@ impl TcpStack {
         r
     }
 
+    /// The RFC 9293 state of socket `id` (`Listen` for a listener); `None` once it is freed.
     pub fn state(&self, id: SocketId) -> Option<TcpState> {
         match self.sockets.get(&id)? {
             Socket::Listener(_) => Some(TcpState::Listen),
@@ -735,7 +753,7 @@ impl TcpStack {
         self.sockets.len()
     }
 
-    // ---- additions to the contract (introspection) ----
+    // ---- introspection ----
 
     /// Internals of a connection (None for listeners and freed sockets).
     pub fn conn_info(&self, id: SocketId) -> Option<ConnInfo> {
@@ -775,24 +793,4 @@ impl TcpStack {
         let c = self.conn(id)?;
         Some((c.readable(), c.writable()))
     }
-}
-
-/// (local, remote, sequence number) of the TCP segment quoted in an ICMP error, if it is TCP over
-/// IPv4 and at least the ports and sequence number are there.
-fn quoted_tcp(invoking: &[u8]) -> Option<(SocketAddrV4, SocketAddrV4, u32)> {
-    let first = *invoking.first()?;
-    if first >> 4 != 4 || invoking.get(9) != Some(&6) {
-        return None;
-    }
-    let ihl = usize::from(first & 0x0f) * 4;
-    if ihl < 20 {
-        return None;
-    }
-    let ip = |o: usize| invoking.get(o..o + 4).map(|b| Ipv4Addr::new(b[0], b[1], b[2], b[3]));
-    let (src, dst) = (ip(12)?, ip(16)?);
-    let tcp = invoking.get(ihl..ihl + 8)?;
-    let sport = u16::from_be_bytes([tcp[0], tcp[1]]);
-    let dport = u16::from_be_bytes([tcp[2], tcp[3]]);
-    let seq = u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]);
-    Some((SocketAddrV4::new(src, sport), SocketAddrV4::new(dst, dport), seq))
 }

@@ -156,7 +156,7 @@ impl ConnSummary {
                         RetransmitReason::Rto => self.retransmissions_rto += 1,
                         RetransmitReason::FastRetransmit => self.retransmissions_fast += 1,
                         RetransmitReason::Sack => self.retransmissions_sack += 1,
-                        RetransmitReason::Probe | RetransmitReason::Observed => {}
+                        RetransmitReason::Probe | RetransmitReason::SynReply | RetransmitReason::Observed => {}
                     }
                 }
             },

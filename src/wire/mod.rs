@@ -19,7 +19,7 @@ pub use ipv4::{IpProtocol, Ipv4Repr};
 pub use std::net::Ipv4Addr;
 pub use tcp::{TcpFlags, TcpOptions, TcpRepr};
 pub use udp::UdpRepr;
-pub use view::{QuotedDatagram, TcpView, UdpView};
+pub use view::{QuotedDatagram, SackBlocks, TcpOptionIter, TcpOptionView, TcpView, UdpView};
 
 /// Why a buffer could not be parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -43,6 +43,89 @@ impl<'a> TcpView<'a> {
     pub fn payload_len(&self) -> usize {
         self.bytes.len().saturating_sub(self.header_len())
     }
+    /// The options in wire order (RFC 9293 3.1), NOPs and EOL included; nothing if the data offset
+    /// is out of range.
+    pub fn options(&self) -> TcpOptionIter<'a> {
+        let end = self.header_len().clamp(20, self.bytes.len().max(20));
+        TcpOptionIter { rest: self.bytes.get(20..end).unwrap_or(&[]) }
+    }
+}
+
+/// One TCP option as it is on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpOptionView<'a> {
+    /// Kind 0: end of the option list.
+    Eol,
+    /// Kind 1: padding.
+    Nop,
+    /// Kind 2: maximum segment size (RFC 9293 3.7.1).
+    Mss(u16),
+    /// Kind 3: window scale shift (RFC 7323 2.2).
+    WindowScale(u8),
+    /// Kind 4: SACK permitted (RFC 2018 2).
+    SackPermitted,
+    /// Kind 5: SACK blocks as (left, right) edges (RFC 2018 3); `blocks` holds 8 bytes a block.
+    Sack(SackBlocks<'a>),
+    /// Kind 8: timestamps (RFC 7323 3.2).
+    Timestamps {
+        /// TSval.
+        val: u32,
+        /// TSecr.
+        ecr: u32,
+    },
+    /// Any other kind, or a known kind with the wrong length.
+    Other {
+        /// The option kind.
+        kind: u8,
+        /// Its data (after kind and length).
+        data: &'a [u8],
+    },
+}
+
+/// The blocks of a SACK option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SackBlocks<'a>(&'a [u8]);
+
+impl SackBlocks<'_> {
+    /// The (left edge, right edge) of each block, in wire order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.0.chunks_exact(8).map(|b| (be32(&b[..4]), be32(&b[4..])))
+    }
+}
+
+fn be32(b: &[u8]) -> u32 {
+    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// The options of a TCP header, in wire order; stops at a truncated option.
+#[derive(Clone, Debug)]
+pub struct TcpOptionIter<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for TcpOptionIter<'a> {
+    type Item = TcpOptionView<'a>;
+    fn next(&mut self) -> Option<TcpOptionView<'a>> {
+        let kind = *self.rest.first()?;
+        if kind <= 1 {
+            self.rest = &self.rest[1..];
+            return Some(if kind == 0 { TcpOptionView::Eol } else { TcpOptionView::Nop });
+        }
+        let len = usize::from(*self.rest.get(1)?);
+        let Some(data) = self.rest.get(2..len.max(2)) else {
+            self.rest = &[];
+            return None;
+        };
+        self.rest = &self.rest[len.max(2)..];
+        Some(match (kind, data.len()) {
+            (2, 2) => TcpOptionView::Mss(u16::from_be_bytes([data[0], data[1]])),
+            (3, 1) => TcpOptionView::WindowScale(data[0]),
+            (4, 0) => TcpOptionView::SackPermitted,
+            (5, n) if n % 8 == 0 => TcpOptionView::Sack(SackBlocks(data)),
+            (8, 8) => TcpOptionView::Timestamps { val: be32(&data[..4]), ecr: be32(&data[4..]) },
+            _ => TcpOptionView::Other { kind, data },
+        })
+    }
 }
 
 /// The ports of a UDP header (RFC 768) and the length of what follows it.
@@ -141,6 +224,26 @@ mod tests {
         assert_eq!(QuotedDatagram::parse(&q).unwrap().echo_request(), Some((7, 3)));
         assert!(QuotedDatagram::parse(&q[..27]).is_none(), "fewer than 8 quoted bytes");
         assert!(QuotedDatagram::parse(&[0x65; 28]).is_none(), "not IPv4");
+    }
+
+    #[test]
+    fn options_come_in_wire_order_with_their_values() {
+        let mut seg = vec![0u8; 20];
+        seg[12] = 8 << 4; // 32-byte header
+        seg.extend_from_slice(&[2, 4, 5, 0xb4, 1, 3, 3, 7, 8, 10, 0, 0, 0, 9, 0, 0, 0, 0]);
+        seg.truncate(32);
+        seg.extend_from_slice(b"data");
+        let opts: Vec<_> = TcpView::new(&seg).unwrap().options().collect();
+        assert_eq!(
+            opts,
+            [TcpOptionView::Mss(1460), TcpOptionView::Nop, TcpOptionView::WindowScale(7)],
+            "a truncated timestamps option ends the list"
+        );
+        let mut sack = vec![0u8; 20];
+        sack[12] = 8 << 4;
+        sack.extend_from_slice(&[1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2]);
+        let TcpOptionView::Sack(b) = TcpView::new(&sack).unwrap().options().nth(2).unwrap() else { panic!() };
+        assert_eq!(b.iter().collect::<Vec<_>>(), [(1, 2)]);
     }
 
     #[test]

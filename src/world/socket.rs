@@ -66,6 +66,15 @@ impl Host {
         self.connect_from(0, remote, cfg).await
     }
 
+    /// A non-blocking connect(): sends the SYN and returns the stream at once, in SYN-SENT
+    /// (`connect` then returns -1 EINPROGRESS in C). Reads and writes wait for the handshake.
+    pub fn connect_start(&self, remote: SocketAddrV4, cfg: Option<TcpConfig>) -> Result<TcpStream, TcpError> {
+        let src = self.source_for(*remote.ip()).ok_or(TcpError::InvalidArgument)?;
+        let local = SocketAddrV4::new(src, 0);
+        let id = self.with_stack(|s, now| s.connect(now, local, remote, cfg))??;
+        Ok(TcpStream::new(self.clone(), id))
+    }
+
     /// connect() from a chosen local port (0: an ephemeral one).
     pub async fn connect_from(
         &self,

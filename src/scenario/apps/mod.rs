@@ -6,6 +6,7 @@ mod bulk;
 mod conns;
 mod echo;
 mod http;
+mod lab;
 mod peer;
 mod ping;
 
@@ -60,6 +61,11 @@ pub(crate) const KINDS: &[AppKind] = &[
     conns::CONNECTIONS,
     http::WEBGET,
     bulk::SINK,
+    lab::SINK,
+    lab::SLOW_READER,
+    lab::CLOSING,
+    lab::BYTE_ECHO,
+    lab::SYN_SENT_CLOSER,
 ];
 
 /// The kind called `name`.

@@ -10,8 +10,12 @@ pub mod newreno;
 use super::CongestionAlgorithm;
 use crate::sim::{Duration, Instant};
 
+/// One connection's congestion control algorithm: it owns cwnd and ssthresh (bytes) and updates
+/// them on the events the connection reports.
 pub trait CongestionControl: std::fmt::Debug {
+    /// Congestion window, bytes.
     fn cwnd(&self) -> u32;
+    /// Slow start threshold, bytes (`u32::MAX` until the first loss, RFC 5681 3.1).
     fn ssthresh(&self) -> u32;
     /// Set by loss recovery (NewReno window inflation / deflation, RFC 6582).
     fn set_cwnd(&mut self, cwnd: u32);

@@ -95,8 +95,13 @@ impl Connection {
         let f = seg.flags;
         if self.state == TcpState::SynReceived && f.syn() && Seq(seg.seq) == self.irs {
             if !f.ack() {
-                // Retransmitted SYN: our SYN-ACK was lost; send it again.
+                // Retransmitted SYN: our SYN-ACK was lost; send it again, as a reply (not an RTO
+                // retransmission), and restart the retransmission timer from it, as Linux does
+                // (inet_rtx_syn_ack; the request's timer is re-armed), so that the timer's own
+                // SYN-ACK does not follow a few milliseconds later.
                 self.syn_pending = true;
+                self.syn_reply = true;
+                self.cancel_timer(TimerKind::Retransmit);
                 self.ev(ctx, now, TcpEventKind::Dropped { reason: "retransmitted_syn" });
                 return;
             }
@@ -108,9 +113,10 @@ impl Connection {
         let f = seg.flags;
         let seq = Seq(seg.seq);
         let seg_len = seg.segment_len() as u32;
-        // The window we advertised, or more if buffer space freed up since (accepting beyond the
-        // advertised edge is allowed; advertising it is what SWS avoidance may delay).
-        let rcv_right = self.rcv_adv.max(self.advertisable_right());
+        // RCV.WND is the window we last advertised (RFC 9293 3.10.7.4): its right edge never moves
+        // left (3.8.6.2.2), and space freed since is not part of it until a segment advertises it
+        // (receiver SWS avoidance and the unscaled SYN window keep the two apart).
+        let rcv_right = self.rcv_adv.max(self.rcv_nxt);
         let rcv_wnd = rcv_right.since(self.rcv_nxt);
 
         // RFC 7323 5.3 R1 (PAWS): a non-RST segment whose TSval is older than TS.Recent is an old
@@ -135,11 +141,15 @@ impl Connection {
                 || (seq + (seg_len - 1)).in_range(self.rcv_nxt, self.rcv_nxt + rcv_wnd)
         };
         let mut zero_window_text = false;
-        if !acceptable && rcv_wnd == 0 && seq == self.rcv_nxt && !f.rst() {
-            // "special allowance should be made to accept valid ACKs, URGs, and RSTs": process the
-            // ACK of a zero-window probe, drop its text.
+        if !acceptable && rcv_wnd == 0 && !f.rst() && self.zero_window_allowance(seq) {
+            // "If the RCV.WND is zero, no segments will be acceptable, but special allowance should
+            // be made to accept valid ACKs, URGs, and RSTs" (3.10.7.4): process the ACK field, drop
+            // the text, and answer as for an unacceptable segment.
             acceptable = true;
             zero_window_text = true;
+            if seq != self.rcv_nxt {
+                self.oow_ack(ctx, now, &seg);
+            }
         }
         if !acceptable {
             if !f.rst() {
@@ -249,6 +259,11 @@ impl Connection {
 
         // Seventh: segment text.
         let payload: &[u8] = if zero_window_text { &[] } else { seg.payload };
+        let receiving = matches!(self.state, TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2);
+        if self.app_closed && receiving && !payload.is_empty() && seq + payload.len() > self.rcv_nxt {
+            self.abort_on_data(ctx, now, &seg);
+            return;
+        }
         if !payload.is_empty() {
             match self.state {
                 TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2 => {
@@ -271,6 +286,24 @@ impl Connection {
             }
         }
         self.check_fin(ctx, now);
+    }
+
+    /// New data for a socket the application has closed: nobody can ever read it, so the
+    /// connection is reset (RFC 1122 4.2.2.13, RFC 2525 2.17; Linux's TCPAbortOnData). The RST
+    /// answers the segment (`<SEQ=SEG.ACK><CTL=RST>`, RFC 9293 3.10.7.1), as Linux's does.
+    fn abort_on_data(&mut self, ctx: &mut Ctx<'_>, now: Instant, seg: &TcpRepr<'_>) {
+        ctx.outbox.push(Outgoing { socket: self.id, local: self.local, remote: self.remote, repr: reset_for(seg) });
+        self.ev(ctx, now, TcpEventKind::Dropped { reason: "data_after_close" });
+        self.set_state(ctx, now, TcpState::Closed);
+    }
+
+    /// Whether a segment at `seq` that a zero window made unacceptable may still have its ACK
+    /// processed: it starts at RCV.NXT or after it, within what the peer may have sent under windows
+    /// we offered before (the buffer size). A peer that probed with new octets sends its next
+    /// segments at RCV.NXT + the probe's length (seen with the CS144 stack).
+    fn zero_window_allowance(&self, seq: Seq) -> bool {
+        let span = (self.rbuf.capacity() as u32).max(1);
+        seq.in_range(self.rcv_nxt, self.rcv_nxt + span)
     }
 
     /// RFC 6298 5.7: if our SYN (or SYN-ACK) timed out and no RTT sample was taken, restart with
@@ -342,7 +375,8 @@ impl Connection {
     }
 
     pub(super) fn receive_text(&mut self, ctx: &mut Ctx<'_>, now: Instant, seq: Seq, payload: &[u8]) {
-        let right = self.rcv_adv.max(self.advertisable_right());
+        // Text beyond the advertised window is not kept (RFC 9293 3.10.7.4, "Seventh").
+        let right = self.rcv_adv.max(self.rcv_nxt);
         let out = self.rbuf.insert(&mut self.rcv_nxt, seq, payload, right);
         if self.app_closed {
             // Nobody will read it.
@@ -515,9 +549,12 @@ impl Connection {
             && !seg.flags.syn()
             && !seg.flags.fin()
             && wnd == self.snd_wnd
+            && wnd != 0
             && self.snd_max > self.snd_una
         {
-            // A duplicate ACK (RFC 5681 section 2).
+            // A duplicate ACK (RFC 5681 section 2). Not one that reports a zero window: that answers
+            // a zero-window probe the receiver refused (RFC 9293 3.8.6.1), it says nothing about
+            // segments arriving beyond a hole.
             self.dupacks += 1;
             if self.in_recovery && !self.sack_ok {
                 // RFC 6582 3.2 step 4: inflate by one SMSS per additional duplicate ACK.

@@ -144,6 +144,8 @@ pub(crate) struct Connection {
     /// Send (or resend) our SYN / SYN-ACK.
     syn_pending: bool,
     syn_retransmit: bool,
+    /// The pending SYN-ACK answers a duplicate SYN (counted as `SynReply`, not as an RTO).
+    syn_reply: bool,
     /// What our last SYN segment was: `Some(false)` a SYN, `Some(true)` a SYN-ACK.
     syn_sent_as: Option<bool>,
     /// Send a zero-window probe.
@@ -248,6 +250,7 @@ impl Connection {
             ato: DELACK_MIN.min(cfg.delayed_ack_timeout.min(Duration::from_millis(500))),
             syn_pending: false,
             syn_retransmit: false,
+            syn_reply: false,
             syn_sent_as: None,
             probe_pending: false,
             probe_outstanding: false,

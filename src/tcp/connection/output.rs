@@ -141,8 +141,11 @@ impl Connection {
         // A retransmission only if this very segment (SYN, or SYN-ACK) went out before: the
         // SYN-ACK of a simultaneous open (RFC 9293 figure 8) follows our SYN but repeats nothing.
         if self.syn_retransmit || self.syn_sent_as == Some(!active) {
-            self.ev(ctx, now, TcpEventKind::Retransmit { seq: self.iss.0, len: 0, reason: RetransmitReason::Rto });
+            let reason =
+                if self.syn_reply && !self.syn_retransmit { RetransmitReason::SynReply } else { RetransmitReason::Rto };
+            self.ev(ctx, now, TcpEventKind::Retransmit { seq: self.iss.0, len: 0, reason });
         }
+        self.syn_reply = false;
         self.syn_sent_as = Some(!active);
         self.emit(ctx, out, now, &repr);
         if self.snd_max == self.iss {
@@ -246,12 +249,12 @@ impl Connection {
             }
             let fin = self.fin_queued && self.snd_una + avail == data_end && self.fin_sent();
             if avail > 0 || fin {
-                let reason = if self.sack_ok { RetransmitReason::Sack } else { RetransmitReason::FastRetransmit };
-                let reason = if self.in_recovery && self.high_rxt == self.snd_una {
-                    reason
-                } else {
-                    RetransmitReason::FastRetransmit
-                };
+                // The retransmission the duplicate-ACK threshold (or SACK loss detection, at the
+                // start of recovery) triggers is the fast retransmit (RFC 5681 3.2 step 3, RFC
+                // 6675 5 step 4.3), with or without SACK; so is NewReno's partial-ACK one (RFC 6582
+                // 3.2 step 5). Only the later NextSeg retransmissions are `sack` (docs/conformance.md
+                // maps these to Wireshark's labels).
+                let reason = RetransmitReason::FastRetransmit;
                 self.send_data(ctx, now, out, self.snd_una, avail, fin, Some(reason));
                 let end = self.snd_una + avail + u32::from(fin);
                 self.high_rxt = self.high_rxt.max(end);
