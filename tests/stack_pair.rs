@@ -3,18 +3,21 @@
 //! trait, netlab <-> smoltcp, netlab <-> an external process (the reference adapter), in both
 //! roles. Each side sends a random-size payload, shuts down its write side, reads to the end and
 //! closes; every byte is checked. Same seed, same datagrams: a run is fingerprinted by the hash of
-//! every datagram with its time. A failing child (crash, hang, garbage) is a clear error.
+//! every datagram with its time. (Failing and lying children: tests/stack_external.rs.)
 //!
 //! Measurements (release build): `cargo test --release --test stack_pair -- --ignored --nocapture measure`.
 
 use netlab::sim::{Duration, Instant, SimRng};
 #[cfg(feature = "smoltcp")]
 use netlab::stack::SmoltcpStack;
-use netlab::stack::{ExternalConfig, ExternalStack, NetlabStack, Stack, StackErrorKind};
+use netlab::stack::{ExternalConfig, ExternalStack, NetlabStack, Stack};
 use netlab::tcp::{SocketId, TcpConfig};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Wake, Waker};
 
 const A_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const B_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -104,6 +107,19 @@ struct App {
     received: Vec<u8>,
     eof: bool,
     closed: bool,
+    /// (time, bytes) of every write the stack took: when the application ran.
+    writes: Vec<(Instant, usize)>,
+    /// Waker-driven: act only when the stack woke us (else: poll every round).
+    woken: Option<Arc<Flag>>,
+}
+
+/// A waker that raises a flag.
+struct Flag(AtomicBool);
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 impl App {
@@ -118,7 +134,15 @@ impl App {
             received: Vec::new(),
             eof: false,
             closed: false,
+            writes: Vec::new(),
+            woken: None,
         }
+    }
+
+    /// Makes the application act only when woken (it starts woken).
+    fn waker_driven(mut self) -> Self {
+        self.woken = Some(Arc::new(Flag(AtomicBool::new(true))));
+        self
     }
 
     fn send_copy(&mut self, s: &mut dyn Stack, now: Instant, id: SocketId) -> usize {
@@ -143,6 +167,21 @@ impl App {
 
     /// Does whatever can be done now; panics on an unexpected socket error.
     fn step(&mut self, s: &mut dyn Stack, now: Instant) {
+        if let Some(flag) = self.woken.clone() {
+            if !flag.0.swap(false, Ordering::SeqCst) {
+                return;
+            }
+            self.act(s, now);
+            // Wait for the stack to wake us, on the socket or (before accept) the listener.
+            if let Some(id) = self.sock.filter(|_| !self.closed).or(self.listener.filter(|_| self.sock.is_none())) {
+                s.register_waker(id, &Waker::from(flag));
+            }
+        } else {
+            self.act(s, now);
+        }
+    }
+
+    fn act(&mut self, s: &mut dyn Stack, now: Instant) {
         if self.sock.is_none() {
             let l = self.listener.expect("a server has a listener");
             self.sock = s.accept(now, l).expect("accept");
@@ -157,6 +196,7 @@ impl App {
                 break;
             }
             self.sent += n;
+            self.writes.push((now, n));
         }
         if self.sent == self.data.len() && !self.wrote_fin {
             s.shutdown_write(now, id).expect("shutdown_write");
@@ -180,6 +220,8 @@ impl App {
 struct Outcome {
     fingerprint: String,
     end: Instant,
+    /// The client's writes.
+    writes: Vec<(Instant, usize)>,
 }
 
 fn payload(rng: &mut SimRng, max: u64) -> Vec<u8> {
@@ -190,11 +232,20 @@ fn payload(rng: &mut SimRng, max: u64) -> Vec<u8> {
 /// A transfer both ways between a client of `ka` and a server of `kb`: returns the run's fingerprint
 /// after checking every byte and that both sockets were freed.
 fn transfer(ka: Kind, kb: Kind, seed: u64, loss: f64, max: u64) -> Outcome {
+    transfer_with(ka, kb, seed, loss, (max, max / 2), false)
+}
+
+/// `transfer`, with the largest client and server payloads given, and applications that act only
+/// when woken if `waker_driven`.
+fn transfer_with(ka: Kind, kb: Kind, seed: u64, loss: f64, max: (u64, u64), waker_driven: bool) -> Outcome {
     let mut rng = SimRng::for_component(seed, "stack_pair:apps");
     let mut stacks = [make(ka, "a", seed.wrapping_mul(2) + 1), make(kb, "b", seed.wrapping_mul(2) + 2)];
     stacks[0].configure(&[(A_IP, 24)], 1500).expect("configure a");
     stacks[1].configure(&[(B_IP, 24)], 1500).expect("configure b");
-    let mut apps = [App::new(payload(&mut rng, max), true), App::new(payload(&mut rng, max / 2), false)];
+    let mut apps = [App::new(payload(&mut rng, max.0), true), App::new(payload(&mut rng, max.1), false)];
+    if waker_driven {
+        apps = apps.map(App::waker_driven);
+    }
     let t0 = Instant::ZERO;
     apps[1].listener = Some(stacks[1].listen(t0, SocketAddrV4::new(B_IP, PORT), 8, None).expect("listen"));
     let remote = SocketAddrV4::new(B_IP, PORT);
@@ -217,7 +268,8 @@ fn transfer(ka: Kind, kb: Kind, seed: u64, loss: f64, max: u64) -> Outcome {
     for s in &stacks {
         assert!(s.failure().is_none(), "{what}: {:?}", s.failure());
     }
-    Outcome { fingerprint: wire.fingerprint.finalize().iter().map(|b| format!("{b:02x}")).collect(), end }
+    let fingerprint = wire.fingerprint.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Outcome { fingerprint, end, writes: std::mem::take(&mut apps[0].writes) }
 }
 
 /// The event loop: datagram arrivals, timers, applications, transmission; until nothing is left
@@ -304,81 +356,22 @@ fn the_reference_adapter_replays_the_in_process_run_exactly() {
     }
 }
 
-// ---------------------------------------------------------------- failing children
-
-fn sh(script: &str, timeout_ms: u64) -> ExternalStack {
-    let cmd = vec!["/bin/sh".into(), "-c".into(), script.into()];
-    let mut cfg = ExternalConfig::new(cmd, "h1", 1, TcpConfig::default());
-    cfg.step_timeout = std::time::Duration::from_millis(timeout_ms);
-    ExternalStack::spawn(cfg).expect("sh starts")
-}
-
-/// READY (version 1, no flags, name "x") as a printf format.
-const READY: &str = r"\000\000\000\007\201\000\001\000\000\001x";
-
 #[test]
-fn a_child_that_exits_at_once_is_an_error_naming_host_and_step() {
-    let mut s = sh("exit 3", 5000);
-    let e = s.configure(&[(A_IP, 24)], 1500).unwrap_err();
-    assert!(matches!(e.kind, StackErrorKind::Exited { .. }), "{e}");
-    let text = e.to_string();
-    assert!(text.contains("host h1") && text.contains("HELLO") && text.contains("external:/bin/sh"), "{text}");
-}
-
-#[test]
-fn a_child_that_crashes_mid_run_fails_the_step_and_the_stack_goes_inert() {
-    let mut s = sh(&format!("printf '{READY}'; exec sleep 0.2"), 5000);
-    s.configure(&[(A_IP, 24)], 1500).expect("READY was sent");
-    let started = std::time::Instant::now();
-    let r = s.connect(Instant::ZERO, SocketAddrV4::new(A_IP, 0), SocketAddrV4::new(B_IP, 80), None);
-    assert_eq!(r, Err(netlab::tcp::TcpError::InvalidSocket));
-    let e = s.failure().expect("failed").clone();
-    assert!(
-        matches!(&e.kind, StackErrorKind::Exited { during, .. } if during.contains("step 1") && during.contains("connect")),
-        "{e}"
-    );
-    assert!(started.elapsed() < std::time::Duration::from_secs(4));
-    // Inert afterwards: no step, no hang.
-    s.handle_timeout(Instant::ZERO + Duration::from_secs(1));
-    assert_eq!(s.poll_timeout(), None);
-    assert_eq!(s.connect_result(SocketId(1)), Err(netlab::tcp::TcpError::InvalidSocket));
-}
-
-#[test]
-fn a_hanging_child_times_out_and_is_killed() {
-    let mut s = sh("exec sleep 30", 300);
-    let started = std::time::Instant::now();
-    let e = s.configure(&[(A_IP, 24)], 1500).unwrap_err();
-    assert!(matches!(e.kind, StackErrorKind::Timeout { timeout_ms: 300, .. }), "{e}");
-    assert!(e.to_string().contains("no answer to HELLO within 300 ms"), "{e}");
-    drop(s);
-    assert!(started.elapsed() < std::time::Duration::from_secs(3), "killed, not waited for");
-}
-
-#[test]
-fn a_child_speaking_garbage_is_a_protocol_violation() {
-    let mut s = sh("echo 'hello, I am not a stack'; exec sleep 5", 5000);
-    let e = s.configure(&[(A_IP, 24)], 1500).unwrap_err();
-    assert!(matches!(e.kind, StackErrorKind::Protocol { .. }), "{e}");
-    assert!(e.to_string().contains("message length"), "{e}");
-    // A well-framed message of an unknown type.
-    let mut s = sh(r"printf '\000\000\000\001\177'; exec sleep 5", 5000);
-    let e = s.configure(&[(A_IP, 24)], 1500).unwrap_err();
-    assert!(e.to_string().contains("unknown answer type 0x7f"), "{e}");
-}
-
-#[test]
-fn a_child_that_sends_fail_reports_its_reason() {
-    let mut s = sh(r"printf '\000\000\000\006\217\000\003bad'; exec sleep 5", 5000);
-    let e = s.configure(&[(A_IP, 24)], 1500).unwrap_err();
-    assert_eq!(e.kind, StackErrorKind::Failed("bad".into()));
-}
-
-#[test]
-fn a_missing_program_cannot_start() {
-    let cfg = ExternalConfig::new(vec!["/nonexistent/stack".into()], "h2", 1, TcpConfig::default());
-    let e = ExternalStack::spawn(cfg).err().expect("no such program");
-    assert!(matches!(e.kind, StackErrorKind::Spawn(_)) && e.to_string().contains("host h2"), "{e}");
+fn waker_driven_applications_finish_on_every_stack_and_replay_exactly_through_the_adapter() {
+    // One way, more than the send buffer holds: the writer blocks and waits for space (and is not
+    // woken by data coming the other way).
+    let one_way = (3_000_000, 1);
+    for seed in [5, 6] {
+        let in_process = transfer_with(Kind::Netlab, Kind::Netlab, seed, 0.02, one_way, true);
+        let external = transfer_with(Kind::External, Kind::External, seed, 0.02, one_way, true);
+        assert_eq!(in_process.fingerprint, external.fingerprint, "seed {seed}: datagrams differ");
+        assert_eq!(in_process.writes, external.writes, "seed {seed}: the writer was woken at other times");
+        #[cfg(feature = "smoltcp")]
+        {
+            transfer_with(Kind::Netlab, Kind::Smoltcp, seed, 0.02, one_way, true);
+            transfer_with(Kind::Smoltcp, Kind::Netlab, seed, 0.02, one_way, true);
+        }
+    }
 }
 
 // ---------------------------------------------------------------- measurements
@@ -455,6 +448,18 @@ mod measure {
         ext.configure(&[(B_IP, 24)], 1500).unwrap();
         let (wall, cpu) = bulk(a.as_mut(), &mut ext, small);
         let steps = ext.steps() as f64;
+        // The bare round trip: idle TIMEOUT steps (nothing to do on either side).
+        let n = 100_000;
+        let (cpu0, wall0) = (cpu_seconds(), std::time::Instant::now());
+        for i in 0..n {
+            ext.handle_timeout(Instant::from_nanos(3_000_000_000 + i));
+        }
+        let (idle_wall, idle_cpu) = (wall0.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
+        println!(
+            "idle step round trip: wall {:.1} us/step, netlab-process CPU {:.1} us/step",
+            idle_wall * 1e6 / n as f64,
+            idle_cpu * 1e6 / n as f64
+        );
         println!(
             "external receiver, 20 MiB: {steps} steps, {:.2} s vs {base:.2} s in-process; per step: wall {:.1} us \
              (netlab + pipe + adapter), netlab-process CPU {:.1} us",

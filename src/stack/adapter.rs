@@ -10,6 +10,8 @@ use crate::tcp::{SocketId, TcpError, TcpEventKind};
 use std::collections::BTreeMap;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::{Arc, Mutex};
+use std::task::{Wake, Waker};
 
 /// Why `serve` stopped before a clean end of input.
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +87,13 @@ fn hello(input: &mut impl Read, frame: &mut Vec<u8>) -> Result<Adapter, String> 
     stack.configure(&h.addrs, h.mtu).map_err(|e| e.kind.to_string())?;
     // Only state changes are reported; timer and call events would only be counted.
     stack.set_detail_events(false);
-    Ok(Adapter { stack, sockets: BTreeMap::new(), now: Instant::ZERO, recv_buf: Vec::new() })
+    Ok(Adapter {
+        stack,
+        sockets: BTreeMap::new(),
+        woken: Arc::new(Mutex::new(Vec::new())),
+        now: Instant::ZERO,
+        recv_buf: Vec::new(),
+    })
 }
 
 /// The last readiness reported for a socket the application knows.
@@ -99,6 +107,8 @@ struct Adapter {
     stack: NetlabStack,
     /// Sockets the application got (listen, connect, accept), with what was last reported.
     sockets: BTreeMap<SocketId, Reported>,
+    /// Sockets whose waker the stack woke since the last step (its own wake-up rule).
+    woken: Arc<Mutex<Vec<SocketId>>>,
     now: Instant,
     recv_buf: Vec<u8>,
 }
@@ -164,10 +174,15 @@ impl Adapter {
             Call::Close(c) => unit(s.close(now, c)),
             Call::Abort(c) => unit(s.abort(now, c)),
         };
-        if let CallResult::Socket(c) = result {
-            self.sockets.entry(c).or_default();
-        }
+        let new_socket = match result {
+            CallResult::Socket(c) if !self.sockets.contains_key(&c) => Some(c),
+            _ => None,
+        };
         protocol::encode_answer(&Answer::Result { id, result }, answer);
+        if let Some(c) = new_socket {
+            self.sockets.insert(c, Reported::default());
+            self.watch(c);
+        }
     }
 
     /// Datagrams (only when asked: READY set flag bit 1, so that segments are formed exactly when an
@@ -193,17 +208,53 @@ impl Adapter {
         protocol::encode_answer(&Answer::Done, answer);
     }
 
+    /// Registers a waker that notes `id` when the stack wakes it.
+    fn watch(&mut self, id: SocketId) {
+        let tag = Arc::new(WakeTag { id, woken: self.woken.clone() });
+        self.stack.register_waker(id, &Waker::from(tag));
+    }
+
+    /// An EVENT for each socket the stack woke (the application's wake-ups happen exactly when
+    /// they would in-process), and for any whose CONNECTED, CLOSED or error changed.
     fn report_readiness(&mut self, answer: &mut Vec<u8>) {
+        let mut woken = std::mem::take(&mut *self.woken.lock().unwrap_or_else(|e| e.into_inner()));
+        woken.sort_unstable();
+        woken.dedup();
         let tcp = self.stack.tcp();
+        let mut rewatch = Vec::new();
         self.sockets.retain(|&id, last| {
             let now = readiness(tcp, id);
-            if now != *last {
+            let was_woken = woken.binary_search(&id).is_ok();
+            let key = Readiness::CONNECTED | Readiness::CLOSED;
+            if was_woken || now.flags & key != last.flags & key || now.error != last.error {
                 let flags = Readiness(now.flags);
                 protocol::encode_answer(&Answer::Event { socket: id, flags, error: now.error }, answer);
                 *last = now;
             }
-            now.flags & Readiness::CLOSED == 0
+            let alive = now.flags & Readiness::CLOSED == 0;
+            if was_woken && alive {
+                rewatch.push(id);
+            }
+            alive
         });
+        for id in rewatch {
+            self.watch(id);
+        }
+    }
+}
+
+/// A waker that records its socket in the adapter's list.
+struct WakeTag {
+    id: SocketId,
+    woken: Arc<Mutex<Vec<SocketId>>>,
+}
+
+impl Wake for WakeTag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.lock().unwrap_or_else(|e| e.into_inner()).push(self.id);
     }
 }
 
@@ -238,4 +289,85 @@ fn readiness(tcp: &crate::tcp::TcpStack, id: SocketId) -> Reported {
         _ => {}
     }
     Reported { flags, error }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::protocol::{Hello, decode_answer, encode_request, read_frame};
+    use crate::tcp::{TcpConfig, TcpState};
+
+    fn hello(version: u16) -> Request<'static> {
+        Request::Hello(Hello {
+            version,
+            seed: 1,
+            mtu: 1500,
+            host: "h".into(),
+            addrs: vec![(Ipv4Addr::new(10, 0, 0, 1), 24)],
+            defaults: TcpConfig::default(),
+        })
+    }
+
+    /// Runs `serve` on `requests`; returns its result and the frames it answered.
+    fn converse(requests: &[Request<'_>]) -> (Result<(), ServeError>, Vec<Vec<u8>>) {
+        let mut input = Vec::new();
+        for r in requests {
+            encode_request(r, &mut input);
+        }
+        let mut output = Vec::new();
+        let r = serve(&input[..], &mut output);
+        let (mut frames, mut f, mut rd) = (Vec::new(), Vec::new(), &output[..]);
+        while read_frame(&mut rd, &mut f).unwrap() {
+            frames.push(f.clone());
+        }
+        (r, frames)
+    }
+
+    fn fail_text(frames: &[Vec<u8>]) -> String {
+        match decode_answer(frames.last().expect("an answer"), None) {
+            Ok(Answer::Fail(why)) => why.to_string(),
+            other => panic!("not FAIL: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_listen_step_answers_result_state_wake_done() {
+        let listen = Call::Listen { local: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), backlog: 4, cfg: None };
+        let steps = [hello(1), Request::Time(Instant::ZERO), Request::Call { id: 1, call: listen }, Request::End];
+        let (r, frames) = converse(&steps);
+        assert!(r.is_ok());
+        let ready = decode_answer(&frames[0], None).unwrap();
+        assert!(matches!(ready, Answer::Ready { version: 1, reports_states: true, transmit_on_request: true, .. }));
+        assert_eq!(
+            decode_answer(&frames[1], Some("listen")),
+            Ok(Answer::Result { id: 1, result: CallResult::Socket(SocketId(1)) })
+        );
+        assert!(matches!(decode_answer(&frames[2], None), Ok(Answer::State { state: TcpState::Listen, .. })));
+        assert_eq!(decode_answer(&frames[3], None), Ok(Answer::Wake(None)));
+        assert_eq!(decode_answer(&frames[4], None), Ok(Answer::Done));
+        assert_eq!(frames.len(), 5);
+    }
+
+    #[test]
+    fn bad_requests_are_answered_with_fail() {
+        let (r, frames) = converse(&[hello(2)]);
+        assert!(matches!(r, Err(ServeError::Protocol(_))));
+        assert_eq!(fail_text(&frames), "unsupported protocol version 2");
+        let (_, frames) = converse(&[Request::Time(Instant::ZERO)]);
+        assert_eq!(fail_text(&frames), "the first message is not HELLO");
+        let (_, frames) = converse(&[hello(1), Request::Timeout]);
+        assert!(fail_text(&frames).contains("must start with TIME"));
+        let later = Instant::from_nanos(5);
+        let (_, frames) = converse(&[hello(1), Request::Time(later), Request::End, Request::Time(Instant::ZERO)]);
+        assert!(fail_text(&frames).contains("time went backwards"));
+        let (_, frames) = converse(&[hello(1), Request::Time(Instant::ZERO), Request::Timeout]);
+        assert!(fail_text(&frames).contains("end of input inside a step"));
+    }
+
+    #[test]
+    fn end_of_input_between_steps_is_a_clean_end() {
+        let (r, frames) = converse(&[hello(1), Request::Time(Instant::ZERO), Request::Timeout, Request::End]);
+        assert!(r.is_ok());
+        assert_eq!(frames.len(), 3, "READY, WAKE, DONE");
+    }
 }

@@ -211,6 +211,12 @@ impl ExternalStack {
 
     /// Writes `self.request` (a whole step) with one flush and reads the answer.
     fn exchange(&mut self, during: &str) -> Option<Vec<u8>> {
+        // Anything already waiting was sent without being asked for (after the last DONE).
+        if let Ok(FromReader::Answer(extra)) = self.answers.try_recv() {
+            let message = format!("{} bytes sent after the previous DONE, unasked", extra.len());
+            self.fail(StackErrorKind::Protocol { during: during.to_string(), message });
+            return None;
+        }
         let stdin = self.stdin.as_mut()?;
         if let Err(e) = stdin.write_all(&self.request).and_then(|()| stdin.flush()) {
             // A broken pipe means the process is gone: report how it ended if the reader saw it.
@@ -445,9 +451,7 @@ fn read_answer(r: &mut impl Read) -> FromReader {
         }
         answer.extend_from_slice(&(frame.len() as u32).to_be_bytes());
         answer.extend_from_slice(&frame);
-        // DATAGRAM, RESULT, EVENT, STATE and WAKE come inside an answer; anything else ends it
-        // (DONE, FAIL, READY, or an unknown type that the decoder then reports).
-        if !(0x83..=0x87).contains(&frame[0]) && frame[0] != 0x89 {
+        if protocol::ends_answer(frame[0]) {
             return FromReader::Answer(answer);
         }
     }

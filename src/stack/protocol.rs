@@ -39,6 +39,13 @@ mod ty {
     pub const FAIL: u8 = 0x8f;
 }
 
+/// Whether an answer message of type `t` ends an answer: DONE, FAIL, READY (the answer to HELLO)
+/// and any type this codec does not know (the decoder then reports it). DATAGRAM, RESULT, EVENT,
+/// STATE, REPORT and WAKE come inside an answer.
+pub fn ends_answer(t: u8) -> bool {
+    !matches!(t, ty::OUT_DATAGRAM | ty::RESULT | ty::EVENT | ty::STATE | ty::REPORT | ty::WAKE)
+}
+
 /// A message from netlab to the process.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request<'a> {

@@ -841,6 +841,50 @@ mod tests {
         assert_eq!(failure_of(TcpState::LastAck, young, limit), None);
     }
 
+    /// Carries datagrams between two stacks at `now` until neither has anything to send.
+    fn exchange(a: &mut dyn Stack, b: &mut dyn Stack, now: Instant) {
+        loop {
+            let (mut ab, mut ba) = (Vec::new(), Vec::new());
+            a.poll_transmit(now, &mut |d| ab.push(d.to_vec()));
+            b.poll_transmit(now, &mut |d| ba.push(d.to_vec()));
+            if ab.is_empty() && ba.is_empty() {
+                return;
+            }
+            ab.iter().for_each(|d| b.receive(now, d));
+            ba.iter().for_each(|d| a.receive(now, d));
+        }
+    }
+
+    #[test]
+    fn a_backlog_of_two_accepts_two_in_order_and_refuses_the_third() {
+        let (ca, sa) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        let mut client = crate::stack::NetlabStack::new(1, TcpConfig::default());
+        client.configure(&[(ca, 24)], 1500).unwrap();
+        let mut server = SmoltcpStack::new(2, TcpConfig::default());
+        server.configure(&[(sa, 24)], 1500).unwrap();
+        let t = Instant::ZERO;
+        let l = server.listen(t, SocketAddrV4::new(sa, 80), 2, None).unwrap();
+        let conns: Vec<SocketId> = (0..3)
+            .map(|_| client.connect(t, SocketAddrV4::new(ca, 0), SocketAddrV4::new(sa, 80), None).unwrap())
+            .collect();
+        exchange(&mut client, &mut server, t);
+        assert_eq!(client.connect_result(conns[0]), Ok(Some(())));
+        assert_eq!(client.connect_result(conns[1]), Ok(Some(())));
+        // Finding (docs/stacks.md): no listening socket left, so smoltcp answers the SYN with a RST;
+        // netlab's stack and Linux would drop it and let the client retry.
+        assert_eq!(client.connect_result(conns[2]), Err(TcpError::ConnectionRefused));
+        let first = server.accept(t, l).unwrap().expect("a connection");
+        let second = server.accept(t, l).unwrap().expect("a second one");
+        assert_eq!(server.accept(t, l), Ok(None));
+        assert!(first < second);
+        assert_eq!(server.state(first), Some(TcpState::Established));
+        // Accepting made room: a new client gets in.
+        let again = client.connect(t, SocketAddrV4::new(ca, 0), SocketAddrV4::new(sa, 80), None).unwrap();
+        exchange(&mut client, &mut server, t);
+        assert_eq!(client.connect_result(again), Ok(Some(())));
+        assert!(server.accept(t, l).unwrap().is_some());
+    }
+
     #[test]
     fn syn_goes_out_on_poll_with_the_mtu_mss() {
         let mut s = SmoltcpStack::new(7, TcpConfig::default());

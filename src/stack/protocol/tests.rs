@@ -283,3 +283,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn only_done_fail_ready_and_unknown_types_end_an_answer() {
+    let inside = [
+        Answer::Datagram(&[]),
+        Answer::Result { id: 1, result: CallResult::Unit },
+        Answer::Event { socket: SocketId(1), flags: Readiness(0), error: None },
+        Answer::State { socket: SocketId(1), state: TcpState::Listen, local: addr([0; 4], 1), remote: addr([0; 4], 0) },
+        Answer::Wake(None),
+    ];
+    for m in inside {
+        let mut out = Vec::new();
+        encode_answer(&m, &mut out);
+        assert!(!ends_answer(out[4]), "{m:?}");
+    }
+    assert!(!ends_answer(ty::REPORT));
+    for t in [ty::DONE, ty::FAIL, ty::READY, 0x42, 0xff] {
+        assert!(ends_answer(t), "{t:#x}");
+    }
+}
