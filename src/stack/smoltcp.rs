@@ -11,8 +11,8 @@
 //!   socket that receives a SYN becomes a child connection with its own `SocketId` and is replaced;
 //! - ephemeral ports are ours (smoltcp wants a local port), from 49152 up, offset by the key;
 //! - close with unread data aborts (RST), as netlab's stack does (RFC 2525 2.17);
-//! - connection failures are inferred from the states seen: smoltcp does not say why a connection
-//!   closed (see `failure_of`).
+//! - connection failures are inferred from the state before CLOSED and whether a RST for the
+//!   connection was just received: smoltcp does not say why a connection closed (see `failure_of`).
 //!
 //! What smoltcp 0.14 cannot be told (findings for docs/stacks.md): RTO bounds (fixed 1 s initial and
 //! minimum, 60 s maximum), TIME-WAIT length (fixed 10 s, not 2 x MSL), MSS (derived from the MTU
@@ -170,8 +170,6 @@ struct Conn {
     listener: Option<SocketId>,
     /// The application gave the socket up (close); it is freed once CLOSED.
     orphan: bool,
-    opened: Instant,
-    give_up: Duration,
 }
 
 /// What a waiter may be waiting for; a change wakes it.
@@ -200,6 +198,11 @@ pub struct SmoltcpStack {
     deadline: Option<Instant>,
     wakers: BTreeMap<SocketId, (Waker, Snapshot)>,
     events: Vec<TcpEvent>,
+    /// While the poll of `receive` runs: (local, remote) of the connection its datagram is a RST
+    /// for, if it is one (how a reset is told from a timeout, see `failure_of`).
+    rst_in: Option<(SocketAddrV4, SocketAddrV4)>,
+    /// While a state change caused by an application call (`shutdown_write`) is observed.
+    in_app_call: bool,
 }
 
 impl SmoltcpStack {
@@ -221,6 +224,8 @@ impl SmoltcpStack {
             deadline: None,
             wakers: BTreeMap::new(),
             events: Vec::new(),
+            rst_in: None,
+            in_app_call: false,
         }
     }
 
@@ -285,8 +290,6 @@ impl SmoltcpStack {
                 continue;
             };
             let (local, remote) = (endpoint_v4(local), endpoint_v4(remote));
-            let cfg = &self.listeners[&lid].cfg;
-            let give_up = give_up_after(cfg);
             let id = self.alloc_id();
             let conn = Conn {
                 handle: h,
@@ -297,8 +300,6 @@ impl SmoltcpStack {
                 error: None,
                 listener: Some(lid),
                 orphan: true,
-                opened: self.now,
-                give_up,
             };
             self.conns.insert(id, conn);
             self.listeners.get_mut(&lid).expect("listener").embryonic.push(id);
@@ -369,8 +370,10 @@ impl SmoltcpStack {
 
     fn on_closed(&mut self, id: SocketId, before: TcpState) {
         let c = self.conns.get_mut(&id).expect("conn");
-        if !c.orphan || c.listener.is_some() {
-            c.error = failure_of(before, self.now.saturating_duration_since(c.opened), c.give_up);
+        // A CLOSED the application's own call caused (close in SYN-SENT) is no failure.
+        if (!c.orphan || c.listener.is_some()) && !self.in_app_call {
+            let rst = self.rst_in == Some((c.local, c.remote));
+            c.error = failure_of(before, rst);
             if let Some(error) = c.error {
                 let (local, remote) = (c.local, c.remote);
                 self.event(id, local, Some(remote), TcpEventKind::Error { error });
@@ -470,17 +473,25 @@ impl SmoltcpStack {
     }
 }
 
-/// Why a connection that nobody closed reached CLOSED from `before`, as far as we can tell: smoltcp
-/// does not say. From SYN-SENT: refused (a RST) unless the give-up time has passed (timed out).
-/// From the closing states LAST-ACK, TIME-WAIT and CLOSING: a normal end. Otherwise reset (or a
-/// timeout that looks the same from outside).
-fn failure_of(before: TcpState, age: Duration, give_up: Duration) -> Option<TcpError> {
+/// Why a connection that nobody closed reached CLOSED from `before`; `rst`: the poll that closed it
+/// processed a RST for it. smoltcp does not say, but outside the closing states it closes a
+/// connection only on a RST or when its "no progress" timeout (`set_timeout`) expires, so a close
+/// without a RST is a timeout. From SYN-SENT a RST means refused; from the closing states LAST-ACK,
+/// TIME-WAIT and CLOSING the end is normal (RFC 9293 3.10.7.4: a RST there just closes).
+fn failure_of(before: TcpState, rst: bool) -> Option<TcpError> {
     match before {
-        TcpState::SynSent if age >= give_up => Some(TcpError::TimedOut),
-        TcpState::SynSent => Some(TcpError::ConnectionRefused),
         TcpState::LastAck | TcpState::TimeWait | TcpState::Closing | TcpState::Closed => None,
+        _ if !rst => Some(TcpError::TimedOut),
+        TcpState::SynSent => Some(TcpError::ConnectionRefused),
         _ => Some(TcpError::ConnectionReset),
     }
+}
+
+/// (local, remote) of the connection a datagram arriving here resets, if it is a RST.
+fn rst_target(datagram: &[u8]) -> Option<(SocketAddrV4, SocketAddrV4)> {
+    let (ip, payload) = crate::wire::Ipv4Repr::parse(datagram).ok()?;
+    let seg = crate::wire::TcpRepr::parse(payload, ip.src, ip.dst).ok()?;
+    seg.flags.rst().then(|| (SocketAddrV4::new(ip.dst, seg.dst_port), SocketAddrV4::new(ip.src, seg.src_port)))
 }
 
 fn endpoint_v4(e: smoltcp::wire::IpEndpoint) -> SocketAddrV4 {
@@ -538,7 +549,9 @@ impl Stack for SmoltcpStack {
 
     fn receive(&mut self, now: Instant, datagram: &[u8]) {
         self.dev.rx.push_back(datagram.to_vec());
+        self.rst_in = rst_target(datagram);
         self.poll(now);
+        self.rst_in = None;
     }
 
     fn poll_transmit(&mut self, now: Instant, out: &mut dyn FnMut(&[u8])) {
@@ -637,8 +650,6 @@ impl Stack for SmoltcpStack {
             error: None,
             listener: None,
             orphan: false,
-            opened: self.now,
-            give_up: give_up_after(&cfg),
         };
         self.conns.insert(id, conn);
         self.event(
@@ -760,7 +771,9 @@ impl Stack for SmoltcpStack {
         }
         let h = c.handle;
         self.sock_mut(h).close();
+        self.in_app_call = true;
         self.observe_conn(id);
+        self.in_app_call = false;
         Ok(())
     }
 
@@ -832,13 +845,14 @@ mod tests {
     }
 
     #[test]
-    fn failures_are_inferred_from_the_state_before_closed() {
-        let (young, old, limit) = (Duration::from_secs(1), Duration::from_secs(200), Duration::from_secs(123));
-        assert_eq!(failure_of(TcpState::SynSent, young, limit), Some(TcpError::ConnectionRefused));
-        assert_eq!(failure_of(TcpState::SynSent, old, limit), Some(TcpError::TimedOut));
-        assert_eq!(failure_of(TcpState::Established, young, limit), Some(TcpError::ConnectionReset));
-        assert_eq!(failure_of(TcpState::TimeWait, young, limit), None);
-        assert_eq!(failure_of(TcpState::LastAck, young, limit), None);
+    fn failures_are_inferred_from_the_state_before_closed_and_a_rst() {
+        assert_eq!(failure_of(TcpState::SynSent, true), Some(TcpError::ConnectionRefused));
+        assert_eq!(failure_of(TcpState::SynSent, false), Some(TcpError::TimedOut));
+        assert_eq!(failure_of(TcpState::Established, true), Some(TcpError::ConnectionReset));
+        assert_eq!(failure_of(TcpState::Established, false), Some(TcpError::TimedOut));
+        assert_eq!(failure_of(TcpState::CloseWait, false), Some(TcpError::TimedOut));
+        assert_eq!(failure_of(TcpState::TimeWait, false), None);
+        assert_eq!(failure_of(TcpState::LastAck, true), None);
     }
 
     /// Carries datagrams between two stacks at `now` until neither has anything to send.
@@ -902,5 +916,76 @@ mod tests {
         assert!(seg.flags.syn() && seg.src_port >= EPHEMERAL_FIRST);
         assert_eq!(seg.options.mss, Some(1360));
         assert!(s.poll_timeout().is_some());
+    }
+}
+
+/// The failure a connection reports when its peer goes silent, and when its peer resets it.
+#[cfg(test)]
+mod failure_tests {
+    use super::*;
+
+    const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+    const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+
+    fn host(key: u64, addr: Ipv4Addr) -> SmoltcpStack {
+        // Short give-up time: 1 SYN retransmission, 2 data retransmissions, RTO capped at 1 s.
+        let cfg = TcpConfig {
+            max_syn_retransmissions: 1,
+            max_retransmissions: 2,
+            rto_max: Duration::from_secs(1),
+            ..TcpConfig::default()
+        };
+        let mut s = SmoltcpStack::new(key, cfg);
+        s.configure(&[(addr, 24)], 1500).unwrap();
+        s
+    }
+
+    /// Moves every datagram either stack has to send to the other, until neither has any.
+    fn exchange(a: &mut SmoltcpStack, b: &mut SmoltcpStack, now: Instant) {
+        loop {
+            let (mut ab, mut ba) = (Vec::new(), Vec::new());
+            a.poll_transmit(now, &mut |d| ab.push(d.to_vec()));
+            b.poll_transmit(now, &mut |d| ba.push(d.to_vec()));
+            if ab.is_empty() && ba.is_empty() {
+                return;
+            }
+            ab.iter().for_each(|d| b.receive(now, d));
+            ba.iter().for_each(|d| a.receive(now, d));
+        }
+    }
+
+    /// A connection from a to b, established and accepted: (a's socket, b's socket).
+    fn connected(a: &mut SmoltcpStack, b: &mut SmoltcpStack) -> (SocketId, SocketId) {
+        let l = b.listen(Instant::ZERO, SocketAddrV4::new(B, 80), 4, None).unwrap();
+        let c = a.connect(Instant::ZERO, SocketAddrV4::new(A, 0), SocketAddrV4::new(B, 80), None).unwrap();
+        exchange(a, b, Instant::ZERO);
+        assert_eq!(a.connect_result(c), Ok(Some(())));
+        let s = b.accept(Instant::ZERO, l).unwrap().expect("accepted");
+        (c, s)
+    }
+
+    #[test]
+    fn a_peer_that_goes_silent_times_the_connection_out() {
+        let (mut a, mut b) = (host(1, A), host(2, B));
+        let (c, _) = connected(&mut a, &mut b);
+        assert_eq!(a.send(Instant::ZERO, c, b"hello"), Ok(5));
+        // From now on nothing a sends arrives: it retransmits until its timeout ends the connection.
+        let mut now = Instant::ZERO;
+        while a.state(c) != Some(TcpState::Closed) {
+            now = a.poll_timeout().expect("a timer runs while data is unacknowledged");
+            a.handle_timeout(now);
+            a.poll_transmit(now, &mut |_| {});
+        }
+        assert_eq!(a.send(now, c, b"more"), Err(TcpError::TimedOut));
+    }
+
+    #[test]
+    fn a_rst_from_the_peer_resets_the_connection() {
+        let (mut a, mut b) = (host(1, A), host(2, B));
+        let (c, s) = connected(&mut a, &mut b);
+        b.abort(Instant::ZERO, s).unwrap();
+        exchange(&mut a, &mut b, Instant::ZERO);
+        assert_eq!(a.state(c), Some(TcpState::Closed));
+        assert_eq!(a.send(Instant::ZERO, c, b"more"), Err(TcpError::ConnectionReset));
     }
 }
