@@ -100,6 +100,7 @@ pub mod report;
 pub mod run;
 #[cfg(feature = "scenario")]
 pub mod scenario;
+#[cfg(feature = "pcap")]
 pub mod script;
 pub mod sim;
 pub mod stack;

@@ -74,3 +74,24 @@ pub(crate) fn set_socket_buffers(socket: &impl std::os::fd::AsRawFd, bytes: i32)
     }
     Ok(())
 }
+
+/// Waits until `fd` has something to read (or is closed) or `timeout` has passed: true if
+/// readable. This is wall-clock waiting for a process, never simulated time.
+#[cfg(feature = "live")]
+pub(crate) fn wait_readable(fd: &impl std::os::fd::AsRawFd, timeout: std::time::Duration) -> std::io::Result<bool> {
+    let ms = libc::c_int::try_from(timeout.as_millis().min(i32::MAX as u128)).unwrap_or(libc::c_int::MAX);
+    // Round a partial millisecond up, so that a short timeout does not become a busy poll.
+    let ms = if ms == 0 && !timeout.is_zero() { 1 } else { ms };
+    let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    loop {
+        // SAFETY: one valid pollfd, its count 1, for the duration of the call.
+        let r = unsafe { libc::poll(&mut p, 1, ms) };
+        if r >= 0 {
+            return Ok(r > 0);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}

@@ -11,17 +11,17 @@
 //! Any failure (crash, hang, garbage, FAIL) kills the process and makes the stack inert; `failure`
 //! then returns the error, which names the host, the stack and the step.
 
+use super::answers::{Answers, FromReader, TimedOut};
 use super::protocol::{self, Answer, Call, CallResult, Hello, Readiness, Request};
 use super::{Stack, StackError, StackErrorKind};
 use crate::sim::Instant;
 use crate::tcp::{SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpState};
 use crate::wire::Ipv4Repr;
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::task::Waker;
 use std::time::Duration as WallDuration;
 
@@ -62,14 +62,6 @@ impl ExternalConfig {
     }
 }
 
-/// What the reader thread hands over: one complete answer (frames with their length prefixes,
-/// ending with DONE, FAIL or READY), or why none will come.
-enum FromReader {
-    Answer(Vec<u8>),
-    /// The process closed its stdout (cleanly between messages, or not).
-    Closed(String),
-}
-
 /// What the last EVENT and STATE said about a socket.
 #[derive(Debug, Clone, Copy, Default)]
 struct SocketView {
@@ -97,7 +89,7 @@ pub struct ExternalStack {
     cfg: ExternalConfig,
     child: Child,
     stdin: Option<BufWriter<ChildStdin>>,
-    answers: Receiver<FromReader>,
+    answers: Answers,
     failure: Option<StackError>,
     addrs: Vec<Ipv4Addr>,
     mtu: u16,
@@ -144,20 +136,8 @@ impl ExternalStack {
             .map_err(|e| err(StackErrorKind::Spawn(format!("{program}: {e}"))))?;
         let stdin = child.stdin.take().map(|s| BufWriter::with_capacity(64 * 1024, s));
         let stdout = child.stdout.take().expect("stdout was piped");
-        let (tx, answers) = sync_channel(1);
-        std::thread::Builder::new()
-            .name(format!("stack-reader:{}", cfg.host))
-            .spawn(move || {
-                let mut r = BufReader::with_capacity(64 * 1024, stdout);
-                loop {
-                    let msg = read_answer(&mut r);
-                    let last = matches!(msg, FromReader::Closed(_));
-                    if tx.send(msg).is_err() || last {
-                        return;
-                    }
-                }
-            })
-            .map_err(|e| err(StackErrorKind::Spawn(format!("reader thread: {e}"))))?;
+        let answers =
+            Answers::start(stdout, &cfg.host).map_err(|e| err(StackErrorKind::Spawn(format!("reader thread: {e}"))))?;
         Ok(ExternalStack {
             name,
             cfg,
@@ -212,15 +192,15 @@ impl ExternalStack {
     /// Writes `self.request` (a whole step) with one flush and reads the answer.
     fn exchange(&mut self, during: &str) -> Option<Vec<u8>> {
         // Anything already waiting was sent without being asked for (after the last DONE).
-        if let Ok(FromReader::Answer(extra)) = self.answers.try_recv() {
-            let message = format!("{} bytes sent after the previous DONE, unasked", extra.len());
+        if let Some(extra) = self.answers.unasked() {
+            let message = format!("{extra} bytes sent after the previous DONE, unasked");
             self.fail(StackErrorKind::Protocol { during: during.to_string(), message });
             return None;
         }
         let stdin = self.stdin.as_mut()?;
         if let Err(e) = stdin.write_all(&self.request).and_then(|()| stdin.flush()) {
             // A broken pipe means the process is gone: report how it ended if the reader saw it.
-            let exited = matches!(self.answers.recv_timeout(self.cfg.step_timeout), Ok(FromReader::Closed(_)) | Err(_));
+            let exited = matches!(self.answers.next(self.cfg.step_timeout), Ok(FromReader::Closed(_)) | Err(_));
             let kind = if exited {
                 StackErrorKind::Exited { during: during.to_string(), status: self.exit_status() }
             } else {
@@ -229,7 +209,7 @@ impl ExternalStack {
             self.fail(kind);
             return None;
         }
-        match self.answers.recv_timeout(self.cfg.step_timeout) {
+        match self.answers.next(self.cfg.step_timeout) {
             Ok(FromReader::Answer(a)) => Some(a),
             Ok(FromReader::Closed(why)) if why.is_empty() => {
                 let status = self.exit_status();
@@ -240,14 +220,9 @@ impl ExternalStack {
                 self.fail(StackErrorKind::Protocol { during: during.to_string(), message: why });
                 None
             }
-            Err(RecvTimeoutError::Timeout) => {
+            Err(TimedOut) => {
                 let timeout_ms = self.cfg.step_timeout.as_millis() as u64;
                 self.fail(StackErrorKind::Timeout { during: during.to_string(), timeout_ms });
-                None
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                let status = self.exit_status();
-                self.fail(StackErrorKind::Exited { during: during.to_string(), status });
                 None
             }
         }
@@ -439,23 +414,6 @@ impl ExternalStack {
 /// Reads one answer (frames up to and including the one that ends it) with their length prefixes.
 /// A process that closes its output, even inside an answer, has exited as far as netlab is
 /// concerned; bytes that are not a frame are reported as such.
-fn read_answer(r: &mut impl Read) -> FromReader {
-    let mut answer = Vec::new();
-    let mut frame = Vec::new();
-    loop {
-        match protocol::read_frame(r, &mut frame) {
-            Ok(true) => {}
-            Ok(false) => return FromReader::Closed(String::new()),
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return FromReader::Closed(String::new()),
-            Err(e) => return FromReader::Closed(e.to_string()),
-        }
-        answer.extend_from_slice(&(frame.len() as u32).to_be_bytes());
-        answer.extend_from_slice(&frame);
-        if protocol::ends_answer(frame[0]) {
-            return FromReader::Answer(answer);
-        }
-    }
-}
 
 impl Drop for ExternalStack {
     /// Closes the process's stdin (the end of the conversation), gives it the step timeout to exit,

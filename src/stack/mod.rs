@@ -19,6 +19,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::task::Waker;
 
 pub mod adapter;
+mod answers;
 mod choice;
 pub mod external;
 pub mod netlab;

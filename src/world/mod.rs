@@ -27,6 +27,7 @@ pub use results::{LinkReport, NodeReport};
 pub use socket::{TcpListener, TcpStream};
 
 use crate::net::faults::{FaultAction, TimedFault};
+#[cfg(feature = "live")]
 use crate::net::network::Network;
 use crate::net::{Dir, Impairments, LinkId, NodeId};
 use crate::sim::{Executor, Instant};
