@@ -411,10 +411,6 @@ impl ExternalStack {
     }
 }
 
-/// Reads one answer (frames up to and including the one that ends it) with their length prefixes.
-/// A process that closes its output, even inside an answer, has exited as far as netlab is
-/// concerned; bytes that are not a frame are reported as such.
-
 impl Drop for ExternalStack {
     /// Closes the process's stdin (the end of the conversation), gives it the step timeout to exit,
     /// then kills it.
