@@ -191,8 +191,11 @@ impl ExternalStack {
 
     /// Writes `self.request` (a whole step) with one flush and reads the answer.
     fn exchange(&mut self, during: &str) -> Option<Vec<u8>> {
-        // Anything already waiting was sent without being asked for (after the last DONE).
-        if let Some(extra) = self.answers.unasked() {
+        // Anything already waiting was sent without being asked for (after the last DONE). Before
+        // HELLO there was no DONE: what the process said first is judged as the answer to HELLO.
+        if self.step_no > 0
+            && let Some(extra) = self.answers.unasked()
+        {
             let message = format!("{extra} bytes sent after the previous DONE, unasked");
             self.fail(StackErrorKind::Protocol { during: during.to_string(), message });
             return None;
