@@ -3,6 +3,7 @@
 //! the host and the step, never a hang or a panic; the process is killed and the stack goes inert.
 
 use netlab::sim::{Duration, Instant};
+use netlab::stack::Sockets;
 use netlab::stack::protocol::{self, Answer, CallResult};
 use netlab::stack::{ExternalConfig, ExternalStack, Stack, StackErrorKind};
 use netlab::tcp::{SocketId, TcpConfig, TcpError};

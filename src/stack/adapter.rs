@@ -6,6 +6,7 @@
 use super::protocol::{self, Answer, Call, CallResult, Readiness, Request};
 use super::{NetlabStack, Stack};
 use crate::sim::Instant;
+use crate::stack::Sockets;
 use crate::tcp::{SocketId, TcpError, TcpEventKind};
 use std::collections::BTreeMap;
 use std::io::{self, BufReader, BufWriter, Read, Write};

@@ -13,7 +13,7 @@
 
 use super::answers::{Answers, FromReader, TimedOut};
 use super::protocol::{self, Answer, Call, CallResult, Hello, Readiness, Request};
-use super::{Stack, StackError, StackErrorKind};
+use super::{Sockets, Stack, StackError, StackErrorKind};
 use crate::sim::Instant;
 use crate::tcp::{SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpState};
 use crate::wire::Ipv4Repr;
@@ -431,85 +431,7 @@ impl Drop for ExternalStack {
     }
 }
 
-impl Stack for ExternalStack {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn reports_states(&self) -> bool {
-        self.reports_states
-    }
-
-    fn reports_events(&self) -> bool {
-        self.reports_events
-    }
-
-    fn configure(&mut self, addrs: &[(Ipv4Addr, u8)], mtu: u16) -> Result<(), StackError> {
-        self.addrs = addrs.iter().map(|&(a, _)| a).collect();
-        self.mtu = mtu;
-        let hello = Hello {
-            version: protocol::VERSION,
-            seed: self.cfg.seed,
-            mtu,
-            host: self.cfg.host.clone(),
-            addrs: addrs.to_vec(),
-            defaults: self.cfg.defaults.clone(),
-        };
-        self.request.clear();
-        protocol::encode_request(&Request::Hello(hello), &mut self.request);
-        let Some(answer) = self.exchange("HELLO") else {
-            return Err(self.failure.clone().expect("exchange failed"));
-        };
-        let mut frame = Vec::new();
-        let ready = match protocol::read_frame(&mut &answer[..], &mut frame) {
-            Ok(true) => protocol::decode_answer(&frame, None).map_err(|e| e.0),
-            _ => Err("no message".into()),
-        };
-        let message = match ready {
-            Ok(Answer::Ready { version, reports_states, transmit_on_request, reports_events, .. })
-                if version == protocol::VERSION =>
-            {
-                self.reports_states = reports_states;
-                self.reports_events = reports_events;
-                self.transmit_on_request = transmit_on_request;
-                return Ok(());
-            }
-            Ok(Answer::Ready { version, .. }) => {
-                format!("READY with version {version}, netlab speaks {}", protocol::VERSION)
-            }
-            Ok(Answer::Fail(why)) => {
-                let why = why.to_string();
-                self.fail(StackErrorKind::Failed(why));
-                return Err(self.failure.clone().expect("just failed"));
-            }
-            Ok(other) => format!("expected READY, got {other:?}"),
-            Err(e) => e,
-        };
-        self.fail(StackErrorKind::Protocol { during: "HELLO".into(), message });
-        Err(self.failure.clone().expect("just failed"))
-    }
-
-    fn receive(&mut self, now: Instant, datagram: &[u8]) {
-        self.step(now, Request::Datagram(datagram));
-    }
-
-    fn poll_transmit(&mut self, now: Instant, out: &mut dyn FnMut(&[u8])) {
-        if self.transmit_on_request && self.untransmitted {
-            self.step(now, Request::Transmit);
-        }
-        while let Some(d) = self.outq.pop_front() {
-            out(&d);
-        }
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.wake
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        self.step(now, Request::Timeout);
-    }
-
+impl Sockets for ExternalStack {
     fn listen(
         &mut self,
         now: Instant,
@@ -671,6 +593,86 @@ impl Stack for ExternalStack {
         } else {
             self.wakers.insert(id, waker.clone());
         }
+    }
+}
+
+impl Stack for ExternalStack {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn reports_states(&self) -> bool {
+        self.reports_states
+    }
+
+    fn reports_events(&self) -> bool {
+        self.reports_events
+    }
+
+    fn configure(&mut self, addrs: &[(Ipv4Addr, u8)], mtu: u16) -> Result<(), StackError> {
+        self.addrs = addrs.iter().map(|&(a, _)| a).collect();
+        self.mtu = mtu;
+        let hello = Hello {
+            version: protocol::VERSION,
+            seed: self.cfg.seed,
+            mtu,
+            host: self.cfg.host.clone(),
+            addrs: addrs.to_vec(),
+            defaults: self.cfg.defaults.clone(),
+        };
+        self.request.clear();
+        protocol::encode_request(&Request::Hello(hello), &mut self.request);
+        let Some(answer) = self.exchange("HELLO") else {
+            return Err(self.failure.clone().expect("exchange failed"));
+        };
+        let mut frame = Vec::new();
+        let ready = match protocol::read_frame(&mut &answer[..], &mut frame) {
+            Ok(true) => protocol::decode_answer(&frame, None).map_err(|e| e.0),
+            _ => Err("no message".into()),
+        };
+        let message = match ready {
+            Ok(Answer::Ready { version, reports_states, transmit_on_request, reports_events, .. })
+                if version == protocol::VERSION =>
+            {
+                self.reports_states = reports_states;
+                self.reports_events = reports_events;
+                self.transmit_on_request = transmit_on_request;
+                return Ok(());
+            }
+            Ok(Answer::Ready { version, .. }) => {
+                format!("READY with version {version}, netlab speaks {}", protocol::VERSION)
+            }
+            Ok(Answer::Fail(why)) => {
+                let why = why.to_string();
+                self.fail(StackErrorKind::Failed(why));
+                return Err(self.failure.clone().expect("just failed"));
+            }
+            Ok(other) => format!("expected READY, got {other:?}"),
+            Err(e) => e,
+        };
+        self.fail(StackErrorKind::Protocol { during: "HELLO".into(), message });
+        Err(self.failure.clone().expect("just failed"))
+    }
+
+    fn receive(&mut self, now: Instant, datagram: &[u8]) {
+        self.step(now, Request::Datagram(datagram));
+    }
+
+    fn poll_transmit(&mut self, now: Instant, out: &mut dyn FnMut(&[u8])) {
+        if self.transmit_on_request && self.untransmitted {
+            self.step(now, Request::Transmit);
+        }
+        while let Some(d) = self.outq.pop_front() {
+            out(&d);
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.wake
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.step(now, Request::Timeout);
     }
 
     fn drain_events(&mut self, f: &mut dyn FnMut(TcpEvent)) {

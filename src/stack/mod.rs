@@ -39,53 +39,9 @@ pub use smoltcp::SmoltcpStack;
 /// command line or scenario) and 3 (run-time I/O errors).
 pub const EXIT_STACK_FAILED: u8 = 4;
 
-/// A host's transport layer behind one interface: IPv4 datagrams in and out, the clock, sockets.
-///
-/// Call order: `configure` once, then any interleaving of the rest. After any call that can give the
-/// stack something to send (`receive`, `handle_timeout`, a socket call) the caller calls
-/// `poll_transmit` and re-reads `poll_timeout`. Socket calls have the semantics of
-/// `netlab::tcp::TcpStack`'s methods of the same names (the same `Ok`/`Err` values in the same
-/// situations, as far as the implementation allows; differences are findings for `docs/stacks.md`).
-///
-/// A stack that can fail as a whole (an external process) reports it through `failure`; once it
-/// has failed it is inert (socket calls return `Err(TcpError::InvalidSocket)`, nothing is sent) and
-/// the caller must stop the run and report the error (exit code `EXIT_STACK_FAILED`).
-pub trait Stack {
-    /// Short name for reports: "netlab", "smoltcp", "external:`program`".
-    fn name(&self) -> &str;
-
-    /// Whether this stack reports its own connection states and events through `drain_events`
-    /// (false: the caller has to observe the connections on the wire).
-    fn reports_states(&self) -> bool {
-        false
-    }
-
-    /// Whether this stack reports its TCP's own events through `drain_events` (retransmissions
-    /// with their reason, RTT and RTO, congestion window, challenge ACKs, errors); segments are
-    /// then still taken from the wire, but retransmissions are the stack's.
-    fn reports_events(&self) -> bool {
-        false
-    }
-
-    /// Sets the host's addresses (with prefix length) and the MTU of its interfaces. Called once,
-    /// before anything else. An address set the stack cannot use is an error.
-    fn configure(&mut self, addrs: &[(Ipv4Addr, u8)], mtu: u16) -> Result<(), StackError>;
-
-    /// A whole IPv4 datagram (header included, header checksum already verified) addressed to this
-    /// host arrives at `now`. Datagrams the stack does not handle are dropped by it.
-    fn receive(&mut self, now: Instant, datagram: &[u8]);
-
-    /// Hands each IPv4 datagram (header included, checksums filled in) the stack wants to send now
-    /// to `out`, in order.
-    fn poll_transmit(&mut self, now: Instant, out: &mut dyn FnMut(&[u8]));
-
-    /// The next time `handle_timeout` must be called, if any. It may be earlier than anything that
-    /// is really due (calling `handle_timeout` then does nothing visible).
-    fn poll_timeout(&self) -> Option<Instant>;
-
-    /// Runs the timers that are due at `now`.
-    fn handle_timeout(&mut self, now: Instant);
-
+/// The socket half of a host's transport layer: the calls applications make, with the semantics
+/// of `netlab::tcp::TcpStack`'s methods of the same names (netlab's `TcpStack` implements it directly).
+pub trait Sockets {
     /// Opens a listening socket on `local` (port != 0; address 0.0.0.0 = every address) with room
     /// for `backlog` connections not yet accepted. `cfg` overrides the stack's defaults.
     fn listen(
@@ -167,16 +123,64 @@ pub trait Stack {
     /// acceptable, closed, failed). Spurious wake-ups are allowed; a socket already freed wakes at once.
     fn register_waker(&mut self, id: SocketId, waker: &Waker);
 
-    /// Hands over the connection-state reports and events the stack produced since the last call,
-    /// oldest first (netlab's own stack: its `TcpEvent`s). Stacks that report nothing do nothing.
-    fn drain_events(&mut self, f: &mut dyn FnMut(TcpEvent)) {
-        let _ = f;
-    }
-
     /// A snapshot of a connection for the summary, if the stack can give one.
     fn conn_info(&self, id: SocketId) -> Option<ConnInfo> {
         let _ = id;
         None
+    }
+}
+
+/// A host's transport layer behind one interface: IPv4 datagrams in and out, the clock, sockets.
+///
+/// Call order: `configure` once, then any interleaving of the rest. After any call that can give the
+/// stack something to send (`receive`, `handle_timeout`, a socket call) the caller calls
+/// `poll_transmit` and re-reads `poll_timeout`. Socket calls have the semantics of
+/// `netlab::tcp::TcpStack`'s methods of the same names (the same `Ok`/`Err` values in the same
+/// situations, as far as the implementation allows; differences are findings for `docs/stacks.md`).
+///
+/// A stack that can fail as a whole (an external process) reports it through `failure`; once it
+/// has failed it is inert (socket calls return `Err(TcpError::InvalidSocket)`, nothing is sent) and
+/// the caller must stop the run and report the error (exit code `EXIT_STACK_FAILED`).
+pub trait Stack: Sockets {
+    /// Short name for reports: "netlab", "smoltcp", "external:`program`".
+    fn name(&self) -> &str;
+
+    /// Whether this stack reports its own connection states and events through `drain_events`
+    /// (false: the caller has to observe the connections on the wire).
+    fn reports_states(&self) -> bool {
+        false
+    }
+
+    /// Whether this stack reports its TCP's own events through `drain_events` (retransmissions
+    /// with their reason, RTT and RTO, congestion window, challenge ACKs, errors); segments are
+    /// then still taken from the wire, but retransmissions are the stack's.
+    fn reports_events(&self) -> bool {
+        false
+    }
+
+    /// Sets the host's addresses (with prefix length) and the MTU of its interfaces. Called once,
+    /// before anything else. An address set the stack cannot use is an error.
+    fn configure(&mut self, addrs: &[(Ipv4Addr, u8)], mtu: u16) -> Result<(), StackError>;
+
+    /// A whole IPv4 datagram (header included, header checksum already verified) addressed to this
+    /// host arrives at `now`. Datagrams the stack does not handle are dropped by it.
+    fn receive(&mut self, now: Instant, datagram: &[u8]);
+
+    /// Hands each IPv4 datagram (header included, checksums filled in) the stack wants to send now
+    /// to `out`, in order.
+    fn poll_transmit(&mut self, now: Instant, out: &mut dyn FnMut(&[u8]));
+
+    /// The next time `handle_timeout` must be called, if any. It may be earlier than anything that
+    /// is really due (calling `handle_timeout` then does nothing visible).
+    fn poll_timeout(&self) -> Option<Instant>;
+
+    /// Runs the timers that are due at `now`.
+    fn handle_timeout(&mut self, now: Instant);
+
+    /// Hands over the connection-state reports and events the stack produced since the last call,
+    /// oldest first (netlab's own stack: its `TcpEvent`s). Stacks that report nothing do nothing.
+    fn drain_events(&mut self, f: &mut dyn FnMut(TcpEvent)) {
+        let _ = f;
     }
 
     /// Whether detail events (timers, application calls) are recorded or only counted; see

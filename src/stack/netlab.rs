@@ -6,7 +6,7 @@
 //! (RFC 1191); every other ICMP message, UDP and other protocols are dropped here (counted): echo,
 //! port unreachable and the like are the host's business, not the transport's.
 
-use super::{Stack, StackError, StackErrorKind};
+use super::{Sockets, Stack, StackError, StackErrorKind};
 use crate::sim::Instant;
 use crate::tcp::{ConnInfo, SocketId, TcpConfig, TcpError, TcpEvent, TcpStack, TcpState};
 use crate::wire::{IcmpRepr, IpProtocol, Ipv4Repr, TcpRepr};
@@ -78,6 +78,88 @@ impl NetlabStack {
 fn clamp_mss(mut cfg: TcpConfig, mtu: u16) -> TcpConfig {
     cfg.mss = cfg.mss.min(mtu.saturating_sub(IP_TCP_HEADERS).clamp(88, 65495));
     cfg
+}
+
+impl Sockets for NetlabStack {
+    fn listen(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        backlog: usize,
+        cfg: Option<TcpConfig>,
+    ) -> Result<SocketId, TcpError> {
+        self.tcp.listen(now, local, backlog, cfg)
+    }
+
+    fn accept(&mut self, now: Instant, listener: SocketId) -> Result<Option<SocketId>, TcpError> {
+        self.tcp.accept(now, listener)
+    }
+
+    fn connect(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        cfg: Option<TcpConfig>,
+    ) -> Result<SocketId, TcpError> {
+        self.tcp.connect(now, local, remote, cfg)
+    }
+
+    fn connect_result(&self, id: SocketId) -> Result<Option<()>, TcpError> {
+        self.tcp.connect_result(id)
+    }
+
+    fn send(&mut self, now: Instant, id: SocketId, data: &[u8]) -> Result<usize, TcpError> {
+        self.tcp.send(now, id, data)
+    }
+
+    fn recv(&mut self, now: Instant, id: SocketId, buf: &mut [u8]) -> Result<Option<usize>, TcpError> {
+        self.tcp.recv(now, id, buf)
+    }
+
+    fn send_with(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        max: usize,
+        fill: &mut dyn FnMut(usize, &mut [u8]),
+    ) -> Result<usize, TcpError> {
+        self.tcp.send_with(now, id, max, fill)
+    }
+
+    fn recv_with(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        max: usize,
+        f: &mut dyn FnMut(&[u8]),
+    ) -> Result<Option<usize>, TcpError> {
+        self.tcp.recv_with(now, id, max, f)
+    }
+
+    fn shutdown_write(&mut self, now: Instant, id: SocketId) -> Result<(), TcpError> {
+        self.tcp.shutdown_write(now, id)
+    }
+
+    fn close(&mut self, now: Instant, id: SocketId) -> Result<(), TcpError> {
+        self.tcp.close(now, id)
+    }
+
+    fn abort(&mut self, now: Instant, id: SocketId) -> Result<(), TcpError> {
+        self.tcp.abort(now, id)
+    }
+
+    fn state(&self, id: SocketId) -> Option<TcpState> {
+        self.tcp.state(id)
+    }
+
+    fn register_waker(&mut self, id: SocketId, waker: &Waker) {
+        self.tcp.register_waker(id, waker);
+    }
+
+    fn conn_info(&self, id: SocketId) -> Option<ConnInfo> {
+        self.tcp.conn_info(id)
+    }
 }
 
 impl Stack for NetlabStack {
@@ -164,88 +246,8 @@ impl Stack for NetlabStack {
         self.tcp.handle_timeout(now);
     }
 
-    fn listen(
-        &mut self,
-        now: Instant,
-        local: SocketAddrV4,
-        backlog: usize,
-        cfg: Option<TcpConfig>,
-    ) -> Result<SocketId, TcpError> {
-        self.tcp.listen(now, local, backlog, cfg)
-    }
-
-    fn accept(&mut self, now: Instant, listener: SocketId) -> Result<Option<SocketId>, TcpError> {
-        self.tcp.accept(now, listener)
-    }
-
-    fn connect(
-        &mut self,
-        now: Instant,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
-        cfg: Option<TcpConfig>,
-    ) -> Result<SocketId, TcpError> {
-        self.tcp.connect(now, local, remote, cfg)
-    }
-
-    fn connect_result(&self, id: SocketId) -> Result<Option<()>, TcpError> {
-        self.tcp.connect_result(id)
-    }
-
-    fn send(&mut self, now: Instant, id: SocketId, data: &[u8]) -> Result<usize, TcpError> {
-        self.tcp.send(now, id, data)
-    }
-
-    fn recv(&mut self, now: Instant, id: SocketId, buf: &mut [u8]) -> Result<Option<usize>, TcpError> {
-        self.tcp.recv(now, id, buf)
-    }
-
-    fn send_with(
-        &mut self,
-        now: Instant,
-        id: SocketId,
-        max: usize,
-        fill: &mut dyn FnMut(usize, &mut [u8]),
-    ) -> Result<usize, TcpError> {
-        self.tcp.send_with(now, id, max, fill)
-    }
-
-    fn recv_with(
-        &mut self,
-        now: Instant,
-        id: SocketId,
-        max: usize,
-        f: &mut dyn FnMut(&[u8]),
-    ) -> Result<Option<usize>, TcpError> {
-        self.tcp.recv_with(now, id, max, f)
-    }
-
-    fn shutdown_write(&mut self, now: Instant, id: SocketId) -> Result<(), TcpError> {
-        self.tcp.shutdown_write(now, id)
-    }
-
-    fn close(&mut self, now: Instant, id: SocketId) -> Result<(), TcpError> {
-        self.tcp.close(now, id)
-    }
-
-    fn abort(&mut self, now: Instant, id: SocketId) -> Result<(), TcpError> {
-        self.tcp.abort(now, id)
-    }
-
-    fn state(&self, id: SocketId) -> Option<TcpState> {
-        self.tcp.state(id)
-    }
-
-    fn register_waker(&mut self, id: SocketId, waker: &Waker) {
-        self.tcp.register_waker(id, waker);
-    }
-
     fn drain_events(&mut self, f: &mut dyn FnMut(TcpEvent)) {
         self.tcp.drain_events(f);
-    }
-
-    fn conn_info(&self, id: SocketId) -> Option<ConnInfo> {
-        self.tcp.conn_info(id)
     }
 
     fn set_detail_events(&mut self, on: bool) {
@@ -255,6 +257,77 @@ impl Stack for NetlabStack {
 
     fn take_skipped_events(&mut self) -> u64 {
         self.tcp.take_skipped_events()
+    }
+}
+
+/// netlab's own stack as simulated hosts run it (without the IPv4 layer of `NetlabStack`): the
+/// socket calls are `TcpStack`'s own.
+impl Sockets for TcpStack {
+    fn listen(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        backlog: usize,
+        cfg: Option<TcpConfig>,
+    ) -> Result<SocketId, TcpError> {
+        TcpStack::listen(self, now, local, backlog, cfg)
+    }
+    fn accept(&mut self, now: Instant, listener: SocketId) -> Result<Option<SocketId>, TcpError> {
+        TcpStack::accept(self, now, listener)
+    }
+    fn connect(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        cfg: Option<TcpConfig>,
+    ) -> Result<SocketId, TcpError> {
+        TcpStack::connect(self, now, local, remote, cfg)
+    }
+    fn connect_result(&self, id: SocketId) -> Result<Option<()>, TcpError> {
+        TcpStack::connect_result(self, id)
+    }
+    fn send(&mut self, now: Instant, id: SocketId, data: &[u8]) -> Result<usize, TcpError> {
+        TcpStack::send(self, now, id, data)
+    }
+    fn recv(&mut self, now: Instant, id: SocketId, buf: &mut [u8]) -> Result<Option<usize>, TcpError> {
+        TcpStack::recv(self, now, id, buf)
+    }
+    fn send_with(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        max: usize,
+        fill: &mut dyn FnMut(usize, &mut [u8]),
+    ) -> Result<usize, TcpError> {
+        TcpStack::send_with(self, now, id, max, fill)
+    }
+    fn recv_with(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        max: usize,
+        f: &mut dyn FnMut(&[u8]),
+    ) -> Result<Option<usize>, TcpError> {
+        TcpStack::recv_with(self, now, id, max, f)
+    }
+    fn shutdown_write(&mut self, now: Instant, id: SocketId) -> Result<(), TcpError> {
+        TcpStack::shutdown_write(self, now, id)
+    }
+    fn close(&mut self, now: Instant, id: SocketId) -> Result<(), TcpError> {
+        TcpStack::close(self, now, id)
+    }
+    fn abort(&mut self, now: Instant, id: SocketId) -> Result<(), TcpError> {
+        TcpStack::abort(self, now, id)
+    }
+    fn state(&self, id: SocketId) -> Option<TcpState> {
+        TcpStack::state(self, id)
+    }
+    fn register_waker(&mut self, id: SocketId, waker: &Waker) {
+        TcpStack::register_waker(self, id, waker)
+    }
+    fn conn_info(&self, id: SocketId) -> Option<ConnInfo> {
+        TcpStack::conn_info(self, id)
     }
 }
 

@@ -21,7 +21,7 @@
 //! instead, set from the counts), a full backlog (a SYN nobody listens for gets a RST; netlab's
 //! stack and Linux drop it), and at most 2 addresses per interface (its build-time default).
 
-use super::{Stack, StackError, StackErrorKind};
+use super::{Sockets, Stack, StackError, StackErrorKind};
 use crate::sim::{Duration, Instant};
 use crate::tcp::{CongestionAlgorithm, SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpState};
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
@@ -504,71 +504,7 @@ fn listen_endpoint(local: SocketAddrV4) -> IpListenEndpoint {
     IpListenEndpoint { addr, port: local.port() }
 }
 
-impl Stack for SmoltcpStack {
-    fn name(&self) -> &str {
-        "smoltcp"
-    }
-
-    /// States as seen after each call and poll (a state held only inside one poll is not seen).
-    fn reports_states(&self) -> bool {
-        true
-    }
-
-    fn configure(&mut self, addrs: &[(Ipv4Addr, u8)], mtu: u16) -> Result<(), StackError> {
-        let fail =
-            |m: String| StackError { host: String::new(), stack: "smoltcp".into(), kind: StackErrorKind::Config(m) };
-        let Some(&(first, _)) = addrs.first() else {
-            return Err(fail("no address".into()));
-        };
-        if mtu < 68 {
-            return Err(fail(format!("MTU {mtu} is below IPv4's minimum of 68 (RFC 791)")));
-        }
-        self.dev.mtu = usize::from(mtu);
-        let mut config = Config::new(HardwareAddress::Ip);
-        config.random_seed = self.key;
-        let mut iface = Interface::new(config, &mut self.dev, to_smol(self.now));
-        let mut full = None;
-        iface.update_ip_addrs(|ips| {
-            for &(a, p) in addrs {
-                if ips.push(IpCidr::new(smoltcp::wire::IpAddress::Ipv4(a), p)).is_err() {
-                    full = Some(a);
-                }
-            }
-        });
-        if let Some(a) = full {
-            return Err(fail(format!(
-                "smoltcp takes at most {} addresses per interface ({a} is one too many)",
-                addrs.len() - 1
-            )));
-        }
-        // On Medium::Ip the gateway is never resolved: any address makes everything reachable.
-        iface.routes_mut().add_default_ipv4_route(first).map_err(|_| fail("route table full".into()))?;
-        self.iface = Some(iface);
-        Ok(())
-    }
-
-    fn receive(&mut self, now: Instant, datagram: &[u8]) {
-        self.dev.rx.push_back(datagram.to_vec());
-        self.rst_in = rst_target(datagram);
-        self.poll(now);
-        self.rst_in = None;
-    }
-
-    fn poll_transmit(&mut self, now: Instant, out: &mut dyn FnMut(&[u8])) {
-        self.poll(now);
-        while let Some(d) = self.dev.tx.pop_front() {
-            out(&d);
-        }
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.deadline
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        self.poll(now);
-    }
-
+impl Sockets for SmoltcpStack {
     fn listen(
         &mut self,
         now: Instant,
@@ -820,6 +756,72 @@ impl Stack for SmoltcpStack {
         }
         let snap = self.snapshot(id);
         self.wakers.insert(id, (waker.clone(), snap));
+    }
+}
+
+impl Stack for SmoltcpStack {
+    fn name(&self) -> &str {
+        "smoltcp"
+    }
+
+    /// States as seen after each call and poll (a state held only inside one poll is not seen).
+    fn reports_states(&self) -> bool {
+        true
+    }
+
+    fn configure(&mut self, addrs: &[(Ipv4Addr, u8)], mtu: u16) -> Result<(), StackError> {
+        let fail =
+            |m: String| StackError { host: String::new(), stack: "smoltcp".into(), kind: StackErrorKind::Config(m) };
+        let Some(&(first, _)) = addrs.first() else {
+            return Err(fail("no address".into()));
+        };
+        if mtu < 68 {
+            return Err(fail(format!("MTU {mtu} is below IPv4's minimum of 68 (RFC 791)")));
+        }
+        self.dev.mtu = usize::from(mtu);
+        let mut config = Config::new(HardwareAddress::Ip);
+        config.random_seed = self.key;
+        let mut iface = Interface::new(config, &mut self.dev, to_smol(self.now));
+        let mut full = None;
+        iface.update_ip_addrs(|ips| {
+            for &(a, p) in addrs {
+                if ips.push(IpCidr::new(smoltcp::wire::IpAddress::Ipv4(a), p)).is_err() {
+                    full = Some(a);
+                }
+            }
+        });
+        if let Some(a) = full {
+            return Err(fail(format!(
+                "smoltcp takes at most {} addresses per interface ({a} is one too many)",
+                addrs.len() - 1
+            )));
+        }
+        // On Medium::Ip the gateway is never resolved: any address makes everything reachable.
+        iface.routes_mut().add_default_ipv4_route(first).map_err(|_| fail("route table full".into()))?;
+        self.iface = Some(iface);
+        Ok(())
+    }
+
+    fn receive(&mut self, now: Instant, datagram: &[u8]) {
+        self.dev.rx.push_back(datagram.to_vec());
+        self.rst_in = rst_target(datagram);
+        self.poll(now);
+        self.rst_in = None;
+    }
+
+    fn poll_transmit(&mut self, now: Instant, out: &mut dyn FnMut(&[u8])) {
+        self.poll(now);
+        while let Some(d) = self.dev.tx.pop_front() {
+            out(&d);
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.poll(now);
     }
 
     fn drain_events(&mut self, f: &mut dyn FnMut(TcpEvent)) {

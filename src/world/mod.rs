@@ -14,7 +14,6 @@ mod host;
 mod join;
 mod results;
 mod socket;
-mod sockets;
 
 pub use builder::{BuildError, WorldBuilder, host_key};
 pub use core::AppReport;

@@ -3,9 +3,9 @@
 //! implements the `futures-io` `AsyncRead` and `AsyncWrite` traits, and closes when dropped.
 
 use super::Host;
-use super::sockets::Sockets;
 use crate::net::network::Network;
 use crate::sim::Instant;
+use crate::stack::Sockets;
 use crate::tcp::{SocketId, TcpConfig, TcpError};
 use std::cell::Cell;
 use std::future::poll_fn;
@@ -23,7 +23,7 @@ impl Host {
         let node = &mut nodes[self.node];
         let stack: &mut dyn Sockets = match (node.tcp.as_mut(), node.foreign.as_mut()) {
             (Some(tcp), _) => tcp,
-            (None, Some(foreign)) => foreign,
+            (None, Some(foreign)) => foreign.as_mut(),
             (None, None) => return Err(TcpError::InvalidArgument),
         };
         let r = f(stack, now);
