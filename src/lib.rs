@@ -109,7 +109,7 @@ pub mod sweep;
 #[allow(unsafe_code)]
 mod sys;
 #[cfg(feature = "live")]
-pub use sys::signal;
+pub use sys::{cpu_time, signal};
 pub mod tcp;
 pub mod trace;
 pub mod wire;

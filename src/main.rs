@@ -205,7 +205,11 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
         }
     }
     if json {
-        let v = serde_json::json!({ "report": report, "wall_seconds": wall, "out_dir": out_dir });
+        // CPU time of netlab itself and of the processes it ran (external stacks): benchmarks
+        // tell the two apart with it (scenarios/bench/external-step.sh).
+        let (cpu_netlab, cpu_children) = netlab::cpu_time();
+        let cpu = serde_json::json!({ "netlab": cpu_netlab, "children": cpu_children });
+        let v = serde_json::json!({ "report": report, "wall_seconds": wall, "cpu_seconds": cpu, "out_dir": out_dir });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         print!("{}", report.render(Some(wall)));

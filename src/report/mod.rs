@@ -102,6 +102,11 @@ impl RunReport {
         if !o.unfinished.is_empty() {
             let _ = writeln!(s, "  unfinished applications: {}", o.unfinished.join(", "));
         }
+        for n in &self.nodes {
+            if let Some(steps) = n.stack_steps {
+                let _ = writeln!(s, "  stack under test on {}: {steps} steps (request/answer exchanges)", n.name);
+            }
+        }
         let _ =
             writeln!(s, "\nlinks                          sent  delivered   dropped  dup  reord  corrupt  drop causes");
         for l in &self.links {

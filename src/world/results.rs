@@ -35,6 +35,10 @@ pub struct NodeReport {
     /// Its counters.
     #[serde(flatten)]
     pub stats: NodeStats,
+    /// Request/answer steps its stack under test took, if that stack runs in a process
+    /// (docs/stack-protocol.md): the figure that says what the process boundary costs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_steps: Option<u64>,
 }
 
 impl World {
@@ -62,7 +66,12 @@ impl World {
         net.nodes
             .iter()
             .zip(&t.nodes)
-            .map(|(n, st)| NodeReport { name: n.name.clone(), router: n.forwarding, stats: st.clone() })
+            .map(|(n, st)| NodeReport {
+                name: n.name.clone(),
+                router: n.forwarding,
+                stats: st.clone(),
+                stack_steps: n.stack_steps(),
+            })
             .collect()
     }
 
