@@ -192,6 +192,8 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
     };
     let report = finished.report;
     let mut io_error = finished.output_error;
+    // The world's external stacks end (and are waited for) here, so that their CPU time counts.
+    drop(finished.world);
     let summary_path = out_dir.join("summary.json");
     match serde_json::to_vec_pretty(&report) {
         Ok(mut bytes) => {
