@@ -97,6 +97,8 @@ pub mod output;
 #[cfg(feature = "scenario")]
 pub mod report;
 #[cfg(feature = "scenario")]
+pub mod routes;
+#[cfg(feature = "scenario")]
 pub mod run;
 #[cfg(feature = "scenario")]
 pub mod scenario;

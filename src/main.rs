@@ -74,6 +74,17 @@ enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// Print every node's routing table (prefix, next hop, interface, origin) without running.
+    Routes {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Only this node's table.
+        #[arg(long)]
+        node: Option<String>,
+        /// Print the tables as JSON (as in summary.json's "routes").
+        #[arg(long)]
+        json: bool,
+    },
     /// Watch a run in the terminal viewer (netlab-tui): a scenario, a run directory or a trace.jsonl.
     Tui {
         /// Arguments for netlab-tui: <scenario.toml | run-dir | trace.jsonl> [--seed N]
@@ -117,6 +128,9 @@ fn main() -> ExitCode {
         Command::Check { scenarios } => check(&scenarios),
         Command::Sweep { scenario, seeds, jobs, json } => sweep(scenario, seeds, jobs, json),
         Command::Tui { args } => tui(args),
+        Command::Routes { scenario, node, json } => {
+            ExitCode::from(netlab::routes::run_cli(&scenario, node.as_deref(), json))
+        }
         Command::Script { files, stack, seed, out, tolerance } => {
             ExitCode::from(netlab::script::run_cli(&netlab::script::ScriptArgs {
                 files,
