@@ -408,6 +408,10 @@ impl Connection {
     pub fn writable(&self) -> bool {
         self.sbuf.free() > 0
     }
+    /// SND.UNA, SND.NXT and the highest sequence number sent + 1 (RFC 9293 3.3.1), for introspection.
+    pub fn send_sequence(&self) -> (u32, u32, u32) {
+        (self.snd_una.0, self.snd_nxt.0, self.snd_max.0)
+    }
     pub fn send_queue_len(&self) -> usize {
         self.sbuf.len()
     }
