@@ -377,9 +377,14 @@ impl Connection {
 
     /// The largest payload of one segment: the MSS less the fixed options (RFC 9293 3.7.1: the MSS
     /// option counts neither IP nor TCP options).
+    ///
+    /// Whatever the configured and announced MSS (both may be 65,535), a segment must fit in one
+    /// IPv4 datagram of at most 65,535 bytes (RFC 9293 3.7.1, RFC 6691): the payload is capped so
+    /// that a 20-byte IP header and the largest TCP header (60 bytes, options included) still fit.
     fn eff_mss(&self) -> u32 {
+        const MAX_PAYLOAD: u32 = 65_535 - 20 - 60;
         let ts = if self.ts_ok { 12 } else { 0 };
-        (self.send_mss - ts).max(1)
+        (self.send_mss - ts).clamp(1, MAX_PAYLOAD)
     }
 
     fn data_end(&self) -> Seq {
