@@ -126,6 +126,23 @@ impl Scenario {
     /// (at least one).
     pub fn load_all(path: &Path) -> Result<Scenario, Vec<ScenarioError>> {
         let file = path.display().to_string();
+        let limit = max_scenario_bytes();
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.len() > limit
+        {
+            return Err(vec![ScenarioError {
+                file,
+                line: 0,
+                column: 0,
+                message: format!(
+                    "the scenario is {} MB; netlab reads at most {} MB (loading takes about 1.7 KB of memory per \
+                     host in a file of bare [[hosts]]): set {MAX_SCENARIO_MB_VAR} to raise the limit",
+                    meta.len().div_ceil(1 << 20),
+                    limit >> 20
+                ),
+                source_line: None,
+            }]);
+        }
         let text = std::fs::read(path).map_err(|e| {
             vec![ScenarioError {
                 file: file.clone(),
@@ -192,6 +209,16 @@ impl Scenario {
         }
         Ok(sc)
     }
+}
+
+/// The environment variable that raises the size limit of scenario files, in MB.
+pub const MAX_SCENARIO_MB_VAR: &str = "NETLAB_MAX_SCENARIO_MB";
+
+/// The largest scenario file `load` reads: 128 MB (about 4.9 million bare hosts), or
+/// `NETLAB_MAX_SCENARIO_MB`.
+fn max_scenario_bytes() -> u64 {
+    let mb = std::env::var(MAX_SCENARIO_MB_VAR).ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(128);
+    mb.saturating_mul(1 << 20)
 }
 
 fn first(errors: Vec<ScenarioError>) -> ScenarioError {

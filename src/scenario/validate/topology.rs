@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use toml::Spanned;
 
-pub(super) fn tcp_config(base: &TcpConfig, spec: &Option<TcpSpec>) -> Result<TcpConfig, SpanError> {
+pub(super) fn tcp_config(base: &TcpConfig, spec: Option<&TcpSpec>) -> Result<TcpConfig, SpanError> {
     let mut c = base.clone();
     let Some(s) = spec else { return Ok(c) };
     macro_rules! set {
@@ -90,7 +90,7 @@ pub(super) fn nodes_and_links(raw: &ScenarioFile) -> Result<Known, Vec<SpanError
     let mut names = Names { nodes: BTreeMap::new(), links: BTreeMap::new(), routers: Vec::new() };
     let mut nodes = Vec::new();
     let mut errors = Vec::new();
-    let base_tcp = tcp_config(&TcpConfig::default(), &sim.tcp).unwrap_or_else(|e| {
+    let base_tcp = tcp_config(&TcpConfig::default(), sim.tcp.as_ref()).unwrap_or_else(|e| {
         errors.push(e);
         TcpConfig::default()
     });
@@ -129,7 +129,7 @@ fn host(h: &HostSpec, names: &mut Names, id: NodeId, base_tcp: &TcpConfig) -> Re
         return at(h.name.span(), format!("expected a unique node name; \"{name}\" is defined twice"));
     }
     names.routers.push(false);
-    let tcp = tcp_config(base_tcp, &h.tcp)?;
+    let tcp = tcp_config(base_tcp, h.tcp.as_deref())?;
     let stack = h.stack.as_ref().map(stack_choice).transpose()?;
     Ok(NodeDef { name, router: false, routes: convert_routes(&h.routes), tcp, stack })
 }
