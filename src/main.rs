@@ -270,11 +270,12 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
     }
 }
 
-/// `netlab check`: every file is checked; exit 2 if any has an error.
+/// `netlab check`: every file is checked, and every error of a file printed in file order; exit 2 if
+/// any has an error.
 fn check(files: &[PathBuf]) -> ExitCode {
     let mut bad = 0;
     for f in files {
-        match Scenario::load(f) {
+        match Scenario::load_all(f) {
             Ok(sc) => println!(
                 "{}: ok ({} nodes, {} links, {} applications, {} expectations)",
                 f.display(),
@@ -283,8 +284,10 @@ fn check(files: &[PathBuf]) -> ExitCode {
                 sc.apps.len(),
                 sc.expects.len()
             ),
-            Err(e) => {
-                eprintln!("error: {e}");
+            Err(errors) => {
+                for e in errors {
+                    eprintln!("error: {e}");
+                }
                 bad += 1;
             }
         }

@@ -3,6 +3,7 @@
 
 use super::error::{SpanError, at};
 use super::schema::ExpectSpec;
+use super::suggest;
 use crate::net::{Dir, LinkDropCause, NodeDropCause, NodeId};
 use crate::tcp::TcpState;
 use crate::trace::conn::{CONN_METRICS, ConnSummary, parse_state, state_name};
@@ -138,7 +139,7 @@ pub const NETWORK_METRICS: &[&str] = &[
 /// Checks one `[[expect]]` against the scenario's nodes, links and applications.
 pub(crate) fn validate(
     e: &Spanned<ExpectSpec>,
-    nodes: &BTreeMap<String, NodeId>,
+    names: &super::validate::Names,
     links: &[String],
     apps: &[(String, &'static str)],
 ) -> Result<Expect, SpanError> {
@@ -148,26 +149,28 @@ pub(crate) fn validate(
     if targets.iter().filter(|x| **x).count() > 1 {
         return at(span, "expected at most one of `app`, `link`, `host` or `connection` in an [[expect]]");
     }
-    let node = |h: &Spanned<String>| -> Result<NodeId, SpanError> {
-        nodes.get(h.get_ref()).copied().map_or_else(
-            || at(h.span(), format!("expected the name of a host or router, found \"{}\"", h.get_ref())),
-            Ok,
-        )
-    };
+    let node = |h: &Spanned<String>| super::validate::resolve_node(names, h, "host or router");
     let (target, target_name, allowed): (Target, String, &[&str]) = if let Some(a) = &s.app {
         let Some(i) = apps.iter().position(|(n, _)| n == a.get_ref()) else {
-            let known: Vec<&str> = apps.iter().map(|(n, _)| n.as_str()).collect();
+            let known = || apps.iter().map(|(n, _)| n.as_str());
             let msg = format!(
-                "expected the name of an application (defined: {}), found \"{}\"",
-                known.join(", "),
-                a.get_ref()
+                "expected the name of an application; \"{}\" is not defined{} (applications: {})",
+                a.get_ref(),
+                suggest::did_you_mean(a.get_ref(), known()),
+                suggest::list(known())
             );
             return at(a.span(), msg);
         };
         (Target::App(a.get_ref().clone()), format!("app {}", a.get_ref()), app_metrics(apps[i].1))
     } else if let Some(l) = &s.link {
         let Some(i) = links.iter().position(|n| n == l.get_ref()) else {
-            let msg = format!("expected the name of a link (defined: {}), found \"{}\"", links.join(", "), l.get_ref());
+            let known = || links.iter().map(|n| n.as_str());
+            let msg = format!(
+                "expected the name of a link; \"{}\" is not defined{} (links: {})",
+                l.get_ref(),
+                suggest::did_you_mean(l.get_ref(), known()),
+                suggest::list(known())
+            );
             return at(l.span(), msg);
         };
         let dir = s.dir.as_ref().map(super::validate::parse_dir).transpose()?;
@@ -205,7 +208,9 @@ pub(crate) fn validate(
     }
     let check = if let Some(m) = &s.metric {
         if !allowed.contains(&m.get_ref().as_str()) {
-            let msg = format!("expected a metric of {target_name} ({}), found \"{}\"", allowed.join(", "), m.get_ref());
+            let hint = suggest::did_you_mean(m.get_ref(), allowed.iter().copied());
+            let msg =
+                format!("expected a metric of {target_name} ({}), found \"{}\"{hint}", allowed.join(", "), m.get_ref());
             return at(m.span(), msg);
         }
         if !comparisons {

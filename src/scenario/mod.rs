@@ -10,7 +10,10 @@ pub mod apps;
 mod build;
 pub mod error;
 pub mod expect;
+mod plain;
 pub(crate) mod schema;
+mod shape;
+mod suggest;
 pub(crate) mod validate;
 pub(crate) mod values;
 
@@ -22,8 +25,9 @@ use crate::tcp::TcpConfig;
 pub use apps::AppRecipe;
 pub use build::{BuildFailure, BuildOptions, OutputFiles};
 pub use error::ScenarioError;
-use error::SourceMap;
+use error::{SourceMap, SpanError};
 use schema::ScenarioFile;
+use serde::Deserialize;
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::sync::Arc;
@@ -113,15 +117,40 @@ impl AppDef {
 }
 
 impl Scenario {
-    /// Reads, parses and validates a scenario file.
+    /// Reads, parses and validates a scenario file; the first error in file order.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        Self::load_all(path).map_err(first)
+    }
+
+    /// Reads, parses and validates a scenario file; on failure, every error found, in file order
+    /// (at least one).
+    pub fn load_all(path: &Path) -> Result<Scenario, Vec<ScenarioError>> {
         let file = path.display().to_string();
-        let text = std::fs::read(path).map_err(|e| ScenarioError {
-            file: file.clone(),
-            line: 0,
-            column: 0,
-            message: format!("cannot read the scenario: {e}"),
-            source_line: None,
+        let limit = max_scenario_bytes();
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.len() > limit
+        {
+            return Err(vec![ScenarioError {
+                file,
+                line: 0,
+                column: 0,
+                message: format!(
+                    "the scenario is {} MB; netlab reads at most {} MB (loading takes about 1.7 KB of memory per \
+                     host in a file of bare [[hosts]]): set {MAX_SCENARIO_MB_VAR} to raise the limit",
+                    meta.len().div_ceil(1 << 20),
+                    limit >> 20
+                ),
+                source_line: None,
+            }]);
+        }
+        let text = std::fs::read(path).map_err(|e| {
+            vec![ScenarioError {
+                file: file.clone(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read the scenario: {e}"),
+                source_line: None,
+            }]
         })?;
         let text = String::from_utf8(text).map_err(|e| {
             let map = SourceMap { file: &file, text: "" };
@@ -129,26 +158,71 @@ impl Scenario {
                 .error(None, format!("expected UTF-8 text; invalid byte at offset {}", e.utf8_error().valid_up_to()));
             err.line = 1;
             err.column = 1;
-            err
+            vec![err]
         })?;
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
-        Self::parse(&file, &text, &name)
+        Self::parse_all(&file, &text, &name)
     }
 
     /// Parses and validates scenario text; `file` is used in error messages, `default_name` when the
-    /// file names no scenario.
+    /// file names no scenario. The first error in file order.
     pub fn parse(file: &str, text: &str, default_name: &str) -> Result<Scenario, ScenarioError> {
+        Self::parse_all(file, text, default_name).map_err(first)
+    }
+
+    /// Like [`Scenario::parse`], with every error found, in file order (at least one). Syntax
+    /// errors come alone; then the file's shape (`[simulation]` one table, `[[hosts]]` arrays of
+    /// tables); then the keys and values of every entry; then the checks across entries (names,
+    /// addresses, references), each section once the topology is sound.
+    pub fn parse_all(file: &str, text: &str, default_name: &str) -> Result<Scenario, Vec<ScenarioError>> {
         let map = SourceMap { file, text };
-        let raw: ScenarioFile = toml::from_str(text).map_err(|e| {
-            let msg = e.message().trim_end().to_string();
-            map.error(e.span(), msg)
-        })?;
-        let mut sc = validate::validate(raw, file, default_name).map_err(|e| map.error(e.span, e.message))?;
+        let located = |mut errors: Vec<SpanError>| {
+            errors.sort_by_key(|e| e.span.as_ref().map_or(0, |s| s.start));
+            errors.into_iter().map(|e| map.error(e.span, e.message)).collect::<Vec<_>>()
+        };
+        let (root, syntax) = toml::de::DeTable::parse_recoverable(text);
+        if !syntax.is_empty() {
+            let errors = syntax.iter().map(|e| SpanError { span: e.span(), message: plain::plain(e.message()) });
+            return Err(located(errors.take(1).collect()));
+        }
+        let shape = shape::shape_errors(root.get_ref());
+        if !shape.is_empty() {
+            return Err(located(shape));
+        }
+        let raw = match ScenarioFile::deserialize(toml::Deserializer::from(root)) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let first = SpanError { span: e.span(), message: plain::plain(e.message()) };
+                let mut errors = match toml::de::DeTable::parse(text) {
+                    Ok(root) => shape::item_errors(root.into_inner()),
+                    Err(_) => Vec::new(),
+                };
+                if errors.is_empty() {
+                    errors.push(first);
+                }
+                return Err(located(errors));
+            }
+        };
+        let mut sc = validate::validate(raw, file, default_name).map_err(located)?;
         for e in &mut sc.expects {
             e.line = map.error(Some(e.offset..e.offset), "").line;
         }
         Ok(sc)
     }
+}
+
+/// The environment variable that raises the size limit of scenario files, in MB.
+pub const MAX_SCENARIO_MB_VAR: &str = "NETLAB_MAX_SCENARIO_MB";
+
+/// The largest scenario file `load` reads: 128 MB (about 4.9 million bare hosts), or
+/// `NETLAB_MAX_SCENARIO_MB`.
+fn max_scenario_bytes() -> u64 {
+    let mb = std::env::var(MAX_SCENARIO_MB_VAR).ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(128);
+    mb.saturating_mul(1 << 20)
+}
+
+fn first(errors: Vec<ScenarioError>) -> ScenarioError {
+    errors.into_iter().next().expect("a failure has at least one error")
 }
 
 // ------------------------------------------------------------------------------ live bridges

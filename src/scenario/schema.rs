@@ -72,7 +72,8 @@ pub struct RouteSpec {
 pub struct HostSpec {
     pub name: Spanned<String>,
     pub routes: Option<Vec<RouteSpec>>,
-    pub tcp: Option<TcpSpec>,
+    /// Boxed: most hosts have none, and a million-host file should not pay for its size each.
+    pub tcp: Option<Box<TcpSpec>>,
     /// The host's stack: "netlab" (default), "smoltcp", or `{ command = ["program", "arg", ...] }`.
     pub stack: Option<Spanned<StackSpec>>,
 }

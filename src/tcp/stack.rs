@@ -61,6 +61,8 @@ pub struct ConnInfo {
     pub error: Option<TcpError>,
     /// Armed timers and their deadlines, in `TimerKind::ALL` order.
     pub timers: Vec<(TimerKind, Instant)>,
+    /// SND.UNA, SND.NXT (rewound by a retransmission timeout) and the highest sequence number sent + 1.
+    pub send_sequence: (u32, u32, u32),
 }
 
 /// One host's TCP: socket table, demultiplexing, connections.
@@ -771,6 +773,7 @@ impl TcpStack {
             send_queued: c.send_queue_len(),
             error: c.error,
             timers: TimerKind::ALL.iter().filter_map(|&t| c.timer_deadline(t).map(|d| (t, d))).collect(),
+            send_sequence: c.send_sequence(),
         })
     }
 

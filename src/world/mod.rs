@@ -287,6 +287,21 @@ impl World {
         Ok(())
     }
 
+    /// Puts the raw Ethernet frame `frame` on link `link` from its end `side` (0: a, 1: b) now, as a
+    /// device outside the process would (mark that end [`WorldBuilder::external`] so that what
+    /// arrives there is dropped instead of reaching its node): it crosses the link with the link's
+    /// impairments and arrives at the other end like any frame. For tests and fuzzing of what a node
+    /// does with arbitrary frames.
+    #[cfg(feature = "live")]
+    pub fn inject_frame(&mut self, link: &str, side: usize, frame: &[u8]) -> Result<(), String> {
+        let id = self.link(link).ok_or_else(|| format!("no link \"{link}\""))?;
+        if side > 1 {
+            return Err(format!("a link has ends 0 and 1, not {side}"));
+        }
+        self.network().inject(id, side, frame);
+        Ok(())
+    }
+
     /// The network, for the live bridges.
     #[cfg(feature = "live")]
     pub(crate) fn network(&self) -> std::cell::RefMut<'_, Network> {

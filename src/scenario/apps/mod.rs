@@ -132,7 +132,11 @@ pub(super) fn validate(
     let name = a.kind.get_ref().as_str();
     let Some(kind) = kind(name) else {
         let kinds: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
-        return at(a.kind.span(), format!("expected an application kind ({}), found \"{name}\"", kinds.join(", ")));
+        let hint = super::suggest::did_you_mean(name, kinds.iter().copied());
+        return at(
+            a.kind.span(),
+            format!("expected an application kind ({}), found \"{name}\"{hint}", kinds.join(", ")),
+        );
     };
     if let Some(field) = a.given_fields().into_iter().find(|f| !kind.fields.contains(f)) {
         return at(

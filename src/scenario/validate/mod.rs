@@ -3,7 +3,7 @@
 
 use super::error::{SpanError, at};
 use super::schema::*;
-use super::{AppDef, LinkDef, NodeDef, Scenario, expect};
+use super::{AppDef, LinkDef, NodeDef, Scenario, expect, suggest};
 use crate::net::{Dir, LinkId, NodeId};
 use crate::sim::Duration;
 use crate::tcp::TcpConfig;
@@ -96,6 +96,8 @@ mod topology;
 pub(crate) struct Names {
     pub(crate) nodes: BTreeMap<String, NodeId>,
     pub(crate) links: BTreeMap<String, LinkId>,
+    /// Whether each node (by `NodeId`) is a router; bridge stand-ins are not listed.
+    pub(crate) routers: Vec<bool>,
 }
 
 /// What the sections checked so far defined: names, nodes, links and their addresses.
@@ -131,59 +133,116 @@ pub(crate) fn parse_dir(s: &Spanned<String>) -> Result<Dir, SpanError> {
 
 pub(crate) fn resolve_node(names: &Names, s: &Spanned<String>, what: &str) -> Result<NodeId, SpanError> {
     let (n, span) = spanned_str(s);
-    names.nodes.get(n).copied().map_or_else(
-        || {
-            let known: Vec<&str> = names.nodes.keys().map(|s| s.as_str()).collect();
-            at(span, format!("expected the name of a {what}; \"{n}\" is not defined (defined: {})", known.join(", ")))
-        },
-        Ok,
-    )
+    match names.nodes.get(n) {
+        Some(&id) => Ok(id),
+        None => at(span, format!("expected the name of a {what}; \"{n}\" is not defined{}", defined_nodes(names, n))),
+    }
+}
+
+/// " (did you mean ...?) (hosts: h1, h2; routers: r1)": what `wrong` may have meant.
+pub(crate) fn defined_nodes(names: &Names, wrong: &str) -> String {
+    let mut kinds: [Vec<&str>; 3] = Default::default();
+    for (name, &id) in &names.nodes {
+        let k = match names.routers.get(id) {
+            Some(false) => 0,
+            Some(true) => 1,
+            None => 2,
+        };
+        kinds[k].push(name);
+    }
+    let hint = suggest::did_you_mean(wrong, names.nodes.keys().map(|s| s.as_str()));
+    let parts: Vec<String> = ["hosts", "routers", "bridge ends"]
+        .iter()
+        .zip(&kinds)
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(what, v)| format!("{what}: {}", suggest::list(v.iter().copied())))
+        .collect();
+    if parts.is_empty() {
+        return format!("{hint} (no node is defined)");
+    }
+    format!("{hint} ({})", parts.join("; "))
 }
 
 pub(crate) fn resolve_link(names: &Names, s: &Spanned<String>) -> Result<LinkId, SpanError> {
     let (n, span) = spanned_str(s);
     names.links.get(n).copied().map_or_else(
         || {
-            let known: Vec<&str> = names.links.keys().map(|s| s.as_str()).collect();
-            at(span, format!("expected the name of a link; \"{n}\" is not defined (defined: {})", known.join(", ")))
+            let hint = suggest::did_you_mean(n, names.links.keys().map(|s| s.as_str()));
+            let known = suggest::list(names.links.keys().map(|s| s.as_str()));
+            at(span, format!("expected the name of a link; \"{n}\" is not defined{hint} (links: {known})"))
         },
         Ok,
     )
 }
 
-/// Checks a whole scenario file, section by section.
-pub(super) fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenario, SpanError> {
+/// Checks a whole scenario file, section by section; every error found (a section stops at its
+/// first). When the hosts, routers or links are wrong, nothing after them is checked (their
+/// errors would only echo the first ones).
+pub(super) fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Result<Scenario, Vec<SpanError>> {
     let sim = &raw.simulation;
     let mut k = topology::nodes_and_links(&raw)?;
-    let bridges = bridges::validate(&raw.bridges, &mut k)?;
-    topology::check_static_routes(&raw, &k)?;
-    let (faults, rules) = faults::validate(&raw.faults, &k)?;
-    let captures = captures::validate(sim, &raw.captures, &k)?;
+    let mut errors = Vec::new();
+    let mut keep = |r: Result<(), SpanError>| {
+        if let Err(e) = r {
+            errors.push(e);
+        }
+    };
+    let bridges = bridges::validate(&raw.bridges, &mut k).unwrap_or_else(|e| {
+        keep(Err(e));
+        Vec::new()
+    });
+    keep(topology::check_static_routes(&raw, &k));
+    let (faults, rules) = faults::validate(&raw.faults, &k).unwrap_or_else(|e| {
+        keep(Err(e));
+        (Vec::new(), Vec::new())
+    });
+    let captures = captures::validate(sim, &raw.captures, &k).unwrap_or_else(|e| {
+        keep(Err(e));
+        Vec::new()
+    });
     let mut apps: Vec<AppDef> = Vec::new();
+    // Applications that failed: expectations about them are not checked (they would only say
+    // that the application does not exist).
+    let mut failed_apps = Vec::new();
     for (i, a) in raw.apps.iter().enumerate() {
-        apps.push(super::apps::validate(a, i, &k, &apps, &bridges)?);
+        match super::apps::validate(a, i, &k, &apps, &bridges) {
+            Ok(app) => apps.push(app),
+            Err(e) => {
+                keep(Err(e));
+                failed_apps.push(
+                    a.name.as_ref().map_or_else(|| format!("{}-{}", a.kind.get_ref(), i + 1), |n| n.get_ref().clone()),
+                );
+            }
+        }
     }
     let name = sim.name.clone().unwrap_or_else(|| default_name.to_string());
     if name.is_empty() || name.starts_with('.') || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
-        return at(
+        keep(at(
             0..0,
             format!(
                 "expected a scenario name made of letters, digits, '-', '_' or '.' (it names the output folder), found \"{name}\""
             ),
-        );
+        ));
     }
     let stop = sim.stop.as_ref().map_or(Duration::from_secs(600), |s| s.get_ref().0);
     if stop.is_zero() {
-        return at(sim.stop.as_ref().map_or(0..0, |s| s.span()), "expected a time limit greater than zero");
+        keep(at(sim.stop.as_ref().map_or(0..0, |s| s.span()), "expected a time limit greater than zero"));
     }
-    let scenario_partial = (
-        k.links.iter().map(|l| l.name.clone()).collect::<Vec<_>>(),
-        apps.iter().map(|a| (a.name.clone(), a.kind())).collect::<Vec<_>>(),
-    );
+    let link_names = k.links.iter().map(|l| l.name.clone()).collect::<Vec<_>>();
+    let app_kinds = apps.iter().map(|a| (a.name.clone(), a.kind())).collect::<Vec<_>>();
     let mut expects = Vec::new();
     for e in &raw.expect {
-        expects.push(expect::validate(e, &k.names.nodes, &scenario_partial.0, &scenario_partial.1)?);
+        if e.get_ref().app.as_ref().is_some_and(|a| failed_apps.contains(a.get_ref())) {
+            continue;
+        }
+        match expect::validate(e, &k.names, &link_names, &app_kinds) {
+            Ok(x) => expects.push(x),
+            Err(e) => keep(Err(e)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     Ok(Scenario {
         file: file.to_string(),

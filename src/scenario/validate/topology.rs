@@ -2,7 +2,7 @@
 //! settings of `[simulation.tcp]` and each host.
 
 use super::{Known, Names, check_name, resolve_node};
-use crate::net::{Cidr, Impairments, Jitter, LossModel};
+use crate::net::{Cidr, Impairments, Jitter, LinkId, LossModel, NodeId};
 use crate::scenario::error::{SpanError, at};
 use crate::scenario::schema::*;
 use crate::scenario::{LinkDef, NodeDef};
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use toml::Spanned;
 
-pub(super) fn tcp_config(base: &TcpConfig, spec: &Option<TcpSpec>) -> Result<TcpConfig, SpanError> {
+pub(super) fn tcp_config(base: &TcpConfig, spec: Option<&TcpSpec>) -> Result<TcpConfig, SpanError> {
     let mut c = base.clone();
     let Some(s) = spec else { return Ok(c) };
     macro_rules! set {
@@ -83,94 +83,121 @@ fn stack_choice(spec: &Spanned<StackSpec>) -> Result<StackChoice, SpanError> {
     }
 }
 
-/// Hosts, routers and links.
-pub(super) fn nodes_and_links(raw: &ScenarioFile) -> Result<Known, SpanError> {
+/// Hosts, routers and links; every wrong entry is reported (names are registered first, so that
+/// a link naming a host whose TCP settings are wrong gives no second error).
+pub(super) fn nodes_and_links(raw: &ScenarioFile) -> Result<Known, Vec<SpanError>> {
     let sim = &raw.simulation;
-    let mut names = Names { nodes: BTreeMap::new(), links: BTreeMap::new() };
+    let mut names = Names { nodes: BTreeMap::new(), links: BTreeMap::new(), routers: Vec::new() };
     let mut nodes = Vec::new();
-    let base_tcp = tcp_config(&TcpConfig::default(), &sim.tcp)?;
+    let mut errors = Vec::new();
+    let base_tcp = tcp_config(&TcpConfig::default(), sim.tcp.as_ref()).unwrap_or_else(|e| {
+        errors.push(e);
+        TcpConfig::default()
+    });
     for h in &raw.hosts {
-        let name = check_name(&h.name, "host")?;
-        if names.nodes.insert(name.clone(), nodes.len()).is_some() {
-            return at(h.name.span(), format!("expected a unique node name; \"{name}\" is defined twice"));
+        match host(h, &mut names, nodes.len(), &base_tcp) {
+            Ok(n) => nodes.push(n),
+            Err(e) => errors.push(e),
         }
-        let tcp = tcp_config(&base_tcp, &h.tcp)?;
-        let stack = h.stack.as_ref().map(stack_choice).transpose()?;
-        nodes.push(NodeDef { name, router: false, routes: convert_routes(&h.routes), tcp, stack });
     }
     for r in &raw.routers {
-        let name = check_name(&r.name, "router")?;
-        if names.nodes.insert(name.clone(), nodes.len()).is_some() {
-            return at(r.name.span(), format!("expected a unique node name; \"{name}\" is defined twice"));
+        match router(r, &mut names, nodes.len(), &base_tcp) {
+            Ok(n) => nodes.push(n),
+            Err(e) => errors.push(e),
         }
-        nodes.push(NodeDef {
-            name,
-            router: true,
-            routes: convert_routes(&r.routes),
-            tcp: base_tcp.clone(),
-            stack: None,
-        });
     }
-    // Links.
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     let mut links = Vec::new();
     let mut addrs: BTreeMap<Ipv4Addr, String> = BTreeMap::new();
     for l in &raw.links {
-        let name = check_name(&l.name, "link")?;
-        if names.links.insert(name.clone(), links.len()).is_some() {
-            return at(l.name.span(), format!("expected a unique link name; \"{name}\" is defined twice"));
+        match link(l, &mut names, links.len(), &mut addrs) {
+            Ok(def) => links.push(def),
+            Err(e) => errors.push(e),
         }
-        let a = resolve_node(&names, &l.a.node, "host or router")?;
-        let b = resolve_node(&names, &l.b.node, "host or router")?;
-        if a == b {
-            return at(l.b.node.span(), format!("expected the other end of link \"{name}\" to be a different node"));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Known { names, nodes, links, addrs, base_tcp })
+}
+
+fn host(h: &HostSpec, names: &mut Names, id: NodeId, base_tcp: &TcpConfig) -> Result<NodeDef, SpanError> {
+    let name = check_name(&h.name, "host")?;
+    if names.nodes.insert(name.clone(), id).is_some() {
+        return at(h.name.span(), format!("expected a unique node name; \"{name}\" is defined twice"));
+    }
+    names.routers.push(false);
+    let tcp = tcp_config(base_tcp, h.tcp.as_deref())?;
+    let stack = h.stack.as_ref().map(stack_choice).transpose()?;
+    Ok(NodeDef { name, router: false, routes: convert_routes(&h.routes), tcp, stack })
+}
+
+fn router(r: &RouterSpec, names: &mut Names, id: NodeId, base_tcp: &TcpConfig) -> Result<NodeDef, SpanError> {
+    let name = check_name(&r.name, "router")?;
+    if names.nodes.insert(name.clone(), id).is_some() {
+        return at(r.name.span(), format!("expected a unique node name; \"{name}\" is defined twice"));
+    }
+    names.routers.push(true);
+    Ok(NodeDef { name, router: true, routes: convert_routes(&r.routes), tcp: base_tcp.clone(), stack: None })
+}
+
+fn link(
+    l: &LinkSpec,
+    names: &mut Names,
+    id: LinkId,
+    addrs: &mut BTreeMap<Ipv4Addr, String>,
+) -> Result<LinkDef, SpanError> {
+    let name = check_name(&l.name, "link")?;
+    if names.links.insert(name.clone(), id).is_some() {
+        return at(l.name.span(), format!("expected a unique link name; \"{name}\" is defined twice"));
+    }
+    let a = resolve_node(names, &l.a.node, "host or router")?;
+    let b = resolve_node(names, &l.b.node, "host or router")?;
+    if a == b {
+        return at(l.b.node.span(), format!("expected the other end of link \"{name}\" to be a different node"));
+    }
+    let (ca, cb) = (l.a.ip.get_ref().0, l.b.ip.get_ref().0);
+    if ca.network() != cb.network() {
+        return at(
+            l.b.ip.span(),
+            format!("expected both ends of link \"{name}\" on one subnet; {ca} and {cb} are not (use the same prefix)"),
+        );
+    }
+    for (ep, c) in [(&l.a, ca), (&l.b, cb)] {
+        if c.len < 31 && (c.addr == c.network().addr || c.addr == c.broadcast()) {
+            return at(ep.ip.span(), format!("expected a host address, not the network or broadcast address of {c}"));
         }
-        let (ca, cb) = (l.a.ip.get_ref().0, l.b.ip.get_ref().0);
-        if ca.network() != cb.network() {
+        if let Some(other) = addrs.insert(c.addr, name.clone()) {
             return at(
-                l.b.ip.span(),
+                ep.ip.span(),
+                format!("expected a unique address; {} is already used on link \"{other}\"", c.addr),
+            );
+        }
+    }
+    for t in
+        std::iter::once(l.given_impairments()).chain(l.a_to_b.iter().chain(&l.b_to_a).map(|d| d.given_impairments()))
+    {
+        if t.contains(&"loss") && t.contains(&"burst_loss") {
+            return at(
+                l.name.span(),
                 format!(
-                    "expected both ends of link \"{name}\" on one subnet; {ca} and {cb} are not (use the same prefix)"
+                    "expected either `loss` or `burst_loss` in link \"{name}\" (or one of its directions), not both"
                 ),
             );
         }
-        for (ep, c) in [(&l.a, ca), (&l.b, cb)] {
-            if c.len < 31 && (c.addr == c.network().addr || c.addr == c.broadcast()) {
-                return at(
-                    ep.ip.span(),
-                    format!("expected a host address, not the network or broadcast address of {c}"),
-                );
-            }
-            if let Some(other) = addrs.insert(c.addr, name.clone()) {
-                return at(
-                    ep.ip.span(),
-                    format!("expected a unique address; {} is already used on link \"{other}\"", c.addr),
-                );
-            }
-        }
-        for t in std::iter::once(l.given_impairments())
-            .chain(l.a_to_b.iter().chain(&l.b_to_a).map(|d| d.given_impairments()))
-        {
-            if t.contains(&"loss") && t.contains(&"burst_loss") {
-                return at(
-                    l.name.span(),
-                    format!(
-                        "expected either `loss` or `burst_loss` in link \"{name}\" (or one of its directions), not both"
-                    ),
-                );
-            }
-        }
-        let mut common = Impairments::default();
-        apply_impairments!(l, &mut common);
-        let mut params = [common.clone(), common];
-        if let Some(d) = &l.a_to_b {
-            apply_impairments!(d, &mut params[0]);
-        }
-        if let Some(d) = &l.b_to_a {
-            apply_impairments!(d, &mut params[1]);
-        }
-        links.push(LinkDef { name, ends: [(a, ca), (b, cb)], params });
     }
-    Ok(Known { names, nodes, links, addrs, base_tcp })
+    let mut common = Impairments::default();
+    apply_impairments!(l, &mut common);
+    let mut params = [common.clone(), common];
+    if let Some(d) = &l.a_to_b {
+        apply_impairments!(d, &mut params[0]);
+    }
+    if let Some(d) = &l.b_to_a {
+        apply_impairments!(d, &mut params[1]);
+    }
+    Ok(LinkDef { name, ends: [(a, ca), (b, cb)], params })
 }
 
 /// Static routes must have their gateway on a subnet of the node.

@@ -377,9 +377,14 @@ impl Connection {
 
     /// The largest payload of one segment: the MSS less the fixed options (RFC 9293 3.7.1: the MSS
     /// option counts neither IP nor TCP options).
+    ///
+    /// Whatever the configured and announced MSS (both may be 65,535), a segment must fit in one
+    /// IPv4 datagram of at most 65,535 bytes (RFC 9293 3.7.1, RFC 6691): the payload is capped so
+    /// that a 20-byte IP header and the largest TCP header (60 bytes, options included) still fit.
     fn eff_mss(&self) -> u32 {
+        const MAX_PAYLOAD: u32 = 65_535 - 20 - 60;
         let ts = if self.ts_ok { 12 } else { 0 };
-        (self.send_mss - ts).max(1)
+        (self.send_mss - ts).clamp(1, MAX_PAYLOAD)
     }
 
     fn data_end(&self) -> Seq {
@@ -407,6 +412,10 @@ impl Connection {
     }
     pub fn writable(&self) -> bool {
         self.sbuf.free() > 0
+    }
+    /// SND.UNA, SND.NXT and the highest sequence number sent + 1 (RFC 9293 3.3.1), for introspection.
+    pub fn send_sequence(&self) -> (u32, u32, u32) {
+        (self.snd_una.0, self.snd_nxt.0, self.snd_max.0)
     }
     pub fn send_queue_len(&self) -> usize {
         self.sbuf.len()

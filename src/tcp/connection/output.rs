@@ -409,7 +409,10 @@ impl Connection {
                     self.snd_nxt = self.snd_una + 1u32;
                 }
                 sent_any = true;
-            } else if self.fin_queued {
+            } else if self.fin_queued && self.snd_una == data_end {
+                // The FIN is the one unacknowledged thing left (data_end is its sequence number).
+                // Once it is acknowledged, a persist timer still armed from an earlier zero window
+                // must not send a FIN again: that would be a FIN beyond the first one.
                 self.send_data(ctx, now, out, self.snd_una, 0, true, Some(RetransmitReason::Probe));
                 sent_any = true;
             }
