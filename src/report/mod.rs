@@ -223,7 +223,7 @@ impl RunReport {
                     if e.passed { "PASS" } else { "FAIL" },
                     e.line,
                     e.description,
-                    e.actual
+                    e.detail
                 );
             }
             let failed = self.expectations.iter().filter(|e| !e.passed).count();
