@@ -189,16 +189,17 @@ fn main() -> ExitCode {
 }
 
 fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: bool) -> ExitCode {
+    // Under --json, errors are JSON objects on stdout too.
+    let fail = |msg: String, code: u8| ExitCode::from(netlab::sweep::cli::report_error(json, &msg, code));
     if until.is_some_and(|u| u.is_zero()) {
-        eprintln!("error: --until: expected a time limit greater than zero");
-        return ExitCode::from(2);
+        return fail("--until: expected a time limit greater than zero".into(), 2);
     }
+    // From the start: a signal while the scenario loads stops the run before its first event,
+    // with a summary, instead of killing the process.
+    netlab::signal::install();
     let sc = match Scenario::load(&path) {
         Ok(sc) => sc,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(e.to_string(), 2),
     };
     let out_dir = opts.out_dir.take().unwrap_or_else(|| PathBuf::from("captures").join(&sc.name));
     opts.out_dir = Some(out_dir.clone());
@@ -207,7 +208,6 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
     let bar = Progress::new(netlab::run::limits(&sc, until).stop_at);
     let result = if sc.bridges.is_empty() {
         // Ctrl-C and SIGTERM stop a simulated run between two events; the summary says so.
-        netlab::signal::install();
         netlab::run::run(&sc, &opts, until, &mut |t| bar.update(t, wall_start), &netlab::signal::interrupted)
     } else {
         netlab::run::live(&sc, &opts, until) // live bridges: real time
@@ -216,32 +216,35 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
     let wall = wall_start.elapsed().as_secs_f64();
     let finished = match result {
         Ok(f) => f,
-        Err(e @ netlab::scenario::BuildFailure::Io(_)) => {
-            eprintln!("error: writing output: {e}");
-            return ExitCode::from(3);
-        }
+        Err(e @ netlab::scenario::BuildFailure::Io(_)) => return fail(format!("writing output: {e}"), 3),
         Err(e @ netlab::scenario::BuildFailure::Stack(_)) => {
-            eprintln!("error: {}: {e}", sc.file);
-            return ExitCode::from(netlab::stack::EXIT_STACK_FAILED);
+            return fail(format!("{}: {e}", sc.file), netlab::stack::EXIT_STACK_FAILED);
         }
-        Err(e) => {
-            eprintln!("error: {}: {e}", sc.file);
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(format!("{}: {e}", sc.file), 2),
     };
     let report = finished.report;
     let mut io_error = finished.output_error;
     let summary_path = out_dir.join("summary.json");
+    // A summary is written only beside complete output (it would read as the run's result).
     match serde_json::to_vec_pretty(&report) {
+        _ if io_error.is_some() => {}
         Ok(mut bytes) => {
             bytes.push(b'\n');
-            if let Err(e) = std::fs::write(&summary_path, bytes) {
-                io_error.get_or_insert(format!("{}: {e}", summary_path.display()));
+            if let Err(e) = netlab::output::write_whole(&summary_path, &bytes) {
+                io_error.get_or_insert(e);
             }
         }
         Err(e) => {
             io_error.get_or_insert(format!("summary: {e}"));
         }
+    }
+    if let Some(e) = io_error {
+        // The output is incomplete: say so, and nothing that reads as a result.
+        let msg = format!(
+            "writing output: {e}; the files in {}/ are incomplete, and the run's results are not reported",
+            out_dir.display()
+        );
+        return fail(msg, 3);
     }
     if json {
         let v = serde_json::json!({ "report": report, "wall_seconds": wall, "out_dir": out_dir });
@@ -249,10 +252,6 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
     } else {
         print!("{}", report.render(Some(wall)));
         println!("\noutput in {}/ (pcap files open in Wireshark; trace.jsonl; summary.json)", out_dir.display());
-    }
-    if let Some(e) = io_error {
-        eprintln!("error: writing output: {e}");
-        return ExitCode::from(3);
     }
     match report.outcome.reason {
         StopReason::StackFailed => {

@@ -72,7 +72,7 @@ impl RunReport {
             StopReason::AppsFinished => "all applications finished",
             StopReason::TimeLimit => "TIME LIMIT reached",
             StopReason::EventBudget => "EVENT BUDGET used up",
-            StopReason::Interrupted => "interrupted (Ctrl-C)",
+            StopReason::Interrupted => "INTERRUPTED (Ctrl-C or SIGTERM)",
             StopReason::StackFailed => "STACK UNDER TEST FAILED",
         };
         let _ = writeln!(
@@ -215,7 +215,10 @@ impl RunReport {
             }
         }
         if !self.expectations.is_empty() {
-            let _ = writeln!(s, "\nexpectations");
+            let _ = match o.reason {
+                StopReason::Interrupted => writeln!(s, "\nexpectations (judged on the run as it was when interrupted)"),
+                _ => writeln!(s, "\nexpectations"),
+            };
             for e in &self.expectations {
                 let _ = writeln!(
                     s,

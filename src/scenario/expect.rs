@@ -91,6 +91,9 @@ pub struct ExpectResult {
     pub actual: Option<f64>,
 }
 
+/// A metric check's metric, comparison, bound and measured value.
+type Measured = (String, &'static str, Option<f64>, Option<f64>);
+
 /// The bound a metric check is reported against: the one that failed, or the only one, or "=="
 /// for `equals`; "between" (no single bound) for a range that held.
 fn bound(min: Option<f64>, max: Option<f64>, value: Option<f64>) -> (&'static str, Option<f64>) {
@@ -377,7 +380,8 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
         .iter()
         .map(|e| {
             let app = |name: &String| apps.iter().find(|a| &a.name == name).expect("validated app name");
-            let mut measured: Option<(&str, Option<f64>, Option<f64>, Option<f64>)> = None;
+            // For a metric check: (metric, comparison, bound, value).
+            let mut measured: Option<Measured> = None;
             let (passed, detail) = match (&e.target, &e.check) {
                 (Target::App(i), Check::Finished(want)) => {
                     let a = app(i);
@@ -434,7 +438,9 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                             _ => network_metric(&t, metric),
                         }),
                     };
-                    measured = Some((metric, *min, *max, value.as_ref().ok().copied()));
+                    let v = value.as_ref().ok().copied();
+                    let (cmp, bound) = bound(*min, *max, v);
+                    measured = Some((metric.clone(), cmp, bound, v));
                     match value {
                         Ok(v) => (
                             min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m),
@@ -467,10 +473,7 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                 (_, _) => (false, "not applicable".to_string()),
             };
             let (metric, comparison, expected, actual) = match measured {
-                Some((m, min, max, v)) => {
-                    let (cmp, bound) = bound(min, max, v);
-                    (Some(m.to_string()), Some(cmp), bound, v)
-                }
+                Some((m, cmp, bound, v)) => (Some(m), Some(cmp), bound, v),
                 None => (None, None, None, None),
             };
             ExpectResult {

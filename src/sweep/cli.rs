@@ -57,9 +57,9 @@ pub fn options(
 /// text totals (e.g. the wall time), never into JSON (which must not depend on the machine).
 pub fn present(r: &SweepResult, how: &Presentation, footer: &str) -> u8 {
     if let Some(path) = &how.junit
-        && let Err(e) = write_whole(path, super::junit::junit_xml(r).as_bytes())
+        && let Err(e) = crate::output::write_whole(path, super::junit::junit_xml(r).as_bytes())
     {
-        return report_error(how.json, &format!("cannot write the JUnit file {}: {e}", path.display()), EXIT_WRITE);
+        return report_error(how.json, &format!("cannot write the JUnit file {e}"), EXIT_WRITE);
     }
     if how.json {
         print!("{}", r.to_json());
@@ -90,25 +90,5 @@ pub fn merge_files(files: &[PathBuf], how: &Presentation) -> u8 {
     match super::merge(&parts) {
         Ok(r) => present(&r, how, ""),
         Err(e) => report_error(how.json, &e, EXIT_BAD_INPUT),
-    }
-}
-
-/// Writes `bytes` to `path` as a whole: into a temporary file beside it, then renamed over it, so a
-/// reader never sees half a file and a failed write leaves no partial one.
-pub fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.netlab-tmp"));
-    let written = (|| {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    })();
-    match written.and_then(|()| std::fs::rename(&tmp, path)) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
     }
 }
