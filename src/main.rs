@@ -144,7 +144,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A command line error is JSON too when --json was asked for (help and version are not errors).
+        Err(e) if e.use_stderr() && std::env::args().any(|a| a == "--json") => {
+            let msg = e.render().to_string();
+            let first = msg.lines().next().unwrap_or_default().trim_start_matches("error: ");
+            return ExitCode::from(netlab::sweep::cli::report_error(true, first, 2));
+        }
+        Err(e) => e.exit(),
+    };
     match cli.command {
         Command::Check { scenarios } => check(&scenarios),
         Command::Sweep { scenario, seeds, shard, jobs, json, junit, fail_fast, show_failures, stats } => {

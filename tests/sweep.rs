@@ -138,8 +138,9 @@ fn printed_failures_are_capped() {
 
 #[test]
 fn errors_are_json_objects_under_json() {
-    let cases: [&[&str]; 4] = [
+    let cases: [&[&str]; 5] = [
         &["sweep", "no/such/file.toml", "--json"],
+        &["sweep", FLAKY, "--json", "--shard", "3/2"],
         &["sweep", FLAKY, "--json", "--stat", "line:1"],
         &["sweep-merge", "--json", "no/such/shard.json"],
         &["sweep-merge", "--json", "Cargo.toml"],
@@ -194,11 +195,40 @@ fn python3() -> bool {
     ok
 }
 
-/// Parses JUnit XML with a real XML parser and checks its shape: counts that add up, one test case
-/// per seed, a failure with a message for each failed seed.
+/// Parses JUnit XML with a real XML parser and checks it against the rules of the JUnit schema
+/// that Jenkins' xUnit plugin uses (junit-10.xsd: which elements may hold which, required and
+/// allowed attributes, text only where allowed), then its meaning: counts that add up, one test
+/// case per seed, a failure with a message for each failed seed.
 const CHECK_JUNIT: &str = r#"
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
+# element: (children allowed, attributes required, attributes allowed, text allowed)
+SCHEMA = {
+    "testsuites": ({"testsuite"}, set(), {"name", "time", "tests", "failures", "errors"}, False),
+    "testsuite": ({"testsuite", "properties", "testcase", "system-out", "system-err"},
+                  {"name", "tests", "failures", "errors"},
+                  {"name", "tests", "failures", "errors", "group", "time", "skipped", "timestamp",
+                   "hostname", "id", "package", "file", "log", "url"}, False),
+    "testcase": ({"skipped", "error", "failure", "system-out", "system-err"}, {"name"},
+                 {"name", "time", "classname", "group"}, False),
+    "failure": (set(), set(), {"type", "message"}, True),
+    "error": (set(), set(), {"type", "message"}, True),
+}
+def check(e):
+    assert e.tag in SCHEMA, e.tag
+    children, required, allowed, text = SCHEMA[e.tag]
+    assert required <= set(e.attrib), (e.tag, e.attrib)
+    assert set(e.attrib) <= allowed, (e.tag, e.attrib)
+    assert text or not (e.text or "").strip(), (e.tag, e.text)
+    for c in e:
+        assert c.tag in children, (e.tag, c.tag)
+        assert not (c.tail or "").strip(), (e.tag, c.tail)
+        check(c)
+check(root)
+for e in root.iter():
+    for k in ("tests", "failures", "errors", "skipped"):
+        if k in e.attrib:
+            assert e.get(k).isdigit(), (e.tag, k, e.get(k))
 assert root.tag == "testsuites", root.tag
 suites = root.findall("testsuite")
 assert len(suites) == 1
