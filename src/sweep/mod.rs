@@ -3,7 +3,7 @@
 //! were spread over threads or machines; `netlab run --seed N` reproduces any one of them exactly.
 //!
 //! A sweep can be split into shards (`--shard I/N`) that run anywhere, and merged again
-//! (`netlab sweep-merge`, [`merge`]) into exactly the result of the unsharded sweep.
+//! (`netlab sweep-merge`, [`merge()`]) into exactly the result of the unsharded sweep.
 
 pub mod cli;
 pub mod junit;
