@@ -106,6 +106,17 @@ enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// Print every node's routing table (prefix, next hop, interface, origin) without running.
+    Routes {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Only this node's table.
+        #[arg(long)]
+        node: Option<String>,
+        /// Print the tables as JSON (as in summary.json's "routes").
+        #[arg(long)]
+        json: bool,
+    },
     /// Watch a run in the terminal viewer (netlab-tui): a scenario, a run directory or a trace.jsonl.
     Tui {
         /// Arguments for netlab-tui: <scenario.toml | run-dir | trace.jsonl> [--seed N]
@@ -165,6 +176,9 @@ fn main() -> ExitCode {
             ExitCode::from(netlab::sweep::cli::merge_files(&files, &how))
         }
         Command::Tui { args } => tui(args),
+        Command::Routes { scenario, node, json } => {
+            ExitCode::from(netlab::routes::run_cli(&scenario, node.as_deref(), json))
+        }
         Command::Script { files, stack, seed, out, tolerance } => {
             ExitCode::from(netlab::script::run_cli(&netlab::script::ScriptArgs {
                 files,
@@ -233,6 +247,8 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
     };
     let report = finished.report;
     let mut io_error = finished.output_error;
+    // The world's external stacks end (and are waited for) here, so that their CPU time counts.
+    drop(finished.world);
     let summary_path = out_dir.join("summary.json");
     // A summary is written only beside complete output (it would read as the run's result).
     match serde_json::to_vec_pretty(&report) {
@@ -256,7 +272,11 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
         return fail(msg, 3);
     }
     if json {
-        let v = serde_json::json!({ "report": report, "wall_seconds": wall, "out_dir": out_dir });
+        // CPU time of netlab itself and of the processes it ran (external stacks): benchmarks
+        // tell the two apart with it (scenarios/bench/external-step.sh).
+        let (cpu_netlab, cpu_children) = netlab::cpu_time();
+        let cpu = serde_json::json!({ "netlab": cpu_netlab, "children": cpu_children });
+        let v = serde_json::json!({ "report": report, "wall_seconds": wall, "cpu_seconds": cpu, "out_dir": out_dir });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         print!("{}", report.render(Some(wall)));

@@ -279,6 +279,8 @@ pub struct AppSpec {
     // TCP applications
     pub port: Option<u16>,
     pub messages: Option<usize>,
+    /// echo-client: the lines to send (instead of the rotated alphabet).
+    pub lines: Option<Spanned<Vec<String>>>,
     pub bytes: Option<u64>,
     pub path: Option<String>,
     pub local_port: Option<u16>,
@@ -315,7 +317,8 @@ pub struct AppSpec {
 impl AppSpec {
     /// The optional fields present in this entry (besides kind, name, host and start).
     pub fn given_fields(&self) -> Vec<&'static str> {
-        let given: [(&str, bool); 25] = [
+        let given: [(&str, bool); 26] = [
+            ("lines", self.lines.is_some()),
             ("chunk", self.chunk.is_some()),
             ("every", self.every.is_some()),
             ("action", self.action.is_some()),
