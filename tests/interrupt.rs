@@ -56,22 +56,34 @@ fn interrupted_run(out: &Path, sig: &str, after: Duration) -> Output {
 }
 
 /// Checks a pcap file record by record: the global header, then whole records up to the very end.
-fn check_pcap(path: &Path) -> usize {
-    let data = std::fs::read(path).unwrap();
-    assert!(data.len() >= 24, "{}: no global header ({} bytes)", path.display(), data.len());
-    let magic = u32::from_le_bytes(data[0..4].try_into().unwrap());
-    assert!(matches!(magic, 0xa1b2c3d4 | 0xa1b23c4d), "{}: magic {magic:#x}", path.display());
-    let snaplen = u32::from_le_bytes(data[16..20].try_into().unwrap()) as usize;
+/// The number of records, or what is wrong.
+fn check_pcap(path: &Path) -> Result<usize, String> {
+    let data = std::fs::read(path).map_err(|e| e.to_string())?;
+    let p = path.display();
+    if data.len() < 24 {
+        return Err(format!("{p}: no global header ({} bytes)", data.len()));
+    }
+    let word = |at: usize| u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
+    if !matches!(word(0), 0xa1b2c3d4 | 0xa1b23c4d) {
+        return Err(format!("{p}: magic {:#x}", word(0)));
+    }
+    let snaplen = word(16) as usize;
     let (mut at, mut records) = (24, 0);
     while at < data.len() {
-        assert!(at + 16 <= data.len(), "{}: a record header cut short at byte {at}", path.display());
-        let incl = u32::from_le_bytes(data[at + 8..at + 12].try_into().unwrap()) as usize;
-        assert!(incl <= snaplen, "{}: record of {incl} bytes at {at}", path.display());
+        if at + 16 > data.len() {
+            return Err(format!("{p}: a record header cut short at byte {at}"));
+        }
+        let incl = word(at + 8) as usize;
+        if incl > snaplen {
+            return Err(format!("{p}: record of {incl} bytes at {at}"));
+        }
         at += 16 + incl;
-        assert!(at <= data.len(), "{}: a record cut short (ends at {at} of {})", path.display(), data.len());
+        if at > data.len() {
+            return Err(format!("{p}: a record cut short (ends at {at} of {})", data.len()));
+        }
         records += 1;
     }
-    records
+    Ok(records)
 }
 
 /// Whether tshark is installed; SKIPPED (for the tshark part) unless NETLAB_REQUIRE_TSHARK is set.
@@ -87,21 +99,29 @@ fn tshark() -> bool {
 }
 
 /// tshark reads the whole file without complaint (it exits 0 even for some problems: read stderr).
-fn check_with_tshark(path: &Path) {
+fn check_with_tshark(path: &Path) -> Result<(), String> {
     let o = Command::new("tshark").arg("-r").arg(path).args(["-T", "fields", "-e", "frame.number"]).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     let problems: Vec<&str> = err.lines().filter(|l| !l.contains("Running as user \"root\"")).collect();
-    assert!(o.status.success() && problems.is_empty(), "tshark on {}: {}", path.display(), problems.join("\n"));
+    if o.status.success() && problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("tshark on {}: {}", path.display(), problems.join("\n")))
+    }
 }
 
-fn check_trace(path: &Path) -> usize {
-    let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.is_empty() || text.ends_with('\n'), "{}: ends mid-line", path.display());
-    for (i, line) in text.lines().enumerate() {
-        serde_json::from_str::<serde_json::Value>(line)
-            .unwrap_or_else(|e| panic!("{} line {}: not JSON ({e}): {line}", path.display(), i + 1));
+/// Checks that trace.jsonl is whole JSON lines; their number, or what is wrong.
+fn check_trace(path: &Path) -> Result<usize, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    if !text.is_empty() && !text.ends_with('\n') {
+        return Err(format!("{}: ends mid-line", path.display()));
     }
-    text.lines().count()
+    for (i, line) in text.lines().enumerate() {
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(line) {
+            return Err(format!("{} line {}: not JSON ({e}): {line}", path.display(), i + 1));
+        }
+    }
+    Ok(text.lines().count())
 }
 
 fn summary(out: &Path) -> serde_json::Value {
@@ -129,12 +149,12 @@ fn a_signal_at_any_moment_leaves_whole_files_and_an_interrupted_summary() {
         let s = summary(&out);
         assert_eq!(s["outcome"]["reason"], "interrupted", "{when}");
         assert_eq!(s["expectations"].as_array().map(Vec::len), Some(2), "{when}: expectations evaluated");
-        let events = check_trace(&out.join("trace.jsonl"));
+        let events = check_trace(&out.join("trace.jsonl")).unwrap();
         let mut records = 0;
         for pcap in ["l1-sender.pcap", "l2-receiver.pcap"] {
-            records += check_pcap(&out.join(pcap));
+            records += check_pcap(&out.join(pcap)).unwrap();
             if with_tshark {
-                check_with_tshark(&out.join(pcap));
+                check_with_tshark(&out.join(pcap)).unwrap();
             }
         }
         eprintln!("{when}: {events} trace lines, {records} pcap records, stopped at {} ns", s["outcome"]["sim_time"]);
@@ -176,10 +196,10 @@ fn the_checks_catch_a_file_cut_short() {
     let trace = std::fs::read(out.join("trace.jsonl")).unwrap();
     std::fs::write(out.join("cut.pcap"), &pcap[..pcap.len() - 3]).unwrap();
     std::fs::write(out.join("cut.jsonl"), &trace[..trace.len() - 3]).unwrap();
-    assert!(std::panic::catch_unwind(|| check_pcap(&out.join("cut.pcap"))).is_err());
-    assert!(std::panic::catch_unwind(|| check_trace(&out.join("cut.jsonl"))).is_err());
+    assert!(check_pcap(&out.join("cut.pcap")).unwrap_err().contains("cut short"));
+    assert!(check_trace(&out.join("cut.jsonl")).unwrap_err().contains("ends mid-line"));
     if tshark() {
-        assert!(std::panic::catch_unwind(|| check_with_tshark(&out.join("cut.pcap"))).is_err());
+        assert!(check_with_tshark(&out.join("cut.pcap")).unwrap_err().contains("cut short"));
     }
     std::fs::remove_dir_all(&out).unwrap();
 }
