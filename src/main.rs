@@ -14,7 +14,7 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "netlab",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("NETLAB_COMMIT"), ")"),
     about = "A network test lab on a deterministic event clock, with its own TCP/IP stack"
 )]
 struct Cli {
@@ -117,6 +117,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output,
+    /// e.g. `netlab completions bash > ~/.local/share/bash-completion/completions/netlab`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print netlab's manual page (roff) to standard output, e.g. `netlab man | man -l -`; with
+    /// `--out DIR`, write netlab.1 and a page per subcommand (netlab-run.1, ...) there instead.
+    Man {
+        /// Write every page into this directory (created if missing).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Watch a run in the terminal viewer (netlab-tui): a scenario, a run directory or a trace.jsonl.
     Tui {
         /// Arguments for netlab-tui: <scenario.toml | run-dir | trace.jsonl> [--seed N]
@@ -176,6 +189,16 @@ fn main() -> ExitCode {
             ExitCode::from(netlab::sweep::cli::merge_files(&files, &how))
         }
         Command::Tui { args } => tui(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "netlab",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Man { out } => man(out),
         Command::Routes { scenario, node, json } => {
             ExitCode::from(netlab::routes::run_cli(&scenario, node.as_deref(), json))
         }
@@ -391,6 +414,24 @@ fn sweep(
 }
 
 /// `netlab tui`: runs `netlab-tui` from next to this executable or from PATH with the same arguments.
+/// `netlab man`: the manual page (roff), with every subcommand and its summary; or, with a
+/// directory, every page (the command's and each subcommand's) written there.
+fn man(out: Option<PathBuf>) -> ExitCode {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let written = match &out {
+        None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout().lock()),
+        Some(dir) => std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(cmd, dir)),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let place = out.map_or("standard output".to_string(), |d| d.display().to_string());
+            eprintln!("error: writing the manual pages to {place}: {e}");
+            ExitCode::from(3)
+        }
+    }
+}
+
 fn tui(args: Vec<std::ffi::OsString>) -> ExitCode {
     let exe = format!("netlab-tui{}", std::env::consts::EXE_SUFFIX);
     let beside = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join(&exe))).filter(|p| p.is_file());
@@ -404,6 +445,7 @@ fn tui(args: Vec<std::ffi::OsString>) -> ExitCode {
             "Build and run it with:  cargo run --release -p netlab-tui -- <scenario.toml | run-dir | trace.jsonl>"
         );
         eprintln!("or build it once with:  cargo build --release -p netlab-tui   (then `netlab tui ...` finds it)");
+        eprintln!("or install it beside netlab:  cargo install --path tui");
         return ExitCode::from(2);
     };
     #[cfg(unix)]

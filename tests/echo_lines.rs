@@ -64,7 +64,7 @@ messages = 2"#,
         ),
         (r#"lines = "hello""#, "sequence"),
     ] {
-        let e = Scenario::parse("echo-lines.toml", &scenario(fields), "x").err().expect("refused").to_string();
+        let e = Scenario::parse("echo-lines.toml", &scenario(fields), "x").expect_err("refused").to_string();
         assert!(e.contains("echo-lines.toml:") && e.contains(want), "{fields}: {e}");
     }
 }
