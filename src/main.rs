@@ -60,13 +60,45 @@ enum Command {
         scenario: PathBuf,
         /// Seeds to run, FIRST..LAST inclusive (e.g. 1..1000).
         #[arg(long, default_value = "1..100", value_parser = netlab::sweep::parse_seeds)]
-        seeds: std::ops::RangeInclusive<u64>,
+        seeds: netlab::sweep::SeedRange,
+        /// Run only shard I of N (every N-th seed, from the I-th); merge shards with `sweep-merge`.
+        #[arg(long, value_parser = netlab::sweep::parse_shard)]
+        shard: Option<netlab::sweep::Shard>,
         /// Worker threads (default: all cores).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Print the result as JSON (per seed: failed expectations with numbers, chosen metrics).
+        #[arg(long)]
+        json: bool,
+        /// Also write the result as JUnit XML to this file.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Stop at the first failing seed.
+        #[arg(long)]
+        fail_fast: bool,
+        /// Failed seeds printed in full (the rest are listed by number; default 10).
+        #[arg(long)]
+        show_failures: Option<usize>,
+        /// A metric to give statistics for (repeatable): events, sim_time, line:N (a metric
+        /// [[expect]]), app:NAME:METRIC or a network metric (default: events, sim_time and every
+        /// metric [[expect]]).
+        #[arg(long = "stat")]
+        stats: Vec<String>,
+    },
+    /// Merge the JSON results of a sweep's shards (`sweep --shard I/N --json`) into the unsharded result.
+    SweepMerge {
+        /// The shards' JSON files, any order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+        /// Also write the result as JUnit XML to this file.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Failed seeds printed in full (default 10).
+        #[arg(long)]
+        show_failures: Option<usize>,
     },
     /// Validate scenarios without running them.
     Check {
@@ -136,10 +168,26 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A command line error is JSON too when --json was asked for (help and version are not errors).
+        Err(e) if e.use_stderr() && std::env::args().any(|a| a == "--json") => {
+            let msg = e.render().to_string();
+            let first = msg.lines().next().unwrap_or_default().trim_start_matches("error: ");
+            return ExitCode::from(netlab::sweep::cli::report_error(true, first, 2));
+        }
+        Err(e) => e.exit(),
+    };
     match cli.command {
         Command::Check { scenarios } => check(&scenarios),
-        Command::Sweep { scenario, seeds, jobs, json } => sweep(scenario, seeds, jobs, json),
+        Command::Sweep { scenario, seeds, shard, jobs, json, junit, fail_fast, show_failures, stats } => {
+            let how = netlab::sweep::cli::Presentation { json, junit, show_failures };
+            sweep(scenario, seeds, shard, jobs, fail_fast, &stats, &how)
+        }
+        Command::SweepMerge { files, json, junit, show_failures } => {
+            let how = netlab::sweep::cli::Presentation { json, junit, show_failures };
+            ExitCode::from(netlab::sweep::cli::merge_files(&files, &how))
+        }
         Command::Tui { args } => tui(args),
         Command::Completions { shell } => {
             clap_complete::generate(
@@ -187,16 +235,17 @@ fn main() -> ExitCode {
 }
 
 fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: bool) -> ExitCode {
+    // Under --json, errors are JSON objects on stdout too.
+    let fail = |msg: String, code: u8| ExitCode::from(netlab::sweep::cli::report_error(json, &msg, code));
     if until.is_some_and(|u| u.is_zero()) {
-        eprintln!("error: --until: expected a time limit greater than zero");
-        return ExitCode::from(2);
+        return fail("--until: expected a time limit greater than zero".into(), 2);
     }
+    // From the start: a signal while the scenario loads stops the run before its first event,
+    // with a summary, instead of killing the process.
+    netlab::signal::install();
     let sc = match Scenario::load(&path) {
         Ok(sc) => sc,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(e.to_string(), 2),
     };
     let out_dir = opts.out_dir.take().unwrap_or_else(|| PathBuf::from("captures").join(&sc.name));
     opts.out_dir = Some(out_dir.clone());
@@ -205,7 +254,6 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
     let bar = Progress::new(netlab::run::limits(&sc, until).stop_at);
     let result = if sc.bridges.is_empty() {
         // Ctrl-C and SIGTERM stop a simulated run between two events; the summary says so.
-        netlab::signal::install();
         netlab::run::run(&sc, &opts, until, &mut |t| bar.update(t, wall_start), &netlab::signal::interrupted)
     } else {
         netlab::run::live(&sc, &opts, until) // live bridges: real time
@@ -214,34 +262,37 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
     let wall = wall_start.elapsed().as_secs_f64();
     let finished = match result {
         Ok(f) => f,
-        Err(e @ netlab::scenario::BuildFailure::Io(_)) => {
-            eprintln!("error: writing output: {e}");
-            return ExitCode::from(3);
-        }
+        Err(e @ netlab::scenario::BuildFailure::Io(_)) => return fail(format!("writing output: {e}"), 3),
         Err(e @ netlab::scenario::BuildFailure::Stack(_)) => {
-            eprintln!("error: {}: {e}", sc.file);
-            return ExitCode::from(netlab::stack::EXIT_STACK_FAILED);
+            return fail(format!("{}: {e}", sc.file), netlab::stack::EXIT_STACK_FAILED);
         }
-        Err(e) => {
-            eprintln!("error: {}: {e}", sc.file);
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(format!("{}: {e}", sc.file), 2),
     };
     let report = finished.report;
     let mut io_error = finished.output_error;
     // The world's external stacks end (and are waited for) here, so that their CPU time counts.
     drop(finished.world);
     let summary_path = out_dir.join("summary.json");
+    // A summary is written only beside complete output (it would read as the run's result).
     match serde_json::to_vec_pretty(&report) {
+        _ if io_error.is_some() => {}
         Ok(mut bytes) => {
             bytes.push(b'\n');
-            if let Err(e) = std::fs::write(&summary_path, bytes) {
-                io_error.get_or_insert(format!("{}: {e}", summary_path.display()));
+            if let Err(e) = netlab::output::write_whole(&summary_path, &bytes) {
+                io_error.get_or_insert(e);
             }
         }
         Err(e) => {
             io_error.get_or_insert(format!("summary: {e}"));
         }
+    }
+    if let Some(e) = io_error {
+        // The output is incomplete: say so, and nothing that reads as a result.
+        let msg = format!(
+            "writing output: {e}; the files in {}/ are incomplete, and the run's results are not reported",
+            out_dir.display()
+        );
+        return fail(msg, 3);
     }
     if json {
         // CPU time of netlab itself and of the processes it ran (external stacks): benchmarks
@@ -253,10 +304,6 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
     } else {
         print!("{}", report.render(Some(wall)));
         println!("\noutput in {}/ (pcap files open in Wireshark; trace.jsonl; summary.json)", out_dir.display());
-    }
-    if let Some(e) = io_error {
-        eprintln!("error: writing output: {e}");
-        return ExitCode::from(3);
     }
     match report.outcome.reason {
         StopReason::StackFailed => {
@@ -329,57 +376,44 @@ impl Progress {
     }
 }
 
-fn sweep(path: PathBuf, seeds: std::ops::RangeInclusive<u64>, jobs: Option<usize>, json: bool) -> ExitCode {
-    let sc = match Scenario::load(&path) {
-        Ok(sc) => sc,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+fn sweep(
+    path: PathBuf,
+    seeds: netlab::sweep::SeedRange,
+    shard: Option<netlab::sweep::Shard>,
+    jobs: Option<usize>,
+    fail_fast: bool,
+    stats: &[String],
+    how: &netlab::sweep::cli::Presentation,
+) -> ExitCode {
+    use netlab::sweep::cli::{EXIT_BAD_INPUT, options, report_error};
+    let loaded = Scenario::load(&path).map_err(|e| e.to_string());
+    let opts = match loaded.and_then(|sc| options(&sc, seeds, shard, fail_fast, stats).map(|o| (sc, o))) {
+        Ok(x) => x,
+        Err(e) => return ExitCode::from(report_error(how.json, &e, EXIT_BAD_INPUT)),
     };
+    let (sc, opts) = opts;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let total = seeds.end() - seeds.start() + 1;
-    let bar = if std::io::stderr().is_terminal() {
-        let b = indicatif::ProgressBar::new(total);
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new(0);
         if let Ok(style) =
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {elapsed} elapsed, eta {eta}")
         {
             b.set_style(style);
         }
-        Some(b)
-    } else {
-        None
-    };
+        b
+    });
     let wall_start = std::time::Instant::now();
-    let result = netlab::sweep::sweep(&sc, seeds, jobs, &|done| {
+    let result = netlab::sweep::sweep(&sc, &opts, jobs, &|done, total| {
         if let Some(b) = &bar {
+            b.set_length(total);
             b.set_position(done);
         }
     });
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let wall = wall_start.elapsed().as_secs_f64();
-    if json {
-        let v = serde_json::json!({ "result": result, "wall_seconds": wall, "jobs": jobs });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-    } else {
-        for f in &result.failures {
-            println!("seed {} FAILED (reproduce: netlab run {} --seed {})", f.seed, path.display(), f.seed);
-            for p in &f.problems {
-                println!("    {p}");
-            }
-        }
-        println!(
-            "{}: {} seeds, {} passed, {} failed; {} events in {wall:.2} s wall on {jobs} threads",
-            result.scenario,
-            result.seeds,
-            result.passed,
-            result.failures.len(),
-            result.events
-        );
-    }
-    if result.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    let footer = format!(" in {:.2} s wall on {jobs} threads", wall_start.elapsed().as_secs_f64());
+    ExitCode::from(netlab::sweep::cli::present(&result, how, &footer))
 }
 
 /// `netlab tui`: runs `netlab-tui` from next to this executable or from PATH with the same arguments.

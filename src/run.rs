@@ -1,12 +1,12 @@
 //! Running a scenario: open its output files, build, run to a stop condition, finish output,
 //! collect the report. Used by the CLI (`netlab run`, `netlab sweep`), the tests and the viewer.
 
-use crate::output::Background;
+use crate::output::{Background, NamedWriter, RunDir, describe};
 use crate::report::RunReport;
 use crate::scenario::{BuildFailure, BuildOptions, OutputFiles, Scenario};
 use crate::sim::{Duration, Instant};
 use crate::world::{RunLimits, World};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A finished run: its report, and the world for anyone who wants to look further.
 pub struct Finished {
@@ -28,17 +28,17 @@ pub fn limits(sc: &Scenario, until: Option<Duration>) -> RunLimits {
 }
 
 /// Output files in a directory, written by a background thread (started with the first file), so
-/// that the simulation does not wait for the kernel to copy hundreds of megabytes.
+/// that the simulation does not wait for the kernel to copy hundreds of megabytes. The directory
+/// holds one run's files only: the previous run's are deleted first (see [`RunDir`]).
 pub struct DirFiles {
-    dir: PathBuf,
+    dir: RunDir,
     background: Option<Background>,
 }
 
 impl DirFiles {
-    /// Files in `dir`, which is created if needed.
+    /// Files in `dir`, which is created if needed and cleared of the previous run's files.
     pub fn new(dir: &Path) -> Result<DirFiles, BuildFailure> {
-        std::fs::create_dir_all(dir).map_err(|e| BuildFailure::Io(format!("cannot create {}: {e}", dir.display())))?;
-        Ok(DirFiles { dir: dir.to_path_buf(), background: None })
+        Ok(DirFiles { dir: RunDir::open(dir).map_err(BuildFailure::Io)?, background: None })
     }
 }
 
@@ -50,9 +50,9 @@ impl OutputFiles for DirFiles {
                 Background::new().map_err(|e| format!("cannot start the thread that writes output files: {e}"))?,
             ),
         };
-        let path = self.dir.join(name);
-        let f = bg.create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-        Ok(Box::new(f))
+        let path = self.dir.record(name)?;
+        let f = bg.create(&path).map_err(|e| format!("cannot create {}: {e}", describe(&path)))?;
+        Ok(Box::new(NamedWriter::new(f, path)))
     }
 }
 

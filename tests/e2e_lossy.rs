@@ -123,7 +123,7 @@ fn thousand_seeds_of_lossy_transfers_deliver_every_byte_once() {
                                 .expectations
                                 .iter()
                                 .filter(|e| !e.passed)
-                                .map(|e| format!("{} ({})", e.description, e.actual))
+                                .map(|e| format!("{} ({})", e.description, e.detail))
                                 .collect::<Vec<_>>()
                                 .join("; "),
                         ),

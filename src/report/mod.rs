@@ -92,7 +92,7 @@ impl RunReport {
             StopReason::AppsFinished => "all applications finished",
             StopReason::TimeLimit => "TIME LIMIT reached",
             StopReason::EventBudget => "EVENT BUDGET used up",
-            StopReason::Interrupted => "interrupted (Ctrl-C)",
+            StopReason::Interrupted => "INTERRUPTED (Ctrl-C or SIGTERM)",
             StopReason::StackFailed => "STACK UNDER TEST FAILED",
         };
         let _ = writeln!(
@@ -240,7 +240,10 @@ impl RunReport {
             }
         }
         if !self.expectations.is_empty() {
-            let _ = writeln!(s, "\nexpectations");
+            let _ = match o.reason {
+                StopReason::Interrupted => writeln!(s, "\nexpectations (judged on the run as it was when interrupted)"),
+                _ => writeln!(s, "\nexpectations"),
+            };
             for e in &self.expectations {
                 let _ = writeln!(
                     s,
@@ -248,7 +251,7 @@ impl RunReport {
                     if e.passed { "PASS" } else { "FAIL" },
                     e.line,
                     e.description,
-                    e.actual
+                    e.detail
                 );
             }
             let failed = self.expectations.iter().filter(|e| !e.passed).count();

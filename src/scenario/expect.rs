@@ -75,8 +75,37 @@ pub struct ExpectResult {
     pub description: String,
     /// Whether it held.
     pub passed: bool,
-    /// What was measured.
-    pub actual: String,
+    /// What was measured, in words (e.g. "retransmissions = 42", "still running when the run stopped").
+    pub detail: String,
+    /// For a metric check: the metric's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    /// For a metric check: the bound it is held to, as "==", ">=" or "<=" (for a range, the bound
+    /// that failed; a range that held has "between" and no `expected`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<&'static str>,
+    /// For a metric check: the bound's value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<f64>,
+    /// For a metric check: the value measured (absent when there was nothing to measure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<f64>,
+}
+
+/// A metric check's metric, comparison, bound and measured value.
+type Measured = (String, &'static str, Option<f64>, Option<f64>);
+
+/// The bound a metric check is reported against: the one that failed, or the only one, or "=="
+/// for `equals`; "between" (no single bound) for a range that held.
+fn bound(min: Option<f64>, max: Option<f64>, value: Option<f64>) -> (&'static str, Option<f64>) {
+    match (min, max) {
+        (Some(a), Some(b)) if a == b => ("==", Some(a)),
+        (Some(a), _) if value.is_some_and(|v| v < a) => (">=", Some(a)),
+        (_, Some(b)) if value.is_some_and(|v| v > b) => ("<=", Some(b)),
+        (Some(a), None) => (">=", Some(a)),
+        (None, Some(b)) => ("<=", Some(b)),
+        _ => ("between", None),
+    }
 }
 
 const LINK_METRICS: &[&str] = &[
@@ -356,7 +385,9 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
         .iter()
         .map(|e| {
             let app = |name: &String| apps.iter().find(|a| &a.name == name).expect("validated app name");
-            let (passed, actual) = match (&e.target, &e.check) {
+            // For a metric check: (metric, comparison, bound, value).
+            let mut measured: Option<Measured> = None;
+            let (passed, detail) = match (&e.target, &e.check) {
                 (Target::App(i), Check::Finished(want)) => {
                     let a = app(i);
                     let state = match (a.finished, &a.error) {
@@ -412,6 +443,9 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                             _ => network_metric(&t, metric),
                         }),
                     };
+                    let v = value.as_ref().ok().copied();
+                    let (cmp, bound) = bound(*min, *max, v);
+                    measured = Some((metric.clone(), cmp, bound, v));
                     match value {
                         Ok(v) => (
                             min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m),
@@ -443,7 +477,20 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                 }
                 (_, _) => (false, "not applicable".to_string()),
             };
-            ExpectResult { line: e.line, description: e.description.clone(), passed, actual }
+            let (metric, comparison, expected, actual) = match measured {
+                Some((m, cmp, bound, v)) => (Some(m), Some(cmp), bound, v),
+                None => (None, None, None, None),
+            };
+            ExpectResult {
+                line: e.line,
+                description: e.description.clone(),
+                passed,
+                detail,
+                metric,
+                comparison,
+                expected,
+                actual,
+            }
         })
         .collect()
 }
