@@ -62,7 +62,7 @@ fn bad_lines_are_refused_with_place_and_reason() {
 messages = 2"#,
             "either `lines` or `messages`",
         ),
-        (r#"lines = "hello""#, "sequence"),
+        (r#"lines = "hello""#, "expected an array"),
     ] {
         let e = Scenario::parse("echo-lines.toml", &scenario(fields), "x").expect_err("refused").to_string();
         assert!(e.contains("echo-lines.toml:") && e.contains(want), "{fields}: {e}");
