@@ -29,10 +29,13 @@ const REASONS: &[&str] = &[
     "ack",
     "dupack_inflation",
     "fast_retransmit",
+    "loss_probe_recovery",
     "partial_ack",
+    "prr",
     "recovery_exit",
     "restart_after_idle",
     "rto",
+    "undo",
     "ack_of_unsent_data",
     "ack_rate_limited",
     "ack_too_old",
@@ -71,6 +74,7 @@ fn retransmit_code(r: RetransmitReason) -> u8 {
         RetransmitReason::Probe => 3,
         RetransmitReason::Observed => 4,
         RetransmitReason::SynReply => 5,
+        RetransmitReason::LossProbe => 6,
     }
 }
 
@@ -82,6 +86,7 @@ fn retransmit_reason(c: u8) -> Option<RetransmitReason> {
         RetransmitReason::Probe,
         RetransmitReason::Observed,
         RetransmitReason::SynReply,
+        RetransmitReason::LossProbe,
     ]
     .get(usize::from(c))
     .copied()
