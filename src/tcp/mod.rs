@@ -14,6 +14,9 @@
 //! - `recv`: reassembly (overlaps merged, duplicates dropped) and SACK block reporting (RFC 2018);
 //! - `rtt`: RFC 6298 estimator (Karn's rule and RFC 7323 timestamps are applied by the connection);
 //! - `congestion`: the `CongestionControl` trait, NewReno (RFC 5681) and CUBIC (RFC 9438);
+//! - `recovery`: D-SACK (RFC 2883), RACK-TLP (RFC 8985) with its per-segment records, undo of
+//!   spurious reductions (RFC 3522 / 4015 Eifel, D-SACK) and PRR (RFC 6937); wired to the
+//!   connection in `connection/recovery.rs`, which also runs F-RTO (RFC 5682);
 //! - `connection`: the RFC 9293 state machine (`input`: segment arrival with RFC 5961 and PAWS;
 //!   `output`: transmission, recovery per RFC 6582 / 6675, limited transmit RFC 3042, Nagle, SWS
 //!   avoidance, windows; `timers`: RTO, persist, delayed ACK, TIME-WAIT, FIN-WAIT-2, keepalive,
@@ -29,9 +32,8 @@
 //! Path MTU discovery follows RFC 1191: an ICMP "fragmentation needed" that quotes a segment in
 //! flight (RFC 5927 4.1) lowers that connection's MSS and resends at once; the lowered value is
 //! neither shared with other connections nor raised again later (RFC 1191 6.3).
-//! Not implemented: urgent data (URG is never sent and ignored on input), ECN (RFC 3168), D-SACK
-//! generation (RFC 2883), HyStart (CUBIC uses RFC 5681 slow start), packetization-layer PMTUD
-//! (RFC 4821).
+//! Not implemented: urgent data (URG is never sent and ignored on input), ECN (RFC 3168), HyStart
+//! (CUBIC uses RFC 5681 slow start), packetization-layer PMTUD (RFC 4821).
 
 mod congestion;
 mod connection;
