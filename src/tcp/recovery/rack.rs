@@ -150,6 +150,7 @@ impl Rack {
     }
 
     /// The current reordering window multiplier (RACK.reo_wnd_mult).
+    #[cfg(test)]
     pub fn reo_wnd_mult(&self) -> u32 {
         self.reo_wnd_mult
     }

@@ -119,6 +119,7 @@ impl SentMap {
     }
 
     /// Every record, in sequence order.
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &SentSeg> {
         self.segs.iter()
     }
@@ -135,6 +136,7 @@ impl SentMap {
     }
 
     /// The record holding `seq`.
+    #[cfg(test)]
     pub fn find(&self, seq: Seq) -> Option<&SentSeg> {
         let i = self.segs.partition_point(|s| s.end <= seq);
         self.segs.get(i).filter(|s| s.start <= seq)
@@ -162,11 +164,6 @@ impl SentMap {
     /// Number of SACKed records.
     pub fn sacked_count(&self) -> u32 {
         self.segs.iter().filter(|s| s.sacked).count() as u32
-    }
-
-    /// Forgets everything.
-    pub fn clear(&mut self) {
-        self.segs.clear();
     }
 }
 
