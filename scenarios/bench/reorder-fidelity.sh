@@ -26,7 +26,7 @@ for cell in "${cells[@]}"; do
     row=()
     for cc in newreno cubic; do
         f="$tmp/$cc.toml"
-        sed -e "s/^congestion = .*# CELL: congestion/congestion = \"$cc\"/" \
+        sed -e "s/^congestion = .*# CELL: congestion/congestion = \"$cc\"  # CELL: congestion/" \
             -e "s/^\(b_to_a\|a_to_b\) = .*# CELL: impairments/\1 = $imp/" "$base" >"$f"
         [ -z "${TCP_EXTRA:-}" ] || sed -i "/# CELL: congestion/a ${TCP_EXTRA}" "$f"
         for s in $(seq "$seeds"); do
