@@ -397,7 +397,8 @@ pub enum TcpEventKind {
     },
     /// A window reduction was undone because it proved spurious (RFC 3522, 4015, 2883, 5682).
     Undo {
-        /// The evidence: "dsack", "timestamp" or "frto".
+        /// The evidence: "dsack", "timestamp", "frto", or "no_retransmission" (the recovery
+        /// ended without any segment resent: what was thought lost arrived late).
         reason: &'static str,
         /// What was undone: "recovery" (fast recovery, partial or full) or "rto".
         episode: &'static str,

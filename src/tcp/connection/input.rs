@@ -530,6 +530,14 @@ impl Connection {
                     // Full ACK: RFC 6582 3.2 step 3 (option 1) / RFC 6675 exit.
                     self.in_recovery = false;
                     self.rexmit_una_pending = false;
+                    if self.cfg.undo
+                        && !self.undone
+                        && self.undo.as_ref().is_some_and(|u| !u.after_rto && u.nothing_retransmitted())
+                    {
+                        // What was taken for lost arrived before it was resent: reordering, and
+                        // the reduction was needless.
+                        self.undo_reduction(ctx, now, "no_retransmission");
+                    }
                     let ss = self.cc.ssthresh();
                     if self.undone {
                         // The reduction was undone: keep the restored window.

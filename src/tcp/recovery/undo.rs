@@ -67,6 +67,12 @@ impl Undo {
         !self.overflow && !self.retrans.is_empty() && self.retrans.iter().all(|x| x.2)
     }
 
+    /// Nothing was retransmitted in the episode: the segments thought lost all arrived on their
+    /// own (Linux's tcp_may_undo with undo_retrans = 0).
+    pub fn nothing_retransmitted(&self) -> bool {
+        self.retrans.is_empty() && !self.overflow
+    }
+
     /// Eifel detection (RFC 3522 section 2): an ACK of retransmitted data that echoes a TSval older
     /// than the first retransmission's was caused by the original transmission.
     pub fn eifel(&self, tsecr: u32) -> bool {
