@@ -4,7 +4,8 @@
 
 use netlab::sim::{Duration, Instant};
 use netlab::tcp::{
-    RetransmitReason, SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpStack, TcpState, TimerKind,
+    LossDetection, RetransmitReason, SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpStack, TcpState,
+    TimerKind,
 };
 use netlab::wire::{TcpFlags, TcpOptions, TcpRepr};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -1215,9 +1216,14 @@ fn cwnd_restarts_after_idle() {
     assert_eq!(out.len(), 10);
 }
 
+/// RFC 6675 as written: the dupack rule (RACK off) and cwnd = ssthresh at once (PRR off).
+fn rfc6675_cfg() -> TcpConfig {
+    TcpConfig { sack: true, recovery: LossDetection::Dupack, prr: false, ..plain_cfg() }
+}
+
 #[test]
 fn rfc6675_sack_recovery_retransmits_exactly_the_holes() {
-    let cfg = TcpConfig { sack: true, ..plain_cfg() };
+    let cfg = rfc6675_cfg();
     let opts = TcpOptions { mss: Some(1000), sack_permitted: true, ..TcpOptions::default() };
     let mut h = ten_segments_in_flight(cfg, opts);
     let una = h.iss + 1;
@@ -1258,7 +1264,7 @@ fn sack_recovery_at_the_tail_resends_only_lost_segments_plus_one_rescue() {
     // RFC 6675 NextSeg: rule 3 only retransmits unSACKed data below the highest SACKed octet
     // (criterion 1.b); above it, data is merely in flight. Rule 4 allows one rescue
     // retransmission per recovery episode.
-    let cfg = TcpConfig { sack: true, ..plain_cfg() };
+    let cfg = rfc6675_cfg();
     let opts = TcpOptions { mss: Some(1000), sack_permitted: true, ..TcpOptions::default() };
     let mut h = H::client(cfg, 65535, opts);
     h.send(10_000);
@@ -1381,4 +1387,227 @@ fn events_serialize_with_snake_case_tags() {
     if std::env::var("SHOW_EVENTS").is_ok() {
         eprintln!("{all}");
     }
+}
+
+// ====================================================================== modern loss recovery
+
+/// A client with SACK (and D-SACK, RACK-TLP, undo, PRR: the defaults) to a peer with MSS 1000,
+/// whose handshake took 100 ms (SRTT 100 ms); the clock is then at 100 ms.
+fn modern_client(timestamps: bool) -> H {
+    let cfg = TcpConfig { sack: true, timestamps, ..plain_cfg() };
+    let mut h = H::new(cfg);
+    h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
+    let syn = h.poll();
+    h.iss = syn[0].seq;
+    let mut synack = pseg(f(SYN, ACK), PISS, h.iss + 1, 65535, 0);
+    synack.options = TcpOptions { mss: Some(1000), sack_permitted: true, ..TcpOptions::default() };
+    if timestamps {
+        synack.options.timestamps = Some((100, syn[0].options.timestamps.unwrap().0));
+    }
+    h.now = ms(100);
+    h.inject(synack);
+    assert_eq!(h.state(), Some(TcpState::Established));
+    h
+}
+
+/// Moves the clock `d` ms on without firing timers (what happens meanwhile is the test's).
+fn later(h: &mut H, d: u64) {
+    h.now += Duration::from_millis(d);
+}
+
+/// A peer ACK of `una + ack` (in 1000-byte segments) with SACK blocks in segments.
+fn sack_ack(h: &mut H, ack: u32, blocks: &[(u32, u32)]) -> Vec<Seg> {
+    let una = h.iss + 1;
+    let mut s = pseg(ACK, PISS + 1, una + ack * 1000, 65535, 0);
+    for (i, (l, r)) in blocks.iter().enumerate() {
+        s.options.sack_blocks[i] = Some((una + l * 1000, una + r * 1000));
+    }
+    h.inject(s)
+}
+
+fn retransmissions(h: &H) -> usize {
+    h.events.iter().filter(|e| matches!(e.kind, TcpEventKind::Retransmit { .. })).count()
+}
+
+#[test]
+fn a_duplicate_segment_is_reported_in_the_first_sack_block() {
+    let mut h = modern_client(false);
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1, 65535, 100));
+    assert_eq!(out.len(), 1);
+    assert!(out[0].sack().is_empty());
+    // The same segment again: below RCV.NXT, reported as a D-SACK (RFC 2883 4.1.1).
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1, 65535, 100));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].sack(), vec![(PISS + 1, PISS + 101)]);
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::DsackSent { old: true, .. })));
+    // Out of order data received twice: the D-SACK first, then the block holding it (4.1.2).
+    h.inject(pseg(ACK, PISS + 201, h.iss + 1, 65535, 100));
+    let out = h.inject(pseg(ACK, PISS + 201, h.iss + 1, 65535, 100));
+    assert_eq!(out[0].sack(), vec![(PISS + 201, PISS + 301), (PISS + 201, PISS + 301)]);
+    // Reported once: the next ACK has only the ordinary blocks.
+    let out = h.inject(pseg(ACK, PISS + 401, h.iss + 1, 65535, 100));
+    assert_eq!(out[0].sack(), vec![(PISS + 401, PISS + 501), (PISS + 201, PISS + 301)]);
+}
+
+#[test]
+fn without_dsack_a_duplicate_gets_a_plain_ack() {
+    let cfg = TcpConfig { sack: true, dsack: false, ..plain_cfg() };
+    let opts = TcpOptions { mss: Some(1000), sack_permitted: true, ..TcpOptions::default() };
+    let mut h = H::client(cfg, 65535, opts);
+    h.inject(pseg(ACK, PISS + 1, h.iss + 1, 65535, 100));
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1, 65535, 100));
+    assert!(out[0].sack().is_empty());
+}
+
+#[test]
+fn a_dsack_from_the_peer_is_recognised() {
+    let mut h = modern_client(false);
+    h.send(10_000);
+    assert_eq!(h.poll().len(), 10);
+    later(&mut h, 100);
+    sack_ack(&mut h, 2, &[]);
+    // The first block lies below the cumulative ACK: a D-SACK (RFC 2883 4), not SACK news.
+    sack_ack(&mut h, 2, &[(0, 1)]);
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::DsackReceived { .. })));
+    assert_eq!(retransmissions(&h), 0);
+}
+
+#[test]
+fn without_reordering_seen_three_sacked_segments_mark_the_hole_lost_at_once() {
+    let mut h = modern_client(false);
+    h.send(20_000);
+    assert_eq!(h.poll().len(), 10);
+    later(&mut h, 100);
+    // One or two SACKed segments: RACK waits min_RTT / 4 for segment 0.
+    sack_ack(&mut h, 0, &[(1, 2)]);
+    sack_ack(&mut h, 0, &[(1, 3)]);
+    assert!(!h.has_event(|k| matches!(k, TcpEventKind::MarkedLost { .. })));
+    let out = sack_ack(&mut h, 0, &[(1, 4)]);
+    // RFC 8985 6.2 step 4: no reordering seen and DupThresh segments SACKed: window zero.
+    assert!(out.iter().any(|s| s.seq == h.iss + 1 && s.len() == 1000), "{:?}", summary(&out));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::MarkedLost { reo_wnd, .. } if reo_wnd.is_zero())));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::RecoveryStart { sack: true, .. })));
+}
+
+#[test]
+fn reordering_seen_once_widens_the_window_and_the_next_reordering_costs_no_retransmission() {
+    let mut h = modern_client(false);
+    h.send(40_000);
+    assert_eq!(h.poll().len(), 10);
+    // Round 1 (RTT 100 ms): segment 1 arrives after segment 2, 1 ms late.
+    later(&mut h, 100);
+    sack_ack(&mut h, 1, &[]);
+    sack_ack(&mut h, 1, &[(2, 3)]);
+    later(&mut h, 1);
+    sack_ack(&mut h, 10, &[]);
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Reordering { degree: 2, .. })), "reordering detected");
+    assert_eq!(retransmissions(&h), 0);
+    // Round 2: segment 10 is overtaken by three others. Before any reordering was seen, three
+    // SACKed segments made RACK's window zero and the hole lost at once (the test above); now
+    // the window stays min_RTT / 4 = 25 ms, and segment 10 arrives 10 ms late.
+    later(&mut h, 99);
+    for k in 12..=14 {
+        let out = sack_ack(&mut h, 10, &[(11, k)]);
+        assert!(out.iter().all(|s| s.seq >= h.iss + 1 + 11_000), "no retransmission of segment 10");
+    }
+    let t = h.now + Duration::from_millis(10);
+    let meanwhile = h.advance(t);
+    assert!(meanwhile.is_empty(), "{meanwhile:?}");
+    sack_ack(&mut h, 14, &[]);
+    assert_eq!(retransmissions(&h), 0);
+    assert!(!h.has_event(|k| matches!(k, TcpEventKind::RecoveryStart { .. })));
+    assert!(!h.has_event(|k| matches!(k, TcpEventKind::MarkedLost { .. })));
+}
+
+#[test]
+fn the_dupack_rule_raises_its_threshold_to_the_reordering_seen() {
+    let cfg = TcpConfig { sack: true, recovery: LossDetection::Dupack, ..plain_cfg() };
+    let opts = TcpOptions { mss: Some(1000), sack_permitted: true, ..TcpOptions::default() };
+    let mut h = H::client(cfg, 65535, opts);
+    h.send(40_000);
+    assert_eq!(h.poll().len(), 10);
+    // Segment 0 arrives after segments 1-5: taken for lost, it is retransmitted at once; then
+    // the peer's ACK reports the retransmission as a duplicate (D-SACK): it was reordering, of
+    // degree 6, and the reduction is undone.
+    let out = sack_ack(&mut h, 0, &[(1, 6)]);
+    assert_eq!(summary(&out)[0].1, h.iss + 1);
+    sack_ack(&mut h, 10, &[(0, 1)]);
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Undo { reason: "dsack", .. })));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Reordering { degree: 6, threshold: 6 })));
+    // Three SACKed segments above a hole are no longer taken for a loss (RFC 6675's DupThresh
+    // raised to the degree, as Linux's tp->reordering).
+    let before = retransmissions(&h);
+    for k in 12..=14 {
+        sack_ack(&mut h, 10, &[(11, k)]);
+    }
+    assert_eq!(retransmissions(&h), before);
+}
+
+#[test]
+fn a_lost_tail_is_probed_before_the_rto() {
+    let mut h = modern_client(false);
+    h.send(10_000);
+    assert_eq!(h.poll().len(), 10);
+    // Everything but the last two segments arrives; RTT 100 ms.
+    later(&mut h, 100);
+    sack_ack(&mut h, 8, &[]);
+    let rto_at = h.stack.conn_info(h.id).unwrap().timers.iter().find(|t| t.0 == TimerKind::Retransmit).unwrap().1;
+    // PTO = 2 * SRTT + 2 ms: the last segment is sent again as a probe, before the RTO.
+    let t = h.now + Duration::from_millis(250);
+    let out = h.advance(t);
+    let probe = out.iter().find(|(_, s)| s.len() > 0).expect("a probe");
+    assert!(probe.0 < rto_at, "probe at {:?}, RTO at {rto_at:?}", probe.0);
+    assert_eq!(probe.1.seq, h.iss + 1 + 9000, "the probe resends the last segment");
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::LossProbe { new_data: false, .. })));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Retransmit { reason: RetransmitReason::LossProbe, .. })));
+    // Its SACK, a round trip later, shows segment 8 missing: RACK marks it lost and fast
+    // recovery resends it; no RTO.
+    h.now = probe.0 + Duration::from_millis(100);
+    let out = sack_ack(&mut h, 8, &[(9, 10)]);
+    assert_eq!(summary(&out).first().map(|s| s.1), Some(h.iss + 1 + 8000), "{:?}", summary(&out));
+    sack_ack(&mut h, 10, &[]);
+    assert!(!h.has_event(|k| matches!(k, TcpEventKind::RtoBackoff { .. })));
+}
+
+/// Two segments sent at 100 ms get no answer: a loss probe goes out at 302 ms (2 * SRTT + 2 ms),
+/// then the RTO (SRTT 100 ms, RTTVAR 50 ms: 300 ms, restarted by the probe) resends
+/// segment 0 at 602 ms. Returns the TSvals of the original and of the RTO retransmission.
+fn timeout_of_two_segments(h: &mut H) -> (u32, u32) {
+    h.send(2_000);
+    let sent = h.poll();
+    assert_eq!(sent.len(), 2);
+    let t = h.now + Duration::from_millis(550);
+    let out = h.advance(t);
+    let rexmit = out.iter().find(|(_, s)| s.seq == h.iss + 1).expect("an RTO retransmission");
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::RtoBackoff { .. })));
+    (sent[0].options.timestamps.unwrap().0, rexmit.1.options.timestamps.unwrap().0)
+}
+
+#[test]
+fn a_spurious_timeout_proven_by_timestamps_is_undone() {
+    let mut h = modern_client(true);
+    let cwnd_before = h.stack.conn_info(h.id).unwrap().cwnd;
+    let (original_ts, rexmit_ts) = timeout_of_two_segments(&mut h);
+    assert!(original_ts < rexmit_ts);
+    // Then the ACK of the originals arrives: it echoes the first transmission's TSval, older than
+    // the retransmission's (Eifel detection, RFC 3522): the timeout was spurious.
+    let mut ack = pseg(ACK, PISS + 1, h.iss + 1 + 2000, 65535, 0);
+    ack.options.timestamps = Some((200, original_ts));
+    h.inject(ack);
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Undo { reason: "timestamp", episode: "loss", .. })));
+    assert_eq!(h.stack.conn_info(h.id).unwrap().cwnd, cwnd_before, "cwnd restored (RFC 4015)");
+    // The probe carried the 24 bytes Nagle held back (new data, RFC 8985 7.3); the RTO resent
+    // segment 0 only; the undo stops the go-back-N that would have resent segment 1.
+    assert_eq!(retransmissions(&h), 1, "the one RTO retransmission; no go-back-N");
+}
+
+#[test]
+fn a_real_timeout_is_not_undone() {
+    let mut h = modern_client(true);
+    let (_, rexmit_ts) = timeout_of_two_segments(&mut h);
+    // The ACK echoes the retransmission's TSval: the retransmission repaired a real loss.
+    let mut ack = pseg(ACK, PISS + 1, h.iss + 1 + 1000, 65535, 0);
+    ack.options.timestamps = Some((200, rexmit_ts));
+    h.inject(ack);
+    assert!(!h.has_event(|k| matches!(k, TcpEventKind::Undo { .. })));
 }

@@ -121,6 +121,12 @@ pub struct TcpSpec {
     pub msl: Option<Dur>,
     pub keepalive: Option<Dur>,
     pub initial_window: Option<u32>,
+    pub dsack: Option<bool>,
+    pub recovery: Option<Spanned<String>>,
+    pub tlp: Option<bool>,
+    pub undo: Option<bool>,
+    pub frto: Option<bool>,
+    pub prr: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Clone)]

@@ -132,6 +132,32 @@ pub fn run(script: &Script, stack: &mut dyn Stack, settings: RunSettings) -> Rep
     Report { failure, notes: r.notes, packets_in: r.packets_in, packets_out: r.packets_out, end: r.now, capture_error }
 }
 
+/// Header options named after Linux's sysctls that choose the loss recovery the script expects:
+/// `--tcp_recovery=0` gives the RFC 6675 dupack rule instead of RACK (`=1`), `--tcp_dsack=0`
+/// turns D-SACK off, `--tcp_prr=0` (netlab's own) gives RFC 6675's cwnd = ssthresh instead of
+/// PRR. Other options are the runner's own or ignored.
+fn apply_sysctl(cfg: &mut crate::tcp::TcpConfig, o: &super::ast::ScriptOption) -> Result<(), String> {
+    let flag = |v: Option<&str>| match v {
+        Some("0") => Ok(false),
+        Some("1") => Ok(true),
+        other => Err(format!("--{} expects 0 or 1, found `{}`", o.name, other.unwrap_or(""))),
+    };
+    match o.name.as_str() {
+        "tcp_recovery" => {
+            cfg.recovery = if flag(o.value.as_deref())? {
+                crate::tcp::LossDetection::Rack
+            } else {
+                crate::tcp::LossDetection::Dupack
+            };
+        }
+        "tcp_dsack" => cfg.dsack = flag(o.value.as_deref())?,
+        // netlab's own: Linux has no switch for PRR.
+        "tcp_prr" => cfg.prr = flag(o.value.as_deref())?,
+        _ => {}
+    }
+    Ok(())
+}
+
 fn secs(t: Instant) -> String {
     format!("{:.6}", t.as_secs_f64())
 }
@@ -140,6 +166,14 @@ impl Runner<'_> {
     fn run(&mut self, script: &Script) -> Step {
         if let Err(e) = self.stack.configure(&[(LOCAL_IP, PREFIX)], MTU) {
             return Err(Failure { line: 0, text: format!("{}: the stack refused its configuration: {e}", self.file) });
+        }
+        for o in &script.options {
+            if let Err(e) = apply_sysctl(&mut self.sockets.defaults, o) {
+                return Err(Failure {
+                    line: o.pos.line,
+                    text: format!("{}:{}:{}: {e}", self.file, o.pos.line, o.pos.col),
+                });
+            }
         }
         for ev in &script.events {
             self.event(ev)?;

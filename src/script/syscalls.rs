@@ -205,7 +205,9 @@ impl Sockets {
             return Err(format!("socket: only SOCK_STREAM is supported, not {ty}"));
         }
         let n = eval_int(&call.result).unwrap_or_else(|| self.fds.keys().next_back().map_or(3, |k| k + 1).max(3));
-        let fd = Fd { handle: Handle::Fresh, cfg: None, nonblocking: false, linger_zero: false, bound_port: 0 };
+        // Header options (`--tcp_recovery=0`...) changed the defaults: the socket starts from them.
+        let cfg = (self.defaults != TcpConfig::default()).then(|| self.defaults.clone());
+        let fd = Fd { handle: Handle::Fresh, cfg, nonblocking: false, linger_zero: false, bound_port: 0 };
         self.fds.insert(n, fd);
         Ok(Outcome::Done(n, None))
     }

@@ -21,6 +21,12 @@ mod kind {
     pub const RECOVERY_START: u8 = 8;
     pub const RECOVERY_END: u8 = 9;
     pub const PATH_MTU: u8 = 10;
+    pub const DSACK_SENT: u8 = 11;
+    pub const DSACK_RECEIVED: u8 = 12;
+    pub const REORDERING: u8 = 13;
+    pub const MARKED_LOST: u8 = 14;
+    pub const LOSS_PROBE: u8 = 15;
+    pub const UNDO: u8 = 16;
 }
 
 /// Reasons netlab's stack gives (congestion changes, dropped segments, challenge ACKs): a REPORT's
@@ -29,10 +35,20 @@ const REASONS: &[&str] = &[
     "ack",
     "dupack_inflation",
     "fast_retransmit",
+    "loss_probe_recovery",
     "partial_ack",
+    "prr",
     "recovery_exit",
     "restart_after_idle",
     "rto",
+    "undo",
+    "dsack",
+    "timestamp",
+    "frto",
+    "no_retransmission",
+    "partial",
+    "full",
+    "loss",
     "ack_of_unsent_data",
     "ack_rate_limited",
     "ack_too_old",
@@ -71,6 +87,7 @@ fn retransmit_code(r: RetransmitReason) -> u8 {
         RetransmitReason::Probe => 3,
         RetransmitReason::Observed => 4,
         RetransmitReason::SynReply => 5,
+        RetransmitReason::LossProbe => 6,
     }
 }
 
@@ -82,6 +99,7 @@ fn retransmit_reason(c: u8) -> Option<RetransmitReason> {
         RetransmitReason::Probe,
         RetransmitReason::Observed,
         RetransmitReason::SynReply,
+        RetransmitReason::LossProbe,
     ]
     .get(usize::from(c))
     .copied()
@@ -141,6 +159,41 @@ pub(crate) fn encode(event: &TcpEventKind, o: &mut Vec<u8>, error_code: fn(TcpEr
             o.push(kind::PATH_MTU);
             o.extend_from_slice(&mtu.to_be_bytes());
             o.extend_from_slice(&mss.to_be_bytes());
+        }
+        TcpEventKind::DsackSent { left, right, old } => {
+            o.push(kind::DSACK_SENT);
+            o.extend_from_slice(&left.to_be_bytes());
+            o.extend_from_slice(&right.to_be_bytes());
+            o.push(u8::from(*old));
+        }
+        TcpEventKind::DsackReceived { left, right } => {
+            o.push(kind::DSACK_RECEIVED);
+            o.extend_from_slice(&left.to_be_bytes());
+            o.extend_from_slice(&right.to_be_bytes());
+        }
+        TcpEventKind::Reordering { degree, threshold } => {
+            o.push(kind::REORDERING);
+            o.extend_from_slice(&degree.to_be_bytes());
+            o.extend_from_slice(&threshold.to_be_bytes());
+        }
+        TcpEventKind::MarkedLost { seq, len, reo_wnd } => {
+            o.push(kind::MARKED_LOST);
+            o.extend_from_slice(&seq.to_be_bytes());
+            o.extend_from_slice(&len.to_be_bytes());
+            ns(o, *reo_wnd);
+        }
+        TcpEventKind::LossProbe { seq, len, new_data } => {
+            o.push(kind::LOSS_PROBE);
+            o.extend_from_slice(&seq.to_be_bytes());
+            o.extend_from_slice(&len.to_be_bytes());
+            o.push(u8::from(*new_data));
+        }
+        TcpEventKind::Undo { reason, episode, cwnd, ssthresh } => {
+            o.push(kind::UNDO);
+            text(o, reason);
+            text(o, episode);
+            o.extend_from_slice(&cwnd.to_be_bytes());
+            o.extend_from_slice(&ssthresh.to_be_bytes());
         }
         _ => return false,
     }
@@ -212,6 +265,23 @@ pub(crate) fn decode(body: &[u8], error_from_code: fn(u8) -> Option<TcpError>) -
         kind::RECOVERY_START => TcpEventKind::RecoveryStart { recover: c.u32("recover")?, sack: c.u8("sack")? != 0 },
         kind::RECOVERY_END => TcpEventKind::RecoveryEnd { ack: c.u32("ack")? },
         kind::PATH_MTU => TcpEventKind::PathMtu { mtu: c.u16("mtu")?, mss: c.u32("mss")? },
+        kind::DSACK_SENT => {
+            TcpEventKind::DsackSent { left: c.u32("left")?, right: c.u32("right")?, old: c.u8("old")? != 0 }
+        }
+        kind::DSACK_RECEIVED => TcpEventKind::DsackReceived { left: c.u32("left")?, right: c.u32("right")? },
+        kind::REORDERING => TcpEventKind::Reordering { degree: c.u32("degree")?, threshold: c.u32("threshold")? },
+        kind::MARKED_LOST => {
+            TcpEventKind::MarkedLost { seq: c.u32("seq")?, len: c.u32("len")?, reo_wnd: c.ns("reo_wnd")? }
+        }
+        kind::LOSS_PROBE => {
+            TcpEventKind::LossProbe { seq: c.u32("seq")?, len: c.u32("len")?, new_data: c.u8("new_data")? != 0 }
+        }
+        kind::UNDO => TcpEventKind::Undo {
+            reason: c.reason("reason")?,
+            episode: c.reason("episode")?,
+            cwnd: c.u32("cwnd")?,
+            ssthresh: c.u32("ssthresh")?,
+        },
         other => return Err(format!("unknown kind {other}")),
     };
     if !c.0.is_empty() {
@@ -245,6 +315,12 @@ mod tests {
             TcpEventKind::Dropped { reason: "unacceptable_seq" },
             TcpEventKind::Error { error: TcpError::TimedOut },
             TcpEventKind::RecoveryStart { recover: 99, sack: true },
+            TcpEventKind::DsackSent { left: 1, right: 2, old: true },
+            TcpEventKind::DsackReceived { left: 3, right: 4 },
+            TcpEventKind::Reordering { degree: 6, threshold: 6 },
+            TcpEventKind::MarkedLost { seq: 5, len: 1448, reo_wnd: Duration::from_micros(2500) },
+            TcpEventKind::LossProbe { seq: 6, len: 1448, new_data: false },
+            TcpEventKind::Undo { reason: "timestamp", episode: "loss", cwnd: 14480, ssthresh: 7240 },
             TcpEventKind::RecoveryEnd { ack: 100 },
             TcpEventKind::PathMtu { mtu: 1400, mss: 1360 },
         ];

@@ -189,6 +189,8 @@ pub enum RetransmitReason {
     Sack,
     /// Zero-window probe (persist timer), RFC 9293 3.8.6.1.
     Probe,
+    /// A tail loss probe resending the last segment (RFC 8985 7.3).
+    LossProbe,
     /// The SYN-ACK sent again in answer to a duplicate SYN in SYN-RECEIVED (not a timeout).
     SynReply,
     /// Seen on the wire by netlab's passive tracker (a stack under test that does not say why): a
@@ -213,17 +215,24 @@ pub enum TimerKind {
     FinWait2,
     /// Keepalive (RFC 1122 4.2.3.6): idle time, then the interval between probes.
     Keepalive,
+    /// RACK reordering timer (RFC 8985 6.3): a segment not yet deemed lost becomes lost when its
+    /// reordering window has passed.
+    RackReorder,
+    /// Tail loss probe timeout, PTO (RFC 8985 7.2).
+    LossProbe,
 }
 
 impl TimerKind {
     /// Every timer kind, in `index` order.
-    pub const ALL: [TimerKind; 6] = [
+    pub const ALL: [TimerKind; 8] = [
         TimerKind::Retransmit,
         TimerKind::Persist,
         TimerKind::DelayedAck,
         TimerKind::TimeWait,
         TimerKind::FinWait2,
         TimerKind::Keepalive,
+        TimerKind::RackReorder,
+        TimerKind::LossProbe,
     ];
     /// Position in `ALL`, for per-timer arrays.
     pub fn index(self) -> usize {

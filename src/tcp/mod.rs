@@ -14,6 +14,9 @@
 //! - `recv`: reassembly (overlaps merged, duplicates dropped) and SACK block reporting (RFC 2018);
 //! - `rtt`: RFC 6298 estimator (Karn's rule and RFC 7323 timestamps are applied by the connection);
 //! - `congestion`: the `CongestionControl` trait, NewReno (RFC 5681) and CUBIC (RFC 9438);
+//! - `recovery`: D-SACK (RFC 2883), RACK-TLP (RFC 8985) with its per-segment records, undo of
+//!   spurious reductions (RFC 3522 / 4015 Eifel, D-SACK) and PRR (RFC 6937); wired to the
+//!   connection in `connection/recovery.rs`, which also runs F-RTO (RFC 5682);
 //! - `connection`: the RFC 9293 state machine (`input`: segment arrival with RFC 5961 and PAWS;
 //!   `output`: transmission, recovery per RFC 6582 / 6675, limited transmit RFC 3042, Nagle, SWS
 //!   avoidance, windows; `timers`: RTO, persist, delayed ACK, TIME-WAIT, FIN-WAIT-2, keepalive,
@@ -29,14 +32,14 @@
 //! Path MTU discovery follows RFC 1191: an ICMP "fragmentation needed" that quotes a segment in
 //! flight (RFC 5927 4.1) lowers that connection's MSS and resends at once; the lowered value is
 //! neither shared with other connections nor raised again later (RFC 1191 6.3).
-//! Not implemented: urgent data (URG is never sent and ignored on input), ECN (RFC 3168), D-SACK
-//! generation (RFC 2883), HyStart (CUBIC uses RFC 5681 slow start), packetization-layer PMTUD
-//! (RFC 4821).
+//! Not implemented: urgent data (URG is never sent and ignored on input), ECN (RFC 3168), HyStart
+//! (CUBIC uses RFC 5681 slow start), packetization-layer PMTUD (RFC 4821).
 
 mod congestion;
 mod connection;
 mod event;
 mod isn;
+mod recovery;
 mod recv;
 mod rtt;
 mod send;
@@ -49,6 +52,7 @@ pub use event::{
 };
 // `TcpStack`, its `ConnInfo` snapshots and `NO_SOCKET` live in `stack.rs`.
 pub use stack::{ConnInfo, NO_SOCKET, TcpStack};
+// `LossDetection` is defined below, next to `TcpConfig`.
 
 use crate::sim::{Duration, Instant};
 use std::net::SocketAddrV4;
@@ -94,6 +98,20 @@ pub enum CongestionAlgorithm {
     NewReno,
     /// CUBIC (RFC 9438): beta 0.7, fast convergence, Reno-friendly region; RFC 5681 slow start.
     Cubic,
+}
+
+/// How losses are detected when SACK is negotiated (`TcpConfig::recovery`); serialized as
+/// "rack" / "dupack". Without SACK, NewReno's three duplicate ACKs (RFC 5681 / 6582) always apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LossDetection {
+    /// RACK-TLP (RFC 8985): a segment is lost once a segment sent after it was delivered and a
+    /// reordering window (adapted to observed reordering, DSACK-driven) has passed; tail losses
+    /// are probed (`TcpConfig::tlp`). Linux's default (net.ipv4.tcp_recovery = 1).
+    Rack,
+    /// The classic rule: DupThresh duplicate ACKs / SACKed segments above a hole (RFC 5681 3.2,
+    /// RFC 6675 IsLost), DupThresh raised to the reordering degree seen (Linux's tp->reordering).
+    Dupack,
 }
 
 /// Tunables of one socket. `TcpConfig::default()` is Linux-like where the RFCs leave a choice;
@@ -154,6 +172,22 @@ pub struct TcpConfig {
     /// Initial congestion window in segments; 10 or more gives RFC 6928's
     /// `min(10*MSS, max(2*MSS, 14600))` bytes. Default 10 (RFC 6928).
     pub initial_window_segments: u32,
+    /// D-SACK (RFC 2883): report a duplicate segment in the first SACK block, and read the peer's
+    /// D-SACKs (reordering window, undo). Needs SACK. Default on (Linux's tcp_dsack = 1).
+    pub dsack: bool,
+    /// Loss detection with SACK: RACK-TLP (RFC 8985) or duplicate ACKs (RFC 6675). Default RACK.
+    pub recovery: LossDetection,
+    /// Tail loss probes (RFC 8985 7) with RACK. Default on (Linux's tcp_early_retrans = 3).
+    pub tlp: bool,
+    /// Undo window reductions proven spurious by D-SACKs (RFC 2883 / 3708), timestamps (Eifel,
+    /// RFC 3522 / 4015) or F-RTO. Default on, as Linux does.
+    pub undo: bool,
+    /// F-RTO (RFC 5682) after a retransmission timeout: send new data before going back N, and
+    /// undo if the ACKs show the timeout was spurious. Default on (Linux's tcp_frto = 2).
+    pub frto: bool,
+    /// Proportional Rate Reduction (RFC 6937) for the window during SACK recovery; off gives RFC
+    /// 6675's cwnd = ssthresh at once. Default on, as Linux does.
+    pub prr: bool,
 }
 
 /// Errors of the socket calls.
@@ -318,6 +352,61 @@ pub enum TcpEventKind {
         /// SACK-based recovery (RFC 6675) rather than NewReno (RFC 6582).
         sack: bool,
     },
+    /// A D-SACK arrived (RFC 2883): the peer received [left, right) twice. Linux's TCPDSACKRecv.
+    DsackReceived {
+        /// First duplicated sequence number.
+        left: u32,
+        /// End of the duplicated range (exclusive).
+        right: u32,
+    },
+    /// We answered a duplicate segment with a D-SACK (RFC 2883) for [left, right). Linux's
+    /// TCPDSACKOldSent (below RCV.NXT) / TCPDSACKOfoSent (out of order).
+    DsackSent {
+        /// First duplicated sequence number.
+        left: u32,
+        /// End of the duplicated range (exclusive).
+        right: u32,
+        /// The duplicate lay below RCV.NXT (else it repeated out-of-order data).
+        old: bool,
+    },
+    /// Reordering was detected: a segment never retransmitted was delivered after later ones
+    /// (RFC 8985 6.2 step 1), or a retransmission proved spurious. Linux's TCPSACKReorder.
+    Reordering {
+        /// How far out of order, in segments (Linux's tp->reordering sample).
+        degree: u32,
+        /// The reordering threshold (segments) now in force.
+        threshold: u32,
+    },
+    /// RACK marked a segment lost (RFC 8985 6.2 step 5), or the dupack rule did (RFC 6675).
+    MarkedLost {
+        /// Its first sequence number.
+        seq: u32,
+        /// Its length in bytes.
+        len: u32,
+        /// The reordering window in force (zero for the dupack rule).
+        reo_wnd: Duration,
+    },
+    /// A tail loss probe was sent (RFC 8985 7.3). Linux's TCPLossProbes.
+    LossProbe {
+        /// Its first sequence number.
+        seq: u32,
+        /// Its length in bytes.
+        len: u32,
+        /// New data (rather than the last segment sent again).
+        new_data: bool,
+    },
+    /// A window reduction was undone because it proved spurious (RFC 3522, 4015, 2883, 5682).
+    Undo {
+        /// The evidence: "dsack", "timestamp", "frto", or "no_retransmission" (the recovery
+        /// ended without any segment resent: what was thought lost arrived late).
+        reason: &'static str,
+        /// What was undone: "recovery" (fast recovery, partial or full) or "rto".
+        episode: &'static str,
+        /// The restored congestion window, bytes.
+        cwnd: u32,
+        /// The restored slow start threshold, bytes.
+        ssthresh: u32,
+    },
     /// Loss recovery ended: a full ACK reached the recovery point, or an RTO cut it short.
     RecoveryEnd {
         /// SND.UNA at that moment.
@@ -375,7 +464,8 @@ impl Default for TcpConfig {
     ///   4.2.3.5's R2 for a SYN). Linux's tcp_syn_retries = 6 (a shorter 127 s with its 120 s RTO
     ///   cap) is `max_syn_retransmissions = 6`; the same count bounds SYN-ACK retransmissions;
     /// - MSL 30 s, so TIME_WAIT lasts 2*MSL = 60 s like Linux; no keepalive;
-    /// - initial window 10 segments (RFC 6928).
+    /// - initial window 10 segments (RFC 6928);
+    /// - loss recovery as Linux's: D-SACK, RACK-TLP, undo, F-RTO and PRR all on.
     fn default() -> Self {
         TcpConfig {
             send_buffer: 256 * 1024,
@@ -396,6 +486,12 @@ impl Default for TcpConfig {
             msl: Duration::from_secs(30),
             keepalive: None,
             initial_window_segments: 10,
+            dsack: true,
+            recovery: LossDetection::Rack,
+            tlp: true,
+            undo: true,
+            frto: true,
+            prr: true,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! states a connection went through, what it sent and received, its retransmissions (by reason),
 //! resets and challenge ACKs, and its last RTT and congestion figures.
 
+use super::nstat::{RECOVERY_METRICS, RecoveryCounters};
 use crate::sim::{Duration, Instant};
 use crate::tcp::RetransmitReason;
 use crate::tcp::{SocketId, TcpEvent, TcpEventKind, TcpState};
@@ -74,6 +75,9 @@ pub struct ConnSummary {
     pub acked_bytes: u64,
     /// `acked_bytes` over the time from the connection's first event to the last ACK that advanced.
     pub goodput_mbps: f64,
+    /// Loss recovery decisions, under Linux's nstat names (left out when all are zero).
+    #[serde(skip_serializing_if = "RecoveryCounters::is_zero")]
+    pub recovery: RecoveryCounters,
     /// This end's initial sequence number (from its SYN), for `acked_bytes`.
     #[serde(skip)]
     pub(crate) isn: Option<u32>,
@@ -118,6 +122,7 @@ impl ConnSummary {
         }
         self.first_time.get_or_insert(ev.time);
         self.last_time = Some(ev.time);
+        self.recovery.record(&ev.kind);
         match &ev.kind {
             TcpEventKind::StateChange { from, to } => {
                 if self.states.is_empty() {
@@ -155,7 +160,7 @@ impl ConnSummary {
                     match r {
                         RetransmitReason::Rto => self.retransmissions_rto += 1,
                         RetransmitReason::FastRetransmit => self.retransmissions_fast += 1,
-                        RetransmitReason::Sack => self.retransmissions_sack += 1,
+                        RetransmitReason::Sack | RetransmitReason::LossProbe => self.retransmissions_sack += 1,
                         RetransmitReason::Probe | RetransmitReason::SynReply | RetransmitReason::Observed => {}
                     }
                 }
@@ -232,6 +237,7 @@ impl ConnSummary {
             "cwnd" => f64::from(self.cwnd?),
             "acked_bytes" => self.acked_bytes as f64,
             "goodput_mbps" => self.goodput_mbps,
+            other if RECOVERY_METRICS.contains(&other) => self.recovery.metric(other)? as f64,
             _ => return None,
         })
     }
@@ -261,6 +267,19 @@ pub const CONN_METRICS: &[&str] = &[
     "cwnd",
     "acked_bytes",
     "goodput_mbps",
+    // The loss recovery counters (`super::nstat::RECOVERY_METRICS`).
+    "dsack_received",
+    "dsacks_sent",
+    "reordering_detected",
+    "reordering",
+    "marked_lost",
+    "loss_probes",
+    "loss_probe_recovery",
+    "fast_recoveries",
+    "undos",
+    "dsack_undos",
+    "timestamp_undos",
+    "rto_undos",
 ];
 
 /// Key of a connection in the tracker: (node, socket).

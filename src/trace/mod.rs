@@ -5,6 +5,7 @@
 //! Nothing else keeps books: what the summary says is what the events said.
 
 pub mod conn;
+pub mod nstat;
 pub mod read;
 
 use crate::net::{EventSink, LinkDropCause, NetEvent, NodeDropCause, NodeId};

@@ -97,6 +97,50 @@ pub enum TcpKind {
         /// The acknowledgment that ended it.
         ack: u32,
     },
+    /// A duplicate was answered with a D-SACK (RFC 2883).
+    DsackSent {
+        /// First duplicated sequence number.
+        left: u32,
+        /// End of the duplicated range.
+        right: u32,
+    },
+    /// The peer reported a duplicate (RFC 2883).
+    DsackReceived {
+        /// First duplicated sequence number.
+        left: u32,
+        /// End of the duplicated range.
+        right: u32,
+    },
+    /// Reordering was detected (RFC 8985 6.2).
+    Reordering {
+        /// How far out of order, in segments.
+        degree: u32,
+        /// The reordering threshold now assumed.
+        threshold: u32,
+    },
+    /// RACK marked a segment lost (RFC 8985 6.2).
+    MarkedLost {
+        /// Its first sequence number.
+        seq: u32,
+        /// Its length.
+        len: u32,
+        /// The reordering window, ns.
+        reo_wnd: u64,
+    },
+    /// A tail loss probe was sent (RFC 8985 7.3).
+    LossProbe {
+        /// Its first sequence number.
+        seq: u32,
+        /// Whether it carried new data.
+        new_data: bool,
+    },
+    /// A spurious window reduction was undone.
+    Undo {
+        /// The evidence ("dsack", "timestamp", "frto", "no_retransmission").
+        reason: String,
+        /// The restored congestion window.
+        cwnd: u32,
+    },
     /// The application called the socket.
     AppCall {
         /// The call ("connect", "send", "recv", "close", ...).

@@ -528,6 +528,18 @@ impl App {
                         format!("recovery start (recover {recover}, sack {sack})")
                     }
                     Some(TcpKind::RecoveryEnd { ack }) => format!("recovery end at ack {ack}"),
+                    Some(TcpKind::DsackSent { left, right }) => format!("D-SACK sent {left}-{right}"),
+                    Some(TcpKind::DsackReceived { left, right }) => format!("D-SACK received {left}-{right}"),
+                    Some(TcpKind::Reordering { degree, threshold }) => {
+                        format!("REORDERING degree {degree} (threshold {threshold})")
+                    }
+                    Some(TcpKind::MarkedLost { seq, len, reo_wnd }) => {
+                        format!("RACK marked lost seq={seq} len={len} (reo_wnd {})", fmt_ms(*reo_wnd))
+                    }
+                    Some(TcpKind::LossProbe { seq, new_data }) => {
+                        format!("TAIL LOSS PROBE seq={seq} ({})", if *new_data { "new data" } else { "last segment" })
+                    }
+                    Some(TcpKind::Undo { reason, cwnd }) => format!("UNDO ({reason}) cwnd back to {cwnd}"),
                     Some(TcpKind::AppCall { call, result, .. }) => format!("app {call} -> {result}"),
                     Some(TcpKind::Dropped { reason }) => format!("segment dropped: {reason}"),
                     Some(TcpKind::ChallengeAck { reason }) => format!("challenge ACK: {reason}"),

@@ -7,7 +7,7 @@ use crate::scenario::error::{SpanError, at};
 use crate::scenario::schema::*;
 use crate::scenario::{LinkDef, NodeDef};
 use crate::stack::StackChoice;
-use crate::tcp::{CongestionAlgorithm, TcpConfig};
+use crate::tcp::{CongestionAlgorithm, LossDetection, TcpConfig};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use toml::Spanned;
@@ -28,7 +28,12 @@ pub(super) fn tcp_config(base: &TcpConfig, spec: Option<&TcpSpec>) -> Result<Tcp
         window_scaling,
         timestamps,
         max_retransmissions,
-        max_syn_retransmissions
+        max_syn_retransmissions,
+        dsack,
+        tlp,
+        undo,
+        frto,
+        prr
     );
     macro_rules! set_dur {
         ($($f:ident),*) => { $( if let Some(v) = s.$f { c.$f = v.0; } )* };
@@ -49,6 +54,15 @@ pub(super) fn tcp_config(base: &TcpConfig, spec: Option<&TcpSpec>) -> Result<Tcp
                 c.rto_min, c.rto_initial, c.rto_max
             ),
         );
+    }
+    if let Some(r) = &s.recovery {
+        c.recovery = match r.get_ref().as_str() {
+            "rack" => LossDetection::Rack,
+            "dupack" => LossDetection::Dupack,
+            other => {
+                return at(r.span(), format!("expected a loss detection, \"rack\" or \"dupack\", found \"{other}\""));
+            }
+        };
     }
     if let Some(cc) = &s.congestion {
         c.congestion = match cc.get_ref().as_str() {

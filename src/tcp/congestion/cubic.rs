@@ -117,6 +117,13 @@ impl CongestionControl for Cubic {
     fn on_recovery_exit(&mut self, _now: Instant) {
         self.epoch_start = None;
     }
+    fn undo(&mut self, _now: Instant, cwnd: u32, ssthresh: u32) {
+        // The cubic curve restarts from the restored window (a new epoch); W_max keeps the
+        // value the spurious reduction recorded, as Linux's bictcp does.
+        self.cwnd = f64::from(cwnd.max(self.mss));
+        self.ssthresh = ssthresh;
+        self.epoch_start = None;
+    }
     fn set_mss(&mut self, mss: u32) {
         self.mss = mss;
         self.cwnd = f64::from(initial_window(self.iw_segments, mss));

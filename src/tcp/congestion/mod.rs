@@ -27,6 +27,8 @@ pub trait CongestionControl: std::fmt::Debug {
     fn on_rto(&mut self, now: Instant, flight: u32);
     /// Recovery ended on a full ACK.
     fn on_recovery_exit(&mut self, now: Instant);
+    /// A reduction proved spurious: go back to `cwnd` and `ssthresh` (RFC 4015 3).
+    fn undo(&mut self, now: Instant, cwnd: u32, ssthresh: u32);
     /// The SMSS changed (after the handshake).
     fn set_mss(&mut self, mss: u32);
 }

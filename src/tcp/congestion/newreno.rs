@@ -65,6 +65,11 @@ impl CongestionControl for NewReno {
     fn on_recovery_exit(&mut self, _now: Instant) {
         self.acked_acc = 0;
     }
+    fn undo(&mut self, _now: Instant, cwnd: u32, ssthresh: u32) {
+        self.cwnd = cwnd.max(self.mss);
+        self.ssthresh = ssthresh;
+        self.acked_acc = 0;
+    }
     fn set_mss(&mut self, mss: u32) {
         self.mss = mss;
         self.cwnd = initial_window(self.iw_segments, mss);

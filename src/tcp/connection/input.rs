@@ -126,6 +126,11 @@ impl Connection {
             && let Some((tsval, _)) = seg.options.timestamps
             && (tsval.wrapping_sub(self.ts_recent) as i32) < 0
         {
+            if !seg.payload.is_empty() {
+                // RFC 2883 4.1.1 applies to duplicates PAWS catches too (Linux reports them).
+                let end = seq + seg.payload.len();
+                self.note_duplicate(ctx, now, seq, end, self.rcv_nxt, true);
+            }
             self.oow_ack(ctx, now, &seg);
             self.ev(ctx, now, TcpEventKind::Dropped { reason: "paws" });
             return;
@@ -152,6 +157,11 @@ impl Connection {
             }
         }
         if !acceptable {
+            if !f.rst() && !seg.payload.is_empty() && seq + seg.payload.len() <= self.rcv_nxt {
+                // An old duplicate: report it with a D-SACK (RFC 2883 4.1.1).
+                let end = seq + seg.payload.len();
+                self.note_duplicate(ctx, now, seq, end, self.rcv_nxt, false);
+            }
             if !f.rst() {
                 if self.state == TcpState::TimeWait && f.fin() && seq + seg_len == self.rcv_nxt {
                     // A retransmitted FIN in TIME-WAIT: ACK it and restart the 2 MSL timeout.
@@ -377,7 +387,13 @@ impl Connection {
     pub(super) fn receive_text(&mut self, ctx: &mut Ctx<'_>, now: Instant, seq: Seq, payload: &[u8]) {
         // Text beyond the advertised window is not kept (RFC 9293 3.10.7.4, "Seventh").
         let right = self.rcv_adv.max(self.rcv_nxt);
+        let before = self.rcv_nxt;
         let out = self.rbuf.insert(&mut self.rcv_nxt, seq, payload, right);
+        if out.duplicate || seq < before {
+            // Some or all of it had arrived before: D-SACK (RFC 2883 4).
+            let end = (seq + payload.len()).min(right);
+            self.note_duplicate(ctx, now, seq, end, before, out.duplicate && seq >= before);
+        }
         if self.app_closed {
             // Nobody will read it.
             self.rbuf.discard_ready();
@@ -455,7 +471,12 @@ impl Connection {
 
     /// RFC 6675 pipe: unSACKed octets not deemed lost, plus retransmitted ones.
     pub(super) fn pipe(&self) -> u32 {
-        let lost_b = self.scoreboard.lost_boundary(self.snd_una, DUPTHRESH, self.eff_mss()).min(self.snd_max);
+        if self.rack_on() {
+            // RACK: the records say what is SACKed and what is lost (RFC 8985 6.1 leaves the
+            // rest to RFC 6675's pipe).
+            return self.sent.pipe();
+        }
+        let lost_b = self.scoreboard.lost_boundary(self.snd_una, self.dupthresh(), self.eff_mss()).min(self.snd_max);
         let total = self.scoreboard.unsacked_in(self.snd_una, self.snd_max);
         let lost = self.scoreboard.unsacked_in(self.snd_una, lost_b);
         let rexmitted = self.scoreboard.unsacked_in(self.snd_una, self.high_rxt.min(self.snd_max));
@@ -467,13 +488,14 @@ impl Connection {
         let ack = Seq(seg.ack);
         let seq = Seq(seg.seq);
         let mss = self.eff_mss();
-        if self.sack_ok {
-            for (l, r) in seg.options.sack_blocks.iter().flatten() {
-                self.scoreboard.add(Seq(*l), Seq(*r), self.snd_una, self.snd_max);
-            }
-        }
+        let tsecr = self.tsecr_of(seg);
+        let news = if self.sack_ok { self.on_sack_option(ctx, now, seg) } else { Default::default() };
+        let mut delivered = news.sacked;
+        let advanced = ack > self.snd_una;
         let wnd = u32::from(seg.window) << self.snd_wscale;
         if ack > self.snd_una {
+            // Eifel (RFC 3522): is this the ACK of an original we thought lost?
+            let spurious = self.eifel_spurious(tsecr) && ack > self.snd_una;
             let flight_before = self.flight();
             let mut acked = ack.since(self.snd_una);
             let total_acked = acked;
@@ -493,6 +515,9 @@ impl Connection {
                 self.high_rxt = ack;
             }
             self.scoreboard.advance(ack);
+            if self.sack_ok {
+                delivered += self.on_cum_ack(ctx, now, ack, tsecr);
+            }
             if !self.in_recovery && self.recover < ack - 1u32 {
                 // Keep "recover" trailing SND.UNA so that the RFC 6582 comparison stays within
                 // 2^31 of it on long transfers.
@@ -505,9 +530,26 @@ impl Connection {
                     // Full ACK: RFC 6582 3.2 step 3 (option 1) / RFC 6675 exit.
                     self.in_recovery = false;
                     self.rexmit_una_pending = false;
+                    if self.cfg.undo
+                        && !self.undone
+                        && self.undo.as_ref().is_some_and(|u| !u.after_rto && u.nothing_retransmitted())
+                    {
+                        // What was taken for lost arrived before it was resent: reordering, and
+                        // the reduction was needless.
+                        self.undo_reduction(ctx, now, "no_retransmission");
+                    }
                     let ss = self.cc.ssthresh();
-                    let c = ss.min(self.flight().max(mss) + mss);
-                    self.cc.set_cwnd(c);
+                    if self.undone {
+                        // The reduction was undone: keep the restored window.
+                    } else if self.prr.is_some() {
+                        // RFC 6937 section 3: on exit, cwnd = ssthresh.
+                        self.cc.set_cwnd(ss);
+                    } else {
+                        let c = ss.min(self.flight().max(mss) + mss);
+                        self.cc.set_cwnd(c);
+                    }
+                    self.prr = None;
+                    self.rack.on_recovery_exit();
                     self.cc.on_recovery_exit(now);
                     self.ev(ctx, now, TcpEventKind::RecoveryEnd { ack: ack.0 });
                     self.emit_cc(ctx, now, "recovery_exit");
@@ -528,6 +570,9 @@ impl Connection {
                 if before != (self.cc.cwnd(), self.cc.ssthresh()) {
                     self.emit_cc(ctx, now, "ack");
                 }
+            }
+            if spurious {
+                self.undo_reduction(ctx, now, "timestamp");
             }
             // RFC 6298 5.2 / 5.3: stop the timer when all is acknowledged, else restart it.
             if self.snd_una == self.snd_max {
@@ -589,19 +634,40 @@ impl Connection {
                 }
             }
         }
-        // Loss detection: three duplicate ACKs (RFC 5681 3.2), or IsLost(SND.UNA) from SACK
-        // (RFC 6675 section 5); not again for the same window (RFC 6582 "recover" check).
-        if !self.in_recovery && self.snd_max > self.snd_una && self.snd_una > self.recover {
-            let sack_lost = self.sack_ok && self.scoreboard.lost_boundary(self.snd_una, DUPTHRESH, mss) > self.snd_una;
-            if self.dupacks >= DUPTHRESH || sack_lost {
+        if self.frto.is_some() {
+            let dupack = !advanced && seg.payload.is_empty() && news.dsack.is_none();
+            self.frto_on_ack(ctx, now, advanced, dupack);
+        }
+        // Loss detection. RACK (RFC 8985) when it is on; else three duplicate ACKs (RFC 5681 3.2),
+        // or IsLost(SND.UNA) from SACK (RFC 6675 section 5) with DupThresh raised to the
+        // reordering seen; not again for the same window (RFC 6582 "recover" check).
+        if self.rack_on() {
+            if self.snd_max > self.snd_una {
+                self.rack_detect(ctx, now);
+            } else {
+                self.cancel_timer(TimerKind::RackReorder);
+            }
+        } else if !self.in_recovery && self.snd_max > self.snd_una && self.snd_una > self.recover {
+            let thresh = self.dupthresh();
+            let sack_lost = self.sack_ok && self.scoreboard.lost_boundary(self.snd_una, thresh, mss) > self.snd_una;
+            if self.dupacks >= thresh || sack_lost {
                 self.enter_recovery(ctx, now);
             }
+        }
+        if self.in_recovery && self.prr.is_some() {
+            self.prr_on_ack(ctx, now, delivered);
+        }
+        self.tlp_on_ack(ctx, now, advanced, news);
+        if advanced {
+            self.schedule_pto(ctx, now);
         }
     }
 
     pub(super) fn enter_recovery(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
         let mss = self.eff_mss();
         let flight = self.flight();
+        self.begin_reduction(self.cc.cwnd(), self.cc.ssthresh(), false);
+        self.cancel_timer(TimerKind::LossProbe);
         self.cc.on_loss(now, flight);
         self.in_recovery = true;
         self.recover = self.snd_max;
@@ -613,8 +679,8 @@ impl Connection {
             self.cc.set_cwnd(c);
         }
         // Fast retransmit of the first unacknowledged segment (RFC 5681 3.2 step 3, RFC 6675
-        // step 4.3).
-        self.rexmit_una_pending = true;
+        // step 4.3); with RACK, of the segments it marked lost (RFC 8985 6.1).
+        self.rexmit_una_pending = !self.rack_on();
         self.ev(ctx, now, TcpEventKind::RecoveryStart { recover: self.recover.0, sack: self.sack_ok });
         self.emit_cc(ctx, now, "fast_retransmit");
     }

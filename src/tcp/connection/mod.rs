@@ -7,6 +7,10 @@
 
 use super::congestion::{CongestionControl, initial_window, new_controller};
 use super::event::{RetransmitReason, SegmentInfo, TimerKind};
+use super::recovery::prr::Prr;
+use super::recovery::rack::{Probe, Rack};
+use super::recovery::sent::SentMap;
+use super::recovery::undo::Undo;
 use super::recv::RecvBuffer;
 use super::rtt::RttEstimator;
 use super::send::{Scoreboard, SendBuffer};
@@ -19,7 +23,7 @@ use std::sync::Arc;
 use std::task::Waker;
 
 /// Duplicate ACK threshold (RFC 5681 section 3.2, RFC 6675 DupThresh).
-const DUPTHRESH: u32 = 3;
+use super::recovery::rack::DUPTHRESH;
 /// Keepalive: probes before giving up, and the maximum interval between probes (Linux defaults).
 const KEEPALIVE_PROBES: u32 = 9;
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(75);
@@ -158,7 +162,7 @@ pub(crate) struct Connection {
 
     // ---- timers ----
     /// Deadlines by `TimerKind::index`; `Instant::MAX` when not armed (8 bytes each, not 16).
-    timers: [Instant; 6],
+    timers: [Instant; 8],
     /// Consecutive expirations of the retransmission timer (reset by an ACK of new data).
     retries: u32,
     persist_backoff: u32,
@@ -186,6 +190,43 @@ pub(crate) struct Connection {
     /// was sent; at most one per recovery episode.
     rescue_rxt: Option<Seq>,
     scoreboard: Scoreboard,
+
+    // ---- modern recovery (`recovery.rs`) ----
+    /// One record per segment in flight (with SACK only): RACK's send times, loss marks.
+    sent: SentMap,
+    rack: Rack,
+    /// The tail loss probe in flight (RFC 8985 7.4).
+    tlp: Option<Probe>,
+    /// The probe timer fired: send a probe with the next transmission.
+    tlp_pending: bool,
+    /// A D-SACK reported the probe's retransmission (original and probe both arrived).
+    tlp_dsacked: bool,
+    /// The last window reduction, while it may still be undone.
+    undo: Option<Undo>,
+    /// The current episode's reduction was undone.
+    undone: bool,
+    /// PRR state during SACK recovery (RFC 6937).
+    prr: Option<Prr>,
+    /// D-SACK block to put first in the next ACK (RFC 2883).
+    dsack_pending: Option<(Seq, Seq)>,
+    /// Retransmissions in the current recovery episode (the first is the fast retransmit).
+    episode_rexmits: u32,
+    /// F-RTO (RFC 5682) in progress after a timeout.
+    frto: Option<Frto>,
+    /// Bytes of new data F-RTO may send beyond cwnd (step 2b: two new segments).
+    frto_room: u32,
+}
+
+/// Where F-RTO (RFC 5682 section 3, the SACK-enhanced variant) stands after a timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Frto {
+    /// The first unacknowledged segment was retransmitted; waiting for the first ACK (step 2).
+    FirstAck {
+        /// SND.MAX when the timer expired ("recover").
+        recover: Seq,
+    },
+    /// Two new segments went out; the next ACK decides (step 3).
+    SecondAck,
 }
 
 impl Connection {
@@ -256,7 +297,7 @@ impl Connection {
             probe_outstanding: false,
             keepalive_pending: false,
             rexmit_una_pending: false,
-            timers: [Instant::MAX; 6],
+            timers: [Instant::MAX; 8],
             retries: 0,
             persist_backoff: 0,
             unanswered_probes: 0,
@@ -273,6 +314,18 @@ impl Connection {
             high_rxt: iss,
             rescue_rxt: None,
             scoreboard: Scoreboard::default(),
+            sent: SentMap::default(),
+            rack: Rack::default(),
+            tlp: None,
+            tlp_pending: false,
+            tlp_dsacked: false,
+            undo: None,
+            undone: false,
+            prr: None,
+            dsack_pending: None,
+            episode_rexmits: 0,
+            frto: None,
+            frto_room: 0,
             cfg,
         }
     }
@@ -309,7 +362,7 @@ impl Connection {
                 self.set_timer(ctx, now, TimerKind::TimeWait, now + d);
             }
             TcpState::Closed => {
-                self.timers = [Instant::MAX; 6];
+                self.timers = [Instant::MAX; 8];
                 self.ack_pending = false;
                 self.syn_pending = false;
                 self.probe_pending = false;
@@ -633,4 +686,5 @@ impl Connection {
 
 mod input;
 mod output;
+mod recovery;
 mod timers;

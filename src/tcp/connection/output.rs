@@ -40,10 +40,17 @@ impl Connection {
         if self.ts_ok {
             o.timestamps = Some((Self::tsval(now), self.ts_recent));
         }
-        if with_sack && self.sack_ok && self.rbuf.has_ooo() {
+        if with_sack && self.sack_ok && (self.rbuf.has_ooo() || self.dsack_pending.is_some()) {
             let max = if self.ts_ok { 3 } else { 4 };
-            for (i, (l, r)) in self.rbuf.sack_blocks(max).into_iter().enumerate() {
+            let mut i = 0;
+            if let Some((l, r)) = self.dsack_pending {
+                // RFC 2883 4: the D-SACK block goes first, the usual blocks follow.
+                o.sack_blocks[0] = Some((l.0, r.0));
+                i = 1;
+            }
+            for (l, r) in self.rbuf.sack_blocks(max - i) {
                 o.sack_blocks[i] = Some((l.0, r.0));
+                i += 1;
             }
         }
         o
@@ -68,6 +75,8 @@ impl Connection {
 
     pub(super) fn after_ack_sent(&mut self) {
         self.ack_pending = false;
+        // A D-SACK is reported once (RFC 2883 4).
+        self.dsack_pending = None;
         self.delack_segs = 0;
         self.last_ack_sent = self.rcv_nxt;
         self.cancel_timer(TimerKind::DelayedAck);
@@ -179,6 +188,7 @@ impl Connection {
             // No room for SACK blocks in a full-sized data segment.
             options.sack_blocks = [None; 4];
         }
+        let tsval = options.timestamps.map_or(0, |t| t.0);
         let mut flags = TcpFlags::ACK;
         if fin {
             flags |= TcpFlags::FIN;
@@ -220,12 +230,14 @@ impl Connection {
             // Timed even with timestamps: the fallback when the peer does not echo TSecr.
             self.rtt_timing = Some((seq, now));
         }
+        let new_data = end > self.snd_max;
         if end > self.snd_max {
             self.snd_max = end;
         }
         if len + u32::from(fin) > 0 {
             self.last_send = Some(now);
             self.start_rto_if_idle(ctx, now);
+            self.after_data_sent(ctx, now, seq, end, tsval, reason, new_data);
         }
     }
 
@@ -238,6 +250,11 @@ impl Connection {
         let mss = self.eff_mss();
         let mut sent_any = false;
         let data_end = self.data_end();
+
+        // 0. A tail loss probe (RFC 8985 7.3).
+        if self.tlp_pending {
+            sent_any |= self.send_loss_probe(ctx, now, out);
+        }
 
         // 1. Fast retransmit / partial-ACK retransmit of the first unacknowledged segment.
         if self.rexmit_una_pending {
@@ -262,8 +279,11 @@ impl Connection {
             }
         }
 
-        // 2. RFC 6675 NextSeg rules 1 and 3 while pipe < cwnd.
-        if self.in_recovery && self.sack_ok {
+        // 2. RACK: the segments marked lost (RFC 8985 6.1); else RFC 6675 NextSeg rules 1 and 3
+        // while pipe < cwnd.
+        if self.rack_on() {
+            sent_any |= self.send_rack_lost(ctx, now, out);
+        } else if self.in_recovery && self.sack_ok {
             let mut guard = 0;
             loop {
                 guard += 1;
@@ -275,7 +295,7 @@ impl Connection {
                 if pipe >= cwnd || cwnd - pipe < mss.min(cwnd) {
                     break;
                 }
-                let lost_b = self.scoreboard.lost_boundary(self.snd_una, DUPTHRESH, mss).min(self.snd_max);
+                let lost_b = self.scoreboard.lost_boundary(self.snd_una, self.dupthresh(), mss).min(self.snd_max);
                 let from = self.high_rxt.max(self.snd_una);
                 let mut hole = self.scoreboard.next_hole(from, lost_b);
                 let new_data = data_end.since(self.snd_nxt) > 0 && self.wnd_room() > 0;
@@ -493,7 +513,8 @@ impl Connection {
         } else {
             self.snd_nxt.since(self.snd_una)
         };
-        let mut cwnd = self.cc.cwnd();
+        // F-RTO step 2b (RFC 5682): two new segments whatever cwnd says.
+        let mut cwnd = self.cc.cwnd() + self.frto_room;
         if !self.in_recovery && self.snd_nxt == self.snd_max {
             // RFC 3042 limited transmit: one new segment for each of the first two duplicate ACKs.
             cwnd += self.dupacks.min(2) * self.eff_mss();

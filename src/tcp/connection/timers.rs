@@ -36,6 +36,12 @@ impl Connection {
                 }
                 TimerKind::TimeWait | TimerKind::FinWait2 => self.set_state(ctx, now, TcpState::Closed),
                 TimerKind::Keepalive => self.on_keepalive(ctx, now),
+                TimerKind::RackReorder => {
+                    if self.rack_on() && self.snd_max > self.snd_una {
+                        self.rack_detect(ctx, now);
+                    }
+                }
+                TimerKind::LossProbe => self.on_pto(),
             }
             if self.state == TcpState::Closed {
                 return;
@@ -72,6 +78,19 @@ impl Connection {
                     self.fail(ctx, now, TcpError::TimedOut);
                     return;
                 }
+                self.frto = None;
+                self.frto_room = 0;
+                if self.retries == 0 {
+                    // The first timeout of a window: what it reduces may prove spurious (Eifel
+                    // with timestamps, RFC 3522 / 4015, or F-RTO, RFC 5682). Backoffs keep the
+                    // first episode's values.
+                    self.begin_reduction(self.cc.cwnd(), self.cc.ssthresh(), true);
+                    if self.cfg.frto && self.sack_ok && !self.in_recovery {
+                        // RFC 5682 3 step 1 (SACK-enhanced): only the first segment is resent
+                        // (cwnd is one segment) until the next ACK tells more.
+                        self.frto = Some(Frto::FirstAck { recover: self.snd_max });
+                    }
+                }
                 self.retries += 1;
                 let flight = self.flight();
                 self.cc.on_rto(now, flight);
@@ -91,6 +110,12 @@ impl Connection {
                 self.recover = self.snd_max;
                 self.high_rxt = self.snd_una;
                 self.scoreboard.clear();
+                self.sent.reset_marks(false);
+                self.prr = None;
+                self.tlp = None;
+                self.tlp_pending = false;
+                self.cancel_timer(TimerKind::LossProbe);
+                self.cancel_timer(TimerKind::RackReorder);
                 self.rtt_timing = None;
             }
         }
