@@ -166,7 +166,7 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
     // Wall-clock time is measured here, in the CLI, only to report speed; the simulation never sees it.
     let wall_start = std::time::Instant::now();
     let bar = Progress::new(netlab::run::limits(&sc, until).stop_at);
-    let result = if sc.bridges.is_empty() {
+    let result = if !sc.is_live() {
         // Ctrl-C and SIGTERM stop a simulated run between two events; the summary says so.
         netlab::signal::install();
         netlab::run::run(&sc, &opts, until, &mut |t| bar.update(t, wall_start), &netlab::signal::interrupted)
@@ -221,7 +221,7 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
             ExitCode::from(netlab::stack::EXIT_STACK_FAILED)
         }
         // Ctrl-C is how a live run normally ends; a simulated one it cuts short.
-        StopReason::Interrupted if sc.bridges.is_empty() => ExitCode::from(130),
+        StopReason::Interrupted if !sc.is_live() => ExitCode::from(130),
         _ if report.passed => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     }

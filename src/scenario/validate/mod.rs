@@ -90,6 +90,7 @@ macro_rules! apply_impairments {
 mod bridges;
 mod captures;
 mod faults;
+pub(crate) mod netns;
 mod topology;
 
 /// Names defined so far.
@@ -156,6 +157,7 @@ pub(super) fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Res
     let sim = &raw.simulation;
     let mut k = topology::nodes_and_links(&raw)?;
     let bridges = bridges::validate(&raw.bridges, &mut k)?;
+    let netns = netns::validate(&raw.hosts, &k, &bridges)?;
     topology::check_static_routes(&raw, &k)?;
     let (faults, rules) = faults::validate(&raw.faults, &k)?;
     let captures = captures::validate(sim, &raw.captures, &k)?;
@@ -163,6 +165,7 @@ pub(super) fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Res
     for (i, a) in raw.apps.iter().enumerate() {
         apps.push(super::apps::validate(a, i, &k, &apps, &bridges)?);
     }
+    netns::check_apps(&raw.apps, &apps, &netns)?;
     let name = sim.name.clone().unwrap_or_else(|| default_name.to_string());
     if name.is_empty() || name.starts_with('.') || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
@@ -202,5 +205,6 @@ pub(super) fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Res
         apps,
         expects,
         bridges,
+        netns,
     })
 }
