@@ -206,6 +206,9 @@ impl Live {
             let _ = t.join();
         }
         let mut notes = Vec::new();
+        if let Some(ns) = &mut self.namespaces {
+            notes.extend(ns.stop_programs());
+        }
         let ends: Vec<End> = self.ends.drain(..).collect();
         for e in ends {
             if e.send_errors > 0 {

@@ -136,8 +136,13 @@ impl Namespaces {
         self.programs.start_due()
     }
 
-    /// Stops the programs and removes the namespaces (the caller closes the TAP devices). Notes
-    /// for the user.
+    /// Stops the programs still running (before their interfaces go away). Notes for the user.
+    pub fn stop_programs(&mut self) -> Vec<String> {
+        self.programs.stop_all()
+    }
+
+    /// Stops the programs and removes the namespaces (the caller closes the TAP devices first).
+    /// Notes for the user.
     pub fn close(&mut self) -> Vec<String> {
         if self.closed {
             return Vec::new();

@@ -1,0 +1,231 @@
+//! Namespace hosts (`[[hosts]] stack = "linux"`): netlab creates network namespaces with TAP
+//! interfaces, runs programs in them, and removes everything afterwards. Each test gives its run a
+//! namespace prefix of its own (NETLAB_NETNS_PREFIX) and checks that no namespace with that prefix,
+//! no device in netlab's namespace and no program it started is left behind — after a normal end
+//! and after Ctrl-C in the middle. Needs root, /dev/net/tun, iproute2 and python3: otherwise the
+//! tests print SKIPPED, unless NETLAB_REQUIRE_TUN is set (CI), when they fail.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+/// One live run at a time: the device lists compared before and after are the machine's.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Whether these tests can run here; panics when they must (NETLAB_REQUIRE_TUN) but cannot.
+fn available() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let tun = std::fs::OpenOptions::new().read(true).write(true).open("/dev/net/tun").is_ok();
+    let on_path = |t: &str| {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path).any(|d| d.join(t).is_file())
+    };
+    let (ip, python) = (on_path("ip"), on_path("python3"));
+    let ok = root && tun && ip && python;
+    if !ok {
+        let why = format!("root={root}, /dev/net/tun={tun}, iproute2={ip}, python3={python}");
+        if std::env::var_os("NETLAB_REQUIRE_TUN").is_some() {
+            panic!("namespace host tests required (NETLAB_REQUIRE_TUN) but not possible: {why}");
+        }
+        eprintln!("SKIPPED: namespace hosts need root, /dev/net/tun, iproute2 and python3 ({why})");
+    }
+    ok
+}
+
+/// A prefix for this run's namespaces, unique to the test process and test.
+fn unique_prefix() -> String {
+    format!("nlt{}x{}-", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst))
+}
+
+fn out_dir(test: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("netns-{test}"));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// What a run could leave behind: namespaces with its prefix, devices in netlab's namespace, and
+/// processes whose command line carries `marker`.
+#[derive(Debug, PartialEq, Eq)]
+struct Leftovers {
+    namespaces: Vec<String>,
+    devices: Vec<String>,
+    processes: usize,
+}
+
+fn leftovers(prefix: &str, marker: &str) -> Leftovers {
+    let text =
+        |args: &[&str]| String::from_utf8_lossy(&Command::new("ip").args(args).output().unwrap().stdout).into_owned();
+    let namespaces = text(&["netns", "list"])
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.starts_with(prefix))
+        .map(str::to_string)
+        .collect();
+    let devices =
+        text(&["-br", "link"]).lines().filter_map(|l| l.split_whitespace().next()).map(str::to_string).collect();
+    let processes = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .filter(|c| !marker.is_empty() && String::from_utf8_lossy(c).contains(marker))
+        .count();
+    Leftovers { namespaces, devices, processes }
+}
+
+fn netlab(prefix: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_netlab"));
+    c.env("NETLAB_NETNS_PREFIX", prefix);
+    c
+}
+
+fn show(o: &Output) -> String {
+    format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn linux_pair_moves_the_bytes_across_the_lossy_router_and_leaves_nothing_behind() {
+    if !available() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let prefix = unique_prefix();
+    let before = leftovers(&prefix, "");
+    let out = out_dir("linux-pair");
+    let o =
+        netlab(&prefix).args(["run", "--out"]).arg(&out).arg(repo("scenarios/live/linux-pair.toml")).output().unwrap();
+    assert!(o.status.success(), "netlab failed:\n{}", show(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("3 passed, 0 failed"), "{}", show(&o));
+    assert!(stdout.contains("transfer ok"), "{}", show(&o));
+    assert_eq!(leftovers(&prefix, ""), before, "something was left behind");
+    // The programs' output went into the output directory.
+    let client = std::fs::read_to_string(out.join("client.stdout")).unwrap();
+    assert!(client.contains("received 2000000 bytes"), "{client}");
+}
+
+/// A netlab run that gets SIGINT when the test is done with it (or fails before).
+struct Interrupt(Option<std::process::Child>);
+
+impl Interrupt {
+    /// Sends SIGINT and waits (at most 20 s) for the run to end.
+    fn interrupt(&mut self) -> Output {
+        let mut child = self.0.take().expect("interrupted once");
+        // SAFETY: kill(2) on the child this test started.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "netlab did not stop after SIGINT");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Interrupt {
+    /// The test failed before it interrupted the run: stop it without panicking again.
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            // SAFETY: kill(2) on the child this test started.
+            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            for _ in 0..400 {
+                if !matches!(child.try_wait(), Ok(None)) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn ctrl_c_in_the_middle_stops_the_programs_and_removes_the_namespaces() {
+    if !available() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let prefix = unique_prefix();
+    // A program that would run for a long time, and one it leaves in the background.
+    let marker = format!("{}.25", 900 + NEXT.fetch_add(1, Ordering::SeqCst));
+    let scenario = format!(
+        r#"
+[simulation]
+stop = "60s"
+[[hosts]]
+name = "h1"
+stack = "linux"
+[[hosts]]
+name = "h2"
+stack = "linux"
+[[links]]
+name = "l1"
+a = {{ node = "h1", ip = "10.0.1.1/24" }}
+b = {{ node = "h2", ip = "10.0.1.2/24" }}
+delay = "5ms"
+[[apps]]
+name = "long"
+kind = "exec"
+host = "h1"
+command = "sleep {marker} & sleep {marker}"
+"#
+    );
+    let out = out_dir("ctrl-c");
+    std::fs::create_dir_all(&out).unwrap();
+    let file = out.join("long.toml");
+    std::fs::write(&file, scenario).unwrap();
+    let before = leftovers(&prefix, &marker);
+    assert_eq!(before.processes, 0);
+    let child = netlab(&prefix)
+        .args(["run", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Interrupt(Some(child));
+    // Wait until both namespaces exist and the programs run in them.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = leftovers(&prefix, &marker);
+        // `sh -c` and its two sleeps (a shell may also exec the last one itself).
+        if now.namespaces.len() == 2 && now.processes >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run did not get going: {now:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let o = child.interrupt();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("interrupted"), "{}", show(&o));
+    assert_eq!(leftovers(&prefix, &marker), before, "something was left behind:\n{}", show(&o));
+}
+
+#[test]
+fn a_raw_socket_peer_on_h1_eth0_answers_arp_and_echo_requests_through_netlab() {
+    if !available() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let prefix = unique_prefix();
+    let before = leftovers(&prefix, "");
+    let out = out_dir("raw-peer");
+    let o = netlab(&prefix).args(["run", "--out"]).arg(&out).arg(repo("tests/netns/raw-peer.toml")).output().unwrap();
+    assert!(o.status.success(), "netlab failed:\n{}", show(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("2 passed, 0 failed"), "{}", show(&o));
+    // The answers came from the raw peer, which saw the simulated router's ARP request.
+    let peer = std::fs::read_to_string(out.join("raw.stdout")).unwrap();
+    assert!(peer.contains("answered ARP from 10.0.1.1"), "{peer}");
+    for seq in 1..=3 {
+        assert!(peer.contains(&format!("answered echo request {seq} from 10.0.2.2")), "{peer}");
+    }
+    assert_eq!(leftovers(&prefix, ""), before, "something was left behind");
+}
