@@ -118,6 +118,8 @@ fn linux_pair_moves_the_bytes_across_the_lossy_router_and_leaves_nothing_behind(
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("3 passed, 0 failed"), "{}", show(&o));
     assert!(stdout.contains("transfer ok"), "{}", show(&o));
+    // The passive tracker followed the kernels' connection from the frames.
+    assert!(stdout.contains("-> 10.0.2.2:8000: CLOSED > SYN-SENT > ESTABLISHED"), "{}", show(&o));
     assert_eq!(leftovers(&prefix, ""), before, "something was left behind");
     // The programs' output went into the output directory.
     let client = std::fs::read_to_string(out.join("client.stdout")).unwrap();

@@ -269,11 +269,26 @@ impl Live {
                 net.inject(link, 1, &frame);
             }
             Port::Tap(_) => match udp::check_frame(&input.data) {
-                Ok(()) => net.inject(link, side, &input.data),
+                Ok(()) => {
+                    if let Some(d) = tcp_datagram(&input.data) {
+                        net.observe_outside(peer_node, true, d);
+                    }
+                    net.inject(link, side, &input.data)
+                }
                 Err(cause) => drop_it(net, cause),
             },
         }
     }
+}
+
+/// The IPv4 datagram of an Ethernet frame if it carries TCP (without Ethernet padding).
+fn tcp_datagram(frame: &[u8]) -> Option<&[u8]> {
+    let ip = frame.get(EthernetRepr::HEADER_LEN..)?;
+    if frame.get(12..14)? != [0x08, 0x00] || *ip.get(9)? != 6 {
+        return None;
+    }
+    let total = usize::from(u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]));
+    ip.get(..total)
 }
 
 impl Drop for Live {
@@ -357,6 +372,9 @@ impl Clock for Live {
                 Err(_) => end.send_errors += 1,
             },
             Port::Tap(p) => {
+                if let Some(d) = tcp_datagram(&frame.data) {
+                    net.observe_outside(end.outside_node, false, d);
+                }
                 if p.send(&frame.data).is_err() {
                     end.send_errors += 1;
                 }
