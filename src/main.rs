@@ -98,6 +98,19 @@ enum Command {
         #[arg(long)]
         tolerance: Option<u64>,
     },
+    /// List the namespace hosts (`stack = "linux"`) of the live scenarios running now.
+    Hosts,
+    /// Run a command in a namespace host of a running live scenario, as Mininet's `h1 cmd`.
+    Exec {
+        /// The host's name in its scenario.
+        host: String,
+        /// The scenario, when several running ones have a host of that name.
+        #[arg(long)]
+        scenario: Option<String>,
+        /// The command and its arguments (after `--`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<String>,
+    },
     /// Draw a connection's time-sequence and cwnd/ssthresh graphs (SVG) from a run.
     Plot {
         /// A run directory (with trace.jsonl and summary.json) or a trace.jsonl.
@@ -127,6 +140,8 @@ fn main() -> ExitCode {
             }))
         }
         Command::Plot { run, conn, out } => plot(run, conn, out),
+        Command::Hosts => hosts(),
+        Command::Exec { host, scenario, command } => exec(&host, scenario.as_deref(), &command),
         Command::Run { scenario, seed, out, until, json, no_capture, no_trace, stack } => {
             let opts = BuildOptions {
                 seed,
@@ -377,6 +392,34 @@ fn plot(run: PathBuf, conn: Option<String>, out: Option<PathBuf>) -> ExitCode {
                 println!("wrote {}", f.display());
             }
             ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `netlab hosts`: one line per namespace host of a running live scenario.
+fn hosts() -> ExitCode {
+    let all = netlab::bridge::netns::running();
+    if all.is_empty() {
+        println!("no live scenario with namespace hosts is running");
+    }
+    for r in all {
+        println!("{:<12} {:<20} namespace {:<20} netlab pid {}", r.host, r.scenario, r.ns, r.pid);
+    }
+    ExitCode::SUCCESS
+}
+
+/// `netlab exec HOST -- CMD...`: becomes `ip netns exec NS CMD...` (same terminal, same exit code).
+fn exec(host: &str, scenario: Option<&str>, command: &[String]) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    match netlab::bridge::netns::exec_command(host, scenario, command) {
+        Ok(line) => {
+            let e = std::process::Command::new(&line[0]).args(&line[1..]).exec();
+            eprintln!("error: cannot run {}: {e}", line.join(" "));
+            ExitCode::from(2)
         }
         Err(e) => {
             eprintln!("error: {e}");

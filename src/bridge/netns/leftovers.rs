@@ -10,11 +10,44 @@ fn registry_dir() -> PathBuf {
     PathBuf::from("/run/netlab/netns")
 }
 
-/// Records that this process created namespace `ns`.
-pub(super) fn register(ns: &str) {
+/// Records that this process created namespace `ns` for host `host` of scenario `scenario`: the
+/// file holds three lines, the pid, the host and the scenario.
+pub(super) fn register(ns: &str, host: &str, scenario: &str) {
     let dir = registry_dir();
     let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::write(dir.join(ns), format!("{}\n", std::process::id()));
+    let _ = std::fs::write(dir.join(ns), format!("{}\n{host}\n{scenario}\n", std::process::id()));
+}
+
+/// A namespace host of a running netlab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Running {
+    /// The namespace.
+    pub ns: String,
+    /// The host's name in its scenario.
+    pub host: String,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The netlab process running it.
+    pub pid: u32,
+}
+
+/// Every namespace host of a netlab that is running now, by namespace name.
+pub fn running() -> Vec<Running> {
+    let Ok(dir) = std::fs::read_dir(registry_dir()) else { return Vec::new() };
+    let mut out: Vec<Running> = dir
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let ns = e.file_name().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            let mut lines = text.lines();
+            let pid: u32 = lines.next()?.trim().parse().ok()?;
+            let host = lines.next().unwrap_or("?").to_string();
+            let scenario = lines.next().unwrap_or("?").to_string();
+            alive(pid).then_some(Running { ns, host, scenario, pid })
+        })
+        .collect();
+    out.sort_by(|a, b| a.ns.cmp(&b.ns));
+    out
 }
 
 /// Forgets namespace `ns` (it was removed).
@@ -24,7 +57,7 @@ pub(super) fn unregister(ns: &str) {
 
 /// The pid that created namespace `ns`, if netlab registered it.
 fn owner(ns: &str) -> Option<u32> {
-    std::fs::read_to_string(registry_dir().join(ns)).ok()?.trim().parse().ok()
+    std::fs::read_to_string(registry_dir().join(ns)).ok()?.lines().next()?.trim().parse().ok()
 }
 
 fn alive(pid: u32) -> bool {

@@ -18,7 +18,7 @@ mod leftovers;
 mod setup;
 mod tap;
 
-pub use leftovers::removal_command;
+pub use leftovers::{Running, removal_command, running};
 
 use super::Input;
 use crate::scenario::Scenario;
@@ -35,6 +35,33 @@ pub const DEFAULT_PREFIX: &str = "netlab-";
 /// once need different prefixes).
 pub fn prefix() -> String {
     std::env::var("NETLAB_NETNS_PREFIX").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| DEFAULT_PREFIX.to_string())
+}
+
+/// `netlab exec HOST -- CMD...`: the command line that runs `cmd` in host `host` of a running
+/// live scenario (`ip netns exec NS CMD...`), or why there is none. `scenario` picks one when
+/// several running scenarios have a host of that name.
+pub fn exec_command(host: &str, scenario: Option<&str>, cmd: &[String]) -> Result<Vec<String>, String> {
+    let all = running();
+    let matching: Vec<&Running> =
+        all.iter().filter(|r| r.host == host && scenario.is_none_or(|s| r.scenario == s)).collect();
+    let r = match matching[..] {
+        [one] => one,
+        [] if all.is_empty() => return Err("no live scenario with namespace hosts is running".to_string()),
+        [] => {
+            let hosts: Vec<String> = all.iter().map(|r| format!("{} ({})", r.host, r.scenario)).collect();
+            return Err(format!("no running host \"{host}\"; running: {}", hosts.join(", ")));
+        }
+        _ => {
+            let s: Vec<&str> = matching.iter().map(|r| r.scenario.as_str()).collect();
+            return Err(format!(
+                "host \"{host}\" runs in several scenarios ({}): say which with --scenario",
+                s.join(", ")
+            ));
+        }
+    };
+    let mut line = vec!["ip".to_string(), "netns".into(), "exec".into(), r.ns.clone()];
+    line.extend(cmd.iter().cloned());
+    Ok(line)
 }
 
 /// The namespace of host `host`.
@@ -109,7 +136,7 @@ impl Namespaces {
         let mut ends = Vec::new();
         for (h, ns) in sc.netns.iter().zip(&names) {
             setup::create_namespace(ns)?;
-            leftovers::register(ns);
+            leftovers::register(ns, &h.name, &sc.name);
             me.created.push(ns.clone());
             for (k, i) in h.ifaces.iter().enumerate() {
                 let tmp = format!("nlt{}-{}", std::process::id() % 10_000_000, first_end + ends.len());
