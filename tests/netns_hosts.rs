@@ -289,3 +289,29 @@ fn with_lab_stack_the_kernel_stays_silent_and_a_raw_socket_stack_owns_tcp() {
     assert!(server.contains(": hello from a raw socket"), "{server}");
     assert_eq!(leftovers(&prefix, ""), before, "something was left behind");
 }
+
+#[test]
+fn without_the_capabilities_netlab_says_it_needs_root_and_creates_nothing() {
+    if !available() || !tool_available("setpriv", "the test drops netlab's capabilities with setpriv") {
+        return;
+    }
+    let prefix = unique_prefix();
+    let before = leftovers(&prefix, "");
+    let out = out_dir("no-caps");
+    let o = Command::new("setpriv")
+        .args(["--bounding-set=-net_admin,-sys_admin", "--inh-caps=-net_admin,-sys_admin"])
+        .arg(env!("CARGO_BIN_EXE_netlab"))
+        .env("NETLAB_NETNS_PREFIX", &prefix)
+        .args(["run", "--out"])
+        .arg(&out)
+        .arg(repo("scenarios/live/linux-pair.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN)"),
+        "{}",
+        show(&o)
+    );
+    assert_eq!(leftovers(&prefix, ""), before);
+}
