@@ -236,7 +236,7 @@ fn a_raw_socket_peer_on_h1_eth0_answers_arp_and_echo_requests_through_netlab() {
     let o = netlab(&prefix).args(["run", "--out"]).arg(&out).arg(repo("tests/netns/raw-peer.toml")).output().unwrap();
     assert!(o.status.success(), "netlab failed:\n{}", show(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("2 passed, 0 failed"), "{}", show(&o));
+    assert!(stdout.contains("4 passed, 0 failed"), "{}", show(&o));
     // The answers came from the raw peer, which saw the simulated router's ARP request.
     let peer = std::fs::read_to_string(out.join("raw.stdout")).unwrap();
     assert!(peer.contains("answered ARP from 10.0.1.1"), "{peer}");
@@ -295,6 +295,7 @@ fn without_the_capabilities_netlab_says_it_needs_root_and_creates_nothing() {
     if !available() || !tool_available("setpriv", "the test drops netlab's capabilities with setpriv") {
         return;
     }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let prefix = unique_prefix();
     let before = leftovers(&prefix, "");
     let out = out_dir("no-caps");

@@ -5,7 +5,8 @@
 //! still running gets SIGTERM, then SIGKILL.
 
 use super::super::Input;
-use crate::app::exec::{ExecOutcome, ExecRequest, ExecSlot, ExecState};
+use crate::app::exec::{ExecOutcome, ExecRequest, ExecSlot, ExecState, Stream};
+use std::io::{Read, Seek};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -23,12 +24,36 @@ pub(super) struct Program {
     pub pgid: Option<i32>,
 }
 
+/// How often the output files of running programs are read into their slots.
+const TAIL_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The output file of `app`'s `stream`.
+fn output_path(out_dir: &Path, app: &str, stream: Stream) -> PathBuf {
+    out_dir.join(format!("{app}.{}", if stream == Stream::Stdout { "stdout" } else { "stderr" }))
+}
+
+/// Copies what the program added to its output files into its slot.
+fn tail(slot: &ExecSlot, out_dir: &Path, app: &str) {
+    for stream in [Stream::Stdout, Stream::Stderr] {
+        slot.append_from(stream, |offset, max| {
+            let mut more = Vec::new();
+            if let Ok(mut f) = std::fs::File::open(output_path(out_dir, app, stream))
+                && f.seek(std::io::SeekFrom::Start(offset)).is_ok()
+            {
+                let _ = f.take(max as u64).read_to_end(&mut more);
+            }
+            more
+        });
+    }
+}
+
 /// The programs of a run.
 pub(super) struct Programs {
     pub list: Vec<Program>,
     out_dir: PathBuf,
     tx: SyncSender<Input>,
     waiters: Vec<std::thread::JoinHandle<()>>,
+    last_tail: Option<std::time::Instant>,
 }
 
 /// What arrives on the input channel when a program ends: it wakes the event loop, nothing more.
@@ -36,7 +61,18 @@ pub(super) const WAKE: usize = usize::MAX;
 
 impl Programs {
     pub fn new(list: Vec<Program>, out_dir: PathBuf, tx: SyncSender<Input>) -> Programs {
-        Programs { list, out_dir, tx, waiters: Vec::new() }
+        Programs { list, out_dir, tx, waiters: Vec::new(), last_tail: None }
+    }
+
+    /// Copies new output of the running programs into their slots (every `TAIL_EVERY` at most).
+    pub fn tail_running(&mut self) {
+        if self.last_tail.is_some_and(|t| t.elapsed() < TAIL_EVERY) {
+            return;
+        }
+        self.last_tail = Some(std::time::Instant::now());
+        for p in self.list.iter().filter(|p| p.slot.get() == ExecState::Running) {
+            tail(&p.slot, &self.out_dir, &p.app);
+        }
     }
 
     /// Starts every program whose application asked for it; true if any started.
@@ -87,9 +123,9 @@ impl Programs {
 }
 
 fn spawn(p: &Program, out_dir: &Path, tx: SyncSender<Input>) -> Result<(i32, std::thread::JoinHandle<()>), String> {
-    let path = |stream: &str| out_dir.join(format!("{}.{stream}", p.app));
-    let file = |stream: &str| {
-        std::fs::File::create(path(stream)).map_err(|e| format!("cannot create {}: {e}", path(stream).display()))
+    let file = |stream: Stream| {
+        let path = output_path(out_dir, &p.app, stream);
+        std::fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))
     };
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", &p.ns]).args(&p.request.argv);
@@ -98,8 +134,8 @@ fn spawn(p: &Program, out_dir: &Path, tx: SyncSender<Input>) -> Result<(i32, std
     }
     cmd.envs(p.request.env.iter().map(|(k, v)| (k, v)))
         .stdin(if p.request.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(file("stdout")?)
-        .stderr(file("stderr")?)
+        .stdout(file(Stream::Stdout)?)
+        .stderr(file(Stream::Stderr)?)
         .process_group(0);
     let mut child = cmd.spawn().map_err(|e| format!("cannot start {:?} in {}: {e}", p.request.argv, p.ns))?;
     let pgid = i32::try_from(child.id()).unwrap_or(i32::MAX);
@@ -109,19 +145,16 @@ fn spawn(p: &Program, out_dir: &Path, tx: SyncSender<Input>) -> Result<(i32, std
             let _ = std::io::Write::write_all(&mut stdin, text.as_bytes());
         });
     }
-    let (slot, out, err) = (p.slot.clone(), path("stdout"), path("stderr"));
+    let (slot, out_dir, app) = (p.slot.clone(), out_dir.to_path_buf(), p.app.clone());
     let waiter = std::thread::Builder::new()
         .name(format!("netlab-exec-{}", p.app))
         .spawn(move || {
             let status = child.wait();
-            let read = |f: &Path| String::from_utf8_lossy(&std::fs::read(f).unwrap_or_default()).into_owned();
+            tail(&slot, &out_dir, &app);
             let outcome = match status {
-                Ok(s) => ExecOutcome {
-                    exit_code: s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0)),
-                    stdout: read(&out),
-                    stderr: read(&err),
-                    error: None,
-                },
+                Ok(s) => {
+                    ExecOutcome { exit_code: s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0)), error: None }
+                }
                 Err(e) => ExecOutcome { error: Some(format!("waiting for the program: {e}")), ..Default::default() },
             };
             slot.set(ExecState::Done(outcome));

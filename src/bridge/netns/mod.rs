@@ -158,8 +158,10 @@ impl Namespaces {
         &self.lines
     }
 
-    /// Starts the programs whose start time came; true if any did.
+    /// Starts the programs whose start time came (true if any did), and copies new output of the
+    /// running ones into their slots.
     pub fn start_due(&mut self) -> bool {
+        self.programs.tail_running();
         self.programs.start_due()
     }
 
