@@ -169,3 +169,53 @@ pub async fn exec(ctx: Host, slot: ExecSlot) -> Result<(), String> {
         c => Err(format!("exited with status {c}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn append(slot: &ExecSlot, stream: Stream, text: &str) {
+        let kept = slot.with(|s| s.output[stream as usize].len());
+        slot.append_from(stream, |offset, _| {
+            assert_eq!(offset as usize, kept, "reading goes on where it stopped");
+            text.as_bytes().to_vec()
+        });
+    }
+
+    #[test]
+    fn output_comes_out_in_whole_lines_and_the_rest_at_the_end() {
+        let slot = ExecSlot::default();
+        append(&slot, Stream::Stdout, "first line\nsecond ");
+        let (lines, next) = slot.lines(Stream::Stdout, 0, false);
+        assert_eq!(lines, ["first line"]);
+        assert_eq!(next, 11);
+        append(&slot, Stream::Stdout, "half\nno newline at the end");
+        let (lines, next) = slot.lines(Stream::Stdout, next, false);
+        assert_eq!(lines, ["second half"]);
+        let (lines, _) = slot.lines(Stream::Stdout, next, true);
+        assert_eq!(lines, ["no newline at the end"]);
+        assert_eq!(slot.lines(Stream::Stderr, 0, true).0, Vec::<String>::new());
+    }
+
+    #[test]
+    fn only_the_start_of_a_huge_output_is_kept() {
+        let slot = ExecSlot::default();
+        let line = "x".repeat(1023) + "\n";
+        for _ in 0..(KEEP_BYTES / 1024 + 10) {
+            slot.append_from(Stream::Stderr, |_, max| line.as_bytes()[..line.len().min(max)].to_vec());
+        }
+        assert_eq!(slot.with(|s| s.output[1].len()), KEEP_BYTES);
+        let (lines, _) = slot.lines(Stream::Stderr, 0, true);
+        assert_eq!(lines.len(), KEEP_BYTES / 1024);
+    }
+
+    #[test]
+    fn a_new_run_starts_from_a_clean_slot() {
+        let slot = ExecSlot::default();
+        append(&slot, Stream::Stdout, "old\n");
+        slot.set(ExecState::Done(ExecOutcome::default()));
+        slot.set(ExecState::Waiting);
+        assert_eq!(slot.get(), ExecState::Waiting);
+        assert!(slot.lines(Stream::Stdout, 0, true).0.is_empty());
+    }
+}
