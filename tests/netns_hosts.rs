@@ -39,12 +39,17 @@ fn available() -> bool {
 /// Whether program `tool` is on PATH; prints SKIPPED when not (and fails instead when
 /// NETLAB_REQUIRE_TUN asks for these tests to run).
 fn tool_available(tool: &str, why: &str) -> bool {
+    tool_available_or(tool, "NETLAB_REQUIRE_TUN", why)
+}
+
+/// Whether program `tool` is on PATH; prints SKIPPED when not, or fails when `require` is set.
+fn tool_available_or(tool: &str, require: &str, why: &str) -> bool {
     let path = std::env::var_os("PATH").unwrap_or_default();
     if std::env::split_paths(&path).any(|d| d.join(tool).is_file()) {
         return true;
     }
-    if std::env::var_os("NETLAB_REQUIRE_TUN").is_some() {
-        panic!("namespace host tests required (NETLAB_REQUIRE_TUN) but `{tool}` is not on PATH ({why})");
+    if std::env::var_os(require).is_some() {
+        panic!("{require} is set but `{tool}` is not on PATH ({why})");
     }
     eprintln!("SKIPPED: `{tool}` is not on PATH ({why})");
     false
@@ -124,6 +129,28 @@ fn linux_pair_moves_the_bytes_across_the_lossy_router_and_leaves_nothing_behind(
     // The programs' output went into the output directory.
     let client = std::fs::read_to_string(out.join("client.stdout")).unwrap();
     assert!(client.contains("received 2000000 bytes"), "{client}");
+    captures_read_cleanly(&out.join("l2-h2.pcap"));
+}
+
+/// tshark reads the capture of a namespace host's link without a malformed frame or a bad checksum,
+/// and no frame is longer than the MTU allows (offloads are off: the kernel sent real segments).
+fn captures_read_cleanly(pcap: &Path) {
+    if !tool_available_or("tshark", "NETLAB_REQUIRE_TSHARK", "the capture check reads the pcap with tshark") {
+        return;
+    }
+    let tshark = |filter: &str| {
+        let o = Command::new("tshark")
+            .args(["-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-r"])
+            .arg(pcap)
+            .args(["-Y", filter])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "tshark -Y {filter}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).lines().count()
+    };
+    assert!(tshark("tcp.checksum.status == 1") > 1000, "the transfer's segments are in the capture");
+    let bad = "_ws.malformed || ip.checksum.status == 0 || tcp.checksum.status == 0 || frame.len > 1514";
+    assert_eq!(tshark(bad), 0, "malformed, bad checksums or oversized frames in {}", pcap.display());
 }
 
 /// A netlab run that gets SIGINT when the test is done with it (or fails before).
