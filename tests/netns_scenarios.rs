@@ -118,3 +118,12 @@ fn the_ready_scenarios_are_valid() {
         assert_eq!(sc.netns.len(), 2, "{f}");
     }
 }
+
+#[test]
+fn exit_code_is_checked_on_exec_apps_only() {
+    let app = "\n[[apps]]\nname = \"run\"\nkind = \"exec\"\nhost = \"h1\"\ncommand = [\"true\"]\n";
+    let sc = parse(&format!("{TOPOLOGY}{app}\n[[expect]]\napp = \"run\"\nexit_code = 3\n")).unwrap();
+    assert_eq!(sc.expects[0].description, "app run: exit_code = 3");
+    let e = error(&format!("{TOPOLOGY}{app}\n[[expect]]\nlink = \"l1\"\nexit_code = 0\n"));
+    assert!(e.contains("expected `exit_code` only with an exec `app`"), "{e}");
+}

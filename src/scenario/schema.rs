@@ -407,6 +407,8 @@ pub struct ExpectSpec {
     pub output_contains: Option<String>,
     /// For an app: it failed with an error containing this text.
     pub error_contains: Option<String>,
+    /// For an exec app: the program's exit status (the metric `exit_code` equals this).
+    pub exit_code: Option<Spanned<i32>>,
 }
 
 with_impairments!(
