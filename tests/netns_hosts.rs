@@ -156,6 +156,34 @@ fn captures_read_cleanly(pcap: &Path) {
 /// A netlab run that gets SIGINT when the test is done with it (or fails before).
 struct Interrupt(Option<std::process::Child>);
 
+/// Starts `netlab run ARGS... --out OUT SCENARIO` in the background.
+fn start(prefix: &str, args: &[&str], out: &Path, scenario: &Path) -> Interrupt {
+    let child = netlab(prefix)
+        .arg("run")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .arg(scenario)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Interrupt(Some(child))
+}
+
+/// Waits (at most 20 s) until `ready` holds for what the run has set up so far.
+fn wait_for(prefix: &str, marker: &str, what: &str, ready: impl Fn(&Leftovers) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = leftovers(prefix, marker);
+        if ready(&now) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what} did not happen: {now:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 impl Interrupt {
     /// Sends SIGINT and waits (at most 20 s) for the run to end.
     fn interrupt(&mut self) -> Output {
@@ -226,26 +254,9 @@ command = "sleep {marker} & sleep {marker}"
     std::fs::write(&file, scenario).unwrap();
     let before = leftovers(&prefix, &marker);
     assert_eq!(before.processes, 0);
-    let child = netlab(&prefix)
-        .args(["run", "--out"])
-        .arg(&out)
-        .arg(&file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = Interrupt(Some(child));
-    // Wait until both namespaces exist and the programs run in them.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let now = leftovers(&prefix, &marker);
-        // `sh -c` and its two sleeps (a shell may also exec the last one itself).
-        if now.namespaces.len() == 2 && now.processes >= 2 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the run did not get going: {now:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut child = start(&prefix, &[], &out, &file);
+    // `sh -c` and its two sleeps (a shell may also exec the last one itself).
+    wait_for(&prefix, &marker, "the programs' start", |now| now.namespaces.len() == 2 && now.processes >= 2);
     let o = child.interrupt();
     assert!(String::from_utf8_lossy(&o.stdout).contains("interrupted"), "{}", show(&o));
     assert_eq!(leftovers(&prefix, &marker), before, "something was left behind:\n{}", show(&o));
@@ -282,21 +293,9 @@ fn with_lab_stack_the_kernel_stays_silent_and_a_raw_socket_stack_owns_tcp() {
     let prefix = unique_prefix();
     let before = leftovers(&prefix, "");
     let out = out_dir("lab-stack");
-    let child = netlab(&prefix)
-        .args(["run", "--until", "60s", "--out"])
-        .arg(&out)
-        .arg(repo("scenarios/live/lab-stack.toml"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut run = Interrupt(Some(child));
+    let mut run = start(&prefix, &["--until", "60s"], &out, &repo("scenarios/live/lab-stack.toml"));
     let ns = format!("{prefix}h1");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !leftovers(&prefix, "").namespaces.contains(&format!("{prefix}h2")) {
-        assert!(Instant::now() < deadline, "the namespaces did not appear");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(&prefix, "", "the namespaces' creation", |now| now.namespaces.len() == 2);
     // The echo server needs a moment to listen; the client's SYN is sent again after a second.
     std::thread::sleep(Duration::from_millis(500));
     let client = Command::new("ip")

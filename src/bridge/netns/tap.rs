@@ -5,7 +5,7 @@
 
 use super::super::Input;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::SyncSender;
 
 /// An open TAP device: the writing half (the reader thread holds the other).
@@ -26,29 +26,7 @@ impl TapPort {
         c.tun_name(tmp_name).layer(::tun::Layer::L2);
         let dev = ::tun::create(&c).map_err(|e| format!("cannot create TAP device {tmp_name}: {e}"))?;
         let (reader, writer) = dev.split();
-        let t = std::thread::Builder::new()
-            .name(format!("netlab-tap-{end}"))
-            .spawn(move || {
-                let mut buf = vec![0u8; 65536];
-                while !stop.load(Ordering::Relaxed) {
-                    match reader.recv_timeout(&mut buf, std::time::Duration::from_millis(200)) {
-                        Ok(n) => {
-                            if tx.send(Input { bridge: end, data: buf[..n].to_vec(), from_peer: true }).is_err() {
-                                break;
-                            }
-                        }
-                        Err(e)
-                            if matches!(
-                                e.kind(),
-                                std::io::ErrorKind::TimedOut
-                                    | std::io::ErrorKind::WouldBlock
-                                    | std::io::ErrorKind::Interrupted
-                            ) => {}
-                        Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
-                    }
-                }
-            })
-            .map_err(|e| e.to_string())?;
+        let t = super::super::tun::spawn_reader(format!("netlab-tap-{end}"), reader, end, tx, stop)?;
         Ok((TapPort { writer }, t))
     }
 
