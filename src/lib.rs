@@ -97,6 +97,8 @@ pub mod output;
 #[cfg(feature = "scenario")]
 pub mod report;
 #[cfg(feature = "scenario")]
+pub mod routes;
+#[cfg(feature = "scenario")]
 pub mod run;
 #[cfg(feature = "scenario")]
 pub mod scenario;
@@ -109,7 +111,7 @@ pub mod sweep;
 #[allow(unsafe_code)]
 mod sys;
 #[cfg(feature = "live")]
-pub use sys::signal;
+pub use sys::{cpu_time, signal};
 pub mod tcp;
 pub mod trace;
 pub mod wire;

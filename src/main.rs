@@ -14,7 +14,7 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "netlab",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("NETLAB_COMMIT"), ")"),
     about = "A network test lab on a deterministic event clock, with its own TCP/IP stack"
 )]
 struct Cli {
@@ -74,6 +74,30 @@ enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// Print every node's routing table (prefix, next hop, interface, origin) without running.
+    Routes {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Only this node's table.
+        #[arg(long)]
+        node: Option<String>,
+        /// Print the tables as JSON (as in summary.json's "routes").
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output,
+    /// e.g. `netlab completions bash > ~/.local/share/bash-completion/completions/netlab`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print netlab's manual page (roff) to standard output, e.g. `netlab man | man -l -`; with
+    /// `--out DIR`, write netlab.1 and a page per subcommand (netlab-run.1, ...) there instead.
+    Man {
+        /// Write every page into this directory (created if missing).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Watch a run in the terminal viewer (netlab-tui): a scenario, a run directory or a trace.jsonl.
     Tui {
         /// Arguments for netlab-tui: <scenario.toml | run-dir | trace.jsonl> [--seed N]
@@ -130,6 +154,19 @@ fn main() -> ExitCode {
         Command::Check { scenarios } => check(&scenarios),
         Command::Sweep { scenario, seeds, jobs, json } => sweep(scenario, seeds, jobs, json),
         Command::Tui { args } => tui(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "netlab",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Man { out } => man(out),
+        Command::Routes { scenario, node, json } => {
+            ExitCode::from(netlab::routes::run_cli(&scenario, node.as_deref(), json))
+        }
         Command::Script { files, stack, seed, out, tolerance } => {
             ExitCode::from(netlab::script::run_cli(&netlab::script::ScriptArgs {
                 files,
@@ -207,6 +244,8 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
     };
     let report = finished.report;
     let mut io_error = finished.output_error;
+    // The world's external stacks end (and are waited for) here, so that their CPU time counts.
+    drop(finished.world);
     let summary_path = out_dir.join("summary.json");
     match serde_json::to_vec_pretty(&report) {
         Ok(mut bytes) => {
@@ -220,7 +259,11 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
         }
     }
     if json {
-        let v = serde_json::json!({ "report": report, "wall_seconds": wall, "out_dir": out_dir });
+        // CPU time of netlab itself and of the processes it ran (external stacks): benchmarks
+        // tell the two apart with it (scenarios/bench/external-step.sh).
+        let (cpu_netlab, cpu_children) = netlab::cpu_time();
+        let cpu = serde_json::json!({ "netlab": cpu_netlab, "children": cpu_children });
+        let v = serde_json::json!({ "report": report, "wall_seconds": wall, "cpu_seconds": cpu, "out_dir": out_dir });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         print!("{}", report.render(Some(wall)));
@@ -352,6 +395,24 @@ fn sweep(path: PathBuf, seeds: std::ops::RangeInclusive<u64>, jobs: Option<usize
 }
 
 /// `netlab tui`: runs `netlab-tui` from next to this executable or from PATH with the same arguments.
+/// `netlab man`: the manual page (roff), with every subcommand and its summary; or, with a
+/// directory, every page (the command's and each subcommand's) written there.
+fn man(out: Option<PathBuf>) -> ExitCode {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let written = match &out {
+        None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout().lock()),
+        Some(dir) => std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(cmd, dir)),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let place = out.map_or("standard output".to_string(), |d| d.display().to_string());
+            eprintln!("error: writing the manual pages to {place}: {e}");
+            ExitCode::from(3)
+        }
+    }
+}
+
 fn tui(args: Vec<std::ffi::OsString>) -> ExitCode {
     let exe = format!("netlab-tui{}", std::env::consts::EXE_SUFFIX);
     let beside = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join(&exe))).filter(|p| p.is_file());
@@ -365,6 +426,7 @@ fn tui(args: Vec<std::ffi::OsString>) -> ExitCode {
             "Build and run it with:  cargo run --release -p netlab-tui -- <scenario.toml | run-dir | trace.jsonl>"
         );
         eprintln!("or build it once with:  cargo build --release -p netlab-tui   (then `netlab tui ...` finds it)");
+        eprintln!("or install it beside netlab:  cargo install --path tui");
         return ExitCode::from(2);
     };
     #[cfg(unix)]

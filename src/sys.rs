@@ -52,6 +52,24 @@ pub mod signal {
     }
 }
 
+/// CPU time (user + system) used so far by this process, and by its children that ended and were
+/// waited for, in seconds: what a benchmark needs to tell netlab's own cost from an external stack's.
+#[cfg(feature = "live")]
+pub fn cpu_time() -> (f64, f64) {
+    let of = |who| {
+        let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage writes a whole rusage into the zeroed buffer we own; on failure it
+        // writes nothing and the zeroes stand.
+        let u = unsafe {
+            libc::getrusage(who, u.as_mut_ptr());
+            u.assume_init()
+        };
+        let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+        t(u.ru_utime) + t(u.ru_stime)
+    };
+    (of(libc::RUSAGE_SELF), of(libc::RUSAGE_CHILDREN))
+}
+
 /// Sets a socket's receive and send buffers to `bytes` each (the kernel may cap or double it).
 #[cfg(feature = "live")]
 pub(crate) fn set_socket_buffers(socket: &impl std::os::fd::AsRawFd, bytes: i32) -> std::io::Result<()> {

@@ -97,6 +97,7 @@ fn scripted(name: &str, answers: &[Answer<'_>]) -> ExternalStack {
         reports_states: false,
         transmit_on_request: false,
         reports_events: false,
+        exact_readiness: false,
         name,
     };
     protocol::encode_answer(&r, &mut ready);

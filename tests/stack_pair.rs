@@ -10,7 +10,7 @@
 use netlab::sim::{Duration, Instant, SimRng};
 #[cfg(feature = "smoltcp")]
 use netlab::stack::SmoltcpStack;
-use netlab::stack::{ExternalConfig, ExternalStack, NetlabStack, Stack};
+use netlab::stack::{ExternalConfig, ExternalStack, NetlabStack, Sockets, Stack};
 use netlab::tcp::{SocketId, TcpConfig};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -354,6 +354,53 @@ fn the_reference_adapter_replays_the_in_process_run_exactly() {
         assert_eq!(in_process.fingerprint, external.fingerprint, "seed {seed}");
         assert_eq!(in_process.end, external.end);
     }
+}
+
+/// Hands every datagram either side has to send to the other, at `now`, until both are quiet.
+fn shuttle(a: &mut dyn Stack, b: &mut dyn Stack, now: Instant) {
+    while pass(a, b, now) | pass(b, a, now) {}
+}
+
+/// Delivers what `from` has to send to `to`; true if there was anything.
+fn pass(from: &mut dyn Stack, to: &mut dyn Stack, now: Instant) -> bool {
+    let mut out = Vec::new();
+    from.poll_transmit(now, &mut |d| out.push(d.to_vec()));
+    for d in &out {
+        to.receive(now, d);
+    }
+    !out.is_empty()
+}
+
+#[test]
+fn a_recv_or_accept_that_would_block_costs_no_step_with_the_reference_adapter() {
+    let t0 = Instant::ZERO;
+    let mut a = NetlabStack::new(1, TcpConfig::default());
+    a.configure(&[(A_IP, 24)], 1500).unwrap();
+    let cfg = ExternalConfig::new(vec![ADAPTER.to_string()], "b", 2, TcpConfig::default());
+    let mut b = ExternalStack::spawn(cfg).expect("the adapter starts");
+    b.configure(&[(B_IP, 24)], 1500).unwrap();
+    let listener = b.listen(t0, SocketAddrV4::new(B_IP, PORT), 8, None).unwrap();
+    let steps = b.steps();
+    assert_eq!(b.accept(t0, listener), Ok(None), "nobody connected yet");
+    assert_eq!(b.steps(), steps, "answered from the last EVENT (READY bit 3), without a step");
+
+    let sa = a.connect(t0, SocketAddrV4::new(A_IP, 0), SocketAddrV4::new(B_IP, PORT), None).unwrap();
+    shuttle(&mut a, &mut b, t0);
+    let conn = b.accept(t0, listener).unwrap().expect("the handshake completed");
+    assert!(b.steps() > steps, "an accept that returns a connection is a step");
+    let steps = b.steps();
+    let mut buf = [0u8; 64];
+    assert_eq!(b.recv(t0, conn, &mut buf), Ok(None));
+    assert_eq!(b.steps(), steps, "nothing to read: no step");
+
+    assert_eq!(a.send(t0, sa, b"hello"), Ok(5));
+    shuttle(&mut a, &mut b, t0);
+    let steps = b.steps();
+    assert_eq!(b.recv(t0, conn, &mut buf), Ok(Some(5)));
+    assert_eq!(&buf[..5], b"hello");
+    assert_eq!(b.steps(), steps + 1, "data to read: one step");
+    assert_eq!(b.recv(t0, conn, &mut buf), Ok(None), "drained");
+    assert_eq!(b.steps(), steps + 1, "drained: the EVENT said so, no step");
 }
 
 #[test]

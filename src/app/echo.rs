@@ -1,6 +1,6 @@
 //! The echo pair of the classic lab. The server answers every line with "server echoes: " followed by
-//! the line; the client sends the digits and letters rotated by 0, 1, 2, ... positions, one line per
-//! interval, prints each reply, then closes. Lines end with '\n', so a reply never depends on how TCP
+//! the line; the client sends given lines, or the digits and letters rotated by 0, 1, 2, ...
+//! positions, one line per interval, prints each reply, then closes. Lines end with '\n', so a reply never depends on how TCP
 //! happened to split or merge the bytes.
 
 use crate::sim::Duration;
@@ -56,19 +56,53 @@ pub async fn server(ctx: Host, port: u16, backlog: usize, close_delay: Duration)
     }
 }
 
-/// Connects to `to`, sends `messages` lines `interval` apart, checks each reply, closes, and reports
-/// the metrics `messages` and `correct_replies`.
-pub async fn client(ctx: Host, to: SocketAddrV4, messages: usize, interval: Duration) -> Result<(), String> {
+/// What the echo client sends: lines of its own, or `n` rotations of the alphabet.
+#[derive(Debug, Clone)]
+pub enum EchoLines {
+    /// The digits and letters rotated by 0, 1, 2, ... positions, this many lines.
+    Rotated(usize),
+    /// These lines, in order (each without its '\n').
+    Given(Vec<String>),
+}
+
+impl EchoLines {
+    /// How many lines are sent.
+    pub fn len(&self) -> usize {
+        match self {
+            EchoLines::Rotated(n) => *n,
+            EchoLines::Given(l) => l.len(),
+        }
+    }
+
+    /// Whether no line is sent.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `i`-th line.
+    fn line(&self, i: usize) -> String {
+        match self {
+            EchoLines::Rotated(_) => {
+                let k = i % ALPHABET.len();
+                format!("{}{}", &ALPHABET[k..], &ALPHABET[..k])
+            }
+            EchoLines::Given(l) => l[i].clone(),
+        }
+    }
+}
+
+/// Connects to `to`, sends the lines `interval` apart, checks each reply, closes, and reports the
+/// metrics `messages` and `correct_replies`.
+pub async fn client(ctx: Host, to: SocketAddrV4, lines: EchoLines, interval: Duration) -> Result<(), String> {
     let s = ctx.connect(to, None).await.map_err(|e| format!("connect to {to}: {e}"))?;
     ctx.print(format!("connected to {to}"));
     let mut pending = Vec::new();
     let mut ok = 0;
-    for i in 0..messages {
+    for i in 0..lines.len() {
         if i > 0 {
             ctx.sleep(interval).await;
         }
-        let k = i % ALPHABET.len();
-        let msg = format!("{}{}", &ALPHABET[k..], &ALPHABET[..k]);
+        let msg = lines.line(i);
         s.write_all(format!("{msg}\n").as_bytes()).await.map_err(|e| e.to_string())?;
         match read_line(&s, &mut pending).await? {
             Some(reply) => {
@@ -85,7 +119,7 @@ pub async fn client(ctx: Host, to: SocketAddrV4, messages: usize, interval: Dura
     let mut rest = [0u8; 64];
     while s.read(&mut rest).await.map_err(|e| e.to_string())? > 0 {}
     s.close().map_err(|e| e.to_string())?;
-    ctx.metric("messages", messages as f64);
+    ctx.metric("messages", lines.len() as f64);
     ctx.metric("correct_replies", ok as f64);
     Ok(())
 }

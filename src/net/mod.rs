@@ -19,3 +19,4 @@ pub use event::{EventSink, FrameRecorder, LinkDropCause, NetEvent, NodeDropCause
 pub use faults::{FaultAction, TimedFault};
 pub use ids::{Dir, LinkId, NodeId};
 pub use link::{Impairments, Jitter, LossModel};
+pub use route::RouteOrigin;

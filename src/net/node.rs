@@ -680,6 +680,11 @@ impl Node {
         Some(id)
     }
 
+    /// Steps taken by this node's stack under test, if it runs in a process.
+    pub(crate) fn stack_steps(&self) -> Option<u64> {
+        self.foreign.as_ref()?.steps()
+    }
+
     /// The error that made this node's stack under test fail, if it did.
     pub(crate) fn stack_failure(&self) -> Option<String> {
         let f = self.foreign.as_ref()?.failure()?;

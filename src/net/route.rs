@@ -14,6 +14,37 @@ pub struct Route {
     pub iface: usize,
     /// The gateway to hand the packet to, or `None` for a connected subnet.
     pub via: Option<Ipv4Addr>,
+    /// How the route came to be.
+    pub origin: RouteOrigin,
+}
+
+/// How a route came to be (what `netlab routes` and `summary.json` show beside it).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteOrigin {
+    /// The subnet of one of the node's own interfaces.
+    Connected,
+    /// Given in the scenario (`routes = [...]`).
+    Static,
+    /// A single-link host's default route via the router at the other end.
+    Default,
+    /// Computed from the topology (shortest path through routers, by link delay).
+    Computed,
+    /// What lies beyond a live bridge (added by the bridge; fills gaps only).
+    Fallback,
+}
+
+impl RouteOrigin {
+    /// The name shown in tables ("connected", "static", ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            RouteOrigin::Connected => "connected",
+            RouteOrigin::Static => "static",
+            RouteOrigin::Default => "default",
+            RouteOrigin::Computed => "computed",
+            RouteOrigin::Fallback => "fallback",
+        }
+    }
 }
 
 /// A routing table. Lookups pick the longest matching prefix; among equal prefixes the route added
@@ -52,6 +83,11 @@ impl RoutingTable {
             map.get(&(ip & mask))
         })
     }
+    /// Every route, longest prefix first, then by network address: the order lookups try them.
+    pub fn iter(&self) -> impl Iterator<Item = &Route> {
+        self.by_len.iter().flat_map(|(_, map)| map.values())
+    }
+
     /// Whether a route for exactly this prefix (after clearing host bits) is in the table.
     pub fn has_prefix(&self, p: Cidr) -> bool {
         let p = p.network();
@@ -66,7 +102,7 @@ mod tests {
     #[test]
     fn longest_prefix_wins() {
         let mut t = RoutingTable::default();
-        let r = |p: &str, iface| Route { prefix: p.parse().unwrap(), iface, via: None };
+        let r = |p: &str, iface| Route { prefix: p.parse().unwrap(), iface, via: None, origin: RouteOrigin::Static };
         t.add(r("0.0.0.0/0", 0));
         t.add(r("10.0.0.0/8", 1));
         t.add(r("10.1.0.0/16", 2));

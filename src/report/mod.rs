@@ -8,7 +8,7 @@ pub mod plot;
 use crate::scenario::Scenario;
 use crate::scenario::expect::{ExpectResult, evaluate};
 use crate::trace::conn::{ConnSummary, state_name};
-use crate::world::{AppReport, LinkReport, NodeReport, RunOutcome, StopReason, World};
+use crate::world::{AppReport, LinkReport, NodeReport, NodeRoutes, RunOutcome, StopReason, World};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -31,6 +31,8 @@ pub struct RunReport {
     pub links: Vec<LinkReport>,
     /// Every node's counters, in the scenario's order.
     pub nodes: Vec<NodeReport>,
+    /// Every node's routing table, in the scenario's order (`netlab routes` prints them).
+    pub routes: Vec<NodeRoutes>,
     /// Every TCP connection (listeners excluded), in (host, socket) order.
     pub connections: Vec<ConnSummary>,
     /// What every application reported, in the order they were spawned.
@@ -55,12 +57,30 @@ impl RunReport {
             outcome,
             links: world.links(),
             nodes: world.nodes(),
+            routes: world.routes(),
             connections: world.connections(),
             apps: world.apps(),
             expectations,
             passed,
             trace_events: world.trace_events(),
         }
+    }
+
+    /// Routing tables as `netlab routes` prints them (of `only` that node, if given): per node, one
+    /// line per route: prefix, next hop, interface and link, origin.
+    pub fn render_routes(routes: &[NodeRoutes], only: Option<&str>) -> String {
+        let mut s = String::new();
+        for n in routes.iter().filter(|n| only.is_none_or(|o| o == n.node)) {
+            let kind = if n.router { "router" } else { "host" };
+            let _ = writeln!(s, "{} ({kind})", n.node);
+            let _ = writeln!(s, "  {:<20} {:<16} {:<16} origin", "destination", "next hop", "interface");
+            for r in &n.routes {
+                let via = r.via.map_or("direct".to_string(), |v| v.to_string());
+                let iface = format!("eth{} ({})", r.iface, r.link);
+                let _ = writeln!(s, "  {:<20} {via:<16} {iface:<16} {}", r.prefix, r.origin.name());
+            }
+        }
+        s
     }
 
     /// The human-readable summary. `wall` is the wall-clock time of the run in seconds, if known.
@@ -101,6 +121,11 @@ impl RunReport {
         }
         if !o.unfinished.is_empty() {
             let _ = writeln!(s, "  unfinished applications: {}", o.unfinished.join(", "));
+        }
+        for n in &self.nodes {
+            if let Some(steps) = n.stack_steps {
+                let _ = writeln!(s, "  stack under test on {}: {steps} steps (request/answer exchanges)", n.name);
+            }
         }
         let _ =
             writeln!(s, "\nlinks                          sent  delivered   dropped  dup  reord  corrupt  drop causes");

@@ -282,6 +282,8 @@ pub struct AppSpec {
     // TCP applications
     pub port: Option<u16>,
     pub messages: Option<usize>,
+    /// echo-client: the lines to send (instead of the rotated alphabet).
+    pub lines: Option<Spanned<Vec<String>>>,
     pub bytes: Option<u64>,
     pub path: Option<String>,
     pub local_port: Option<u16>,
@@ -338,12 +340,13 @@ pub enum CommandSpec {
 impl AppSpec {
     /// The optional fields present in this entry (besides kind, name, host and start).
     pub fn given_fields(&self) -> Vec<&'static str> {
-        let given: [(&str, bool); 30] = [
+        let given: [(&str, bool); 31] = [
             ("command", self.command.is_some()),
             ("cwd", self.cwd.is_some()),
             ("env", self.env.is_some()),
             ("stdin", self.stdin.is_some()),
             ("daemon", self.daemon.is_some()),
+            ("lines", self.lines.is_some()),
             ("chunk", self.chunk.is_some()),
             ("every", self.every.is_some()),
             ("action", self.action.is_some()),

@@ -42,6 +42,7 @@ pub fn serve(input: impl Read, output: impl Write) -> Result<(), ServeError> {
             reports_states: true,
             transmit_on_request: true,
             reports_events: true,
+            exact_readiness: true,
             name: "netlab",
         },
         &mut answer,
@@ -216,7 +217,8 @@ impl Adapter {
     }
 
     /// An EVENT for each socket the stack woke (the application's wake-ups happen exactly when
-    /// they would in-process), and for any whose CONNECTED, CLOSED or error changed.
+    /// they would in-process), and for any whose READABLE, ACCEPTABLE, CONNECTED, CLOSED or error
+    /// changed (READY bit 3: netlab answers a `recv` or `accept` that would block by itself).
     fn report_readiness(&mut self, answer: &mut Vec<u8>) {
         let mut woken = std::mem::take(&mut *self.woken.lock().unwrap_or_else(|e| e.into_inner()));
         woken.sort_unstable();
@@ -226,7 +228,7 @@ impl Adapter {
         self.sockets.retain(|&id, last| {
             let now = readiness(tcp, id);
             let was_woken = woken.binary_search(&id).is_ok();
-            let key = Readiness::CONNECTED | Readiness::CLOSED;
+            let key = Readiness::READABLE | Readiness::ACCEPTABLE | Readiness::CONNECTED | Readiness::CLOSED;
             if was_woken || now.flags & key != last.flags & key || now.error != last.error {
                 let flags = Readiness(now.flags);
                 protocol::encode_answer(&Answer::Event { socket: id, flags, error: now.error }, answer);

@@ -9,11 +9,11 @@ use std::process::ChildStdout;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::time::Duration;
 
-/// One complete answer (frames with their length prefixes, ending with DONE, FAIL or READY), or
-/// why none will come.
+/// Whether a complete answer came (frames with their length prefixes, ending with DONE, FAIL or
+/// READY), or why none will come.
 pub(super) enum FromReader {
-    /// The answer's bytes.
-    Answer(Vec<u8>),
+    /// An answer (its bytes are in the caller's buffer).
+    Answer,
     /// The process closed its stdout (cleanly between messages: empty; or with the reason).
     Closed(String),
 }
@@ -25,7 +25,7 @@ pub(super) struct TimedOut;
 pub(super) enum Answers {
     /// Read by a thread of their own.
     #[cfg(not(feature = "live"))]
-    Thread(Receiver<FromReader>),
+    Thread(Receiver<Result<Vec<u8>, String>>),
     /// Read by the stepping thread.
     #[cfg(feature = "live")]
     Direct(Direct),
@@ -46,7 +46,7 @@ impl Answers {
                 let mut r = std::io::BufReader::with_capacity(64 * 1024, stdout);
                 loop {
                     let msg = read_answer(&mut r);
-                    let last = matches!(msg, FromReader::Closed(_));
+                    let last = msg.is_err();
                     if tx.send(msg).is_err() || last {
                         return;
                     }
@@ -61,7 +61,7 @@ impl Answers {
         match self {
             #[cfg(not(feature = "live"))]
             Answers::Thread(rx) => match rx.try_recv() {
-                Ok(FromReader::Answer(a)) => Some(a.len()),
+                Ok(Ok(a)) => Some(a.len()),
                 _ => None,
             },
             #[cfg(feature = "live")]
@@ -69,37 +69,42 @@ impl Answers {
         }
     }
 
-    /// The next answer, waiting at most `timeout`.
-    pub(super) fn next(&mut self, timeout: Duration) -> Result<FromReader, TimedOut> {
+    /// The next answer, waiting at most `timeout`; an answer's bytes replace the contents of `into`.
+    pub(super) fn next(&mut self, timeout: Duration, into: &mut Vec<u8>) -> Result<FromReader, TimedOut> {
         match self {
             #[cfg(not(feature = "live"))]
             Answers::Thread(rx) => match rx.recv_timeout(timeout) {
-                Ok(m) => Ok(m),
+                Ok(Ok(a)) => {
+                    *into = a;
+                    Ok(FromReader::Answer)
+                }
+                Ok(Err(why)) => Ok(FromReader::Closed(why)),
                 Err(RecvTimeoutError::Timeout) => Err(TimedOut),
                 Err(RecvTimeoutError::Disconnected) => Ok(FromReader::Closed(String::new())),
             },
             #[cfg(feature = "live")]
-            Answers::Direct(d) => d.next(timeout),
+            Answers::Direct(d) => d.next(timeout, into),
         }
     }
 }
 
-/// Reads one whole answer from `r` (the reader thread's loop).
+/// Reads one whole answer from `r` (the reader thread's loop); `Err` says why none will come
+/// (empty: the stream ended cleanly between messages).
 #[cfg(not(feature = "live"))]
-fn read_answer(r: &mut impl Read) -> FromReader {
+fn read_answer(r: &mut impl Read) -> Result<Vec<u8>, String> {
     let mut answer = Vec::new();
     let mut frame = Vec::new();
     loop {
         match protocol::read_frame(r, &mut frame) {
             Ok(true) => {}
-            Ok(false) => return FromReader::Closed(String::new()),
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return FromReader::Closed(String::new()),
-            Err(e) => return FromReader::Closed(e.to_string()),
+            Ok(false) => return Err(String::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(String::new()),
+            Err(e) => return Err(e.to_string()),
         }
         answer.extend_from_slice(&(frame.len() as u32).to_be_bytes());
         answer.extend_from_slice(&frame);
         if protocol::ends_answer(frame[0]) {
-            return FromReader::Answer(answer);
+            return Ok(answer);
         }
     }
 }
@@ -165,11 +170,16 @@ impl Direct {
         self.complete().ok().flatten()
     }
 
-    fn next(&mut self, timeout: Duration) -> Result<FromReader, TimedOut> {
+    fn next(&mut self, timeout: Duration, into: &mut Vec<u8>) -> Result<FromReader, TimedOut> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             match self.complete() {
-                Ok(Some(n)) => return Ok(FromReader::Answer(self.buf.drain(..n).collect())),
+                Ok(Some(n)) => {
+                    into.clear();
+                    into.extend_from_slice(&self.buf[..n]);
+                    self.buf.drain(..n);
+                    return Ok(FromReader::Answer);
+                }
                 Ok(None) => {}
                 Err(why) => return Ok(FromReader::Closed(why)),
             }

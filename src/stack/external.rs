@@ -98,6 +98,9 @@ pub struct ExternalStack {
     reports_events: bool,
     /// READY flag bit 1: datagrams come only in answer to TRANSMIT.
     transmit_on_request: bool,
+    /// READY flag bit 3: EVENTs keep READABLE and ACCEPTABLE exact, so a `recv` or `accept` that
+    /// would block is answered without a step.
+    exact_readiness: bool,
     /// A step happened since the last TRANSMIT.
     untransmitted: bool,
     step_no: u64,
@@ -109,8 +112,25 @@ pub struct ExternalStack {
     wakers: BTreeMap<SocketId, Waker>,
     events: Vec<TcpEvent>,
     request: Vec<u8>,
+    /// The current step's answer, and one frame of it (kept to avoid allocations per step).
+    answer: Vec<u8>,
+    frame: Vec<u8>,
+    /// Buffers of datagrams already handed out, for reuse.
+    spare: Vec<Vec<u8>>,
+    /// What the current step is about (for error messages).
+    doing: Doing,
     recv_data: Vec<u8>,
     send_data: Vec<u8>,
+}
+
+/// The input of the current step, kept cheaply; formatted only when an error needs it.
+#[derive(Debug, Clone, Copy)]
+enum Doing {
+    Hello,
+    Call(u32, &'static str),
+    Datagram(usize),
+    Timeout,
+    Transmit,
 }
 
 impl ExternalStack {
@@ -150,6 +170,7 @@ impl ExternalStack {
             reports_states: false,
             reports_events: false,
             transmit_on_request: false,
+            exact_readiness: false,
             untransmitted: false,
             step_no: 0,
             next_call: 0,
@@ -160,6 +181,10 @@ impl ExternalStack {
             wakers: BTreeMap::new(),
             events: Vec::new(),
             request: Vec::with_capacity(64 * 1024),
+            answer: Vec::with_capacity(64 * 1024),
+            frame: Vec::new(),
+            spare: Vec::new(),
+            doing: Doing::Hello,
             recv_data: Vec::new(),
             send_data: Vec::new(),
         })
@@ -189,46 +214,44 @@ impl ExternalStack {
         }
     }
 
-    /// Writes `self.request` (a whole step) with one flush and reads the answer.
-    fn exchange(&mut self, during: &str) -> Option<Vec<u8>> {
+    /// Writes `self.request` (a whole step) with one flush and reads the answer into `self.answer`;
+    /// false if the process failed.
+    fn exchange(&mut self) -> bool {
         // Anything already waiting was sent without being asked for (after the last DONE). Before
         // HELLO there was no DONE: what the process said first is judged as the answer to HELLO.
         if self.step_no > 0
             && let Some(extra) = self.answers.unasked()
         {
             let message = format!("{extra} bytes sent after the previous DONE, unasked");
-            self.fail(StackErrorKind::Protocol { during: during.to_string(), message });
-            return None;
+            self.fail(StackErrorKind::Protocol { during: self.during(), message });
+            return false;
         }
-        let stdin = self.stdin.as_mut()?;
+        let Some(stdin) = self.stdin.as_mut() else { return false };
         if let Err(e) = stdin.write_all(&self.request).and_then(|()| stdin.flush()) {
             // A broken pipe means the process is gone: report how it ended if the reader saw it.
-            let exited = matches!(self.answers.next(self.cfg.step_timeout), Ok(FromReader::Closed(_)) | Err(_));
+            let next = self.answers.next(self.cfg.step_timeout, &mut self.answer);
+            let exited = matches!(next, Ok(FromReader::Closed(_)) | Err(_));
             let kind = if exited {
-                StackErrorKind::Exited { during: during.to_string(), status: self.exit_status() }
+                StackErrorKind::Exited { during: self.during(), status: self.exit_status() }
             } else {
                 StackErrorKind::Io(e.to_string())
             };
             self.fail(kind);
-            return None;
+            return false;
         }
-        match self.answers.next(self.cfg.step_timeout) {
-            Ok(FromReader::Answer(a)) => Some(a),
+        let kind = match self.answers.next(self.cfg.step_timeout, &mut self.answer) {
+            Ok(FromReader::Answer) => return true,
             Ok(FromReader::Closed(why)) if why.is_empty() => {
-                let status = self.exit_status();
-                self.fail(StackErrorKind::Exited { during: during.to_string(), status });
-                None
+                StackErrorKind::Exited { during: self.during(), status: self.exit_status() }
             }
-            Ok(FromReader::Closed(why)) => {
-                self.fail(StackErrorKind::Protocol { during: during.to_string(), message: why });
-                None
-            }
+            Ok(FromReader::Closed(why)) => StackErrorKind::Protocol { during: self.during(), message: why },
             Err(TimedOut) => {
                 let timeout_ms = self.cfg.step_timeout.as_millis() as u64;
-                self.fail(StackErrorKind::Timeout { during: during.to_string(), timeout_ms });
-                None
+                StackErrorKind::Timeout { during: self.during(), timeout_ms }
             }
-        }
+        };
+        self.fail(kind);
+        false
     }
 
     /// The process's exit status, waiting for it briefly (it closed its stdout).
@@ -257,27 +280,37 @@ impl ExternalStack {
             Request::Call { id, call } => Some((*id, call.name())),
             _ => None,
         };
-        let during = self.describe(&input);
+        self.doing = match &input {
+            Request::Call { id, call } => Doing::Call(*id, call.name()),
+            Request::Datagram(d) => Doing::Datagram(d.len()),
+            Request::Transmit => Doing::Transmit,
+            _ => Doing::Timeout,
+        };
         protocol::encode_request(&input, &mut self.request);
         protocol::encode_request(&Request::End, &mut self.request);
-        let answer = self.exchange(&during)?;
-        match self.apply(&answer, call) {
+        if !self.exchange() {
+            return None;
+        }
+        let answer = std::mem::take(&mut self.answer);
+        let applied = self.apply(&answer, call);
+        self.answer = answer;
+        match applied {
             Ok(outcome) => outcome,
             Err(message) => {
-                self.fail(StackErrorKind::Protocol { during, message });
+                self.fail(StackErrorKind::Protocol { during: self.during(), message });
                 None
             }
         }
     }
 
-    /// "step 17 at 1.250000000 s (CALL 9 recv)".
-    fn describe(&self, input: &Request<'_>) -> String {
-        let what = match input {
-            Request::Call { id, call } => format!("CALL {id} {}", call.name()),
-            Request::Datagram(d) => format!("DATAGRAM of {} bytes", d.len()),
-            Request::Timeout => "TIMEOUT".into(),
-            Request::Transmit => "TRANSMIT".into(),
-            other => format!("{other:?}"),
+    /// "step 17 at 1.250000000 s (CALL 9 recv)", or "HELLO".
+    fn during(&self) -> String {
+        let what = match self.doing {
+            Doing::Hello => return "HELLO".into(),
+            Doing::Call(id, name) => format!("CALL {id} {name}"),
+            Doing::Datagram(len) => format!("DATAGRAM of {len} bytes"),
+            Doing::Timeout => "TIMEOUT".into(),
+            Doing::Transmit => "TRANSMIT".into(),
         };
         format!("step {} at {:.9} s ({what})", self.step_no, self.now.as_secs_f64())
     }
@@ -285,14 +318,25 @@ impl ExternalStack {
     /// Applies one answer; `Err` names the first thing wrong with it.
     fn apply(&mut self, answer: &[u8], call: Option<(u32, &'static str)>) -> Result<Option<Outcome>, String> {
         let mut r = answer;
-        let mut frame = Vec::new();
+        let mut frame = std::mem::take(&mut self.frame);
+        let applied = self.apply_frames(&mut r, &mut frame, call);
+        self.frame = frame;
+        applied
+    }
+
+    fn apply_frames(
+        &mut self,
+        mut r: &mut &[u8],
+        frame: &mut Vec<u8>,
+        call: Option<(u32, &'static str)>,
+    ) -> Result<Option<Outcome>, String> {
         let (mut outcome, mut woke, mut done) = (None, false, false);
-        while protocol::read_frame(&mut r, &mut frame).map_err(|e| e.to_string())? {
+        while protocol::read_frame(&mut r, frame).map_err(|e| e.to_string())? {
             if done {
                 return Err("messages after DONE".into());
             }
             let pending = call.filter(|_| outcome.is_none()).map(|c| c.1);
-            match protocol::decode_answer(&frame, pending).map_err(|e| e.0)? {
+            match protocol::decode_answer(frame, pending).map_err(|e| e.0)? {
                 Answer::Datagram(d) => self.outgoing(d)?,
                 Answer::Result { id, result } => outcome = Some(self.result(call, id, result)?),
                 Answer::Event { socket, flags, error } => self.event(socket, flags, error),
@@ -325,7 +369,10 @@ impl ExternalStack {
         if !self.addrs.contains(&ip.src) {
             return Err(format!("DATAGRAM from {}, not an address of this host", ip.src));
         }
-        self.outq.push_back(d.to_vec());
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(d);
+        self.outq.push_back(buf);
         Ok(())
     }
 
@@ -357,7 +404,15 @@ impl ExternalStack {
     }
 
     fn event(&mut self, socket: SocketId, flags: Readiness, error: Option<TcpError>) {
-        if let Some(w) = self.wakers.remove(&socket) {
+        let (old_flags, old_error) = self.sockets.get(&socket).map_or((0, None), |v| (v.flags, v.error));
+        // Section 6: an EVENT whose only news is that READABLE or ACCEPTABLE went off wakes no one
+        // (nobody waits for that); any other EVENT wakes the socket's waiter.
+        let lost = old_flags & !flags.0;
+        let only_went_off = flags.0 & !old_flags == 0
+            && lost != 0
+            && lost & !(Readiness::READABLE | Readiness::ACCEPTABLE) == 0
+            && error == old_error;
+        if !only_went_off && let Some(w) = self.wakers.remove(&socket) {
             w.wake();
         }
         if flags.has(Readiness::CLOSED) {
@@ -383,6 +438,14 @@ impl ExternalStack {
         self.events.push(TcpEvent { time: self.now, socket, local: Some(local), remote, kind });
     }
 
+    /// True if the last EVENT of `id` says that a `recv` (or, for a listener, an `accept`) would
+    /// block, and the process keeps those flags exact (READY bit 3): the call needs no step.
+    fn would_block(&self, id: SocketId, flag: u8) -> bool {
+        self.exact_readiness
+            && self.failure.is_none()
+            && self.sockets.get(&id).is_some_and(|v| v.known && v.error.is_none() && v.flags & flag == 0)
+    }
+
     /// A socket call as one step; a failed stack gives `InvalidSocket`.
     fn call(&mut self, now: Instant, call: Call<'_>) -> Outcome {
         self.next_call += 1;
@@ -392,7 +455,7 @@ impl ExternalStack {
 
     /// An outcome of an unexpected kind is a protocol violation (the codec gives each call its shape).
     fn unexpected<T>(&mut self, what: &str) -> Result<T, TcpError> {
-        let during = format!("step {}", self.step_no);
+        let during = self.during();
         self.fail(StackErrorKind::Protocol { during, message: format!("unexpected result for {what}") });
         Err(TcpError::InvalidSocket)
     }
@@ -445,6 +508,9 @@ impl Sockets for ExternalStack {
     }
 
     fn accept(&mut self, now: Instant, listener: SocketId) -> Result<Option<SocketId>, TcpError> {
+        if self.would_block(listener, Readiness::ACCEPTABLE) && self.sockets[&listener].listener {
+            return Ok(None);
+        }
         match self.call(now, Call::Accept { listener }) {
             Outcome::WouldBlock => Ok(None),
             o => self.socket_result(o, "accept").map(Some),
@@ -520,6 +586,9 @@ impl Sockets for ExternalStack {
         if max == 0 {
             return Err(TcpError::InvalidArgument);
         }
+        if self.would_block(id, Readiness::READABLE) && !self.sockets[&id].listener {
+            return Ok(None);
+        }
         match self.call(now, Call::Recv { socket: id, max }) {
             Outcome::Data(n) if n <= max as usize => {
                 buf[..n].copy_from_slice(&self.recv_data[..n]);
@@ -539,6 +608,9 @@ impl Sockets for ExternalStack {
         f: &mut dyn FnMut(&[u8]),
     ) -> Result<Option<usize>, TcpError> {
         let max = max.clamp(1, MAX_CALL_DATA) as u32;
+        if self.would_block(id, Readiness::READABLE) && !self.sockets[&id].listener {
+            return Ok(None);
+        }
         match self.call(now, Call::Recv { socket: id, max }) {
             Outcome::Data(n) if n <= max as usize => {
                 if n > 0 {
@@ -622,18 +694,21 @@ impl Stack for ExternalStack {
         };
         self.request.clear();
         protocol::encode_request(&Request::Hello(hello), &mut self.request);
-        let Some(answer) = self.exchange("HELLO") else {
+        self.doing = Doing::Hello;
+        if !self.exchange() {
             return Err(self.failure.clone().expect("exchange failed"));
-        };
+        }
+        let answer = std::mem::take(&mut self.answer);
         let mut frame = Vec::new();
         let ready = match protocol::read_frame(&mut &answer[..], &mut frame) {
             Ok(true) => protocol::decode_answer(&frame, None).map_err(|e| e.0),
             _ => Err("no message".into()),
         };
         let message = match ready {
-            Ok(Answer::Ready { version, reports_states, transmit_on_request, reports_events, .. })
-                if version == protocol::VERSION =>
-            {
+            Ok(Answer::Ready {
+                version, reports_states, transmit_on_request, reports_events, exact_readiness, ..
+            }) if version == protocol::VERSION => {
+                self.exact_readiness = exact_readiness;
                 self.reports_states = reports_states;
                 self.reports_events = reports_events;
                 self.transmit_on_request = transmit_on_request;
@@ -664,6 +739,7 @@ impl Stack for ExternalStack {
         }
         while let Some(d) = self.outq.pop_front() {
             out(&d);
+            self.spare.push(d);
         }
     }
 
@@ -679,6 +755,10 @@ impl Stack for ExternalStack {
         for e in self.events.drain(..) {
             f(e);
         }
+    }
+
+    fn steps(&self) -> Option<u64> {
+        Some(self.step_no)
     }
 
     fn failure(&self) -> Option<&StackError> {

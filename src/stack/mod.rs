@@ -194,6 +194,12 @@ pub trait Stack: Sockets {
         0
     }
 
+    /// Request/answer exchanges with a process so far (external stacks); `None` for in-process
+    /// stacks. Deterministic: the same run takes the same steps.
+    fn steps(&self) -> Option<u64> {
+        None
+    }
+
     /// The error that made this stack fail as a whole, if it did (sticky). In-process stacks never fail.
     fn failure(&self) -> Option<&StackError> {
         None

@@ -167,6 +167,9 @@ pub enum Answer<'a> {
         transmit_on_request: bool,
         /// READY flag bit 2: the process sends REPORT messages (its TCP's own events).
         reports_events: bool,
+        /// READY flag bit 3: the process sends an EVENT whenever READABLE or ACCEPTABLE changes, so
+        /// netlab answers a `recv` or `accept` that would block without a step.
+        exact_readiness: bool,
         /// A name for reports.
         name: &'a str,
     },
@@ -481,13 +484,14 @@ fn put_call(o: &mut Vec<u8>, call: &Call<'_>) {
 /// Appends `m` with its length prefix to `out`.
 pub fn encode_answer(m: &Answer<'_>, out: &mut Vec<u8>) {
     match m {
-        Answer::Ready { version, reports_states, transmit_on_request, reports_events, name } => {
+        Answer::Ready { version, reports_states, transmit_on_request, reports_events, exact_readiness, name } => {
             message(out, ty::READY, |o| {
                 o.extend_from_slice(&version.to_be_bytes());
                 o.push(
                     u8::from(*reports_states)
                         | (u8::from(*transmit_on_request) << 1)
-                        | (u8::from(*reports_events) << 2),
+                        | (u8::from(*reports_events) << 2)
+                        | (u8::from(*exact_readiness) << 3),
                 );
                 put_str(o, name);
             })
@@ -750,7 +754,7 @@ pub fn decode_answer<'a>(frame: &'a [u8], call: Option<&str>) -> Result<Answer<'
         ty::READY => {
             let version = b.u16("version")?;
             let flags = b.u8("flags")?;
-            if flags & !7 != 0 {
+            if flags & !0x0f != 0 {
                 return err(format!("READY: flags {flags:#04x} use undefined bits"));
             }
             Answer::Ready {
@@ -758,6 +762,7 @@ pub fn decode_answer<'a>(frame: &'a [u8], call: Option<&str>) -> Result<Answer<'
                 reports_states: flags & 1 != 0,
                 transmit_on_request: flags & 2 != 0,
                 reports_events: flags & 4 != 0,
+                exact_readiness: flags & 8 != 0,
                 name: b.str("name")?,
             }
         }

@@ -10,7 +10,7 @@ use crate::net::faults::TimedFault;
 use crate::net::link::{Impairments, Link, LinkDir};
 use crate::net::network::Network;
 use crate::net::node::{ArpTable, Iface, Node};
-use crate::net::route::Route;
+use crate::net::route::{Route, RouteOrigin};
 use crate::net::rules::{PacketRule, Rules};
 use crate::net::{LinkId, NodeId};
 use crate::sim::{Executor, SimRng};
@@ -230,7 +230,12 @@ impl WorldBuilder {
         // Connected routes, then static or computed ones.
         for node in &mut nodes {
             for (ifx, i) in node.ifaces.iter().enumerate() {
-                node.routes.add(Route { prefix: i.addr.network(), iface: ifx, via: None });
+                node.routes.add(Route {
+                    prefix: i.addr.network(),
+                    iface: ifx,
+                    via: None,
+                    origin: RouteOrigin::Connected,
+                });
             }
         }
         for (n, spec) in specs.iter().enumerate() {
@@ -242,7 +247,12 @@ impl WorldBuilder {
                             spec.name
                         )));
                     };
-                    nodes[n].routes.add(Route { prefix: *prefix, iface: ifx, via: Some(*gw) });
+                    nodes[n].routes.add(Route {
+                        prefix: *prefix,
+                        iface: ifx,
+                        via: Some(*gw),
+                        origin: RouteOrigin::Static,
+                    });
                 }
             }
         }
@@ -251,7 +261,7 @@ impl WorldBuilder {
             let Some(iface) = nodes.get(n).and_then(|node| node.ifaces.iter().position(|i| i.link == link)) else {
                 return Err(BuildError(format!("route to {prefix}: node {n} has no interface on link {link}")));
             };
-            nodes[n].routes.add(Route { prefix, iface, via: Some(via) });
+            nodes[n].routes.add(Route { prefix, iface, via: Some(via), origin: RouteOrigin::Fallback });
         }
 
         let mut tracer = Tracer::new(links.len(), nodes.len());
@@ -339,7 +349,7 @@ fn compute_routes(nodes: &mut [Node], specs: &[NodeSpec], links: &[LinkSpec]) {
             let peer = l.ends[1 - ifs[0].side];
             if forwards[peer.0] {
                 let prefix = Cidr { addr: Ipv4Addr::UNSPECIFIED, len: 0 };
-                nodes[n].routes.add(Route { prefix, iface: 0, via: Some(peer.1.addr) });
+                nodes[n].routes.add(Route { prefix, iface: 0, via: Some(peer.1.addr), origin: RouteOrigin::Default });
                 continue;
             }
         }
@@ -384,7 +394,7 @@ fn compute_routes(nodes: &mut [Node], specs: &[NodeSpec], links: &[LinkSpec]) {
                 }
             }
             if let Some((_, _, _, ifx, gw)) = best {
-                nodes[n].routes.add(Route { prefix: subnet, iface: ifx, via: Some(gw) });
+                nodes[n].routes.add(Route { prefix: subnet, iface: ifx, via: Some(gw), origin: RouteOrigin::Computed });
             }
         }
     }

@@ -22,7 +22,7 @@ pub(crate) use driver::Clock;
 pub use driver::{RunLimits, RunOutcome, StopReason};
 pub use host::{Host, IcmpKind, IcmpMessage};
 pub use join::JoinHandle;
-pub use results::{LinkReport, NodeReport};
+pub use results::{LinkReport, NodeReport, NodeRoutes, RouteReport};
 pub use socket::{TcpListener, TcpStream};
 
 use crate::net::faults::{FaultAction, TimedFault};

@@ -25,6 +25,32 @@ pub struct LinkReport {
     pub b_to_a: LinkDirStats,
 }
 
+/// One route of a node's table, as `netlab routes` and `summary.json` show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteReport {
+    /// The destinations it covers ("10.0.0.0/16").
+    pub prefix: String,
+    /// The gateway, or `None` for a connected subnet (delivered directly).
+    pub via: Option<std::net::Ipv4Addr>,
+    /// The node's interface it sends on (its index: `eth0` is 0).
+    pub iface: usize,
+    /// The link on that interface.
+    pub link: String,
+    /// How the route came to be.
+    pub origin: crate::net::RouteOrigin,
+}
+
+/// A node's routing table, in lookup order (longest prefix first).
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeRoutes {
+    /// The node's name.
+    pub node: String,
+    /// Whether it is a router.
+    pub router: bool,
+    /// Its routes.
+    pub routes: Vec<RouteReport>,
+}
+
 /// One node's counters.
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeReport {
@@ -35,6 +61,10 @@ pub struct NodeReport {
     /// Its counters.
     #[serde(flatten)]
     pub stats: NodeStats,
+    /// Request/answer steps its stack under test took, if that stack runs in a process
+    /// (docs/stack-protocol.md): the figure that says what the process boundary costs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_steps: Option<u64>,
 }
 
 impl World {
@@ -62,7 +92,35 @@ impl World {
         net.nodes
             .iter()
             .zip(&t.nodes)
-            .map(|(n, st)| NodeReport { name: n.name.clone(), router: n.forwarding, stats: st.clone() })
+            .map(|(n, st)| NodeReport {
+                name: n.name.clone(),
+                router: n.forwarding,
+                stats: st.clone(),
+                stack_steps: n.stack_steps(),
+            })
+            .collect()
+    }
+
+    /// Every node's routing table (given, computed, connected), in the order the nodes were added.
+    pub fn routes(&self) -> Vec<NodeRoutes> {
+        let net = self.core.net.borrow();
+        net.nodes
+            .iter()
+            .map(|n| NodeRoutes {
+                node: n.name.clone(),
+                router: n.forwarding,
+                routes: n
+                    .routes
+                    .iter()
+                    .map(|r| RouteReport {
+                        prefix: r.prefix.to_string(),
+                        via: r.via,
+                        iface: r.iface,
+                        link: net.fab.links[n.ifaces[r.iface].link].name.clone(),
+                        origin: r.origin,
+                    })
+                    .collect(),
+            })
             .collect()
     }
 

@@ -1,8 +1,9 @@
 //! `echo-server` and `echo-client`: the classic lab exchange ("server echoes: ...").
 
 use super::{AppKind, AppRecipe, dur};
-use crate::app::echo::{client, server};
+use crate::app::echo::{EchoLines, client, server};
 use crate::scenario::AppDef;
+use crate::scenario::error::at;
 use crate::sim::Duration;
 use crate::world::World;
 use std::net::SocketAddrV4;
@@ -24,15 +25,22 @@ pub(super) const SERVER: AppKind = AppKind {
 
 pub(super) const CLIENT: AppKind = AppKind {
     name: "echo-client",
-    fields: &["to", "port", "messages", "interval"],
+    fields: &["to", "port", "messages", "lines", "interval"],
     default_port: Some(7),
     metrics: &["messages", "correct_replies"],
     parse: |a, env| {
-        Ok(Arc::new(Client {
-            to: env.to_port(a)?,
-            messages: a.messages.unwrap_or(3),
-            interval: dur(a.interval, Duration::from_secs(1)),
-        }))
+        let lines = match &a.lines {
+            None => EchoLines::Rotated(a.messages.unwrap_or(3)),
+            Some(_) if a.messages.is_some() => {
+                return at(a.kind.span(), "expected either `lines` or `messages`, not both");
+            }
+            Some(l) if l.get_ref().is_empty() => return at(l.span(), "expected at least one line"),
+            Some(l) if l.get_ref().iter().any(|t| t.contains('\n')) => {
+                return at(l.span(), "expected lines without a newline (each is sent with one)");
+            }
+            Some(l) => EchoLines::Given(l.get_ref().clone()),
+        };
+        Ok(Arc::new(Client { to: env.to_port(a)?, lines, interval: dur(a.interval, Duration::from_secs(1)) }))
     },
 };
 
@@ -61,7 +69,7 @@ impl AppRecipe for Server {
 #[derive(Debug)]
 struct Client {
     to: SocketAddrV4,
-    messages: usize,
+    lines: EchoLines,
     interval: Duration,
 }
 
@@ -70,9 +78,9 @@ impl AppRecipe for Client {
         CLIENT.name
     }
     fn spawn(&self, world: &mut World, def: &AppDef, _seed: u64) {
-        let (to, messages, interval) = (self.to, self.messages, self.interval);
+        let (to, lines, interval) = (self.to, self.lines.clone(), self.interval);
         world.spawn_app(&def.name, self.kind(), def.host, self.daemon(), def.start, move |h| {
-            client(h, to, messages, interval)
+            client(h, to, lines, interval)
         });
     }
 }

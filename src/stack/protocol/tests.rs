@@ -241,7 +241,7 @@ proptest! {
         a in arb_addr(), b in arb_addr(), wake in any::<u64>(), name in "[ -~]{0,30}", rs in any::<bool>(),
     ) {
         let error = err.and_then(error_from_code);
-        round_trip_answer(&Answer::Ready { version: VERSION, reports_states: rs, transmit_on_request: !rs, reports_events: rs, name: &name }, None);
+        round_trip_answer(&Answer::Ready { version: VERSION, reports_states: rs, transmit_on_request: !rs, reports_events: rs, exact_readiness: !rs, name: &name }, None);
         round_trip_answer(&Answer::Datagram(&data), None);
         for (call, result) in [
             ("listen", CallResult::Socket(s)),
