@@ -154,6 +154,19 @@ enum Command {
         #[arg(long)]
         tolerance: Option<u64>,
     },
+    /// List the namespace hosts (`stack = "linux"`) of the live scenarios running now.
+    Hosts,
+    /// Run a command in a namespace host of a running live scenario, as Mininet's `h1 cmd`.
+    Exec {
+        /// The host's name in its scenario.
+        host: String,
+        /// The scenario, when several running ones have a host of that name.
+        #[arg(long)]
+        scenario: Option<String>,
+        /// The command and its arguments (after `--`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<String>,
+    },
     /// Draw a connection's time-sequence and cwnd/ssthresh graphs (SVG) from a run.
     Plot {
         /// A run directory (with trace.jsonl and summary.json) or a trace.jsonl.
@@ -212,6 +225,8 @@ fn main() -> ExitCode {
             }))
         }
         Command::Plot { run, conn, out } => plot(run, conn, out),
+        Command::Hosts => hosts(),
+        Command::Exec { host, scenario, command } => exec(&host, scenario.as_deref(), &command),
         Command::Run { scenario, seed, out, until, json, no_capture, no_trace, stack } => {
             let opts = BuildOptions {
                 seed,
@@ -252,7 +267,7 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
     // Wall-clock time is measured here, in the CLI, only to report speed; the simulation never sees it.
     let wall_start = std::time::Instant::now();
     let bar = Progress::new(netlab::run::limits(&sc, until).stop_at);
-    let result = if sc.bridges.is_empty() {
+    let result = if !sc.is_live() {
         // Ctrl-C and SIGTERM stop a simulated run between two events; the summary says so.
         netlab::run::run(&sc, &opts, until, &mut |t| bar.update(t, wall_start), &netlab::signal::interrupted)
     } else {
@@ -311,7 +326,7 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
             ExitCode::from(netlab::stack::EXIT_STACK_FAILED)
         }
         // Ctrl-C is how a live run normally ends; a simulated one it cuts short.
-        StopReason::Interrupted if sc.bridges.is_empty() => ExitCode::from(130),
+        StopReason::Interrupted if !sc.is_live() => ExitCode::from(130),
         _ if report.passed => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     }
@@ -476,6 +491,34 @@ fn plot(run: PathBuf, conn: Option<String>, out: Option<PathBuf>) -> ExitCode {
                 println!("wrote {}", f.display());
             }
             ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `netlab hosts`: one line per namespace host of a running live scenario.
+fn hosts() -> ExitCode {
+    let all = netlab::bridge::netns::running();
+    if all.is_empty() {
+        println!("no live scenario with namespace hosts is running");
+    }
+    for r in all {
+        println!("{:<12} {:<20} namespace {:<20} netlab pid {}", r.host, r.scenario, r.ns, r.pid);
+    }
+    ExitCode::SUCCESS
+}
+
+/// `netlab exec HOST -- CMD...`: becomes `ip netns exec NS CMD...` (same terminal, same exit code).
+fn exec(host: &str, scenario: Option<&str>, command: &[String]) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    match netlab::bridge::netns::exec_command(host, scenario, command) {
+        Ok(line) => {
+            let e = std::process::Command::new(&line[0]).args(&line[1..]).exec();
+            eprintln!("error: cannot run {}: {e}", line.join(" "));
+            ExitCode::from(2)
         }
         Err(e) => {
             eprintln!("error: {e}");

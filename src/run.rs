@@ -92,7 +92,8 @@ pub fn run_in_memory(sc: &Scenario, seed: u64) -> Result<RunReport, BuildFailure
 #[cfg(feature = "live")]
 pub fn live(sc: &Scenario, opts: &BuildOptions, until: Option<Duration>) -> Result<Finished, BuildFailure> {
     let mut world = build(sc, opts)?;
-    let mut live = crate::bridge::Live::open(sc, &world).map_err(BuildFailure::Topology)?;
+    let out_dir = opts.out_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let mut live = crate::bridge::Live::open(sc, &world, &out_dir).map_err(BuildFailure::Topology)?;
     crate::sys::signal::install();
     for line in live.describe() {
         eprintln!("netlab: {line}");

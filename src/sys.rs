@@ -113,3 +113,12 @@ pub(crate) fn wait_readable(fd: &impl std::os::fd::AsRawFd, timeout: std::time::
         }
     }
 }
+
+/// Sends `signal` (SIGTERM, SIGKILL) to process `pid`, or to process group `-pid` when `pid` is
+/// negative: how a live run stops the programs it started in namespace hosts. False if it failed
+/// (typically: no such process any more).
+#[cfg(feature = "live")]
+pub(crate) fn kill(pid: i32, signal: libc::c_int) -> bool {
+    // SAFETY: kill(2) takes two integers and touches no memory of ours.
+    unsafe { libc::kill(pid, signal) == 0 }
+}

@@ -6,6 +6,7 @@
 pub mod bulk;
 pub mod conns;
 pub mod echo;
+pub mod exec;
 pub mod http;
 pub mod lab_servers;
 pub mod peer;

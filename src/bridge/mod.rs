@@ -16,13 +16,14 @@
 //! outside can panic netlab: what does not parse is counted (a `NodeDrop` of the bridge's stand-in
 //! node `<bridge>-peer`, cause malformed or unsupported) and dropped.
 
+pub mod netns;
 mod tun;
 mod udp;
 
 use crate::net::fabric::Frame;
 use crate::net::network::Network;
 use crate::net::{LinkId, NetEvent, NodeDropCause};
-use crate::scenario::{BridgeDef, BridgeKind, Scenario};
+use crate::scenario::{BridgeKind, Scenario};
 use crate::sim::{Duration, Instant};
 use crate::wire::{ArpOp, ArpRepr, EtherType, EthernetRepr, MacAddr};
 use crate::world::Clock;
@@ -48,10 +49,18 @@ pub(crate) struct Input {
 enum Port {
     Udp(udp::UdpPort),
     Tun(tun::TunPort),
+    /// A namespace host's interface (layer 2: frames pass unchanged).
+    Tap(netns::TapPort),
 }
 
 struct End {
-    def: BridgeDef,
+    /// The bridge's or the interface's name.
+    name: String,
+    /// The link and the end of it that leads outside.
+    link: LinkId,
+    side: usize,
+    /// The node at that end (a bridge's stand-in, a namespace host).
+    outside_node: crate::net::NodeId,
     port: Port,
     /// The simulated node's interface on the bridge (its MAC and address).
     node_mac: MacAddr,
@@ -77,11 +86,14 @@ pub struct Live {
     /// Tells the reader threads to stop.
     stop: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// Namespace hosts and their programs.
+    namespaces: Option<netns::Namespaces>,
 }
 
 impl Live {
-    /// Opens every bridge of `sc` (sockets, TUN devices) and starts their reader threads.
-    pub fn open(sc: &Scenario, world: &crate::world::World) -> Result<Live, String> {
+    /// Opens every bridge of `sc` (sockets, TUN devices) and creates its namespace hosts, and starts
+    /// their reader threads. Programs in namespace hosts write their output into `out_dir`.
+    pub fn open(sc: &Scenario, world: &crate::world::World, out_dir: &std::path::Path) -> Result<Live, String> {
         let (tx, rx): (SyncSender<Input>, Receiver<Input>) = sync_channel(4096);
         let stop = Arc::new(AtomicBool::new(false));
         let mut ends = Vec::new();
@@ -115,7 +127,10 @@ impl Live {
                 }
             };
             ends.push(End {
-                def: b.clone(),
+                name: b.name.clone(),
+                link: b.link,
+                side: 1,
+                outside_node: b.peer_node,
                 port,
                 node_mac: net.nodes[n].ifaces[ifx].mac,
                 node_ip: node_ip.addr,
@@ -126,6 +141,31 @@ impl Live {
                 announced: None,
             });
         }
+        let namespaces = if sc.netns.is_empty() {
+            None
+        } else {
+            let (ns, taps) = netns::Namespaces::open(sc, ends.len(), out_dir, &tx, &stop)?;
+            for t in taps {
+                let (n, ifx) = net.fab.links[t.link].ends[t.side];
+                let (pn, pifx) = net.fab.links[t.link].ends[1 - t.side];
+                threads.push(t.thread);
+                ends.push(End {
+                    name: t.name,
+                    link: t.link,
+                    side: t.side,
+                    outside_node: t.node,
+                    port: Port::Tap(t.port),
+                    node_mac: net.nodes[pn].ifaces[pifx].mac,
+                    node_ip: net.nodes[pn].ifaces[pifx].addr.addr,
+                    peer_mac: net.nodes[n].ifaces[ifx].mac,
+                    send_errors: 0,
+                    no_peer: 0,
+                    hellos: 0,
+                    announced: None,
+                });
+            }
+            Some(ns)
+        };
         drop(tx);
         let start = std::time::Instant::now();
         // Captures show wall-clock time: the run's start plus simulated time.
@@ -135,23 +175,27 @@ impl Live {
         for c in &mut net.fab.recorders {
             c.set_epoch_offset(epoch);
         }
-        Ok(Live { start, rx, pending: None, ends, stop, threads })
+        Ok(Live { start, rx, pending: None, ends, stop, threads, namespaces })
     }
 
     /// A line per bridge, for the user.
     pub fn describe(&self) -> Vec<String> {
+        let hosts = self.namespaces.iter().flat_map(|n| n.describe().iter().cloned());
         self.ends
             .iter()
+            .filter(|e| !matches!(e.port, Port::Tap(_)))
             .map(|e| match &e.port {
                 Port::Udp(p) => {
                     let remote = match p.remote() {
                         Some(r) if !p.learns => r.to_string(),
                         _ => "learn (the first datagram's source)".to_string(),
                     };
-                    format!("bridge {}: udp {} <-> {remote} ({} at {})", e.def.name, p.local, e.def.name, e.node_ip)
+                    format!("bridge {}: udp {} <-> {remote} ({} at {})", e.name, p.local, e.name, e.node_ip)
                 }
-                Port::Tun(p) => format!("bridge {}: {}", e.def.name, p.describe(e.node_ip)),
+                Port::Tun(p) => format!("bridge {}: {}", e.name, p.describe(e.node_ip)),
+                Port::Tap(_) => String::new(),
             })
+            .chain(hosts)
             .collect()
     }
 
@@ -162,26 +206,35 @@ impl Live {
             let _ = t.join();
         }
         let mut notes = Vec::new();
-        for e in self.ends.drain(..) {
+        if let Some(ns) = &mut self.namespaces {
+            notes.extend(ns.stop_programs());
+        }
+        let ends: Vec<End> = self.ends.drain(..).collect();
+        for e in ends {
             if e.send_errors > 0 {
-                notes.push(format!("bridge {}: {} frames could not be sent out", e.def.name, e.send_errors));
+                notes.push(format!("{}: {} frames could not be sent out", e.name, e.send_errors));
             }
             if e.hellos > 0 {
-                notes.push(format!("bridge {}: {} hellos (empty datagrams) from the peer", e.def.name, e.hellos));
+                notes.push(format!("bridge {}: {} hellos (empty datagrams) from the peer", e.name, e.hellos));
             }
             if e.no_peer > 0 {
-                notes.push(format!("bridge {}: {} frames lost before the peer was known", e.def.name, e.no_peer));
+                notes.push(format!("bridge {}: {} frames lost before the peer was known", e.name, e.no_peer));
             }
             if let Port::Tun(p) = e.port {
                 p.close();
             }
+        }
+        // The TAP devices are closed (dropped with their ends): now stop the programs and remove
+        // the namespaces.
+        if let Some(mut ns) = self.namespaces.take() {
+            notes.extend(ns.close());
         }
         notes
     }
 
     fn take(&mut self, net: &mut Network, input: Input) {
         let Some(end) = self.ends.get_mut(input.bridge) else { return };
-        let (link, peer_node) = (end.def.link, end.def.peer_node);
+        let (link, side, peer_node) = (end.link, end.side, end.outside_node);
         let drop_it = |net: &mut Network, cause: NodeDropCause| {
             net.fab.trace(NetEvent::NodeDrop { node: peer_node, frame: 0, cause });
         };
@@ -193,11 +246,7 @@ impl Live {
                 let peer = p.remote();
                 if p.learns && peer != end.announced {
                     end.announced = peer;
-                    eprintln!(
-                        "netlab: bridge {}: peer is {}",
-                        end.def.name,
-                        peer.map_or("?".into(), |a| a.to_string())
-                    );
+                    eprintln!("netlab: bridge {}: peer is {}", end.name, peer.map_or("?".into(), |a| a.to_string()));
                 }
                 if input.data.is_empty() {
                     end.hellos += 1;
@@ -219,8 +268,27 @@ impl Live {
                 frame.extend_from_slice(data);
                 net.inject(link, 1, &frame);
             }
+            Port::Tap(_) => match udp::check_frame(&input.data) {
+                Ok(()) => {
+                    if let Some(d) = tcp_datagram(&input.data) {
+                        net.observe_outside(peer_node, true, d);
+                    }
+                    net.inject(link, side, &input.data)
+                }
+                Err(cause) => drop_it(net, cause),
+            },
         }
     }
+}
+
+/// The IPv4 datagram of an Ethernet frame if it carries TCP (without Ethernet padding).
+fn tcp_datagram(frame: &[u8]) -> Option<&[u8]> {
+    let ip = frame.get(EthernetRepr::HEADER_LEN..)?;
+    if frame.get(12..14)? != [0x08, 0x00] || *ip.get(9)? != 6 {
+        return None;
+    }
+    let total = usize::from(u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]));
+    ip.get(..total)
 }
 
 impl Drop for Live {
@@ -271,6 +339,11 @@ impl Clock for Live {
 
     fn deliver(&mut self, net: &mut Network) -> usize {
         let mut n = 0;
+        if let Some(ns) = &mut self.namespaces
+            && ns.start_due()
+        {
+            n += 1;
+        }
         if let Some(input) = self.pending.take() {
             self.take(net, input);
             n += 1;
@@ -287,8 +360,8 @@ impl Clock for Live {
         n
     }
 
-    fn output(&mut self, net: &mut Network, link: LinkId, _side: usize, frame: Frame) {
-        let Some(end) = self.ends.iter_mut().find(|e| e.def.link == link) else {
+    fn output(&mut self, net: &mut Network, link: LinkId, side: usize, frame: Frame) {
+        let Some(end) = self.ends.iter_mut().find(|e| e.link == link && e.side == side) else {
             net.fab.recycle(frame);
             return;
         };
@@ -298,6 +371,14 @@ impl Clock for Live {
                 Ok(false) => end.no_peer += 1,
                 Err(_) => end.send_errors += 1,
             },
+            Port::Tap(p) => {
+                if let Some(d) = tcp_datagram(&frame.data) {
+                    net.observe_outside(end.outside_node, false, d);
+                }
+                if p.send(&frame.data).is_err() {
+                    end.send_errors += 1;
+                }
+            }
             Port::Tun(p) => {
                 let Ok((eth, payload)) = EthernetRepr::parse(&frame.data) else {
                     net.fab.recycle(frame);

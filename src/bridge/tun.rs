@@ -78,26 +78,7 @@ impl TunPort {
             }
         }
         let (reader, writer) = dev.split();
-        let t = std::thread::Builder::new()
-            .name(format!("netlab-tun-{bridge}"))
-            .spawn(move || {
-                let mut buf = vec![0u8; 65536];
-                while !stop.load(Ordering::Relaxed) {
-                    match reader.recv_timeout(&mut buf, std::time::Duration::from_millis(200)) {
-                        Ok(n) => {
-                            let input = Input { bridge, data: buf[..n].to_vec(), from_peer: true };
-                            if tx.send(input).is_err() {
-                                break;
-                            }
-                        }
-                        Err(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
-                    }
-                }
-            })
-            .map_err(|e| e.to_string())?;
+        let t = spawn_reader(format!("netlab-tun-{bridge}"), reader, bridge, tx, stop)?;
         let routes = if cfg.configure { cfg.kernel_routes.clone() } else { Vec::new() };
         Ok((TunPort { writer, device: cfg.device.clone(), address: cfg.address, routes }, t))
     }
@@ -123,6 +104,40 @@ impl TunPort {
     pub fn close(self) {
         drop(self.writer);
     }
+}
+
+/// Starts the thread that reads a TUN or TAP device (`reader`) and sends each packet or frame as an
+/// `Input` of end `end`, until `stop` is set or the driver is gone.
+pub(super) fn spawn_reader(
+    name: String,
+    reader: ::tun::Reader,
+    end: usize,
+    tx: SyncSender<Input>,
+    stop: Arc<AtomicBool>,
+) -> Result<std::thread::JoinHandle<()>, String> {
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            while !stop.load(Ordering::Relaxed) {
+                match reader.recv_timeout(&mut buf, std::time::Duration::from_millis(200)) {
+                    Ok(n) => {
+                        if tx.send(Input { bridge: end, data: buf[..n].to_vec(), from_peer: true }).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::TimedOut
+                                | std::io::ErrorKind::WouldBlock
+                                | std::io::ErrorKind::Interrupted
+                        ) => {}
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+                }
+            }
+        })
+        .map_err(|e| e.to_string())
 }
 
 /// Is `data` a packet netlab takes from a TUN device: an IPv4 packet whose header parses (IPv6 and

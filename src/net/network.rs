@@ -110,4 +110,10 @@ impl Network {
         frame.data.extend_from_slice(data);
         self.fab.transmit(link, side, capture, frame);
     }
+
+    /// The passive connection tracker of `node` sees a TCP datagram its real counterpart outside
+    /// the process (a namespace host's kernel) sent (`sent`) or was sent.
+    pub(crate) fn observe_outside(&mut self, node: NodeId, sent: bool, datagram: &[u8]) {
+        self.nodes[node].observe_outside(&mut self.fab, sent, datagram);
+    }
 }

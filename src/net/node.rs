@@ -598,6 +598,17 @@ impl Node {
         self.foreign = Some(stack);
     }
 
+    /// A TCP datagram that this node's real counterpart outside the process (a namespace host's
+    /// kernel) sent (`sent`) or was sent: the passive tracker follows its connections, which then
+    /// appear in the summary like any other.
+    #[cfg(feature = "live")]
+    pub(crate) fn observe_outside(&mut self, fab: &mut Fabric, sent: bool, datagram: &[u8]) {
+        let (now, node) = (fab.now, self.id);
+        let o = self.observer.get_or_insert_with(|| Observer::new(false, false));
+        let mut out = |e| record_observed(fab, node, e, None);
+        if sent { o.sent(now, datagram, &mut out) } else { o.received(now, datagram, &mut out) }
+    }
+
     /// Hands the IP datagram of `frame` (header included) to the stack under test.
     fn deliver_foreign(&mut self, fab: &mut Fabric, rx: &Received, frame: Frame) {
         let datagram = &frame.data[EthernetRepr::HEADER_LEN..rx.end];

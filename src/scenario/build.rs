@@ -45,6 +45,12 @@ impl Scenario {
                 b.mac(br.link, 0, MacAddr([0x02, 0x4e, o[0], o[1], o[2], o[3]]));
             }
         }
+        for h in &self.netns {
+            for i in &h.ifaces {
+                b.external(i.link, i.side);
+                b.mac(i.link, i.side, i.mac);
+            }
+        }
         if let Some(files) = files {
             if opts.captures {
                 for &(link, side) in &self.captures {

@@ -230,9 +230,10 @@ pub(crate) fn validate(
         s.output_contains.is_some(),
         s.states.is_some(),
         s.error_contains.is_some(),
+        s.exit_code.is_some(),
     ];
     if kinds.iter().filter(|x| **x).count() != 1 {
-        let msg = "expected exactly one of `metric` (with equals / at_least / at_most), `finished`, `output_contains` or `states`";
+        let msg = "expected exactly one of `metric` (with equals / at_least / at_most), `finished`, `output_contains`, `exit_code` or `states`";
         return at(span, msg);
     }
     let check = if let Some(m) = &s.metric {
@@ -255,6 +256,12 @@ pub(crate) fn validate(
         Check::Metric { metric: m.get_ref().clone(), min, max }
     } else if comparisons {
         return at(span, "expected `equals`/`at_least`/`at_most` only together with `metric`");
+    } else if let Some(c) = &s.exit_code {
+        if !allowed.contains(&"exit_code") {
+            return at(c.span(), "expected `exit_code` only with an exec `app`");
+        }
+        let v = f64::from(*c.get_ref());
+        Check::Metric { metric: "exit_code".to_string(), min: Some(v), max: Some(v) }
     } else if let Some(f) = s.finished {
         if !matches!(target, Target::App(_)) {
             return at(span, "expected `finished` only with `app`");

@@ -10,6 +10,7 @@ pub mod apps;
 mod build;
 pub mod error;
 pub mod expect;
+pub mod netns;
 mod plain;
 pub(crate) mod schema;
 mod shape;
@@ -68,6 +69,8 @@ pub struct Scenario {
     pub expects: Vec<expect::Expect>,
     /// Live bridges (src/bridge/); a scenario with bridges runs in real time.
     pub bridges: Vec<BridgeDef>,
+    /// Namespace hosts (`stack = "linux"`, scenario/netns.rs); a scenario with any runs in real time.
+    pub netns: Vec<netns::NetnsHost>,
 }
 
 /// A host or router of a scenario.

@@ -76,6 +76,9 @@ pub struct HostSpec {
     pub tcp: Option<Box<TcpSpec>>,
     /// The host's stack: "netlab" (default), "smoltcp", or `{ command = ["program", "arg", ...] }`.
     pub stack: Option<Spanned<StackSpec>>,
+    /// `stack = "linux"` hosts: silence the kernel's own TCP on the host's interfaces (a raw-socket
+    /// lab stack owns TCP there).
+    pub lab_stack: Option<Spanned<bool>>,
 }
 
 /// `stack = "name"` or `stack = { command = [...], step_timeout = "5s" }`.
@@ -319,12 +322,37 @@ pub struct AppSpec {
     pub after_bytes: Option<u64>,
     /// syn-sent-closer: close this long after connecting (while still in SYN-SENT if unanswered).
     pub close_after: Option<Dur>,
+    /// exec: the program, as a list (`["python3", "-c", "..."]`) or a shell command line (`sh -c`).
+    pub command: Option<Spanned<CommandSpec>>,
+    /// exec: its working directory.
+    pub cwd: Option<String>,
+    /// exec: variables added to its environment.
+    pub env: Option<std::collections::BTreeMap<String, String>>,
+    /// exec: text written to its standard input.
+    pub stdin: Option<String>,
+    /// exec: a server that runs until the end of the run (stopped then) and does not hold it open.
+    pub daemon: Option<bool>,
+}
+
+/// `command = "shell line"` or `command = ["program", "arg", ...]`.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum CommandSpec {
+    /// Run by `sh -c`.
+    Shell(String),
+    /// A program and its arguments.
+    Argv(Vec<String>),
 }
 
 impl AppSpec {
     /// The optional fields present in this entry (besides kind, name, host and start).
     pub fn given_fields(&self) -> Vec<&'static str> {
-        let given: [(&str, bool); 26] = [
+        let given: [(&str, bool); 31] = [
+            ("command", self.command.is_some()),
+            ("cwd", self.cwd.is_some()),
+            ("env", self.env.is_some()),
+            ("stdin", self.stdin.is_some()),
+            ("daemon", self.daemon.is_some()),
             ("lines", self.lines.is_some()),
             ("chunk", self.chunk.is_some()),
             ("every", self.every.is_some()),
@@ -389,6 +417,8 @@ pub struct ExpectSpec {
     pub output_contains: Option<String>,
     /// For an app: it failed with an error containing this text.
     pub error_contains: Option<String>,
+    /// For an exec app: the program's exit status (the metric `exit_code` equals this).
+    pub exit_code: Option<Spanned<i32>>,
 }
 
 with_impairments!(

@@ -5,6 +5,7 @@
 mod bulk;
 mod conns;
 mod echo;
+mod exec;
 mod http;
 mod lab;
 mod peer;
@@ -30,6 +31,10 @@ pub trait AppRecipe: std::fmt::Debug + Send + Sync {
     }
     /// Starts the application `def` (whose recipe this is) in `world`; `seed` is the run's seed.
     fn spawn(&self, world: &mut World, def: &AppDef, seed: u64);
+    /// A program in a namespace host (`exec`): what to run and the slot the live runner serves.
+    fn exec(&self) -> Option<(&crate::app::exec::ExecRequest, &crate::app::exec::ExecSlot)> {
+        None
+    }
 }
 
 /// Checks an `[[apps]]` entry's fields and makes its recipe.
@@ -66,6 +71,7 @@ pub(crate) const KINDS: &[AppKind] = &[
     lab::CLOSING,
     lab::BYTE_ECHO,
     lab::SYN_SENT_CLOSER,
+    exec::EXEC,
 ];
 
 /// The kind called `name`.

@@ -90,6 +90,7 @@ macro_rules! apply_impairments {
 mod bridges;
 mod captures;
 mod faults;
+pub(crate) mod netns;
 mod topology;
 
 /// Names defined so far.
@@ -191,6 +192,10 @@ pub(super) fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Res
         keep(Err(e));
         Vec::new()
     });
+    let netns = netns::validate(&raw.hosts, &k, &bridges).unwrap_or_else(|e| {
+        keep(Err(e));
+        Vec::new()
+    });
     keep(topology::check_static_routes(&raw, &k));
     let (faults, rules) = faults::validate(&raw.faults, &k).unwrap_or_else(|e| {
         keep(Err(e));
@@ -214,6 +219,10 @@ pub(super) fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Res
                 );
             }
         }
+    }
+    // Pairs each entry with its definition, so only when every application was valid.
+    if failed_apps.is_empty() {
+        keep(netns::check_apps(&raw.apps, &apps, &netns));
     }
     let name = sim.name.clone().unwrap_or_else(|| default_name.to_string());
     if name.is_empty() || name.starts_with('.') || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
@@ -261,5 +270,6 @@ pub(super) fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Res
         apps,
         expects,
         bridges,
+        netns,
     })
 }

@@ -86,6 +86,9 @@ fn convert_routes(routes: &Option<Vec<RouteSpec>>) -> Option<Vec<(Cidr, Ipv4Addr
 /// A host's `stack`: a name this build knows, or a command with at least a program.
 fn stack_choice(spec: &Spanned<StackSpec>) -> Result<StackChoice, SpanError> {
     match spec.get_ref() {
+        // A namespace host (validate/netns.rs): its node's own stack never runs, every frame of
+        // its interfaces goes to the kernel in the namespace.
+        StackSpec::Name(name) if name == "linux" => Ok(StackChoice::Netlab),
         StackSpec::Name(name) => StackChoice::named(name).or_else(|e| at(spec.span(), e)),
         StackSpec::Command { command, .. } if command.first().is_none_or(|p| p.is_empty()) => {
             at(spec.span(), "expected `command` to name a program: [\"path/to/adapter\", \"arg\", ...]")
