@@ -96,6 +96,7 @@ pub fn timers(events: &[TraceLine], mine: &[usize]) -> Timers {
     let mut open: BTreeMap<String, usize> = BTreeMap::new();
     let mut space = SendSpace::default();
     for &i in mine {
+        expire_silently(events, &mut out, &mut open, events[i].t);
         let Some(kind) = events[i].kind.as_ref() else { continue };
         match kind {
             TcpKind::TimerSet { timer, deadline } => {
@@ -141,14 +142,24 @@ pub fn timers(events: &[TraceLine], mine: &[usize]) -> Timers {
             _ => {}
         }
     }
-    // A deadline that passed without the timer firing: it was cancelled by then.
-    for s in out.spans.iter_mut().filter(|s| s.end.is_none()) {
-        let after = events.partition_point(|e| e.t <= s.deadline);
-        if after < events.len() {
-            s.end = Some((after, TimerEnd::Cancelled));
-        }
-    }
+    expire_silently(events, &mut out, &mut open, u64::MAX);
     out
+}
+
+/// Ends the armed timers whose deadline is before `t` and which did not fire: they were cancelled
+/// by then. They end at the first event of the run after the deadline.
+fn expire_silently(events: &[TraceLine], out: &mut Timers, open: &mut BTreeMap<String, usize>, t: u64) {
+    open.retain(|_, &mut s| {
+        let span = &mut out.spans[s];
+        if span.deadline >= t {
+            return true;
+        }
+        let after = events.partition_point(|e| e.t <= span.deadline);
+        if after < events.len() {
+            span.end = Some((after, TimerEnd::Cancelled));
+        }
+        false
+    });
 }
 
 /// How a timer is shown: "RTO", "TIME-WAIT", ...
@@ -161,5 +172,82 @@ pub fn timer_label(timer: &str) -> String {
         "fin_wait2" | "fin_wait_2" => "FIN-WAIT-2".into(),
         "keepalive" => "keepalive".into(),
         other => other.replace('_', " "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlab::trace::read::parse_trace;
+
+    /// A trace of one connection from (time, kind JSON) pairs.
+    fn trace(kinds: &[(u64, &str)]) -> Vec<TraceLine> {
+        let text: Vec<String> = kinds
+            .iter()
+            .map(|(t, k)| {
+                format!(r#"{{"t":{t},"ev":"tcp","node":0,"socket":1,"local":"10.0.0.1:1","remote":"10.0.0.2:2","kind":{k}}}"#)
+            })
+            .collect();
+        parse_trace(&text.join("\n")).unwrap()
+    }
+
+    fn all(events: &[TraceLine]) -> Timers {
+        timers(events, &(0..events.len()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn an_ack_of_everything_sent_stops_the_retransmission_timer() {
+        let ev = trace(&[
+            (0, r#"{"event":"segment_sent","seq":100,"ack":0,"flags":"SYN","window":1,"len":0}"#),
+            (0, r#"{"event":"timer_set","timer":"retransmit","deadline":1000}"#),
+            (5, r#"{"event":"segment_received","seq":7,"ack":101,"flags":"SYN|ACK","window":1,"len":0}"#),
+            (6, r#"{"event":"segment_sent","seq":101,"ack":8,"flags":"ACK","window":1,"len":10}"#),
+            (6, r#"{"event":"timer_set","timer":"retransmit","deadline":2000}"#),
+            (7, r#"{"event":"segment_received","seq":8,"ack":105,"flags":"ACK","window":1,"len":0}"#),
+        ]);
+        let t = all(&ev);
+        assert_eq!(t.spans[0].end, Some((2, TimerEnd::Cancelled)));
+        // An ACK of part of the data leaves the timer running.
+        assert_eq!(t.spans[1].end, None);
+        assert!(t.spans[1].pending_at(6) && !t.spans[1].pending_at(4));
+    }
+
+    #[test]
+    fn fired_rearmed_closed_and_past_deadlines() {
+        let ev = trace(&[
+            (0, r#"{"event":"timer_set","timer":"delayed_ack","deadline":40}"#),
+            (0, r#"{"event":"timer_set","timer":"keepalive","deadline":500}"#),
+            (40, r#"{"event":"timer_fired","timer":"delayed_ack"}"#),
+            (50, r#"{"event":"timer_set","timer":"keepalive","deadline":600}"#),
+            (60, r#"{"event":"timer_set","timer":"persist","deadline":70}"#),
+            (90, r#"{"event":"something_from_a_newer_netlab","x":1}"#),
+            (95, r#"{"event":"timer_set","timer":"time_wait","deadline":1000}"#),
+            (99, r#"{"event":"state_change","from":"TimeWait","to":"Closed"}"#),
+        ]);
+        let t = all(&ev);
+        let ends: Vec<_> = t.spans.iter().map(|s| (s.timer.as_str(), s.end)).collect();
+        assert_eq!(
+            ends,
+            [
+                ("delayed_ack", Some((2, TimerEnd::Fired))),
+                ("keepalive", Some((3, TimerEnd::Rearmed))),
+                ("keepalive", Some((7, TimerEnd::Closed))),
+                // Its deadline passed and it never fired: cancelled by then.
+                ("persist", Some((5, TimerEnd::Cancelled))),
+                ("time_wait", Some((7, TimerEnd::Closed))),
+            ]
+        );
+    }
+
+    #[test]
+    fn backoff_counts_until_an_ack_advances() {
+        let ev = trace(&[
+            (0, r#"{"event":"segment_sent","seq":0,"ack":0,"flags":"SYN","window":1,"len":0}"#),
+            (1, r#"{"event":"rto_backoff","rto":2,"retries":1}"#),
+            (3, r#"{"event":"rto_backoff","rto":4,"retries":2}"#),
+            (5, r#"{"event":"segment_received","seq":0,"ack":0,"flags":"ACK","window":1,"len":0}"#),
+            (6, r#"{"event":"segment_received","seq":0,"ack":1,"flags":"SYN|ACK","window":1,"len":0}"#),
+        ]);
+        assert_eq!(all(&ev).backoff, [(1, 1), (2, 2), (4, 0)]);
     }
 }

@@ -8,7 +8,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Chart, Clear, Dataset, GraphType, LegendPosition, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{
+    Axis, Block, Chart, Clear, Dataset, GraphType, LegendPosition, Paragraph, Row, Table, TableState, Wrap,
+};
 
 pub fn draw(f: &mut Frame, app: &App) {
     let [status, body, footer] =
@@ -17,7 +19,10 @@ pub fn draw(f: &mut Frame, app: &App) {
     draw_footer(f, app, footer);
     let big = body.width >= 120 && body.height >= 34;
     if big {
-        let [left, right] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
+        // The left column is as wide as the connections table wants, between 45% and 55%.
+        let want = conn_columns(app, u16::MAX).iter().take(6).map(|c| c.width + 1).sum::<u16>() + 1;
+        let left_w = want.clamp(body.width * 45 / 100, body.width * 55 / 100);
+        let [left, right] = Layout::horizontal([Constraint::Length(left_w), Constraint::Min(0)]).areas(body);
         let links_h = (app.tl.topo.links.len() as u16 * 2 + 3).min(left.height / 2);
         let [links, conns, timers] =
             Layout::vertical([Constraint::Length(links_h), Constraint::Min(5), Constraint::Length(8)]).areas(left);
@@ -133,11 +138,14 @@ fn draw_links(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(t, area);
 }
 
+/// How a row of the connections table fills one cell.
+type Cell<'a> = Box<dyn Fn(&ConnView, &ConnAt) -> String + 'a>;
+
 /// One column of the connections table: its header, width and how a row fills it.
 struct Col<'a> {
     header: &'static str,
     width: u16,
-    cell: Box<dyn Fn(&ConnView, &ConnAt) -> String + 'a>,
+    cell: Cell<'a>,
 }
 
 /// The columns of the connections table that fit in `width`. The host and the 4-tuple always
@@ -204,7 +212,9 @@ fn draw_conns(f: &mut Frame, app: &App, area: Rect) {
                 .style(Style::new().add_modifier(Modifier::BOLD)),
         )
         .block(Block::bordered().title(" connections (↑↓ select) "));
-    f.render_widget(t, area);
+    // The selected row stays in view when not all rows fit.
+    let mut state = TableState::default().with_selected(Some(app.selected));
+    f.render_stateful_widget(t, area, &mut state);
 }
 
 fn draw_timeline(f: &mut Frame, app: &App, area: Rect) {
