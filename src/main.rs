@@ -167,16 +167,26 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         command: Vec<String>,
     },
-    /// Draw a connection's time-sequence and cwnd/ssthresh graphs (SVG) from a run.
+    /// Draw a run's graphs: a connection's time-sequence (with the receive window), cwnd/ssthresh
+    /// and SRTT/RTO graphs; every connection's cwnd and throughput on one chart each.
     Plot {
         /// A run directory (with trace.jsonl and summary.json) or a trace.jsonl.
         run: PathBuf,
         /// The connection: HOST:PORT (host name and local port), IP:PORT or HOST (default: the first).
         #[arg(long)]
         conn: Option<String>,
-        /// Where to write the SVG files (default: the run's directory).
+        /// Where to write the files (default: the run's directory).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Only from this simulated time on, e.g. 1.5s.
+        #[arg(long, value_parser = netlab::sim::time::parse_duration)]
+        from: Option<netlab::sim::Duration>,
+        /// Only up to this simulated time, e.g. 3s.
+        #[arg(long, value_parser = netlab::sim::time::parse_duration)]
+        to: Option<netlab::sim::Duration>,
+        /// File format: svg, png or both.
+        #[arg(long, default_value = "svg", value_parser = ["svg", "png", "both"])]
+        format: String,
     },
 }
 
@@ -224,9 +234,19 @@ fn main() -> ExitCode {
                 tolerance_ms: tolerance,
             }))
         }
-        Command::Plot { run, conn, out } => plot(run, conn, out),
         Command::Hosts => hosts(),
         Command::Exec { host, scenario, command } => exec(&host, scenario.as_deref(), &command),
+        Command::Plot { run, conn, out, from, to, format } => plot(
+            run,
+            netlab::report::plot::PlotOptions {
+                conn,
+                out,
+                from: from.map(|d| d.as_nanos()),
+                to: to.map(|d| d.as_nanos()),
+                png: format != "svg",
+                no_svg: format == "png",
+            },
+        ),
         Command::Run { scenario, seed, out, until, json, no_capture, no_trace, stack } => {
             let opts = BuildOptions {
                 seed,
@@ -483,9 +503,9 @@ fn tui(args: Vec<std::ffi::OsString>) -> ExitCode {
     }
 }
 
-/// `netlab plot`: writes the time-sequence and cwnd graphs of one connection as SVG files.
-fn plot(run: PathBuf, conn: Option<String>, out: Option<PathBuf>) -> ExitCode {
-    match netlab::report::plot::plot_run(&run, conn.as_deref(), out.as_deref()) {
+/// `netlab plot`: writes a run's graphs as SVG and/or PNG files.
+fn plot(run: PathBuf, opts: netlab::report::plot::PlotOptions) -> ExitCode {
+    match netlab::report::plot::plot_run_with(&run, &opts) {
         Ok(files) => {
             for f in files {
                 println!("wrote {}", f.display());

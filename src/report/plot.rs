@@ -1,6 +1,12 @@
-//! Drawing a connection's graphs as SVG from a finished run: the time-sequence graph (Stevens: the
-//! sequence numbers of the segments sent over time, the retransmissions marked, the ACKs received)
-//! and the cwnd/ssthresh graph. Used by `netlab plot`.
+//! Drawing a run's graphs as SVG (and PNG) from a finished run: per connection, the time-sequence
+//! graph (Stevens: the sequence numbers of the segments sent over time, the retransmissions marked,
+//! the ACKs received and the receive window they advertised), the cwnd/ssthresh graph and the
+//! SRTT/RTO graph; across connections, cwnd and throughput on one chart each (`all.rs`). Used by
+//! `netlab plot`.
+
+mod all;
+#[cfg(feature = "png")]
+mod png;
 
 use crate::trace::read::*;
 use std::fmt::Write as _;
@@ -216,18 +222,86 @@ pub struct Plots {
     pub time_sequence: String,
     /// The cwnd/ssthresh graph, as an SVG document.
     pub cwnd: String,
+    /// The SRTT/RTO graph, as an SVG document.
+    pub rtt: String,
+}
+
+/// What `netlab plot` draws and where.
+#[derive(Debug, Clone, Default)]
+pub struct PlotOptions {
+    /// The connection (see `ConnId::matches`); default: the first.
+    pub conn: Option<String>,
+    /// Where to write the files; default: the run's directory.
+    pub out: Option<PathBuf>,
+    /// Only what happened at or after this time (ns).
+    pub from: Option<u64>,
+    /// Only what happened at or before this time (ns).
+    pub to: Option<u64>,
+    /// Also write each graph as PNG.
+    pub png: bool,
+    /// Write no SVG (with `png`: PNG only).
+    pub no_svg: bool,
+}
+
+/// The time window of `--from/--to`, in ns.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    from: u64,
+    to: u64,
+}
+
+impl Window {
+    fn of(opts: &PlotOptions) -> Window {
+        Window { from: opts.from.unwrap_or(0), to: opts.to.unwrap_or(u64::MAX) }
+    }
+    fn contains(&self, t: u64) -> bool {
+        (self.from..=self.to).contains(&t)
+    }
+}
+
+/// The window scale (RFC 7323 2.3) the peer applies to the windows it sends: its `ws` option, if
+/// both SYNs carried one; windows in SYN segments are never scaled.
+fn peer_window_shift(ours: &str, theirs: &str) -> u32 {
+    let ws = |opts: &str| opts.split_whitespace().find_map(|o| o.strip_prefix("ws=")?.parse::<u32>().ok());
+    match (ws(ours), ws(theirs)) {
+        (Some(_), Some(shift)) => shift.min(14),
+        _ => 0,
+    }
 }
 
 /// Builds the time-sequence and cwnd/ssthresh graphs of `conn`.
 pub fn plot_connection(events: &[TraceLine], conn: &ConnId) -> Plots {
+    plot_connection_in(events, conn, Window { from: 0, to: u64::MAX })
+}
+
+fn plot_connection_in(events: &[TraceLine], conn: &ConnId, w: Window) -> Plots {
     let mine = events.iter().filter(|e| e.ev == "tcp" && e.node == Some(conn.node) && e.socket == Some(conn.socket));
     let mut isn: Option<u32> = None;
     let (mut sent, mut retx, mut acks, mut cwnd, mut ssth) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut rwnd, mut srtt, mut rto) = (vec![], vec![], vec![]);
+    let (mut our_syn, mut their_syn): (Option<String>, Option<String>) = (None, None);
     let mut pending_retx = false;
     for e in mine {
         let t = e.t as f64 / 1e9;
+        if !w.contains(e.t) {
+            // Outside the window: only what later points depend on.
+            match e.kind.as_ref() {
+                Some(TcpKind::SegmentSent(s)) if s.flags.contains("SYN") => {
+                    isn.get_or_insert(s.seq);
+                    our_syn.get_or_insert_with(|| s.options.clone());
+                }
+                Some(TcpKind::SegmentReceived(s)) if s.flags.contains("SYN") => {
+                    their_syn.get_or_insert_with(|| s.options.clone());
+                }
+                _ => {}
+            }
+            continue;
+        }
         match e.kind.as_ref() {
             Some(TcpKind::SegmentSent(s)) => {
+                if s.flags.contains("SYN") {
+                    our_syn.get_or_insert_with(|| s.options.clone());
+                }
                 let base = *isn.get_or_insert(s.seq);
                 let rel = f64::from(s.seq.wrapping_sub(base));
                 let extent = s.len + usize::from(s.flags.contains("SYN")) + usize::from(s.flags.contains("FIN"));
@@ -238,11 +312,27 @@ pub fn plot_connection(events: &[TraceLine], conn: &ConnId) -> Plots {
                 pending_retx = false;
             }
             Some(TcpKind::Retransmit { .. }) => pending_retx = true,
-            Some(TcpKind::SegmentReceived(s)) if s.flags.contains("ACK") => {
-                if let Some(base) = isn {
-                    acks.push((t, f64::from(s.ack.wrapping_sub(base)), 0.0));
+            Some(TcpKind::SegmentReceived(s)) => {
+                if s.flags.contains("SYN") {
+                    their_syn.get_or_insert_with(|| s.options.clone());
+                }
+                if let Some(base) = isn.filter(|_| s.flags.contains("ACK")) {
+                    let ack = f64::from(s.ack.wrapping_sub(base));
+                    acks.push((t, ack, 0.0));
+                    // The right edge of the window the peer offered: ACK + its (scaled) window.
+                    let shift = if s.flags.contains("SYN") {
+                        0
+                    } else {
+                        peer_window_shift(our_syn.as_deref().unwrap_or(""), their_syn.as_deref().unwrap_or(""))
+                    };
+                    rwnd.push((t, ack + f64::from(u32::from(s.window) << shift), 0.0));
                 }
             }
+            Some(TcpKind::Rtt { srtt: sr, rto: r, .. }) => {
+                srtt.push((t, *sr as f64 / 1e6, 0.0));
+                rto.push((t, *r as f64 / 1e6, 0.0));
+            }
+            Some(TcpKind::RtoBackoff { rto: r, .. }) => rto.push((t, *r as f64 / 1e6, 0.0)),
             Some(TcpKind::Congestion { cwnd: c, ssthresh, .. }) => {
                 cwnd.push((t, f64::from(*c), 0.0));
                 // u32::MAX is "no threshold yet": leave it out rather than dwarf the window.
@@ -255,6 +345,12 @@ pub fn plot_connection(events: &[TraceLine], conn: &ConnId) -> Plots {
     }
     let title = format!("{} ({} -> {})", conn.host, conn.local, conn.remote);
     let mut tseq = vec![
+        Series {
+            name: "receive window (ACK + window)".into(),
+            color: "#9467bd",
+            style: Style::Line { step: true },
+            points: rwnd,
+        },
         Series { name: "ACK received".into(), color: "#2a9d3a", style: Style::Line { step: true }, points: acks },
         Series { name: "segment sent".into(), color: "#1f5fbf", style: Style::Bars, points: sent },
     ];
@@ -273,34 +369,118 @@ pub fn plot_connection(events: &[TraceLine], conn: &ConnId) -> Plots {
         Series { name: "ssthresh".into(), color: "#ff7f0e", style: Style::Line { step: true }, points: ssth },
     ];
     let cwnd = svg_chart(&format!("Congestion window: {title}"), "time (s)", "bytes", &cw);
-    Plots { conn: conn.clone(), time_sequence, cwnd }
+    let rt = [
+        Series { name: "SRTT".into(), color: "#1f5fbf", style: Style::Line { step: true }, points: srtt },
+        Series { name: "RTO".into(), color: "#d62728", style: Style::Line { step: true }, points: rto },
+    ];
+    let rtt = svg_chart(&format!("SRTT and RTO: {title}"), "time (s)", "milliseconds", &rt);
+    Plots { conn: conn.clone(), time_sequence, cwnd, rtt }
 }
 
 /// `netlab plot`: reads the run at `path`, draws the graphs of the connection `conn` (default: the
 /// first) and writes them to `out` (default: the run's directory). Returns the files written.
 pub fn plot_run(path: &Path, conn: Option<&str>, out: Option<&Path>) -> Result<Vec<PathBuf>, String> {
+    plot_run_with(
+        path,
+        &PlotOptions { conn: conn.map(str::to_string), out: out.map(Path::to_path_buf), ..Default::default() },
+    )
+}
+
+/// Reads a run's trace, or says why there is none and what to do.
+fn read_run(path: &Path) -> Result<(PathBuf, Vec<TraceLine>, Topology), String> {
+    if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+        return Err(format!(
+            "{}: plot draws a finished run, not a scenario; run it first (netlab run {}), then plot its \
+             output directory (captures/<name>/)",
+            path.display(),
+            path.display()
+        ));
+    }
+    if !path.exists() {
+        return Err(format!(
+            "{}: no such run directory or trace file; expected a run directory written by `netlab run` \
+             (e.g. captures/<name>/) or its trace.jsonl",
+            path.display()
+        ));
+    }
     let (trace, summary) = run_files(path);
+    if !trace.exists() {
+        return Err(if summary.exists() {
+            format!(
+                "{}: this run has no trace (it ran with --no-trace or the scenario says trace = false); \
+                 the graphs are drawn from trace.jsonl: run the scenario again with its trace on",
+                path.display()
+            )
+        } else {
+            format!(
+                "{}: no trace.jsonl here; expected a run directory written by `netlab run` (e.g. \
+                 captures/<name>/) or its trace.jsonl",
+                path.display()
+            )
+        });
+    }
     let events = read_trace(&trace)?;
     let topo = Topology::read(&summary)?;
+    Ok((trace, events, topo))
+}
+
+/// `netlab plot` with every option: the chosen connection's time-sequence, cwnd and SRTT/RTO
+/// graphs, and every connection's cwnd and throughput on one chart each, in the time window asked,
+/// as SVG and/or PNG. Returns the files written.
+pub fn plot_run_with(path: &Path, opts: &PlotOptions) -> Result<Vec<PathBuf>, String> {
+    if let (Some(f), Some(t)) = (opts.from, opts.to)
+        && f >= t
+    {
+        return Err("--from must be before --to".into());
+    }
+    let (trace, events, topo) = read_run(path)?;
     let conns = connections(&events, &topo);
-    let chosen = match conn {
+    let chosen = match opts.conn.as_deref() {
         Some(spec) => conns.iter().find(|c| c.matches(spec)).ok_or_else(|| {
             let names: Vec<String> = conns.iter().map(|c| format!("{}:{}", c.host, port_of(&c.local))).collect();
             format!("no connection matches \"{spec}\"; the run has: {}", names.join(", "))
         })?,
         None => conns.first().ok_or_else(|| format!("{}: no TCP connection in this trace", trace.display()))?,
     };
-    let plots = plot_connection(&events, chosen);
-    let dir = out.map(Path::to_path_buf).unwrap_or_else(|| trace.parent().unwrap_or(Path::new(".")).to_path_buf());
+    let w = Window::of(opts);
+    let plots = plot_connection_in(&events, chosen, w);
+    let (all_cwnd, all_tput) = all::plot_all(&events, &conns, w);
+    let dir = opts.out.clone().unwrap_or_else(|| trace.parent().unwrap_or(Path::new(".")).to_path_buf());
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let stem = format!("{}-{}", chosen.host, port_of(&chosen.local));
+    let graphs = [
+        (format!("{stem}-tseq"), &plots.time_sequence),
+        (format!("{stem}-cwnd"), &plots.cwnd),
+        (format!("{stem}-rtt"), &plots.rtt),
+        ("all-cwnd".to_string(), &all_cwnd),
+        ("all-throughput".to_string(), &all_tput),
+    ];
     let mut written = Vec::new();
-    for (name, body) in [("tseq", &plots.time_sequence), ("cwnd", &plots.cwnd)] {
-        let p = dir.join(format!("{stem}-{name}.svg"));
-        std::fs::write(&p, body).map_err(|e| format!("{}: {e}", p.display()))?;
-        written.push(p);
+    for (name, svg) in graphs {
+        if !opts.no_svg {
+            let p = dir.join(format!("{name}.svg"));
+            std::fs::write(&p, svg).map_err(|e| format!("{}: {e}", p.display()))?;
+            written.push(p);
+        }
+        if opts.png {
+            let p = dir.join(format!("{name}.png"));
+            std::fs::write(&p, svg_to_png(svg)?).map_err(|e| format!("{}: {e}", p.display()))?;
+            written.push(p);
+        }
     }
     Ok(written)
+}
+
+/// An SVG document rasterised as PNG.
+#[cfg(feature = "png")]
+pub fn svg_to_png(svg: &str) -> Result<Vec<u8>, String> {
+    png::render(svg)
+}
+
+/// Without the `png` feature there is no rasteriser.
+#[cfg(not(feature = "png"))]
+pub fn svg_to_png(_svg: &str) -> Result<Vec<u8>, String> {
+    Err("PNG output needs netlab built with the `png` feature (on by default)".into())
 }
 
 fn port_of(addr: &str) -> &str {

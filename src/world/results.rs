@@ -65,6 +65,9 @@ pub struct NodeReport {
     /// (docs/stack-protocol.md): the figure that says what the process boundary costs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_steps: Option<u64>,
+    /// The congestion control of the node's own TCP stack (absent for a stack under test).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub congestion: Option<crate::tcp::CongestionAlgorithm>,
 }
 
 impl World {
@@ -97,6 +100,7 @@ impl World {
                 router: n.forwarding,
                 stats: st.clone(),
                 stack_steps: n.stack_steps(),
+                congestion: n.tcp.as_ref().map(|s| s.defaults().congestion),
             })
             .collect()
     }

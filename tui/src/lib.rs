@@ -6,6 +6,7 @@
 //! up to that point). The state here (`App`) knows nothing about terminals: key handling and drawing
 //! are tested against ratatui's `TestBackend`; `main.rs` only connects it to a real terminal.
 
+pub mod timers;
 pub mod ui;
 
 use netlab::trace::read::{ConnId, TcpKind, Topology, TraceLine};
@@ -44,6 +45,12 @@ pub struct ConnView {
     pub retx: Vec<usize>,
     /// Every event index of this connection (for the event log filter "this connection").
     pub events: Vec<usize>,
+    /// Its timers and RTO backoff count over time.
+    pub timers: timers::Timers,
+    /// This end's initial sequence number (its SYN), for relative sequence numbers.
+    pub isn_local: Option<u32>,
+    /// The peer's initial sequence number (its SYN).
+    pub isn_remote: Option<u32>,
 }
 
 /// A whole run, ready to view.
@@ -54,6 +61,8 @@ pub struct Timeline {
     pub conns: Vec<ConnView>,
     /// What links did to each frame: frame id -> (event index, "DROP" / "DUP" / "CORR" / "REORD").
     pub frame_marks: std::collections::BTreeMap<u64, Vec<(usize, &'static str)>>,
+    /// Each node's congestion control, by node index (from `summary.json`; empty without it).
+    pub congestion: Vec<Option<String>>,
 }
 
 /// How many of the items (sorted by event index) happened before the cursor `n`.
@@ -74,6 +83,9 @@ impl Timeline {
                 segs: Vec::new(),
                 retx: Vec::new(),
                 events: Vec::new(),
+                timers: Default::default(),
+                isn_local: None,
+                isn_remote: None,
             })
             .collect();
         // (node, socket) -> position in `conns`, as a sorted vector for binary search.
@@ -104,6 +116,10 @@ impl Timeline {
                 TcpKind::Retransmit { .. } => pending_retx[ci] = true,
                 TcpKind::SegmentSent(s) | TcpKind::SegmentReceived(s) => {
                     let sent = matches!(kind, TcpKind::SegmentSent(_));
+                    if s.flags.contains("SYN") {
+                        let isn = if sent { &mut c.isn_local } else { &mut c.isn_remote };
+                        isn.get_or_insert(s.seq);
+                    }
                     let retransmit = sent && std::mem::take(&mut pending_retx[ci]);
                     if retransmit {
                         c.retx.push(i);
@@ -124,6 +140,9 @@ impl Timeline {
                 _ => {}
             }
         }
+        for c in &mut conns {
+            c.timers = timers::timers(&events, &c.events);
+        }
         let mut frame_marks: std::collections::BTreeMap<u64, Vec<(usize, &'static str)>> = Default::default();
         for (i, e) in events.iter().enumerate() {
             let mark = match e.ev.as_str() {
@@ -137,7 +156,20 @@ impl Timeline {
                 frame_marks.entry(f).or_default().push((i, mark));
             }
         }
-        Timeline { events, topo, conns, frame_marks }
+        Timeline { events, topo, conns, frame_marks, congestion: Vec::new() }
+    }
+
+    /// Adds what only `summary.json` says: each node's congestion control.
+    pub fn with_summary(mut self, summary: &serde_json::Value) -> Timeline {
+        let nodes = summary.get("nodes").and_then(|n| n.as_array()).cloned().unwrap_or_default();
+        self.congestion =
+            nodes.iter().map(|n| n.get("congestion").and_then(|c| c.as_str()).map(str::to_string)).collect();
+        self
+    }
+
+    /// The congestion control of the node `node` ("newreno", "cubic"), if the summary says.
+    pub fn congestion_of(&self, node: usize) -> Option<&str> {
+        self.congestion.get(node).and_then(|c| c.as_deref())
     }
 
     /// What links had done to the frame of `seg` before the cursor `n` ("RETX" for a retransmission).
@@ -162,8 +194,14 @@ impl Timeline {
             ));
         }
         let events = netlab::trace::read::read_trace(&trace)?;
-        let topo = Topology::read(&summary)?;
-        Ok(Timeline::new(events, topo))
+        let summary = match std::fs::read_to_string(&summary) {
+            Ok(text) => {
+                serde_json::from_str(&text).map_err(|e| format!("{}: not a netlab summary: {e}", summary.display()))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Value::Null,
+            Err(e) => return Err(format!("{}: {e}", summary.display())),
+        };
+        Ok(Timeline::new(events, Topology::from_summary(&summary)).with_summary(&summary))
     }
 
     /// Runs a scenario in-process (output in `captures/<name>/`, as `netlab run` does) and loads it.
@@ -181,7 +219,7 @@ impl Timeline {
         let summary = serde_json::to_value(&finished.report).map_err(|e| e.to_string())?;
         let _ = std::fs::write(dir.join("summary.json"), serde_json::to_vec_pretty(&summary).unwrap_or_default());
         let events = netlab::trace::read::read_trace(&dir.join("trace.jsonl"))?;
-        Ok(Timeline::new(events, Topology::from_summary(&summary)))
+        Ok(Timeline::new(events, Topology::from_summary(&summary)).with_summary(&summary))
     }
 
     /// Loads whatever `path` is: a scenario (`.toml`), a run directory or a trace file.
@@ -255,6 +293,8 @@ pub struct App {
     pub view: View,
     pub message: String,
     pub quit: bool,
+    /// Sequence numbers as on the wire rather than relative to each side's ISN (key `a`).
+    pub absolute_seq: bool,
 }
 
 /// Keys, independent of the terminal library (main.rs translates).
@@ -289,6 +329,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("Home / End", "start / end of the run"),
     ("↑ ↓, Tab", "select a connection"),
     ("/", "filter the event log: type text, Enter (empty clears)"),
+    ("a", "absolute <-> relative sequence numbers (relative: from each side's ISN)"),
     ("v", "small terminal: overview <-> charts and event log"),
     ("?", "this help (any key closes it)"),
     ("q, Ctrl-C", "quit"),
@@ -309,6 +350,7 @@ impl App {
             view: View::Overview,
             message: String::new(),
             quit: false,
+            absolute_seq: false,
         }
     }
 
@@ -416,6 +458,13 @@ impl App {
                 let idx = self.conn().map(|c| c.retx.clone()).unwrap_or_default();
                 self.jump(&idx, key == Key::Char('r'), "retransmission");
             }
+            Key::Char('a') => {
+                self.absolute_seq = !self.absolute_seq;
+                self.message = format!(
+                    "sequence numbers: {}",
+                    if self.absolute_seq { "absolute" } else { "relative (from each side's ISN)" }
+                );
+            }
             Key::Char('g') => self.input = Input::Goto(String::new()),
             Key::Char('/') => self.input = Input::Filter(String::new()),
             Key::Char('v') => {
@@ -490,6 +539,36 @@ impl App {
         }
     }
 
+    /// The timers of `c` armed at the cursor, soonest first.
+    pub fn pending_timers<'a>(&self, c: &'a ConnView) -> Vec<&'a timers::TimerSpan> {
+        let mut out: Vec<_> = c.timers.spans.iter().filter(|s| s.pending_at(self.cursor)).collect();
+        out.sort_by_key(|s| (s.deadline, s.set_idx));
+        out
+    }
+
+    /// Consecutive RTO expirations of `c` at the cursor (RFC 6298 5.5).
+    pub fn backoff_at(&self, c: &ConnView) -> u32 {
+        let n = count_before(&c.timers.backoff, self.cursor, |b| b.0);
+        n.checked_sub(1).map_or(0, |i| c.timers.backoff[i].1)
+    }
+
+    /// A segment's (seq, ack) as shown: relative to the sender's and the receiver's ISN (as
+    /// Wireshark does) unless absolute numbers were asked for or the ISN is not known. The
+    /// acknowledgment field of a segment without ACK means nothing and is shown as it is.
+    pub fn seq_ack(&self, c: &ConnView, sent: bool, flags: &str, seq: u32, ack: u32) -> (u32, u32) {
+        if self.absolute_seq {
+            return (seq, ack);
+        }
+        let (own, peer) = if sent { (c.isn_local, c.isn_remote) } else { (c.isn_remote, c.isn_local) };
+        let peer = peer.filter(|_| flags.contains("ACK"));
+        (own.map_or(seq, |i| seq.wrapping_sub(i)), peer.map_or(ack, |i| ack.wrapping_sub(i)))
+    }
+
+    /// The connection of a TCP event, if it belongs to one.
+    fn conn_of(&self, e: &TraceLine) -> Option<&ConnView> {
+        self.tl.conns.iter().find(|c| Some(c.id.node) == e.node && Some(c.id.socket) == e.socket)
+    }
+
     /// One line describing event `i`, for the event log.
     pub fn describe(&self, i: usize) -> String {
         let e = &self.tl.events[i];
@@ -502,19 +581,20 @@ impl App {
             "tcp" => {
                 let k = match e.kind.as_ref() {
                     Some(TcpKind::StateChange { from, to }) => format!("{from} -> {to}"),
-                    Some(TcpKind::SegmentSent(s)) => {
-                        format!("sent {} seq={} ack={} win={} len={}", s.flags, s.seq, s.ack, s.window, s.len)
-                    }
-                    Some(TcpKind::SegmentReceived(s)) => {
-                        format!("recv {} seq={} ack={} win={} len={}", s.flags, s.seq, s.ack, s.window, s.len)
+                    Some(TcpKind::SegmentSent(s)) | Some(TcpKind::SegmentReceived(s)) => {
+                        let sent = matches!(e.kind, Some(TcpKind::SegmentSent(_)));
+                        let (seq, ack) =
+                            self.conn_of(e).map_or((s.seq, s.ack), |c| self.seq_ack(c, sent, &s.flags, s.seq, s.ack));
+                        let dir = if sent { "sent" } else { "recv" };
+                        format!("{dir} {} seq={seq} ack={ack} win={} len={}", s.flags, s.window, s.len)
                     }
                     Some(TcpKind::Retransmit { seq, len, reason }) => {
                         format!("RETRANSMIT ({reason}) seq={seq} len={len}")
                     }
                     Some(TcpKind::TimerSet { timer, deadline }) => {
-                        format!("timer {timer} set for {}", fmt_t(*deadline))
+                        format!("timer {} set for {}", timers::timer_label(timer), fmt_t(*deadline))
                     }
-                    Some(TcpKind::TimerFired { timer }) => format!("timer {timer} fired"),
+                    Some(TcpKind::TimerFired { timer }) => format!("timer {} fired", timers::timer_label(timer)),
                     Some(TcpKind::Congestion { cwnd, ssthresh, reason }) => {
                         format!("cwnd {cwnd} ssthresh {ssthresh} ({reason})")
                     }
@@ -544,7 +624,8 @@ impl App {
                     Some(TcpKind::Dropped { reason }) => format!("segment dropped: {reason}"),
                     Some(TcpKind::ChallengeAck { reason }) => format!("challenge ACK: {reason}"),
                     Some(TcpKind::Error { error }) => format!("error: {error}"),
-                    Some(TcpKind::Other) | None => "tcp".into(),
+                    // A kind this viewer does not know (a newer trace): named as the trace names it.
+                    Some(TcpKind::Other) | None => "tcp event of a kind this viewer does not know".into(),
                 };
                 format!("{} #{} {k}", node(e.node), e.socket.unwrap_or(0))
             }

@@ -1,13 +1,16 @@
 //! Drawing the viewer. Large terminals (120x36 and up) show every panel at once; smaller ones show
 //! an overview (connections, links, state timeline, segments) or charts and the event log (`v`).
 
-use crate::{App, HELP, Input, View, fmt_ms, fmt_t, state_name};
+use crate::timers::timer_label;
+use crate::{App, ConnAt, ConnView, HELP, Input, View, fmt_ms, fmt_t, state_name};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Chart, Clear, Dataset, GraphType, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{
+    Axis, Block, Chart, Clear, Dataset, GraphType, LegendPosition, Paragraph, Row, Table, TableState, Wrap,
+};
 
 pub fn draw(f: &mut Frame, app: &App) {
     let [status, body, footer] =
@@ -16,11 +19,16 @@ pub fn draw(f: &mut Frame, app: &App) {
     draw_footer(f, app, footer);
     let big = body.width >= 120 && body.height >= 34;
     if big {
-        let [left, right] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
+        // The left column is as wide as the connections table wants, between 45% and 55%.
+        let want = conn_columns(app, u16::MAX).iter().take(6).map(|c| c.width + 1).sum::<u16>() + 1;
+        let left_w = want.clamp(body.width * 45 / 100, body.width * 55 / 100);
+        let [left, right] = Layout::horizontal([Constraint::Length(left_w), Constraint::Min(0)]).areas(body);
         let links_h = (app.tl.topo.links.len() as u16 * 2 + 3).min(left.height / 2);
-        let [links, conns] = Layout::vertical([Constraint::Length(links_h), Constraint::Min(5)]).areas(left);
+        let [links, conns, timers] =
+            Layout::vertical([Constraint::Length(links_h), Constraint::Min(5), Constraint::Length(8)]).areas(left);
         draw_links(f, app, links);
         draw_conns(f, app, conns);
+        draw_timers(f, app, timers);
         let [timeline, charts, segs, log] = Layout::vertical([
             Constraint::Length(9),
             Constraint::Length(12),
@@ -37,12 +45,14 @@ pub fn draw(f: &mut Frame, app: &App) {
     } else if app.view == View::Overview {
         let conns_h = (app.tl.conns.len() as u16 + 3).clamp(4, body.height / 3);
         let [conns, middle, segs] =
-            Layout::vertical([Constraint::Length(conns_h), Constraint::Percentage(45), Constraint::Min(4)]).areas(body);
+            Layout::vertical([Constraint::Length(conns_h), Constraint::Percentage(50), Constraint::Min(4)]).areas(body);
         draw_conns(f, app, conns);
-        let [links, timeline] =
-            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(middle);
+        let [links, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(middle);
+        let [timeline, timers] =
+            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(right);
         draw_links(f, app, links);
         draw_timeline(f, app, timeline);
+        draw_timers(f, app, timers);
         draw_segments(f, app, segs);
     } else {
         let [charts, log] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
@@ -70,16 +80,23 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_footer(f: &mut Frame, app: &App, area: Rect) {
+    // The way out stays visible at any width: the keys on the left are cut first.
+    let quit = if app.input == Input::None { " q quit " } else { " Ctrl-C quit " };
+    let [left, right] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(quit.chars().count() as u16)]).areas(area);
     let text = match &app.input {
         Input::Goto(t) => format!(" go to time: {t}_   (e.g. 1.5s, 200ms; Enter, Esc)"),
         Input::Filter(t) => format!(" filter event log: {t}_   (Enter, Esc)"),
         Input::None if !app.message.is_empty() => format!(" {}", app.message),
         Input::None => {
             let filter = if app.filter.is_empty() { String::new() } else { format!("  filter: \"{}\"", app.filter) };
-            format!(" space play  ←/→ step  s/S state  r/R retransmission  g go to  / filter  v view  q quit{filter}")
+            format!(
+                " ? help  space play  ←/→ step  s/S state  r/R retx  a seq abs/rel  g go to  / filter  v view{filter}"
+            )
         }
     };
-    f.render_widget(Paragraph::new(text), area);
+    f.render_widget(Paragraph::new(text), left);
+    f.render_widget(Paragraph::new(quit).style(Style::new().add_modifier(Modifier::BOLD)), right);
 }
 
 fn draw_links(f: &mut Frame, app: &App, area: Rect) {
@@ -121,7 +138,62 @@ fn draw_links(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(t, area);
 }
 
+/// How a row of the connections table fills one cell.
+type Cell<'a> = Box<dyn Fn(&ConnView, &ConnAt) -> String + 'a>;
+
+/// One column of the connections table: its header, width and how a row fills it.
+struct Col<'a> {
+    header: &'static str,
+    width: u16,
+    cell: Cell<'a>,
+}
+
+/// The columns of the connections table that fit in `width`. The host and the 4-tuple always
+/// stay; the others go, least useful first, until the rest fits.
+fn conn_columns<'a>(app: &'a App, width: u16) -> Vec<Col<'a>> {
+    let host_w = app.tl.conns.iter().map(|c| c.id.host.chars().count()).max().unwrap_or(0).max(4) as u16;
+    let tuple_w = app.tl.conns.iter().map(|c| tuple(c).chars().count()).max().unwrap_or(0).max(15) as u16;
+    let mut cols: Vec<(u8, Col<'a>)> = vec![
+        (u8::MAX, Col { header: "host", width: host_w, cell: Box::new(|c, _| c.id.host.clone()) }),
+        (u8::MAX, Col { header: "local -> remote", width: tuple_w, cell: Box::new(|c, _| tuple(c)) }),
+        (6, Col { header: "state", width: 12, cell: Box::new(|_, at| state_name(&at.state)) }),
+        (
+            5,
+            Col {
+                header: "cc",
+                width: 7,
+                cell: Box::new(|c, _| app.tl.congestion_of(c.id.node).unwrap_or("-").to_string()),
+            },
+        ),
+        (4, Col { header: "cwnd", width: 7, cell: Box::new(|_, at| at.cwnd.map_or("-".into(), |w| w.to_string())) }),
+        (2, Col { header: "srtt", width: 8, cell: Box::new(|_, at| at.srtt_ns.map_or("-".into(), fmt_ms)) }),
+        (3, Col { header: "retx", width: 4, cell: Box::new(|_, at| at.retransmissions.to_string()) }),
+        (
+            1,
+            Col {
+                header: "sent/rcvd B",
+                width: 17,
+                cell: Box::new(|_, at| format!("{}/{}", at.bytes_sent, at.bytes_received)),
+            },
+        ),
+    ];
+    let total = |cols: &[(u8, Col)]| cols.iter().map(|c| c.1.width + 1).sum::<u16>().saturating_sub(1);
+    while total(&cols) > width {
+        let Some((i, _)) = cols.iter().enumerate().filter(|(_, c)| c.0 < u8::MAX).min_by_key(|(_, c)| c.0) else {
+            break;
+        };
+        cols.remove(i);
+    }
+    cols.into_iter().map(|c| c.1).collect()
+}
+
+/// "local -> remote" of a connection.
+fn tuple(c: &ConnView) -> String {
+    format!("{} -> {}", c.id.local, c.id.remote)
+}
+
 fn draw_conns(f: &mut Frame, app: &App, area: Rect) {
+    let cols = conn_columns(app, area.width.saturating_sub(2));
     let rows: Vec<Row> = app
         .tl
         .conns
@@ -130,34 +202,19 @@ fn draw_conns(f: &mut Frame, app: &App, area: Rect) {
         .map(|(i, c)| {
             let at = app.conn_at(c);
             let style = if i == app.selected { Style::new().add_modifier(Modifier::REVERSED) } else { Style::new() };
-            Row::new(vec![
-                c.id.host.clone(),
-                format!("{} > {}", c.id.local, c.id.remote),
-                state_name(&at.state),
-                format!("{}/{}", at.bytes_sent, at.bytes_received),
-                at.cwnd.map_or("-".into(), |w| w.to_string()),
-                at.srtt_ns.map_or("-".into(), fmt_ms),
-                at.retransmissions.to_string(),
-            ])
-            .style(style)
+            Row::new(cols.iter().map(|col| (col.cell)(c, &at)).collect::<Vec<_>>()).style(style)
         })
         .collect();
-    let widths = [
-        Constraint::Length(8),
-        Constraint::Fill(1),
-        Constraint::Length(12),
-        Constraint::Length(17),
-        Constraint::Length(7),
-        Constraint::Length(8),
-        Constraint::Length(4),
-    ];
+    let widths: Vec<Constraint> = cols.iter().map(|c| Constraint::Length(c.width)).collect();
     let t = Table::new(rows, widths)
         .header(
-            Row::new(vec!["host", "local > remote", "state", "sent/rcvd B", "cwnd", "srtt", "retx"])
+            Row::new(cols.iter().map(|c| c.header).collect::<Vec<_>>())
                 .style(Style::new().add_modifier(Modifier::BOLD)),
         )
         .block(Block::bordered().title(" connections (↑↓ select) "));
-    f.render_widget(t, area);
+    // The selected row stays in view when not all rows fit.
+    let mut state = TableState::default().with_selected(Some(app.selected));
+    f.render_stateful_widget(t, area, &mut state);
 }
 
 fn draw_timeline(f: &mut Frame, app: &App, area: Rect) {
@@ -196,6 +253,7 @@ fn x_range(app: &App) -> f64 {
     (app.now() as f64 / 1e9).max(0.001)
 }
 
+/// A chart with its legend always shown (ratatui hides it in small charts by default).
 fn chart<'a>(title: &'a str, sets: Vec<Dataset<'a>>, x_max: f64, y_max: f64, y_unit: &str) -> Chart<'a> {
     let x_labels =
         vec![Line::from("0"), Line::from(format!("{:.2}s", x_max / 2.0)), Line::from(format!("{x_max:.2}s"))];
@@ -204,6 +262,8 @@ fn chart<'a>(title: &'a str, sets: Vec<Dataset<'a>>, x_max: f64, y_max: f64, y_u
         .block(Block::bordered().title(title))
         .x_axis(Axis::default().bounds([0.0, x_max.max(1e-6)]).labels(x_labels))
         .y_axis(Axis::default().bounds([0.0, y_max.max(1.0)]).labels(y_labels))
+        .legend_position(Some(LegendPosition::TopLeft))
+        .hidden_legend_constraints((Constraint::Percentage(100), Constraint::Percentage(100)))
 }
 
 fn draw_cwnd(f: &mut Frame, app: &App, area: Rect) {
@@ -284,6 +344,7 @@ fn draw_segments(f: &mut Frame, app: &App, area: Rect) {
         .iter()
         .map(|s| {
             let mark = app.tl.marks(s, app.cursor);
+            let (seq, ack) = app.seq_ack(c, s.sent, &s.flags, s.seq, s.ack);
             let style = if !mark.is_empty() {
                 Style::new().fg(Color::Red)
             } else if s.flags.contains("RST") {
@@ -297,8 +358,8 @@ fn draw_segments(f: &mut Frame, app: &App, area: Rect) {
                 fmt_t(s.t),
                 if s.sent { "out".into() } else { "in".into() },
                 s.flags.clone(),
-                s.seq.to_string(),
-                s.ack.to_string(),
+                seq.to_string(),
+                ack.to_string(),
                 s.window.to_string(),
                 s.len.to_string(),
                 mark.to_string(),
@@ -306,6 +367,7 @@ fn draw_segments(f: &mut Frame, app: &App, area: Rect) {
             .style(style)
         })
         .collect();
+    let seq_header = if app.absolute_seq { "seq (abs)" } else { "seq (rel)" };
     let widths = [
         Constraint::Length(12),
         Constraint::Length(4),
@@ -318,11 +380,55 @@ fn draw_segments(f: &mut Frame, app: &App, area: Rect) {
     ];
     let t = Table::new(rows, widths)
         .header(
-            Row::new(vec!["time", "dir", "flags", "seq", "ack", "win", "len", "what happened"])
+            Row::new(vec!["time", "dir", "flags", seq_header, "ack", "win", "len", "what happened"])
                 .style(Style::new().add_modifier(Modifier::BOLD)),
         )
         .block(block);
     f.render_widget(t, area);
+}
+
+/// Time until `deadline` from `now`: "960.0ms", "60.000s", "-" once past.
+fn until(now: u64, deadline: u64) -> String {
+    match deadline.checked_sub(now) {
+        Some(d) if d < 1_000_000_000 => fmt_ms(d),
+        Some(d) => format!("{:.3}s", d as f64 / 1e9),
+        None => "due".into(),
+    }
+}
+
+fn draw_timers(f: &mut Frame, app: &App, area: Rect) {
+    let block = Block::bordered().title(" timers (selected connection) ");
+    let Some(c) = app.conn() else {
+        f.render_widget(Paragraph::new("no TCP connection").block(block), area);
+        return;
+    };
+    let now = app.now();
+    let pending = app.pending_timers(c);
+    let mut lines: Vec<Line> = pending
+        .iter()
+        .map(|t| {
+            Line::from(format!(
+                "{:<12}{:>11} s  in {}",
+                timer_label(&t.timer),
+                fmt_t(t.deadline),
+                until(now, t.deadline)
+            ))
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled("no timer armed", Style::new().fg(Color::DarkGray))));
+    }
+    let backoff = app.backoff_at(c);
+    let style = if backoff > 0 { Style::new().fg(Color::Red) } else { Style::new() };
+    lines.push(Line::from(Span::styled(format!("RTO backoffs in a row: {backoff}"), style)));
+    // The backoff line stays in view when the panel is short.
+    let inner_h = area.height.saturating_sub(2) as usize;
+    if lines.len() > inner_h && inner_h > 0 {
+        let last = lines.pop().unwrap_or_default();
+        lines.truncate(inner_h - 1);
+        lines.push(last);
+    }
+    f.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 fn draw_log(f: &mut Frame, app: &App, area: Rect) {

@@ -215,3 +215,147 @@ fn segments_show_what_the_links_did_to_them() {
     let s = screen(&app, 100, 30).join("\n");
     assert!(s.contains("DROP") && s.contains("RETX"), "{s}");
 }
+
+/// The inside of the panel whose title contains `title`, one line per row.
+fn panel(lines: &[String], title: &str) -> String {
+    let grid: Vec<Vec<char>> = lines.iter().map(|l| l.chars().collect()).collect();
+    let top = lines.iter().position(|l| l.contains(title)).unwrap_or_else(|| panic!("no panel {title}"));
+    let at = lines[top][..lines[top].find(title).unwrap()].chars().count();
+    let left = grid[top][..at].iter().rposition(|&c| c == '┌').unwrap();
+    let right = at + grid[top][at..].iter().position(|&c| c == '┐').unwrap();
+    grid[top + 1..]
+        .iter()
+        .take_while(|l| l[left] != '└')
+        .map(|l| l[left + 1..right].iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn go_to(app: &mut App, time: &str) {
+    app.handle(Key::Char('g'));
+    for c in time.chars() {
+        app.handle(Key::Char(c));
+    }
+    app.handle(Key::Enter);
+}
+
+#[test]
+fn connections_keep_the_four_tuple_and_congestion_control_at_every_size() {
+    // The dumbbell's four flows differ only in addresses and ports; two use CUBIC.
+    let mut app = App::new(timeline_of("dumbbell"));
+    app.handle(Key::End);
+    assert_eq!(app.tl.conns.len(), 8);
+    for (w, h) in [(80, 24), (100, 30), (120, 36), (160, 45), (200, 60)] {
+        // Each one selected in turn: the table scrolls to it.
+        for c in app.tl.conns.clone() {
+            let s = screen(&app, w, h);
+            app.handle(Key::Down);
+            let tuple = format!("{} -> {}", c.id.local, c.id.remote);
+            let row = find(&s, &tuple).unwrap_or_else(|| panic!("{w}x{h}: no row with {tuple}:\n{}", s.join("\n")));
+            let cc = if c.id.host == "s3" || c.id.host == "s4" { "cubic" } else { "newreno" };
+            assert!(row.contains(cc), "{w}x{h}: {row}");
+        }
+    }
+}
+
+#[test]
+fn footer_keeps_q_quit_at_80_columns() {
+    let mut app = App::new(echo_timeline());
+    let ends_with_quit = |app: &App| {
+        let s = screen(app, 80, 24);
+        s[23].trim_end().ends_with("q quit")
+    };
+    assert!(ends_with_quit(&app));
+    app.handle(Key::Char('/'));
+    for c in "a long filter that fills the whole footer line and more".chars() {
+        app.handle(Key::Char(c));
+    }
+    app.handle(Key::Enter);
+    assert!(ends_with_quit(&app));
+    // While typing, q is a letter: the footer names Ctrl-C instead.
+    app.handle(Key::Char('g'));
+    let s = screen(&app, 80, 24);
+    assert!(s[23].trim_end().ends_with("Ctrl-C quit"), "{}", s[23]);
+}
+
+#[test]
+fn charts_have_legends_even_when_small() {
+    let mut app = App::new(echo_timeline());
+    app.handle(Key::End);
+    app.handle(Key::Char('v'));
+    for (w, h) in [(80, 24), (160, 45)] {
+        let s = screen(&app, w, h);
+        for name in ["cwnd", "ssthresh", "srtt", "rto"] {
+            assert!(
+                s.iter().any(|l| l.contains(&format!("│{name}"))),
+                "{w}x{h}: no legend entry {name}:\n{}",
+                s.join("\n")
+            );
+        }
+    }
+}
+
+#[test]
+fn timer_panel_shows_the_pending_deadlines() {
+    let mut app = App::new(echo_timeline());
+    // The client sent its SYN at 100 ms: the retransmission timer runs for the initial RTO, 1 s
+    // (RFC 6298 2.1).
+    go_to(&mut app, "120ms");
+    let s = screen(&app, 80, 24);
+    let timers = panel(&s, "timers");
+    assert!(timers.contains("RTO") && timers.contains("1.100000 s"), "{timers}");
+    assert!(timers.contains("RTO backoffs in a row: 0"), "{timers}");
+    // In TIME-WAIT: its 2*MSL deadline (MSL 30 s by default) counted from entering TIME-WAIT.
+    let client = app.tl.conns.iter().find(|c| c.id.host == "client").unwrap();
+    let entered = client.states.iter().find(|s| s.2 == "TimeWait").unwrap().1;
+    go_to(&mut app, &format!("{}ns", entered + 1));
+    for (w, h) in [(80, 24), (160, 45)] {
+        let timers = panel(&screen(&app, w, h), "timers");
+        let line = timers.lines().find(|l| l.contains("TIME-WAIT")).unwrap_or_else(|| panic!("{w}x{h}: {timers}"));
+        assert!(line.contains(&netlab_tui::fmt_t(entered + 60_000_000_000)), "{line}");
+        assert!(line.contains("in 60.000s"), "{line}");
+        let rto = timers.lines().any(|l| l.starts_with("RTO ") && !l.contains("backoffs"));
+        assert!(!rto, "the FIN was acknowledged: no retransmission timer: {timers}");
+    }
+    // At the end everything has fired or been cancelled.
+    app.handle(Key::End);
+    assert!(panel(&screen(&app, 80, 24), "timers").contains("no timer armed"));
+}
+
+#[test]
+fn timer_panel_counts_rto_backoffs() {
+    // handshake-loss drops the client's first SYN: the RTO expires once, then the SYN-ACK ends it.
+    let mut app = App::new(timeline_of("handshake-loss"));
+    app.handle(Key::Char('r')); // to the SYN retransmission, then the timer it re-arms
+    app.handle(Key::Right);
+    let timers = panel(&screen(&app, 80, 24), "timers");
+    assert!(timers.contains("RTO backoffs in a row: 1"), "{timers}");
+    assert!(timers.contains("3.000000 s"), "re-armed for the doubled RTO, 2 s: {timers}");
+    app.handle(Key::End);
+    assert!(panel(&screen(&app, 80, 24), "timers").contains("RTO backoffs in a row: 0"));
+}
+
+#[test]
+fn sequence_numbers_are_relative_unless_asked() {
+    let mut app = App::new(echo_timeline());
+    go_to(&mut app, "1s");
+    let client = app.tl.conns.iter().find(|c| c.id.host == "client").unwrap().clone();
+    let syn = &client.segs[0];
+    let synack = client.segs.iter().find(|s| !s.sent && s.flags == "SYN|ACK").unwrap();
+    let segments = |app: &App| panel(&screen(app, 100, 30), "recent segments");
+    let row = |text: &str, flags: &str| -> Vec<String> {
+        let l = text.lines().find(|l| l.contains(&format!(" {flags} "))).unwrap_or_else(|| panic!("{text}"));
+        l.split_whitespace().map(|w| w.trim_matches('│').to_string()).filter(|w| !w.is_empty()).collect()
+    };
+    // time, dir, flags, seq, ack, ...: the SYN is 0, its SYN-ACK 0 acknowledging 1 (Wireshark's view).
+    let text = segments(&app);
+    assert!(text.contains("seq (rel)"), "{text}");
+    assert_eq!(row(&text, "SYN")[3..5], ["0", "0"]);
+    assert_eq!(row(&text, "SYN|ACK")[3..5], ["0", "1"]);
+    app.handle(Key::Char('a'));
+    let text = segments(&app);
+    assert!(text.contains("seq (abs)"), "{text}");
+    assert_eq!(row(&text, "SYN")[3], syn.seq.to_string());
+    assert_eq!(row(&text, "SYN|ACK")[3..5], [synack.seq.to_string(), synack.ack.to_string()]);
+    assert_eq!(synack.ack, syn.seq.wrapping_add(1));
+}

@@ -43,30 +43,45 @@ fn keys(s: &Session, keys: &[&str]) {
     assert!(Command::new("tmux").args(&args).status().unwrap().success());
 }
 
-#[test]
-fn viewer_in_a_real_terminal() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(
-            std::env::var_os("NETLAB_REQUIRE_TMUX").is_none(),
-            "tmux is required (NETLAB_REQUIRE_TMUX is set) but not installed"
-        );
-        eprintln!("SKIPPED: tmux is not installed");
-        return;
+/// Whether tmux is there; without it the test skips, unless NETLAB_REQUIRE_TMUX says it must not.
+fn have_tmux() -> bool {
+    if Command::new("tmux").arg("-V").output().is_ok() {
+        return true;
     }
+    assert!(
+        std::env::var_os("NETLAB_REQUIRE_TMUX").is_none(),
+        "tmux is required (NETLAB_REQUIRE_TMUX is set) but not installed"
+    );
+    eprintln!("SKIPPED: tmux is not installed");
+    false
+}
+
+/// Starts the viewer on scenarios/echo.toml in a detached tmux session of `w`x`h`, working in a
+/// fresh directory (the run's files go to its captures/echo/); returns the session and directory.
+fn start_viewer(tag: &str, w: u16, h: u16) -> (Session, std::path::PathBuf) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let scenario = root.join("scenarios/echo.toml");
-    let work = std::env::temp_dir().join(format!("netlab-tui-tmux-{}", std::process::id()));
+    let work = std::env::temp_dir().join(format!("netlab-tui-tmux-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
     let bin = env!("CARGO_BIN_EXE_netlab-tui");
-    let name = format!("netlab-tui-test-{}", std::process::id());
+    let name = format!("netlab-tui-test-{tag}-{}", std::process::id());
     let cmd = format!("cd {} && {} {}; echo EXITED-$?; sleep 30", work.display(), bin, scenario.display());
     let ok = Command::new("tmux")
-        .args(["new-session", "-d", "-s", &name, "-x", "100", "-y", "30", &cmd])
+        .args(["new-session", "-d", "-s", &name, "-x", &w.to_string(), "-y", &h.to_string(), &cmd])
         .status()
         .unwrap()
         .success();
     assert!(ok, "tmux new-session failed");
-    let s = Session(name);
+    (Session(name), work)
+}
+
+#[test]
+fn viewer_in_a_real_terminal() {
+    if !have_tmux() {
+        return;
+    }
+    let (s, work) = start_viewer("main", 100, 30);
     let pane = wait_for(&s, "event 0/");
     assert!(pane.contains("connections") && pane.contains("state timeline"), "{pane}");
     // Step one event.
@@ -88,6 +103,67 @@ fn viewer_in_a_real_terminal() {
     let pane = wait_for(&s, "EXITED-");
     assert!(pane.contains("EXITED-0"), "{pane}");
     assert!(!pane.contains("state timeline"), "the alternate screen is gone: {pane}");
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// The inside of the panel whose title contains `title` (the first one), one line per row.
+fn panel(pane: &str, title: &str) -> String {
+    let grid: Vec<Vec<char>> = pane.lines().map(|l| l.chars().collect()).collect();
+    let top = pane.lines().position(|l| l.contains(title)).unwrap_or_else(|| panic!("no panel {title}:\n{pane}"));
+    let line = pane.lines().nth(top).unwrap();
+    let at = line[..line.find(title).unwrap()].chars().count();
+    let left = grid[top][..at].iter().rposition(|&c| c == '┌').unwrap();
+    let right = at + grid[top][at..].iter().position(|&c| c == '┐').unwrap();
+    grid[top + 1..]
+        .iter()
+        .take_while(|l| l.get(left).is_some_and(|&c| c != '└'))
+        .map(|l| l[left + 1..right.min(l.len())].iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn four_tuple_and_timer_panel_at_80x24_and_160x45() {
+    if !have_tmux() {
+        return;
+    }
+    let (s, work) = start_viewer("sizes", 80, 24);
+    wait_for(&s, "event 0/");
+    // The run's summary says what the connections and the client's TIME-WAIT are.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("captures/echo/summary.json")).unwrap()).unwrap();
+    let conns = summary["connections"].as_array().unwrap();
+    let tuples: Vec<String> = conns
+        .iter()
+        .map(|c| format!("{} -> {}", c["local"].as_str().unwrap(), c["remote"].as_str().unwrap()))
+        .collect();
+    let client = conns.iter().find(|c| c["host"] == "client").unwrap();
+    let time_wait =
+        client["states"].as_array().unwrap().iter().find(|s| s[1] == "TimeWait").unwrap()[0].as_u64().unwrap();
+    // Just after entering TIME-WAIT: its 2*MSL (60 s) deadline is pending.
+    keys(&s, &["g"]);
+    keys(&s, &[&format!("{}ns", time_wait + 1_000_000), "Enter"]);
+    let deadline =
+        format!("{}.{:06} s", (time_wait + 60_000_000_000) / 1_000_000_000, (time_wait % 1_000_000_000) / 1000);
+    for (w, h) in [(80u16, 24u16), (160, 45)] {
+        if w != 80 {
+            let size = ["resize-window", "-t", s.0.as_str(), "-x", &w.to_string(), "-y", &h.to_string()];
+            assert!(Command::new("tmux").args(size).status().unwrap().success());
+        }
+        let pane = wait_until(&s, "the TIME-WAIT deadline", |p| {
+            p.lines().count() >= usize::from(h) - 1
+                && p.lines().any(|l| l.contains("TIME-WAIT") && l.contains(&deadline))
+        });
+        for t in &tuples {
+            assert!(pane.contains(t.as_str()), "{w}x{h}: the 4-tuple {t} is missing:\n{pane}");
+        }
+        let timers = panel(&pane, "timers");
+        assert!(timers.contains(&deadline) && timers.contains("RTO backoffs in a row: 0"), "{w}x{h}:\n{timers}");
+        assert!(pane.lines().any(|l| l.trim_end().ends_with("q quit")), "{w}x{h}: the footer lost q quit:\n{pane}");
+    }
+    keys(&s, &["q"]);
+    let pane = wait_for(&s, "EXITED-");
+    assert!(pane.contains("EXITED-0"), "{pane}");
     let _ = std::fs::remove_dir_all(&work);
 }
 
