@@ -258,7 +258,7 @@ command = "sleep {marker} & sleep {marker}"
     // `sh -c` and its two sleeps (a shell may also exec the last one itself).
     wait_for(&prefix, &marker, "the programs' start", |now| now.namespaces.len() == 2 && now.processes >= 2);
     let o = child.interrupt();
-    assert!(String::from_utf8_lossy(&o.stdout).contains("interrupted"), "{}", show(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).to_lowercase().contains("interrupted"), "{}", show(&o));
     assert_eq!(leftovers(&prefix, &marker), before, "something was left behind:\n{}", show(&o));
 }
 
