@@ -680,6 +680,13 @@ impl Node {
         Some(id)
     }
 
+    /// Whether netlab's own TCP stack is the one this host's connections run on: not when a stack
+    /// under test replaced it, nor when the host is outside the process (a namespace host, whose
+    /// connections the passive tracker follows on the wire).
+    pub(crate) fn runs_own_tcp(&self) -> bool {
+        self.tcp.is_some() && self.observer.is_none()
+    }
+
     /// Steps taken by this node's stack under test, if it runs in a process.
     pub(crate) fn stack_steps(&self) -> Option<u64> {
         self.foreign.as_ref()?.steps()

@@ -65,7 +65,8 @@ pub struct NodeReport {
     /// (docs/stack-protocol.md): the figure that says what the process boundary costs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_steps: Option<u64>,
-    /// The congestion control of the node's own TCP stack (absent for a stack under test).
+    /// The congestion control of the node's own TCP stack (absent for a stack under test and for a
+    /// namespace host whose connections were seen on the wire).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub congestion: Option<crate::tcp::CongestionAlgorithm>,
 }
@@ -100,7 +101,7 @@ impl World {
                 router: n.forwarding,
                 stats: st.clone(),
                 stack_steps: n.stack_steps(),
-                congestion: n.tcp.as_ref().map(|s| s.defaults().congestion),
+                congestion: n.tcp.as_ref().filter(|_| n.runs_own_tcp()).map(|s| s.defaults().congestion),
             })
             .collect()
     }
