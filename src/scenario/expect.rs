@@ -216,7 +216,7 @@ pub(crate) fn validate(
             Some(p) => format!("connection on {} port {p}", c.host.get_ref()),
             None => format!("connections of {}", c.host.get_ref()),
         };
-        (Target::Connection(node(&c.host)?, c.port), name, CONN_METRICS)
+        (Target::Connection(node(&c.host)?, c.port), name, &CONN_METRICS[..])
     } else {
         (Target::Network, "network".to_string(), NETWORK_METRICS)
     };

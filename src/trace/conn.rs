@@ -243,8 +243,8 @@ impl ConnSummary {
     }
 }
 
-/// The names `metric` knows, as expectations may use them.
-pub const CONN_METRICS: &[&str] = &[
+/// The names `metric` knows besides the loss recovery counters.
+const BASE_METRICS: &[&str] = &[
     "segments_sent",
     "segments_received",
     "bytes_sent",
@@ -267,20 +267,12 @@ pub const CONN_METRICS: &[&str] = &[
     "cwnd",
     "acked_bytes",
     "goodput_mbps",
-    // The loss recovery counters (`super::nstat::RECOVERY_METRICS`).
-    "dsack_received",
-    "dsacks_sent",
-    "reordering_detected",
-    "reordering",
-    "marked_lost",
-    "loss_probes",
-    "loss_probe_recovery",
-    "fast_recoveries",
-    "undos",
-    "dsack_undos",
-    "timestamp_undos",
-    "rto_undos",
 ];
+
+/// The names `metric` knows, as expectations may use them: the base metrics, then the loss
+/// recovery counters (`super::nstat::RECOVERY_METRICS`).
+pub static CONN_METRICS: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| BASE_METRICS.iter().chain(RECOVERY_METRICS).copied().collect());
 
 /// Key of a connection in the tracker: (node, socket).
 pub type ConnKey = (usize, SocketId);
