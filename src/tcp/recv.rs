@@ -162,6 +162,11 @@ impl RecvBuffer {
         out
     }
 
+    /// Every byte of [start, end) is already held out of order (received earlier, beyond a hole).
+    pub fn holds(&self, start: Seq, end: Seq) -> bool {
+        self.ooo.iter().any(|b| b.start <= start && end <= b.end())
+    }
+
     /// SACK blocks (left, right), most recently changed first, at most `max`.
     pub fn sack_blocks(&self, max: usize) -> Vec<(Seq, Seq)> {
         let mut v: Vec<&OooBlock> = self.ooo.iter().collect();

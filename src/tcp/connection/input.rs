@@ -125,11 +125,17 @@ impl Connection {
             && !f.rst()
             && let Some((tsval, _)) = seg.options.timestamps
             && (tsval.wrapping_sub(self.ts_recent) as i32) < 0
+            && !self.disordered_ack(&seg, tsval)
         {
             if !seg.payload.is_empty() {
-                // RFC 2883 4.1.1 applies to duplicates PAWS catches too (Linux reports them).
+                // RFC 2883 4.1.1 applies to duplicates PAWS catches too (Linux reports them), but
+                // only to data received before: below RCV.NXT or held out of order. A segment
+                // PAWS drops beyond a hole (an original overtaken by a later retransmission that
+                // raised TS.Recent) never arrived as far as we are concerned; a D-SACK for it
+                // would tell the sender it was delivered, and it would wait for a timeout.
                 let end = seq + seg.payload.len();
-                self.note_duplicate(ctx, now, seq, end, self.rcv_nxt, true);
+                let held = self.rbuf.holds(seq, end);
+                self.note_duplicate(ctx, now, seq, end, self.rcv_nxt, held);
             }
             self.oow_ack(ctx, now, &seg);
             self.ev(ctx, now, TcpEventKind::Dropped { reason: "paws" });
@@ -246,10 +252,12 @@ impl Connection {
             self.ev(ctx, now, TcpEventKind::ChallengeAck { reason: "ack_too_old" });
             return;
         }
-        // RFC 7323 4.3: TS.Recent update.
+        // RFC 7323 4.3: TS.Recent update (SEG.TSval >= TS.Recent: a disordered ACK let through
+        // PAWS above carries an older one).
         if self.ts_ok
             && let Some((tsval, _)) = seg.options.timestamps
             && seq <= self.last_ack_sent
+            && (tsval.wrapping_sub(self.ts_recent) as i32) >= 0
         {
             self.ts_recent = tsval;
         }
@@ -322,6 +330,29 @@ impl Connection {
         if self.retries > 0 && self.rtt.srtt().is_none() {
             self.rtt.reinit(Duration::from_secs(3));
         }
+    }
+
+    /// A pure duplicate ACK that was merely overtaken by a later one on the way (the network
+    /// reordered two ACKs), which PAWS must not discard: its SACK blocks are the sender's only news
+    /// of what arrived. RFC 7323 5.3 R1 read literally drops it (its TSval is older than
+    /// TS.Recent), losing the SACK information and stalling recovery until a timeout; Linux
+    /// exempts exactly these segments (tcp_disordered_ack): a pure ACK at RCV.NXT, acknowledging
+    /// SND.UNA, that would not update the send window, with a TSval at most about one RTO (x 1.2)
+    /// older than TS.Recent. Such a segment cannot be an old duplicate of anything that matters:
+    /// it carries no data and moves no state but the SACK scoreboard. It does not update
+    /// TS.Recent (4.3: only SEG.TSval >= TS.Recent does).
+    fn disordered_ack(&self, seg: &TcpRepr<'_>, tsval: u32) -> bool {
+        let f = seg.flags;
+        let pure_ack = f.ack() && !f.syn() && !f.fin() && seg.payload.is_empty();
+        let seq = Seq(seg.seq);
+        let wnd = u32::from(seg.window) << self.snd_wscale;
+        let updates_window = self.snd_wl1 < seq || (self.snd_wl1 == seq && wnd > self.snd_wnd);
+        let replay_ticks = (self.rtt.rto().as_nanos() / 1_000_000) as u32 * 6 / 5;
+        pure_ack
+            && seq == self.rcv_nxt
+            && Seq(seg.ack) == self.snd_una
+            && !updates_window
+            && self.ts_recent.wrapping_sub(tsval) <= replay_ticks
     }
 
     /// An ACK answering a segment we drop (out of window, PAWS, challenge ACKs). Those answering
@@ -489,6 +520,7 @@ impl Connection {
         let seq = Seq(seg.seq);
         let mss = self.eff_mss();
         let tsecr = self.tsecr_of(seg);
+        self.rack.begin_ack();
         let news = if self.sack_ok { self.on_sack_option(ctx, now, seg) } else { Default::default() };
         let mut delivered = news.sacked;
         let advanced = ack > self.snd_una;

@@ -111,6 +111,7 @@ impl Connection {
                 self.high_rxt = self.snd_una;
                 self.scoreboard.clear();
                 self.sent.reset_marks(false);
+                self.rack.on_rto();
                 self.prr = None;
                 self.tlp = None;
                 self.tlp_pending = false;

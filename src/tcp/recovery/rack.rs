@@ -30,6 +30,9 @@ pub struct Rack {
     min_rtt: Option<Duration>,
     /// End of the highest segment delivered (RACK.fack).
     fack: Option<Seq>,
+    /// RACK.fack before the ACK being processed: reordering is judged against it, so that a
+    /// cumulative ACK and a SACK block of the same ACK never make each other look reordered.
+    prior_fack: Option<Seq>,
     /// Reordering has been observed on this connection (RACK.reordering_seen).
     pub reordering_seen: bool,
     reo_wnd_mult: u32,
@@ -47,6 +50,7 @@ impl Default for Rack {
             rtt: Duration::ZERO,
             min_rtt: None,
             fack: None,
+            prior_fack: None,
             reordering_seen: false,
             reo_wnd_mult: 1,
             reo_wnd_persist: 0,
@@ -62,17 +66,29 @@ fn sent_after(t1: Instant, end1: Seq, t2: Instant, end2: Seq) -> bool {
 }
 
 impl Rack {
+    /// An ACK is about to be processed: RACK.fack as it stands is what earlier ACKs delivered.
+    pub fn begin_ack(&mut self) {
+        self.prior_fack = self.fack;
+    }
+
+    /// A retransmission timeout forgot every SACK (RFC 2018 section 8): what is SACKed again was
+    /// not overtaken by anything, so RACK.fack starts afresh.
+    pub fn on_rto(&mut self) {
+        self.fack = None;
+        self.prior_fack = None;
+    }
+
     /// RFC 8985 6.2 step 1: a segment that was never retransmitted and is delivered below the
-    /// highest delivered sequence arrived out of order. Returns its degree in segments.
+    /// highest sequence an earlier ACK delivered arrived out of order (Linux compares with the
+    /// fack prior to the ACK likewise). Returns its degree in segments.
     pub fn check_reordering(&mut self, seg: &SentSeg, mss: u32) -> Option<u32> {
-        let fack = self.fack.get_or_insert(seg.end);
-        let mut degree = None;
-        if seg.end < *fack && !seg.retransmitted {
-            degree = Some(fack.since(seg.start).div_ceil(mss.max(1)));
-        }
-        if seg.end > *fack {
-            *fack = seg.end;
-        }
+        let degree = match self.prior_fack {
+            Some(prior) if seg.end < prior && !seg.retransmitted && !seg.sacked_before_rto => {
+                Some(prior.since(seg.start).div_ceil(mss.max(1)))
+            }
+            _ => None,
+        };
+        self.fack = Some(self.fack.map_or(seg.end, |f| f.max(seg.end)));
         if let Some(d) = degree {
             self.note_reordering(d);
         }
@@ -279,10 +295,45 @@ mod tests {
             retransmitted: false,
             sacked: false,
             lost: false,
+            sacked_before_rto: false,
         };
+        rack.begin_ack();
         assert_eq!(rack.check_reordering(&seg(9), 1000), None);
+        rack.begin_ack();
         assert_eq!(rack.check_reordering(&seg(2), 1000), Some(8));
         assert_eq!(rack.reordering, 8);
         assert!(rack.reordering_seen);
+    }
+
+    #[test]
+    fn one_ack_delivering_below_and_above_is_not_reordering() {
+        let mut rack = Rack::default();
+        let seg = |k: u32| SentSeg {
+            start: Seq(k * 1000),
+            end: Seq(k * 1000 + 1000),
+            xmit: t(0),
+            tsval: 0,
+            retransmitted: false,
+            sacked: false,
+            lost: false,
+            sacked_before_rto: false,
+        };
+        rack.begin_ack();
+        assert_eq!(rack.check_reordering(&seg(0), 1000), None);
+        // One ACK: a SACK block for segment 5 (read first), the cumulative part up to segment 3.
+        rack.begin_ack();
+        assert_eq!(rack.check_reordering(&seg(5), 1000), None);
+        for k in 1..4 {
+            assert_eq!(rack.check_reordering(&seg(k), 1000), None, "segment {k}");
+        }
+        assert!(!rack.reordering_seen);
+        // After a timeout has forgotten the SACKs, SACKing 5 and then 4 again is no news either.
+        rack.on_rto();
+        for k in [5, 4] {
+            rack.begin_ack();
+            let again = SentSeg { sacked_before_rto: true, ..seg(k) };
+            assert_eq!(rack.check_reordering(&again, 1000), None, "segment {k} after the RTO");
+        }
+        assert!(!rack.reordering_seen);
     }
 }

@@ -23,6 +23,9 @@ pub struct SentSeg {
     pub sacked: bool,
     /// Deemed lost and not retransmitted since.
     pub lost: bool,
+    /// It was SACKed before a retransmission timeout forgot the SACKs: SACKed again, it says
+    /// nothing about reordering (the receiver's blocks come back in any order).
+    pub sacked_before_rto: bool,
 }
 
 impl SentSeg {
@@ -55,6 +58,7 @@ impl SentMap {
                 retransmitted: false,
                 sacked: false,
                 lost: false,
+                sacked_before_rto: false,
             });
             return;
         }
@@ -76,7 +80,16 @@ impl SentMap {
             }
             j += 1;
         }
-        let new = SentSeg { start, end, xmit: now, tsval, retransmitted: true, sacked: false, lost: false };
+        let new = SentSeg {
+            start,
+            end,
+            xmit: now,
+            tsval,
+            retransmitted: true,
+            sacked: false,
+            lost: false,
+            sacked_before_rto: false,
+        };
         keep.push(new);
         keep.sort_by(|a, b| a.start.partial_cmp(&b.start).expect("sequence numbers within 2^31 compare"));
         self.segs.drain(i..j);
@@ -151,6 +164,7 @@ impl SentMap {
     /// marks everything lost when `all_lost`.
     pub fn reset_marks(&mut self, all_lost: bool) {
         for s in &mut self.segs {
+            s.sacked_before_rto |= s.sacked;
             s.sacked = false;
             s.lost = all_lost;
         }
@@ -191,6 +205,18 @@ mod tests {
         m.ack(Seq(400), &mut |s| acked.push(s.start));
         assert_eq!(acked, vec![Seq(0), Seq(100)]);
         assert!(m.last().is_none());
+    }
+
+    #[test]
+    fn a_timeout_forgets_sacks_but_remembers_they_were_there() {
+        let mut m = SentMap::default();
+        for k in 0..3u32 {
+            m.on_send(Seq(k * 100), Seq(k * 100 + 100), t(0), 1);
+        }
+        m.sack(Seq(100), Seq(200), &mut |_| {});
+        m.reset_marks(false);
+        let v: Vec<(bool, bool)> = m.iter().map(|s| (s.sacked, s.sacked_before_rto)).collect();
+        assert_eq!(v, vec![(false, false), (false, true), (false, false)]);
     }
 
     #[test]
