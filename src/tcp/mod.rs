@@ -51,10 +51,10 @@ mod seq;
 mod stack;
 
 pub use congestion::CongestionControl;
-pub use payload::{ContentSource, SharedContent};
 pub use event::{
     AppCall, AppResult, FlagsText, OptionsText, RetransmitReason, SegmentInfo, TimerKind, flags_str, options_str,
 };
+pub use payload::{ContentSource, SharedContent};
 // `TcpStack`, its `ConnInfo` snapshots and `NO_SOCKET` live in `stack.rs`.
 pub use stack::{ConnInfo, NO_SOCKET, TcpStack};
 // `LossDetection` is defined below, next to `TcpConfig`.

@@ -114,7 +114,9 @@ impl SendBuffer {
             return 0;
         }
         match self.runs.back_mut() {
-            Some(Run::Generated { source: s, at: a, len }) if std::sync::Arc::ptr_eq(s, source) && *a + *len as u64 == at => {
+            Some(Run::Generated { source: s, at: a, len })
+                if std::sync::Arc::ptr_eq(s, source) && *a + *len as u64 == at =>
+            {
                 *len += n
             }
             _ => self.runs.push_back(Run::Generated { source: source.clone(), at, len: n }),
