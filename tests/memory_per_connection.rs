@@ -183,9 +183,10 @@ fn live_bytes_at(text: &str, at: Instant) -> usize {
     live
 }
 
-/// Bytes per unit between a world of `n` units and one of `2n`, at `at`.
+/// Bytes per unit between a world of `n` units and one of `2n`, at `at`. The caller holds
+/// `MEASURING` until it has checked the figure: a failing check's panic message (and backtrace)
+/// allocates, and must not do so while another test measures.
 fn cost_per_unit(world: fn(usize) -> String, n: usize, at: Instant) -> usize {
-    let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let small = live_bytes_at(&world(n), at);
     let large = live_bytes_at(&world(2 * n), at);
     large.saturating_sub(small) / n
@@ -195,6 +196,7 @@ fn cost_per_unit(world: fn(usize) -> String, n: usize, at: Instant) -> usize {
 fn a_busy_bulk_transfer_holds_no_copy_of_its_buffered_data() {
     // At 1 s each of 8 (or 16) transfers has 1 MiB queued on a full send buffer and a window in
     // flight; none has finished.
+    let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let per_flow = cost_per_unit(busy_world, 8, Instant::from_nanos(1_000_000_000));
     eprintln!("busy bulk transfer: {per_flow} bytes (both ends)");
     assert!(per_flow <= BUSY_BUDGET, "a busy bulk transfer costs {per_flow} bytes, budget {BUSY_BUDGET}");
@@ -203,6 +205,7 @@ fn a_busy_bulk_transfer_holds_no_copy_of_its_buffered_data() {
 #[test]
 fn an_idle_connection_costs_a_few_kilobytes() {
     // At 1 s every connection is established and idle (they close at 2 s).
+    let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let per_conn = cost_per_unit(idle_world, 200, Instant::from_nanos(1_000_000_000));
     eprintln!("idle connection: {per_conn} bytes (both ends)");
     assert!(per_conn <= IDLE_BUDGET, "an idle connection costs {per_conn} bytes, budget {IDLE_BUDGET}");
