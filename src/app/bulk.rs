@@ -7,11 +7,13 @@
 
 use super::hex;
 use crate::sim::{Duration, SimRng};
+use crate::tcp::{ContentSource, SharedContent};
 use crate::world::Host;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::net::SocketAddrV4;
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// How a transfer is checked end to end (see the module documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,21 +24,20 @@ pub enum Verify {
     Compare,
 }
 
-/// The transfer's content: a seeded stream of `bytes` bytes that the sender and a comparing sink
-/// produce identically, whatever sizes they write and read.
+/// The transfer's content: a seeded stream that the sender, its send buffer and a comparing sink
+/// produce identically, at any offset and in pieces of any size.
 ///
 /// Block `i` (16 KiB) is a random pattern, drawn once from the app's ChaCha stream, XORed with a
 /// 64-bit key derived from the seed and `i` (SplitMix64). Every block therefore differs from every
 /// other one, so data delivered at the wrong offset, even a whole number of blocks away, does not
 /// match; and producing content costs one pass at memory speed instead of running ChaCha over every
 /// byte (which was a fifth of the run time of a fast transfer).
-pub struct Content {
+///
+/// It is a `ContentSource`: the sender queues it as a range (`TcpStream::write_content`), so its
+/// send buffer holds no copy of it; sender and sink share one (`Arc`), 16 KiB per transfer.
+pub struct SeededContent {
     pattern: Box<[u8]>,
     key_seed: u64,
-    total: u64,
-    /// Bytes produced (or compared) so far.
-    pos: u64,
-    scratch: Vec<u8>,
 }
 
 const BLOCK: usize = 16 * 1024;
@@ -48,19 +49,18 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-impl Content {
-    /// `bytes` bytes of content drawn from `rng` (use [`content_rng`] so that both ends agree).
-    pub fn new(mut rng: SimRng, bytes: u64) -> Content {
+impl SeededContent {
+    /// The stream drawn from `rng` (use [`content_rng`] so that both ends agree).
+    pub fn new(mut rng: SimRng) -> SeededContent {
         let mut pattern = vec![0u8; BLOCK].into_boxed_slice();
         rng.fill_bytes(&mut pattern);
-        Content { pattern, key_seed: rng.next_u64(), total: bytes, pos: 0, scratch: Vec::new() }
+        SeededContent { pattern, key_seed: rng.next_u64() }
     }
-    /// Bytes not produced yet.
-    pub fn remaining(&self) -> u64 {
-        self.total - self.pos
-    }
+}
+
+impl ContentSource for SeededContent {
     /// Writes the stream's bytes [offset, offset + out.len()) into `out`.
-    fn expand(&self, mut offset: u64, mut out: &mut [u8]) {
+    fn fill_at(&self, mut offset: u64, mut out: &mut [u8]) {
         while !out.is_empty() {
             let block = offset / BLOCK as u64;
             let within = (offset % BLOCK as u64) as usize;
@@ -84,10 +84,39 @@ impl Content {
             offset += take as u64;
         }
     }
+}
+
+/// A reader of the first `total` bytes of a [`SeededContent`]: produces them in order (`fill`,
+/// `next_block`) or checks that data is them (`matches`).
+pub struct Content {
+    stream: Arc<SeededContent>,
+    total: u64,
+    /// Bytes produced (or compared) so far.
+    pos: u64,
+    scratch: Vec<u8>,
+}
+
+impl Content {
+    /// `bytes` bytes of content drawn from `rng` (use [`content_rng`] so that both ends agree).
+    pub fn new(rng: SimRng, bytes: u64) -> Content {
+        Content::of(Arc::new(SeededContent::new(rng)), bytes)
+    }
+    /// The first `bytes` bytes of `stream`.
+    pub fn of(stream: Arc<SeededContent>, bytes: u64) -> Content {
+        Content { stream, total: bytes, pos: 0, scratch: Vec::new() }
+    }
+    /// The stream this reads.
+    pub fn stream(&self) -> &Arc<SeededContent> {
+        &self.stream
+    }
+    /// Bytes not produced yet.
+    pub fn remaining(&self) -> u64 {
+        self.total - self.pos
+    }
     /// Fills `out` with the next `out.len()` bytes (at most `remaining()`).
     pub fn fill(&mut self, out: &mut [u8]) {
         debug_assert!(out.len() as u64 <= self.remaining());
-        self.expand(self.pos, out);
+        self.stream.fill_at(self.pos, out);
         self.pos += out.len() as u64;
     }
     /// The next block of at most 16 KiB (empty at the end).
@@ -116,6 +145,18 @@ impl Content {
     }
     fn exhausted(&self) -> bool {
         self.remaining() == 0
+    }
+    /// Lower-case hex SHA-256 of the bytes not produced yet (produced block by block).
+    pub fn sha256(mut self) -> String {
+        let mut h = Sha256::new();
+        loop {
+            let block = self.next_block();
+            if block.is_empty() {
+                break;
+            }
+            h.update(block);
+        }
+        hex(&h.finalize())
     }
 }
 
@@ -217,28 +258,22 @@ pub async fn sink(ctx: Host, cfg: SinkConfig, result: Rc<RefCell<SinkResult>>) -
     }
 }
 
-/// Connects to `to`, sends `bytes` bytes of the app's content stream, closes, and reports both sides
-/// once the sink has read everything and closed its end.
+/// Connects to `to`, sends `content` (as a range: the send buffer holds no copy of it), closes, and
+/// reports both sides once the sink has read everything and closed its end.
 pub async fn sender(
     ctx: Host,
     to: SocketAddrV4,
-    bytes: u64,
+    content: Content,
     verify: Verify,
     result: Rc<RefCell<SinkResult>>,
 ) -> Result<(), String> {
     let start = ctx.now();
-    let mut content = Content::new(ctx.rng("data"), bytes);
+    let bytes = content.remaining();
     let s = ctx.connect(to, None).await.map_err(|e| format!("connect to {to}: {e}"))?;
-    let mut h = Sha256::new();
-    // The content is generated straight into the send buffer (no application buffer to copy from).
-    s.write_with(bytes, &mut |dst| {
-        content.fill(dst);
-        if verify == Verify::Sha256 {
-            h.update(&*dst);
-        }
-    })
-    .await
-    .map_err(|e| format!("send: {e}"))?;
+    let source: SharedContent = content.stream().clone();
+    s.write_content(&source, 0, bytes).await.map_err(|e| format!("send: {e}"))?;
+    // Sha256: the hash of what was queued, the stream itself produced once more.
+    let sent_sha = (verify == Verify::Sha256).then(|| content.sha256());
     // Half-close, then wait for the peer's FIN: the transfer is over when the sink has read
     // everything and closed its end. Only then does the sender close (and enter TIME-WAIT).
     s.finish().await.map_err(|e| format!("waiting for the receiver to close: {e}"))?;
@@ -247,7 +282,7 @@ pub async fn sender(
     let goodput = if secs > 0.0 { res.bytes as f64 * 8.0 / secs } else { 0.0 };
     let ok = match verify {
         Verify::Sha256 => {
-            let sent_sha = hex(&h.finalize());
+            let sent_sha = sent_sha.unwrap_or_default();
             ctx.print(format!("sent {bytes} bytes, sha256 {sent_sha}"));
             ctx.print(format!("received {} bytes, sha256 {}", res.bytes, res.sha256));
             let ok = res.done && res.sha256 == sent_sha;
@@ -293,8 +328,8 @@ mod tests {
         (0..len)
             .map(|o| {
                 let (block, j) = ((o / BLOCK) as u64, o % BLOCK);
-                let key = mix(c.key_seed.wrapping_add((block + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
-                c.pattern[j] ^ key.to_le_bytes()[j % 8]
+                let key = mix(c.stream.key_seed.wrapping_add((block + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+                c.stream.pattern[j] ^ key.to_le_bytes()[j % 8]
             })
             .collect()
     }

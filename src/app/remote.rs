@@ -12,16 +12,7 @@ use std::net::SocketAddrV4;
 
 /// SHA-256 of the first `bytes` bytes of bulk app `app`'s content under `seed`.
 pub fn content_sha256(seed: u64, app: &str, bytes: u64) -> String {
-    let mut content = Content::new(crate::app::bulk::content_rng(seed, app), bytes);
-    let mut h = Sha256::new();
-    loop {
-        let block = content.next_block();
-        if block.is_empty() {
-            break;
-        }
-        h.update(block);
-    }
-    hex(&h.finalize())
+    Content::new(crate::app::bulk::content_rng(seed, app), bytes).sha256()
 }
 
 /// The body the http-server app `app` serves for `/bytes/N` under `seed`.

@@ -14,7 +14,7 @@
 //!   `adapter::serve` is the other end of that protocol with `NetlabStack` behind it.
 
 use crate::sim::Instant;
-use crate::tcp::{ConnInfo, SocketId, TcpConfig, TcpError, TcpEvent, TcpState};
+use crate::tcp::{ConnInfo, SharedContent, SocketId, TcpConfig, TcpError, TcpEvent, TcpState};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::task::Waker;
 
@@ -85,6 +85,21 @@ pub trait Sockets {
         max: usize,
         fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<usize, TcpError>;
+
+    /// Like `send` of the bytes `[at, at + max)` of `content`, as many as the send buffer takes. A
+    /// stack that can hold such a range without its bytes does (netlab's: see
+    /// `tcp::ContentSource`); the default materialises the bytes through `send_with`. The bytes on
+    /// the wire are the same either way.
+    fn send_content(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        content: &SharedContent,
+        at: u64,
+        max: usize,
+    ) -> Result<usize, TcpError> {
+        self.send_with(now, id, max, &mut |off, dst| content.fill_at(at + off as u64, dst))
+    }
 
     /// Like `recv`, handing up to `max` bytes to `f` (once or more) instead of copying into a
     /// buffer. The default reads through a bounded scratch buffer.

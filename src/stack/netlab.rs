@@ -8,7 +8,7 @@
 
 use super::{Sockets, Stack, StackError, StackErrorKind};
 use crate::sim::Instant;
-use crate::tcp::{ConnInfo, SocketId, TcpConfig, TcpError, TcpEvent, TcpStack, TcpState};
+use crate::tcp::{ConnInfo, SharedContent, SocketId, TcpConfig, TcpError, TcpEvent, TcpStack, TcpState};
 use crate::wire::{IcmpRepr, IpProtocol, Ipv4Repr, TcpRepr};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::task::Waker;
@@ -125,6 +125,17 @@ impl Sockets for NetlabStack {
         fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<usize, TcpError> {
         self.tcp.send_with(now, id, max, fill)
+    }
+
+    fn send_content(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        content: &SharedContent,
+        at: u64,
+        max: usize,
+    ) -> Result<usize, TcpError> {
+        self.tcp.send_content(now, id, content, at, max)
     }
 
     fn recv_with(
@@ -301,6 +312,16 @@ impl Sockets for TcpStack {
         fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<usize, TcpError> {
         TcpStack::send_with(self, now, id, max, fill)
+    }
+    fn send_content(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        content: &SharedContent,
+        at: u64,
+        max: usize,
+    ) -> Result<usize, TcpError> {
+        TcpStack::send_content(self, now, id, content, at, max)
     }
     fn recv_with(
         &mut self,

@@ -10,7 +10,9 @@
 //!
 //! Implementation map:
 //! - `seq`: wrapping sequence arithmetic; `isn`: RFC 6528 initial sequence numbers;
-//! - `send`: send buffer (payloads borrowed by outgoing segments) and SACK scoreboard (RFC 6675);
+//! - `send_buffer`: the send buffer, runs of stored bytes (borrowed by outgoing segments) and of
+//!   generated content (`payload`: a content source and a range, no bytes held); `send`: SACK
+//!   scoreboard (RFC 6675);
 //! - `recv`: reassembly (overlaps merged, duplicates dropped) and SACK block reporting (RFC 2018);
 //! - `rtt`: RFC 6298 estimator (Karn's rule and RFC 7323 timestamps are applied by the connection);
 //! - `congestion`: the `CongestionControl` trait, NewReno (RFC 5681) and CUBIC (RFC 9438);
@@ -39,10 +41,12 @@ mod congestion;
 mod connection;
 mod event;
 mod isn;
+mod payload;
 mod recovery;
 mod recv;
 mod rtt;
 mod send;
+mod send_buffer;
 mod seq;
 mod stack;
 
@@ -50,6 +54,7 @@ pub use congestion::CongestionControl;
 pub use event::{
     AppCall, AppResult, FlagsText, OptionsText, RetransmitReason, SegmentInfo, TimerKind, flags_str, options_str,
 };
+pub use payload::{ContentSource, SharedContent};
 // `TcpStack`, its `ConnInfo` snapshots and `NO_SOCKET` live in `stack.rs`.
 pub use stack::{ConnInfo, NO_SOCKET, TcpStack};
 // `LossDetection` is defined below, next to `TcpConfig`.

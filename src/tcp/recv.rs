@@ -5,6 +5,9 @@
 use super::seq::Seq;
 use std::collections::VecDeque;
 
+/// Storage a drained receive buffer keeps: a few segments, what an application that keeps up needs.
+const KEEP: usize = 16 * 1024;
+
 #[derive(Debug, Clone)]
 struct OooBlock {
     start: Seq,
@@ -74,15 +77,31 @@ impl RecvBuffer {
         }
         self.ready.drain(..n);
         if self.ready.is_empty() {
-            // Start over at the front of the buffer: an application that keeps up then touches
-            // the same few cache lines instead of sweeping the whole buffer through the cache.
-            self.ready.clear();
+            self.drained();
         }
         n
     }
     /// Discards unread data (when the application has closed the socket).
     pub fn discard_ready(&mut self) {
-        self.ready.clear();
+        self.drained();
+    }
+    /// Nothing is waiting to be read: start over at the front of the buffer (an application that
+    /// keeps up then touches the same few cache lines instead of sweeping the whole buffer through
+    /// the cache), and give back storage beyond `KEEP` bytes that a burst made it grow to (a filled
+    /// hole hands the application a whole window at once).
+    fn drained(&mut self) {
+        if self.ready.capacity() > KEEP {
+            self.ready = VecDeque::new();
+        } else {
+            self.ready.clear();
+        }
+    }
+    /// Bytes of storage held now (in-order and out-of-order data), for memory accounting.
+    #[allow(dead_code)]
+    pub fn storage(&self) -> usize {
+        self.ready.capacity()
+            + self.ooo.capacity() * std::mem::size_of::<OooBlock>()
+            + self.ooo.iter().map(|b| b.data.capacity()).sum::<usize>()
     }
 
     /// Inserts `data` at `seq`; `rcv_nxt` is updated. Bytes before RCV.NXT or at/after `right`
@@ -149,6 +168,18 @@ impl RecvBuffer {
             self.ooo[i].touched = self.clock;
             return out;
         }
+        if j == i + 1 && self.ooo[i].start <= seq {
+            // The common case while a hole is open: the segment extends one block at its end.
+            // Appending in place keeps the cost per segment constant however large the block.
+            let b = &mut self.ooo[i];
+            let overlap = b.end().since(seq) as usize;
+            // As in the general merge below, the newest copy of an overlapping byte wins.
+            let keep = b.data.len() - overlap;
+            b.data[keep..].copy_from_slice(&data[..overlap]);
+            b.data.extend_from_slice(&data[overlap..]);
+            b.touched = self.clock;
+            return out;
+        }
         let start = seq.min(self.ooo[i].start);
         let new_end = end.max(self.ooo[j - 1].end());
         let mut merged = vec![0u8; new_end.since(start) as usize];
@@ -210,5 +241,35 @@ mod tests {
         let o = r.insert(&mut nxt, Seq(1098), b"0123456789", Seq(1100));
         assert!(o.out_of_order);
         assert_eq!(r.sack_blocks(4), vec![(Seq(1098), Seq(1100))]);
+    }
+
+    #[test]
+    fn a_growing_out_of_order_block_is_extended_in_place_and_given_back_once_read() {
+        let mut r = RecvBuffer::new(1 << 20);
+        let mut nxt = Seq(0);
+        let right = Seq(1 << 20);
+        let seg = |i: u32| -> Vec<u8> { (0..1000u32).map(|b| ((i * 1000 + b) % 253) as u8).collect() };
+        // Segment 0 is lost; 1..500 arrive and grow one block.
+        for i in 1..500u32 {
+            let o = r.insert(&mut nxt, Seq(i * 1000), &seg(i), right);
+            assert!(o.out_of_order && !o.duplicate);
+        }
+        assert_eq!(r.sack_blocks(4), vec![(Seq(1000), Seq(500_000))]);
+        // A retransmission overlapping the block's end: the newest copy wins, as in a merge.
+        let mut newer = seg(499);
+        newer.extend_from_slice(&[0xee; 500]);
+        r.insert(&mut nxt, Seq(499_000), &newer, right);
+        assert_eq!(r.sack_blocks(4), vec![(Seq(1000), Seq(500_500))]);
+        // The hole fills: a whole window becomes readable at once.
+        let o = r.insert(&mut nxt, Seq(0), &seg(0), right);
+        assert!(o.filled_hole);
+        assert_eq!(nxt, Seq(500_500));
+        let mut got = Vec::new();
+        r.read_with(usize::MAX, &mut |_, c| got.extend_from_slice(c));
+        let mut want: Vec<u8> = (0..500).flat_map(seg).collect();
+        want.extend_from_slice(&[0xee; 500]);
+        assert!(got == want);
+        // Read to the end, the buffer gives its half megabyte back.
+        assert!(r.storage() <= KEEP, "drained receive buffer holds {} bytes", r.storage());
     }
 }

@@ -4,7 +4,7 @@
 
 use super::connection::{Connection, Ctx, Outgoing, reset_for};
 use super::event::{AppCall, AppResult, SegmentInfo, TimerKind};
-use super::{SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpState, isn};
+use super::{SharedContent, SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpState, isn};
 use crate::sim::{Duration, Instant};
 use crate::wire::TcpRepr;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -627,6 +627,23 @@ impl TcpStack {
         fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<usize, TcpError> {
         let r = self.with_conn(id, |c, _| c.send_with(max, fill)).unwrap_or(Err(TcpError::InvalidSocket));
+        self.app_event(now, id, AppCall::Send, Some(max), &r);
+        r
+    }
+
+    /// Like `send_with` for bytes whose content is known: queues up to `max` bytes of `content`
+    /// from its offset `at` (as many as the send buffer has room for) as a range, without storing
+    /// them; segments carrying them produce them from `content` when they are sent (see
+    /// `ContentSource`). The wire sees exactly what `send` of the same bytes would give.
+    pub fn send_content(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        content: &SharedContent,
+        at: u64,
+        max: usize,
+    ) -> Result<usize, TcpError> {
+        let r = self.with_conn(id, |c, _| c.send_content(content, at, max)).unwrap_or(Err(TcpError::InvalidSocket));
         self.app_event(now, id, AppCall::Send, Some(max), &r);
         r
     }

@@ -6,7 +6,7 @@ use super::Host;
 use crate::net::network::Network;
 use crate::sim::Instant;
 use crate::stack::Sockets;
-use crate::tcp::{SocketId, TcpConfig, TcpError};
+use crate::tcp::{SharedContent, SocketId, TcpConfig, TcpError};
 use std::cell::Cell;
 use std::future::poll_fn;
 use std::io;
@@ -206,6 +206,28 @@ impl TcpStream {
                 })
                 .await??;
             left -= n as u64;
+        }
+        Ok(())
+    }
+
+    /// Writes the bytes `[at, at + len)` of `content`, waiting for buffer space as needed. The
+    /// stack keeps them as a range where it can (netlab's own stack: no copy of them is held, the
+    /// payload of each segment is produced from `content` when it is sent; see
+    /// `tcp::ContentSource`), so a bulk sender's memory does not grow with its send buffer.
+    pub async fn write_content(&self, content: &SharedContent, at: u64, len: u64) -> Result<(), TcpError> {
+        let id = self.id;
+        let mut done = 0u64;
+        while done < len {
+            let max = usize::try_from(len - done).unwrap_or(usize::MAX);
+            let n = self
+                .host
+                .wait_on(id, |s, now| match s.send_content(now, id, content, at + done, max) {
+                    Ok(0) => None,
+                    Ok(n) => Some(Ok(n)),
+                    Err(e) => Some(Err(e)),
+                })
+                .await??;
+            done += n as u64;
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! receiving end for a sender in another process).
 
 use super::{AppEnv, AppKind, AppRecipe};
-use crate::app::bulk::{Content, SinkConfig, SinkResult, Verify, content_rng, sender, sink};
+use crate::app::bulk::{Content, SeededContent, SinkConfig, SinkResult, Verify, content_rng, sender, sink};
 use crate::app::remote;
 use crate::net::NodeId;
 use crate::scenario::AppDef;
@@ -86,13 +86,16 @@ impl AppRecipe for Bulk {
     fn spawn(&self, world: &mut World, def: &AppDef, seed: u64) {
         let shared = std::rc::Rc::new(std::cell::RefCell::new(SinkResult::default()));
         let (to, bytes, verify, r) = (self.to, self.bytes, self.verify, shared.clone());
-        let expected = (verify == Verify::Compare).then(|| Content::new(content_rng(seed, &def.name), bytes));
+        // One stream for both ends (the sender's send buffer holds ranges of it, the sink compares).
+        let stream = Arc::new(SeededContent::new(content_rng(seed, &def.name)));
+        let expected = (verify == Verify::Compare).then(|| Content::of(stream.clone(), bytes));
+        let content = Content::of(stream, bytes);
         let cfg =
             SinkConfig { port: to.port(), verify, expected, read_pause: self.read_pause, read_chunk: self.read_chunk };
         let sink_name = format!("{}.sink", def.name);
         world.spawn_app(&sink_name, SINK.name, self.sink_host, true, Instant::ZERO, move |h| sink(h, cfg, r));
         world.spawn_app(&def.name, self.kind(), def.host, self.daemon(), def.start, move |h| {
-            sender(h, to, bytes, verify, shared)
+            sender(h, to, content, verify, shared)
         });
     }
 }

@@ -13,9 +13,10 @@ use super::recovery::sent::SentMap;
 use super::recovery::undo::Undo;
 use super::recv::RecvBuffer;
 use super::rtt::RttEstimator;
-use super::send::{Scoreboard, SendBuffer};
+use super::send::Scoreboard;
+use super::send_buffer::SendBuffer;
 use super::seq::Seq;
-use super::{SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpState};
+use super::{SharedContent, SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpState};
 use crate::sim::{Duration, Instant};
 use crate::wire::{TcpFlags, TcpOptions, TcpRepr};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -559,6 +560,13 @@ impl Connection {
     pub fn send_with(&mut self, max: usize, fill: &mut dyn FnMut(usize, &mut [u8])) -> Result<usize, TcpError> {
         self.send_space()?;
         Ok(self.sbuf.push_with(max, fill))
+    }
+
+    /// send() of content: queues up to `max` bytes of `content` from its offset `at` as a range
+    /// (see `tcp::payload`); the bytes are produced when segments carrying them are sent.
+    pub fn send_content(&mut self, content: &SharedContent, at: u64, max: usize) -> Result<usize, TcpError> {
+        self.send_space()?;
+        Ok(self.sbuf.push_content(content, at, max))
     }
 
     /// How many bytes `send_with` would take now, or the error it would give.
