@@ -365,9 +365,10 @@ pub fn describe(m: &PacketMatch) -> String {
         parts.push(format!("without {}", flags_str(f)));
     }
     match (m.min_len, m.max_len) {
-        (Some(a), Some(b)) if a == b => parts.push(format!("{a} bytes")),
+        (Some(a), Some(b)) if a == b && a > 0 => parts.push(format!("{a} bytes")),
         (Some(a), Some(b)) => parts.push(format!("{a}-{b} bytes")),
         (Some(a), None) => parts.push(format!(">= {a} bytes")),
+        (_, Some(0)) => parts.push("no payload".to_string()),
         (None, Some(b)) => parts.push(format!("<= {b} bytes")),
         (None, None) => {}
     }
