@@ -92,22 +92,32 @@ fn refused(expect: &str) -> String {
 
 #[test]
 fn four_pings_leave_on_a_link_once_arp_is_not_counted() {
-    let pings = "[[expect]]\nlink = \"l1\"\ndir = \"a->b\"\nbetween = [\"0s\", \"5s\"]\nmetric = \"sent\"\nequals = 4\n";
+    let pings =
+        "[[expect]]\nlink = \"l1\"\ndir = \"a->b\"\nbetween = [\"0s\", \"5s\"]\nmetric = \"sent\"\nequals = 4\n";
     let all = one(false, pings);
     assert!(!all.passed, "the ARP request is a frame too: {all:?}");
     assert_eq!(all.detail, "sent = 5");
     let icmp = one(false, &pings.replace("between", "match = { protocol = \"icmp\" }\nbetween"));
     assert!(icmp.passed, "{icmp:?}");
     assert_eq!(icmp.actual, Some(4.0));
-    let arp = one(false, &pings.replace("between", "match = { protocol = \"arp\" }\nbetween").replace("equals = 4", "equals = 1"));
+    let arp = one(
+        false,
+        &pings.replace("between", "match = { protocol = \"arp\" }\nbetween").replace("equals = 4", "equals = 1"),
+    );
     assert!(arp.passed, "{arp:?}");
 }
 
 #[test]
 fn a_match_on_addresses_tells_the_two_directions_apart() {
-    let to_h2 = one(false, "[[expect]]\nlink = \"l2\"\nmatch = { protocol = \"icmp\", dst = \"h2\" }\nmetric = \"delivered\"\nequals = 4\n");
+    let to_h2 = one(
+        false,
+        "[[expect]]\nlink = \"l2\"\nmatch = { protocol = \"icmp\", dst = \"h2\" }\nmetric = \"delivered\"\nequals = 4\n",
+    );
     assert!(to_h2.passed, "{to_h2:?}");
-    let wrong = one(false, "[[expect]]\nlink = \"l2\"\nmatch = { protocol = \"icmp\", src = \"h2\" }\nmetric = \"delivered\"\nequals = 0\n");
+    let wrong = one(
+        false,
+        "[[expect]]\nlink = \"l2\"\nmatch = { protocol = \"icmp\", src = \"h2\" }\nmetric = \"delivered\"\nequals = 0\n",
+    );
     assert!(!wrong.passed, "h2's 4 replies cross l2: {wrong:?}");
     assert_eq!(wrong.actual, Some(4.0));
 }
@@ -132,7 +142,8 @@ fn node_drops_can_be_matched() {
     let syns = "[[expect]]\nhost = \"r1\"\nmatch = { protocol = \"tcp\", flags = \"SYN\" }\nmetric = \"dropped_arp_timeout\"\nequals = 4\n";
     let r = one(true, syns);
     assert!(r.passed, "{r:?}");
-    let pings = "[[expect]]\nhost = \"r1\"\nmatch = { protocol = \"icmp\" }\nmetric = \"dropped_arp_timeout\"\nequals = 4\n";
+    let pings =
+        "[[expect]]\nhost = \"r1\"\nmatch = { protocol = \"icmp\" }\nmetric = \"dropped_arp_timeout\"\nequals = 4\n";
     assert!(one(true, pings).passed);
 }
 
@@ -185,7 +196,10 @@ events = [ { state = "TIME-WAIT" }, { state = "ESTABLISHED" } ]
     let r = one(false, backwards);
     assert!(!r.passed, "{r:?}");
     assert!(r.detail.starts_with("events 1-1 found at "), "{}", r.detail);
-    let forwards = backwards.replace("{ state = \"TIME-WAIT\" }, { state = \"ESTABLISHED\" }", "{ state = \"ESTABLISHED\" }, { state = \"TIME-WAIT\" }");
+    let forwards = backwards.replace(
+        "{ state = \"TIME-WAIT\" }, { state = \"ESTABLISHED\" }",
+        "{ state = \"ESTABLISHED\" }, { state = \"TIME-WAIT\" }",
+    );
     assert!(one(false, &forwards).passed);
 }
 
@@ -225,13 +239,17 @@ fn a_match_of_every_packet_counts_what_the_counters_count() {
             text.push_str(&format!("\n[[expect]]\nlink = \"l2\"\nmetric = \"{m}\"\n{filter}at_least = 0\n"));
         }
     }
-    let text = text + "\n[[expect]]\nmetric = \"retransmissions\"\nat_least = 0\n\n[[expect]]\nmetric = \"retransmissions\"\nbetween = [\"0s\", \"1h\"]\nat_least = 0\n";
+    let text = text
+        + "\n[[expect]]\nmetric = \"retransmissions\"\nat_least = 0\n\n[[expect]]\nmetric = \"retransmissions\"\nbetween = [\"0s\", \"1h\"]\nat_least = 0\n";
     let sc = Scenario::parse("loss.toml", &text, "loss").unwrap_or_else(|e| panic!("{e}"));
     let r = netlab::run::run_in_memory(&sc, sc.seed).expect("builds").expectations;
     let ours = &r[r.len() - 2 * metrics.len() - 2..];
     for pair in ours.chunks(2) {
         assert_eq!(pair[0].actual, pair[1].actual, "{} vs {}", pair[0].description, pair[1].description);
-        assert!(pair[0].actual.is_some_and(|v| v > 0.0) || pair[0].metric.as_deref() == Some("dropped_queue"), "{pair:?}");
+        assert!(
+            pair[0].actual.is_some_and(|v| v > 0.0) || pair[0].metric.as_deref() == Some("dropped_queue"),
+            "{pair:?}"
+        );
     }
 }
 
@@ -239,7 +257,9 @@ fn a_match_of_every_packet_counts_what_the_counters_count() {
 fn bad_expectations_are_refused_where_they_are_written() {
     let e = refused("[[expect]]\nconnection = { host = \"h1\" }\nnever = { stat = \"TIME-WAIT\" }\n");
     assert!(e.contains("did you mean `state`"), "{e}");
-    let e = refused("[[expect]]\nconnection = { host = \"h1\" }\nmatch = { flags = \"SYN\" }\nmetric = \"srtt_ms\"\nat_least = 1\n");
+    let e = refused(
+        "[[expect]]\nconnection = { host = \"h1\" }\nmatch = { flags = \"SYN\" }\nmetric = \"srtt_ms\"\nat_least = 1\n",
+    );
     assert!(e.starts_with("t.toml:") && e.contains("expected a metric that counts packets or events"), "{e}");
     let e = refused("[[expect]]\nlink = \"l1\"\nnever = { received = {} }\n");
     assert!(e.contains("expected an event that link l1 has (sent, delivered, dropped), found `received`"), "{e}");
@@ -247,11 +267,13 @@ fn bad_expectations_are_refused_where_they_are_written() {
     assert!(e.contains("expected exactly one event kind") && e.contains("found sent and state"), "{e}");
     let e = refused("[[expect]]\nconnection = { host = \"h1\" }\nnever = { state = \"TIME_WAITING\" }\n");
     assert!(e.contains("expected a TCP state name"), "{e}");
-    let e = refused("[[expect]]\nlink = \"l1\"\nmetric = \"sent\"\nat = \"1s\"\nbetween = [\"0s\", \"2s\"]\nequals = 1\n");
+    let e =
+        refused("[[expect]]\nlink = \"l1\"\nmetric = \"sent\"\nat = \"1s\"\nbetween = [\"0s\", \"2s\"]\nequals = 1\n");
     assert!(e.contains("expected either `at` or `between`, not both"), "{e}");
     let e = refused("[[expect]]\nlink = \"l1\"\nmetric = \"sent\"\nbetween = [\"2s\", \"1s\"]\nequals = 1\n");
     assert!(e.contains("the earliest first"), "{e}");
-    let e = refused("[[expect]]\nhost = \"r1\"\nmatch = { protocol = \"icmp\" }\nmetric = \"arp_requests\"\nequals = 1\n");
+    let e =
+        refused("[[expect]]\nhost = \"r1\"\nmatch = { protocol = \"icmp\" }\nmetric = \"arp_requests\"\nequals = 1\n");
     assert!(e.contains("counts events about no packet"), "{e}");
     let e = refused("[[expect]]\nlink = \"l1\"\nmatch = { protocol = \"icmpp\" }\nmetric = \"sent\"\nequals = 1\n");
     assert!(e.contains("expected a protocol"), "{e}");

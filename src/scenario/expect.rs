@@ -463,35 +463,38 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                         narrowed(world, &t, target, |cx| super::expect_log::count(cx, target, metric, &e.filter))
                     } else {
                         match target {
-                        Target::App(i) => app(i).metrics.get(metric).copied().ok_or_else(|| {
-                            let has: Vec<&str> = app(i).metrics.keys().map(|k| k.as_str()).collect();
-                            format!("no metric \"{metric}\" (it has: {})", has.join(", "))
-                        }),
-                        Target::Link(l, dir) => {
-                            let st = &t.links[*l];
-                            Ok(match dir {
-                                Some(d) => link_metric(&st[d.index()], metric),
-                                None => link_metric(&st[0], metric) + link_metric(&st[1], metric),
-                            })
-                        }
-                        Target::Host(n) => Ok(node_metric(&t.nodes[*n], metric)),
-                        Target::Connection(n, port) => {
-                            let conns = select(&t.conns, *n, *port);
-                            if conns.is_empty() {
-                                Err("no such connection".to_string())
-                            } else {
-                                conns.iter().map(|c| c.metric(metric).ok_or(format!("{metric} not known yet"))).sum()
+                            Target::App(i) => app(i).metrics.get(metric).copied().ok_or_else(|| {
+                                let has: Vec<&str> = app(i).metrics.keys().map(|k| k.as_str()).collect();
+                                format!("no metric \"{metric}\" (it has: {})", has.join(", "))
+                            }),
+                            Target::Link(l, dir) => {
+                                let st = &t.links[*l];
+                                Ok(match dir {
+                                    Some(d) => link_metric(&st[d.index()], metric),
+                                    None => link_metric(&st[0], metric) + link_metric(&st[1], metric),
+                                })
                             }
-                        }
-                        Target::Network => Ok(match metric.as_str() {
-                            // Applications that are not servers (sinks and servers are daemons).
-                            "apps_finished" => {
-                                apps.iter().filter(|a| !a.daemon && a.finished && a.error.is_none()).count() as f64
+                            Target::Host(n) => Ok(node_metric(&t.nodes[*n], metric)),
+                            Target::Connection(n, port) => {
+                                let conns = select(&t.conns, *n, *port);
+                                if conns.is_empty() {
+                                    Err("no such connection".to_string())
+                                } else {
+                                    conns
+                                        .iter()
+                                        .map(|c| c.metric(metric).ok_or(format!("{metric} not known yet")))
+                                        .sum()
+                                }
                             }
-                            "apps_failed" => apps.iter().filter(|a| a.error.is_some()).count() as f64,
-                            "apps_unfinished" => apps.iter().filter(|a| !a.daemon && !a.finished).count() as f64,
-                            _ => network_metric(&t, metric),
-                        }),
+                            Target::Network => Ok(match metric.as_str() {
+                                // Applications that are not servers (sinks and servers are daemons).
+                                "apps_finished" => {
+                                    apps.iter().filter(|a| !a.daemon && a.finished && a.error.is_none()).count() as f64
+                                }
+                                "apps_failed" => apps.iter().filter(|a| a.error.is_some()).count() as f64,
+                                "apps_unfinished" => apps.iter().filter(|a| !a.daemon && !a.finished).count() as f64,
+                                _ => network_metric(&t, metric),
+                            }),
                         }
                     };
                     let v = value.as_ref().ok().copied();

@@ -171,10 +171,16 @@ pub(crate) fn filter(
     let matcher = s.matcher.as_ref().map(|m| packet_match(m, names, links)).transpose()?;
     if matches!(target, Target::App(_)) {
         if let Some(m) = &s.matcher {
-            return at(m.span(), "expected `match` only with `link`, `host`, `connection` or no target (an app has no packets)");
+            return at(
+                m.span(),
+                "expected `match` only with `link`, `host`, `connection` or no target (an app has no packets)",
+            );
         }
         if window.is_some() {
-            return at(when_span(s).unwrap_or(span), "expected `at`/`between` only with `link`, `host`, `connection` or no target");
+            return at(
+                when_span(s).unwrap_or(span),
+                "expected `at`/`between` only with `link`, `host`, `connection` or no target",
+            );
         }
     }
     if let Some(m) = metric
@@ -206,7 +212,10 @@ pub(crate) fn filter(
     if (window.is_some() || matcher.is_some()) && metric.is_none() && s.states.is_none() {
         if s.never.is_some() || s.events.is_some() {
             if let Some(m) = &s.matcher {
-                return at(m.span(), "expected the packet to match inside the event (`sent = { flags = \"SYN\" }`), not as `match` next to `never`/`events`");
+                return at(
+                    m.span(),
+                    "expected the packet to match inside the event (`sent = { flags = \"SYN\" }`), not as `match` next to `never`/`events`",
+                );
             }
         } else {
             let place = s.matcher.as_ref().map(|m| m.span()).or_else(|| when_span(s)).unwrap_or(span);
@@ -216,7 +225,10 @@ pub(crate) fn filter(
     if s.states.is_some()
         && let Some(m) = &s.matcher
     {
-        return at(m.span(), "expected no `match` with `states` (a state change is not a packet); `at`/`between` apply");
+        return at(
+            m.span(),
+            "expected no `match` with `states` (a state change is not a packet); `at`/`between` apply",
+        );
     }
     Ok(Filter { matcher, window })
 }

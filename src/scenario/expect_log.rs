@@ -292,8 +292,7 @@ fn times(v: &[Instant]) -> String {
 
 /// `never`: (held, detail, how many times it happened).
 pub(crate) fn never(cx: &Ctx, target: &Target, p: &EventPat, f: &Filter) -> (bool, String, f64) {
-    let hits: Vec<Instant> =
-        occurrences(cx, target).iter().filter(|o| fits(target, p, f, o)).map(|o| o.t).collect();
+    let hits: Vec<Instant> = occurrences(cx, target).iter().filter(|o| fits(target, p, f, o)).map(|o| o.t).collect();
     let detail = if hits.is_empty() {
         "did not happen".to_string()
     } else {
@@ -335,12 +334,9 @@ pub(crate) fn in_order(cx: &Ctx, target: &Target, pats: &[EventPat], f: &Filter)
     let loose = EventPat { window: None, ..p.clone() };
     let anywhere: Vec<Instant> =
         group.iter().filter(|o| fits(target, &loose, &Filter::default(), o)).map(|o| o.t).collect();
-    let before = if n == 0 {
-        String::new()
-    } else {
-        format!("events 1-{n} found at {}; ", times(&found))
-    };
+    let before = if n == 0 { String::new() } else { format!("events 1-{n} found at {}; ", times(&found)) };
     let after = if n == 0 { "" } else { " after them" };
-    let detail = format!("{before}event {} ({}) not found{after}; {} at any time: {}", n + 1, p.text, p.what, times(&anywhere));
+    let detail =
+        format!("{before}event {} ({}) not found{after}; {} at any time: {}", n + 1, p.text, p.what, times(&anywhere));
     (false, detail, n as f64)
 }
