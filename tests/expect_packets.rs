@@ -148,6 +148,17 @@ fn node_drops_can_be_matched() {
 }
 
 #[test]
+fn a_router_that_cannot_resolve_the_next_hop_never_forwards() {
+    let never_forwards = "[[expect]]\nhost = \"r1\"\nnever = { sent = { protocol = \"tcp\" } }\n";
+    assert!(one(true, never_forwards).passed);
+    let r = one(false, never_forwards);
+    assert!(!r.passed && r.detail.starts_with("sent tcp "), "{r:?}");
+    let receives = "[[expect]]\nhost = \"h2\"\nevents = [ { received = { protocol = \"tcp\", flags = \"SYN\" }, between = [\"10s\", \"10.1s\"] } ]\n";
+    assert!(one(false, receives).passed);
+    assert!(!one(true, receives).passed);
+}
+
+#[test]
 fn the_syn_is_sent_again_after_one_two_and_four_seconds() {
     let times = r#"
 [[expect]]
