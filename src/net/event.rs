@@ -212,6 +212,14 @@ pub trait EventSink: Any {
     fn writes(&self) -> bool;
     /// Writes out everything recorded; the first error, if any.
     fn finish(&mut self) -> Result<(), String>;
+    /// Whether the sink wants the bytes of every frame offered to a link (`frame_offered`).
+    fn wants_frames(&self) -> bool {
+        false
+    }
+    /// A frame offered to a link, before its `link_tx` or `link_drop` (only when `wants_frames`).
+    fn frame_offered(&mut self, frame: u64, data: &[u8]) {
+        let _ = (frame, data);
+    }
     /// Says that connection `socket` of `node` is tracked from the wire, not reported by its stack.
     fn observed(&mut self, node: NodeId, socket: crate::tcp::SocketId) {
         let _ = (node, socket);

@@ -101,6 +101,9 @@ impl Fabric {
         let now = self.now;
         let dir = Dir::from_sender_side(side);
         let len = frame.data.len();
+        if self.sink.wants_frames() {
+            self.sink.frame_offered(frame.id, &frame.data);
+        }
         let fate = self.links[link].dirs[dir.index()].offer(now, len);
         match fate {
             Fate::Rejected(cause) => {

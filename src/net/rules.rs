@@ -213,7 +213,8 @@ impl Rules {
     }
 }
 
-fn matches(m: &PacketMatch, f: &FrameInfo, rel_seq: Option<u32>, now: Instant) -> bool {
+/// Whether frame `f` (sent at `now`, `rel_seq` its relative sequence number) matches `m`.
+pub(crate) fn matches(m: &PacketMatch, f: &FrameInfo, rel_seq: Option<u32>, now: Instant) -> bool {
     let tcp = f.proto == Some(MatchProto::Tcp);
     m.protocol.is_none_or(|p| f.proto == Some(p))
         && m.src.is_none_or(|a| f.src == Some(a))

@@ -36,6 +36,7 @@ impl Scenario {
             b.rule(r.clone());
         }
         b.keep_tcp_events(opts.keep_tcp_events);
+        b.keep_event_log(self.expects.iter().any(|e| e.needs_log()));
         for br in &self.bridges {
             b.external(br.link, 1);
             if matches!(br.kind, BridgeKind::Udp { .. }) {

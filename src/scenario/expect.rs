@@ -2,6 +2,7 @@
 //! happened. All figures come from the trace counters and the applications' reports.
 
 use super::error::{SpanError, at};
+use super::expect_filter::{EventPat, Filter};
 use super::schema::ExpectSpec;
 use super::suggest;
 use crate::net::{Dir, LinkDropCause, NodeDropCause, NodeId};
@@ -47,6 +48,10 @@ pub enum Check {
     ErrorContains(String),
     /// Some connection of the target went through these states, in this order (others may come between).
     States(Vec<TcpState>),
+    /// The event never happens (in its window and the expectation's).
+    Never(EventPat),
+    /// The events happen in this order (others may come between), each in its window.
+    Events(Vec<EventPat>),
 }
 
 /// One `[[expect]]` of a scenario, validated.
@@ -64,6 +69,15 @@ pub struct Expect {
     pub target_name: String,
     /// What it checks.
     pub check: Check,
+    /// Which packets and times it counts (empty: all of them).
+    pub filter: Filter,
+}
+
+impl Expect {
+    /// Whether checking it needs the run's events kept in memory (`Tracer::log`).
+    pub fn needs_log(&self) -> bool {
+        !self.filter.is_empty() || matches!(self.check, Check::Never(_) | Check::Events(_))
+    }
 }
 
 /// The outcome of one expectation.
@@ -169,9 +183,10 @@ pub const NETWORK_METRICS: &[&str] = &[
 pub(crate) fn validate(
     e: &Spanned<ExpectSpec>,
     names: &super::validate::Names,
-    links: &[String],
+    link_defs: &[crate::scenario::LinkDef],
     apps: &[(String, &'static str)],
 ) -> Result<Expect, SpanError> {
+    let links: Vec<&String> = link_defs.iter().map(|l| &l.name).collect();
     let span = e.span();
     let s = e.get_ref();
     let targets = [s.app.is_some(), s.link.is_some(), s.host.is_some(), s.connection.is_some()];
@@ -192,7 +207,7 @@ pub(crate) fn validate(
         };
         (Target::App(a.get_ref().clone()), format!("app {}", a.get_ref()), app_metrics(apps[i].1))
     } else if let Some(l) = &s.link {
-        let Some(i) = links.iter().position(|n| n == l.get_ref()) else {
+        let Some(i) = links.iter().position(|n| *n == l.get_ref()) else {
             let known = || links.iter().map(|n| n.as_str());
             let msg = format!(
                 "expected the name of a link; \"{}\" is not defined{} (links: {})",
@@ -231,9 +246,11 @@ pub(crate) fn validate(
         s.states.is_some(),
         s.error_contains.is_some(),
         s.exit_code.is_some(),
+        s.never.is_some(),
+        s.events.is_some(),
     ];
     if kinds.iter().filter(|x| **x).count() != 1 {
-        let msg = "expected exactly one of `metric` (with equals / at_least / at_most), `finished`, `output_contains`, `exit_code` or `states`";
+        let msg = "expected exactly one of `metric` (with equals / at_least / at_most), `finished`, `output_contains`, `exit_code`, `states`, `never` or `events`";
         return at(span, msg);
     }
     let check = if let Some(m) = &s.metric {
@@ -291,11 +308,29 @@ pub(crate) fn validate(
             return at(st.span(), "expected at least one state");
         }
         Check::States(v)
+    } else if let Some(n) = &s.never {
+        Check::Never(super::expect_filter::event_pat(n, &target, &target_name, names, link_defs)?)
+    } else if let Some(list) = &s.events {
+        let pats = list
+            .get_ref()
+            .iter()
+            .map(|e| super::expect_filter::event_pat(e, &target, &target_name, names, link_defs))
+            .collect::<Result<Vec<_>, _>>()?;
+        if pats.is_empty() {
+            return at(list.span(), "expected at least one event, e.g. events = [{ sent = { flags = \"SYN\" } }]");
+        }
+        Check::Events(pats)
     } else {
         if !matches!(target, Target::App(_)) {
             return at(span, "expected `output_contains` only with `app`");
         }
         Check::OutputContains(s.output_contains.clone().unwrap_or_default())
+    };
+    let filter = super::expect_filter::filter(s, span.clone(), &target, s.metric.as_ref(), names, link_defs)?;
+    let narrowed = {
+        let m = filter.matcher.as_ref().map(|m| format!(" [{}]", super::expect_filter::describe(m)));
+        let w = filter.window.as_ref().map(|w| format!(" {}", w.describe()));
+        format!("{}{}", m.unwrap_or_default(), w.unwrap_or_default())
     };
     let description = s.description.clone().unwrap_or_else(|| match &check {
         Check::Metric { metric, min, max } => {
@@ -306,7 +341,7 @@ pub(crate) fn validate(
                 (None, Some(b)) => format!("<= {b}"),
                 (None, None) => String::new(),
             };
-            format!("{target_name}: {metric} {cmp}")
+            format!("{target_name}: {metric}{narrowed} {cmp}")
         }
         Check::Finished(true) => format!("{target_name} finishes"),
         Check::Finished(false) => format!("{target_name} does not finish"),
@@ -314,10 +349,15 @@ pub(crate) fn validate(
         Check::ErrorContains(t) => format!("{target_name} fails with \"{t}\""),
         Check::States(v) => {
             let names: Vec<&str> = v.iter().map(|s| state_name(*s)).collect();
-            format!("{target_name} passes through {}", names.join(" -> "))
+            format!("{target_name} passes through {}{narrowed}", names.join(" -> "))
+        }
+        Check::Never(p) => format!("{target_name}: never {}{narrowed}", p.text),
+        Check::Events(v) => {
+            let texts: Vec<&str> = v.iter().map(|p| p.text.as_str()).collect();
+            format!("{target_name}: in order: {}{narrowed}", texts.join("; "))
         }
     });
-    Ok(Expect { offset: span.start, line: 0, description, target, target_name, check })
+    Ok(Expect { offset: span.start, line: 0, description, target, target_name, check, filter })
 }
 
 /// True when `want` appears in `have` in order (other states may come between).
@@ -419,36 +459,43 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                     (found, actual)
                 }
                 (target, Check::Metric { metric, min, max }) => {
-                    let value = match target {
-                        Target::App(i) => app(i).metrics.get(metric).copied().ok_or_else(|| {
-                            let has: Vec<&str> = app(i).metrics.keys().map(|k| k.as_str()).collect();
-                            format!("no metric \"{metric}\" (it has: {})", has.join(", "))
-                        }),
-                        Target::Link(l, dir) => {
-                            let st = &t.links[*l];
-                            Ok(match dir {
-                                Some(d) => link_metric(&st[d.index()], metric),
-                                None => link_metric(&st[0], metric) + link_metric(&st[1], metric),
-                            })
-                        }
-                        Target::Host(n) => Ok(node_metric(&t.nodes[*n], metric)),
-                        Target::Connection(n, port) => {
-                            let conns = select(&t.conns, *n, *port);
-                            if conns.is_empty() {
-                                Err("no such connection".to_string())
-                            } else {
-                                conns.iter().map(|c| c.metric(metric).ok_or(format!("{metric} not known yet"))).sum()
+                    let value = if !e.filter.is_empty() {
+                        narrowed(world, &t, target, |cx| super::expect_log::count(cx, target, metric, &e.filter))
+                    } else {
+                        match target {
+                            Target::App(i) => app(i).metrics.get(metric).copied().ok_or_else(|| {
+                                let has: Vec<&str> = app(i).metrics.keys().map(|k| k.as_str()).collect();
+                                format!("no metric \"{metric}\" (it has: {})", has.join(", "))
+                            }),
+                            Target::Link(l, dir) => {
+                                let st = &t.links[*l];
+                                Ok(match dir {
+                                    Some(d) => link_metric(&st[d.index()], metric),
+                                    None => link_metric(&st[0], metric) + link_metric(&st[1], metric),
+                                })
                             }
-                        }
-                        Target::Network => Ok(match metric.as_str() {
-                            // Applications that are not servers (sinks and servers are daemons).
-                            "apps_finished" => {
-                                apps.iter().filter(|a| !a.daemon && a.finished && a.error.is_none()).count() as f64
+                            Target::Host(n) => Ok(node_metric(&t.nodes[*n], metric)),
+                            Target::Connection(n, port) => {
+                                let conns = select(&t.conns, *n, *port);
+                                if conns.is_empty() {
+                                    Err("no such connection".to_string())
+                                } else {
+                                    conns
+                                        .iter()
+                                        .map(|c| c.metric(metric).ok_or(format!("{metric} not known yet")))
+                                        .sum()
+                                }
                             }
-                            "apps_failed" => apps.iter().filter(|a| a.error.is_some()).count() as f64,
-                            "apps_unfinished" => apps.iter().filter(|a| !a.daemon && !a.finished).count() as f64,
-                            _ => network_metric(&t, metric),
-                        }),
+                            Target::Network => Ok(match metric.as_str() {
+                                // Applications that are not servers (sinks and servers are daemons).
+                                "apps_finished" => {
+                                    apps.iter().filter(|a| !a.daemon && a.finished && a.error.is_none()).count() as f64
+                                }
+                                "apps_failed" => apps.iter().filter(|a| a.error.is_some()).count() as f64,
+                                "apps_unfinished" => apps.iter().filter(|a| !a.daemon && !a.finished).count() as f64,
+                                _ => network_metric(&t, metric),
+                            }),
+                        }
                     };
                     let v = value.as_ref().ok().copied();
                     let (cmp, bound) = bound(*min, *max, v);
@@ -472,7 +519,8 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                 (Target::Connection(n, port), Check::States(want)) => {
                     let conns = select(&t.conns, *n, *port);
                     let found = conns.iter().any(|c| {
-                        let have: Vec<TcpState> = c.states.iter().map(|(_, s)| *s).collect();
+                        let inside = |t: &crate::sim::Instant| e.filter.window.is_none_or(|w| w.contains(*t));
+                        let have: Vec<TcpState> = c.states.iter().filter(|(t, _)| inside(t)).map(|(_, s)| *s).collect();
                         passes_through(&have, want)
                     });
                     let actual = if conns.is_empty() {
@@ -481,6 +529,20 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
                         conns.iter().map(|c| states_str(c)).collect::<Vec<_>>().join("; ")
                     };
                     (found, actual)
+                }
+                (target, Check::Never(p)) => {
+                    let r = narrowed(world, &t, target, |cx| super::expect_log::never(cx, target, p, &e.filter));
+                    let (passed, detail, n) = r.unwrap_or_else(|msg| (false, msg, f64::NAN));
+                    let actual = Some(n).filter(|v| !v.is_nan());
+                    measured = Some(("occurrences".to_string(), "==", Some(0.0), actual));
+                    (passed, detail)
+                }
+                (target, Check::Events(ps)) => {
+                    let r = narrowed(world, &t, target, |cx| super::expect_log::in_order(cx, target, ps, &e.filter));
+                    let (passed, detail, n) = r.unwrap_or_else(|msg| (false, msg, f64::NAN));
+                    let actual = Some(n).filter(|v| !v.is_nan());
+                    measured = Some(("events_in_order".to_string(), "==", Some(ps.len() as f64), actual));
+                    (passed, detail)
                 }
                 (_, _) => (false, "not applicable".to_string()),
             };
@@ -500,6 +562,29 @@ pub fn evaluate(expects: &[Expect], world: &World) -> Vec<ExpectResult> {
             }
         })
         .collect()
+}
+
+/// Runs `f` on the run's event log for `target`; an error when there is no such connection or the
+/// run kept no log.
+fn narrowed<T>(
+    world: &World,
+    t: &crate::trace::Tracer,
+    target: &Target,
+    f: impl FnOnce(&super::expect_log::Ctx) -> T,
+) -> Result<T, String> {
+    let conns = match target {
+        Target::Connection(n, port) => {
+            let v: Vec<(usize, u32)> = select(&t.conns, *n, *port).iter().map(|c| (c.node, c.socket)).collect();
+            if v.is_empty() {
+                return Err("no such connection".to_string());
+            }
+            v
+        }
+        _ => Vec::new(),
+    };
+    let cx = super::expect_log::ctx(world, t.log.as_ref(), conns)
+        .ok_or("the run kept no event log (build the world with keep_event_log)")?;
+    Ok(f(&cx))
 }
 
 /// The connections (not listeners) of node `n` with local or remote port `port`.

@@ -10,6 +10,8 @@ pub mod apps;
 mod build;
 pub mod error;
 pub mod expect;
+pub mod expect_filter;
+mod expect_log;
 pub mod netns;
 mod plain;
 pub(crate) mod schema;

@@ -419,6 +419,43 @@ pub struct ExpectSpec {
     pub error_contains: Option<String>,
     /// For an exec app: the program's exit status (the metric `exit_code` equals this).
     pub exit_code: Option<Spanned<i32>>,
+    /// Count only the packets (and the events about packets) that match, as in a packet rule.
+    #[serde(rename = "match")]
+    pub matcher: Option<Spanned<MatchSpec>>,
+    /// Count only what happened at this time (give or take `tolerance`)...
+    pub at: Option<Spanned<Dur>>,
+    /// ...or in this window, both ends included.
+    pub between: Option<Spanned<[Dur; 2]>>,
+    /// How far from `at` (or outside `between`) still counts (default 0).
+    pub tolerance: Option<Spanned<Dur>>,
+    /// Check: this event never happens (in the window, if one is given).
+    pub never: Option<Spanned<EventSpec>>,
+    /// Check: these events happen in this order (others may come between).
+    pub events: Option<Spanned<Vec<Spanned<EventSpec>>>>,
+}
+
+/// One event an expectation looks for: exactly one of the kinds, optionally when.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSpec {
+    /// A segment (connection) or frame (link, node) sent, matching this.
+    pub sent: Option<Spanned<MatchSpec>>,
+    /// A segment the connection received, or a frame a node received, matching this.
+    pub received: Option<Spanned<MatchSpec>>,
+    /// A segment the connection sent again (any reason but a window probe), matching this.
+    pub retransmitted: Option<Spanned<MatchSpec>>,
+    /// A frame a link delivered, matching this.
+    pub delivered: Option<Spanned<MatchSpec>>,
+    /// A frame a link or node dropped, matching this.
+    pub dropped: Option<Spanned<MatchSpec>>,
+    /// The connection entered this TCP state.
+    pub state: Option<Spanned<String>>,
+    /// When: at this time (give or take `tolerance`)...
+    pub at: Option<Spanned<Dur>>,
+    /// ...or in this window, both ends included.
+    pub between: Option<Spanned<[Dur; 2]>>,
+    /// How far from `at` (or outside `between`) still counts (default 0).
+    pub tolerance: Option<Spanned<Dur>>,
 }
 
 with_impairments!(

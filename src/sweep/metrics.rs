@@ -119,6 +119,7 @@ fn probe(name: &str, about: String, target: Target, metric: &str) -> NamedMetric
         target_name: String::new(),
         target,
         check: Check::Metric { metric: metric.to_string(), min: None, max: None },
+        filter: Default::default(),
     };
     NamedMetric { name: name.into(), about, metric: SweepMetric::Probe(Box::new(e)) }
 }

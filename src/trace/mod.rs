@@ -5,6 +5,7 @@
 //! Nothing else keeps books: what the summary says is what the events said.
 
 pub mod conn;
+pub mod log;
 pub mod nstat;
 pub mod read;
 
@@ -91,6 +92,8 @@ pub struct Tracer {
     pub node_names: Vec<String>,
     /// The first error writing the trace; writing stops there, counting goes on.
     pub write_error: Option<String>,
+    /// Every event kept in memory, when asked (`set_keep_log`): for expectations on single packets.
+    pub log: Option<log::EventLog>,
 }
 
 impl Tracer {
@@ -105,6 +108,7 @@ impl Tracer {
             conns: BTreeMap::new(),
             node_names: Vec::new(),
             write_error: None,
+            log: None,
         }
     }
     /// Writes every event from now on to `w`, one JSON line each.
@@ -116,10 +120,18 @@ impl Tracer {
         self.keep_tcp = keep;
     }
 
+    /// Keeps every event in memory (`log`) from now on.
+    pub fn set_keep_log(&mut self, keep: bool) {
+        self.log = keep.then(log::EventLog::default);
+    }
+
     /// Records one event.
     pub fn emit(&mut self, t: Instant, kind: NetEvent) {
         if let NetEvent::Tcp { node, frame, event } = kind {
             return self.emit_tcp(node, *event, frame);
+        }
+        if let Some(l) = self.log.as_mut() {
+            l.push(t, &kind);
         }
         self.events += 1;
         self.count(&kind);
@@ -132,6 +144,9 @@ impl Tracer {
     /// allocation on this per-segment path.
     pub fn emit_tcp(&mut self, node: NodeId, event: TcpEvent, frame: Option<u64>) {
         self.events += 1;
+        if let Some(l) = self.log.as_mut() {
+            l.push_tcp(node, &event);
+        }
         self.count_tcp(node, &event);
         if self.sink.is_some() {
             let t = event.time;
@@ -241,6 +256,14 @@ impl EventSink for Tracer {
     }
     fn writes(&self) -> bool {
         Tracer::writes(self)
+    }
+    fn wants_frames(&self) -> bool {
+        self.log.is_some()
+    }
+    fn frame_offered(&mut self, frame: u64, data: &[u8]) {
+        if let Some(l) = self.log.as_mut() {
+            l.frame_offered(frame, data);
+        }
     }
     fn finish(&mut self) -> Result<(), String> {
         self.flush().map_err(|e| format!("trace: {e}"))

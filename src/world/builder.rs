@@ -62,6 +62,7 @@ pub struct WorldBuilder {
     rules: Vec<PacketRule>,
     trace_sink: Option<Box<dyn std::io::Write>>,
     keep_tcp_events: bool,
+    keep_event_log: bool,
     external: Vec<(LinkId, usize)>,
     fallback_routes: Vec<(NodeId, LinkId, Cidr, Ipv4Addr)>,
 }
@@ -83,6 +84,7 @@ impl WorldBuilder {
             rules: Vec::new(),
             trace_sink: None,
             keep_tcp_events: true,
+            keep_event_log: false,
             external: Vec::new(),
             fallback_routes: Vec::new(),
         }
@@ -173,6 +175,11 @@ impl WorldBuilder {
         self.keep_tcp_events = keep;
     }
 
+    /// Keep every event in memory (`Tracer::log`), for expectations on single packets and times.
+    pub fn keep_event_log(&mut self, keep: bool) {
+        self.keep_event_log = keep;
+    }
+
     /// The world, ready to run; or what is wrong with the topology.
     pub fn build(self) -> Result<World, BuildError> {
         let WorldBuilder {
@@ -184,6 +191,7 @@ impl WorldBuilder {
             rules,
             trace_sink,
             keep_tcp_events,
+            keep_event_log,
             external,
             fallback_routes,
         } = self;
@@ -266,6 +274,7 @@ impl WorldBuilder {
 
         let mut tracer = Tracer::new(links.len(), nodes.len());
         tracer.set_keep_tcp(keep_tcp_events);
+        tracer.set_keep_log(keep_event_log);
         tracer.node_names = nodes.iter().map(|n| n.name.clone()).collect();
         if let Some(sink) = trace_sink {
             tracer.set_sink(sink);

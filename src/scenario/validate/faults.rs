@@ -121,7 +121,8 @@ pub(super) fn validate(specs: &[FaultSpec], k: &Known) -> Result<(Vec<TimedFault
     Ok((faults, rules))
 }
 
-fn validate_match(m: &MatchSpec, names: &Names, links: &[LinkDef]) -> Result<PacketMatch, SpanError> {
+/// A packet rule's `match` table (also an expectation's), checked: node names resolved, flags parsed.
+pub(crate) fn validate_match(m: &MatchSpec, names: &Names, links: &[LinkDef]) -> Result<PacketMatch, SpanError> {
     let addr = |s: &Option<Spanned<String>>| -> Result<Option<Ipv4Addr>, SpanError> {
         let Some(s) = s else { return Ok(None) };
         if let Ok(ip) = s.get_ref().parse() {

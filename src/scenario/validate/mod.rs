@@ -89,7 +89,7 @@ macro_rules! apply_impairments {
 
 mod bridges;
 mod captures;
-mod faults;
+pub(crate) mod faults;
 pub(crate) mod netns;
 mod topology;
 
@@ -238,14 +238,13 @@ pub(super) fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Res
     if stop.is_zero() {
         keep(at(sim.stop.as_ref().map_or(0..0, |s| s.span()), "expected a time limit greater than zero"));
     }
-    let link_names = k.links.iter().map(|l| l.name.clone()).collect::<Vec<_>>();
     let app_kinds = apps.iter().map(|a| (a.name.clone(), a.kind())).collect::<Vec<_>>();
     let mut expects = Vec::new();
     for e in &raw.expect {
         if e.get_ref().app.as_ref().is_some_and(|a| failed_apps.contains(a.get_ref())) {
             continue;
         }
-        match expect::validate(e, &k.names, &link_names, &app_kinds) {
+        match expect::validate(e, &k.names, &k.links, &app_kinds) {
             Ok(x) => expects.push(x),
             Err(e) => keep(Err(e)),
         }
