@@ -81,19 +81,19 @@ def build_netlab():
 
 
 def measure(cmd, niceness, stdout):
-    """Runs cmd; returns (exit status, wall seconds, peak RSS in KiB) of that process."""
+    """Runs cmd; returns (exit status, wall seconds, peak RSS in KiB, CPU seconds) of that process."""
     start = time.monotonic()
     p = subprocess.Popen(["nice", "-n", str(niceness)] + cmd, stdout=stdout, stderr=subprocess.STDOUT)
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.monotonic() - start
     p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, wall, usage.ru_maxrss
+    return p.returncode, wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 def run_ns3(exe, args, seed, niceness, tmp):
     out = os.path.join(tmp, "ns3.out")
     with open(out, "w") as f:
-        status, wall, rss = measure([exe] + args + [f"--seed={seed}"], niceness, f)
+        status, wall, rss, cpu = measure([exe] + args + [f"--seed={seed}"], niceness, f)
     kv = {}
     for line in open(out):
         parts = line.split()
@@ -105,7 +105,7 @@ def run_ns3(exe, args, seed, niceness, tmp):
     if status != 0 or kv.get("flows_intact") != kv.get("flows"):
         raise SystemExit(f"ns-3 run failed ({' '.join(args)} --seed={seed}):\n" + open(out).read()[-2000:])
     return {
-        "wall": wall, "rss": rss, "completion": kv["completion_s"], "goodput": kv["goodput_mbps"],
+        "wall": wall, "cpu": cpu, "rss": rss, "completion": kv["completion_s"], "goodput": kv["goodput_mbps"],
         "p10": kv["flow_s_p10"], "p50": kv["flow_s_p50"], "p90": kv["flow_s_p90"],
         "retransmissions": kv["retransmissions"], "drops": kv["bottleneck_drops"],
         "all_drops": kv["queue_drops"], "recoveries": kv["recoveries"],
@@ -121,7 +121,7 @@ def run_netlab(exe, scenario, bottleneck, seed, niceness, tmp):
     log = os.path.join(tmp, "netlab.out")
     cmd = [exe, "run", scenario, "--seed", str(seed), "--out", out, "--no-capture", "--no-trace"]
     with open(log, "w") as f:
-        status, wall, rss = measure(cmd, niceness, f)
+        status, wall, rss, cpu = measure(cmd, niceness, f)
     if status != 0:
         raise SystemExit(f"netlab run failed ({scenario} --seed {seed}):\n" + open(log).read()[-2000:])
     s = json.load(open(os.path.join(out, "summary.json")))
@@ -135,7 +135,7 @@ def run_netlab(exe, scenario, bottleneck, seed, niceness, tmp):
     link = next(l for l in s["links"] if l["name"] == bottleneck[0])
     all_drops = sum(l[d]["dropped"].get("queue", 0) for l in s["links"] for d in ("a->b", "b->a"))
     return {
-        "wall": wall, "rss": rss, "completion": completion, "goodput": received * 8 / completion / 1e6,
+        "wall": wall, "cpu": cpu, "rss": rss, "completion": completion, "goodput": received * 8 / completion / 1e6,
         "p10": quantile(durations, 0.1), "p50": quantile(durations, 0.5), "p90": quantile(durations, 0.9),
         "retransmissions": sum(c["retransmissions"] for c in conns),
         "drops": link[bottleneck[1]]["dropped"].get("queue", 0), "all_drops": all_drops,
@@ -206,7 +206,7 @@ def main():
                     r = (run_ns3(ns3, args, i, opts.nice, tmp) if sim == "ns3"
                          else run_netlab(netlab, scenario, bottleneck, i, opts.nice, tmp))
                     results[w][sim].append(r)
-                    say(f"  {w} run {i}/{n} {sim:6}: wall {r['wall']:.2f} s, peak RSS {r['rss'] / 1024:.0f} MB, "
+                    say(f"  {w} run {i}/{n} {sim:6}: wall {r['wall']:.2f} s, CPU {r['cpu']:.2f} s, peak RSS {r['rss'] / 1024:.0f} MB, "
                         f"completion {r['completion']:.3f} s, goodput {r['goodput']:.1f} Mbit/s (load {load()})")
     say(f"load average at the end {load()}\n")
     print_tables(results)
@@ -243,6 +243,12 @@ def print_tables(results):
             f"| {ratio(med(b, 'completion'), med(a, 'completion'), 3)} "
             f"| {fmt(med(a, 'goodput'), ' Mbit/s', 1)} | {fmt(med(b, 'goodput'), ' Mbit/s', 1)} "
             f"| {ratio(med(b, 'goodput'), med(a, 'goodput'), 3)} |")
+    say("\nCPU time (user + system; on a busy machine steadier than wall time)")
+    say("| world | ns-3 CPU | netlab CPU | ns-3/netlab |")
+    say("|---|---|---|---|")
+    for w, r in results.items():
+        a, b = r["ns3"], r["netlab"]
+        say(f"| {w} | {fmt(med(a, 'cpu'), ' s')} | {fmt(med(b, 'cpu'), ' s')} | {ratio(med(a, 'cpu'), med(b, 'cpu'))} |")
     say("\nDo the worlds agree? (medians; flow time = start to the sink's FIN at the sender; drops at the "
         "bottleneck queue, r1 -> r2 or r1 -> h2)")
     say("| world | ns-3 flow time p10 / p50 / p90 | netlab flow time p10 / p50 / p90 | ns-3 retransmissions "
