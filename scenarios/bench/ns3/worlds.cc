@@ -13,7 +13,7 @@
 // sender. The program prints `key value` lines (see PrintResults) and exits non-zero if a transfer
 // did not complete or the sink counted a different number of bytes than were sent.
 //
-// Build (scenarios/bench/ns3/compare.sh does this):
+// Build (scenarios/bench/ns3/compare.py does this):
 //   g++ -O2 -std=c++17 worlds.cc -o worlds -lns3-core -lns3-network -lns3-internet \
 //       -lns3-point-to-point -lns3-applications -lns3-traffic-control
 
