@@ -190,7 +190,7 @@ def main():
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip() or "?"
     say(f"machine: {machine()}; load average at start {load()}")
-    say(f"netlab {commit} (release build); ns-3: {'3.' + ns3_version() if ns3 else 'absent'}")
+    say(f"checkout {commit}; netlab: {os.path.relpath(netlab, ROOT)}; ns-3: {'3.' + ns3_version() if ns3 else 'absent'}")
 
     results = {w: {"ns3": [], "netlab": []} for w in opts.worlds}
     with tempfile.TemporaryDirectory() as tmp:
