@@ -79,6 +79,34 @@ fn seg_frame(ev: &TcpEvent, seg: &crate::tcp::SegmentInfo, sent: bool, isn: Opti
     LoggedFrame { info, rel_seq: isn.map(|i| seg.seq.wrapping_sub(i)) }
 }
 
+/// The segment a `retransmit` event (at `events[i]`) sent again: the socket's `segment_sent`
+/// with the same sequence number at the same instant, among the events logged near it. netlab's
+/// stack reports it right after the `retransmit`; a stack behind the external protocol reports
+/// the two the other way round.
+fn resent_segment(
+    events: &[(Instant, NetEvent)],
+    i: usize,
+    key: (usize, u32),
+    seq: u32,
+    isn: Option<u32>,
+) -> Option<LoggedFrame> {
+    let t = events[i].0;
+    let same = |(t2, x): &(Instant, NetEvent)| -> Option<LoggedFrame> {
+        match x {
+            NetEvent::Tcp { node, event, .. } if *t2 == t && (*node, event.socket.0) == key => match &event.kind {
+                TcpEventKind::SegmentSent(s) if s.seq == seq => Some(seg_frame(event, s, true, isn)),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    // The external protocol's reports of one step may reach the log after events of a later
+    // instant (a frame already on its way), hence a short window rather than the same instant only.
+    const NEAR: usize = 64;
+    let after = events[i + 1..].iter().take(NEAR).find_map(same);
+    after.or_else(|| events[..i].iter().rev().take(NEAR).find_map(same))
+}
+
 /// Every occurrence about `target`, in the order they happened.
 fn occurrences(cx: &Ctx, target: &Target) -> Vec<Occ> {
     let mut out = Vec::new();
@@ -169,17 +197,9 @@ fn occurrences(cx: &Ctx, target: &Target) -> Vec<Occ> {
                         }
                         push(What::SegReceived, Some(seg_frame(event, s, false, e.1)), u64::from(s.len), conn);
                     }
-                    TcpEventKind::Retransmit { reason, .. } => {
-                        // The segment sent again is the socket's next `segment_sent`.
-                        let ours = e.0;
-                        let next = events[i + 1..].iter().find_map(|(_, x)| match x {
-                            NetEvent::Tcp { node: n2, event: e2, .. } if (*n2, e2.socket.0) == key => match &e2.kind {
-                                TcpEventKind::SegmentSent(s) => Some(seg_frame(e2, s, true, ours)),
-                                _ => None,
-                            },
-                            _ => None,
-                        });
-                        push(What::Retransmitted(*reason), next, 0, conn);
+                    TcpEventKind::Retransmit { reason, seq, .. } => {
+                        let resent = resent_segment(events, i, key, *seq, e.0);
+                        push(What::Retransmitted(*reason), resent, 0, conn);
                     }
                     TcpEventKind::StateChange { to, .. } => push(What::State(*to), None, 0, conn),
                     _ => {}
@@ -188,6 +208,9 @@ fn occurrences(cx: &Ctx, target: &Target) -> Vec<Occ> {
             _ => {}
         }
     }
+    // In time order: a stack behind the external protocol reports a step's events after the
+    // network's events of the same step (stable: ties keep the order they were logged in).
+    out.sort_by_key(|o| o.t);
     out
 }
 
