@@ -306,3 +306,24 @@ fn tshark_lists_every_annotated_frame_of_the_loss_run() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn run_capture_format_flag_writes_pcapng() {
+    let dir = out_dir("cli");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/echo.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_netlab"))
+        .arg("run")
+        .arg(&scenario)
+        .args(["--capture-format", "pcapng", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!files(&dir, "pcapng").is_empty() && files(&dir, "pcap").is_empty());
+    let bad =
+        Command::new(env!("CARGO_BIN_EXE_netlab")).arg("run").arg(&scenario).args(["--capture-format", "png"]).output();
+    let bad = bad.unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected \"pcap\" or \"pcapng\", found \"png\""));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -129,8 +129,10 @@ mod tests {
         write_packet(&mut out, &rec, &mut scratch).unwrap();
         assert_eq!(out.len() % 4, 0);
         let mut r = PcapNgReader::new(&out[..]).unwrap();
-        assert_eq!(r.interfaces().len(), 1);
+        let Some(Ok(Block::InterfaceDescription(idb))) = r.next_block() else { panic!("no interface block") };
+        assert_eq!(idb.snaplen, 65535);
         let Some(Ok(Block::EnhancedPacket(epb))) = r.next_block() else { panic!("no packet block") };
+        assert_eq!(epb.timestamp.as_nanos(), 5_000_000_123, "nanosecond resolution");
         assert_eq!(epb.data.len(), 61);
         assert_eq!(epb.original_len, 61);
         let mut seen = Vec::new();
