@@ -112,10 +112,8 @@ fn retransmissions_never_sent(dir: &Path) -> u64 {
             (Some("tcp"), Some("retransmit")) => {
                 announced.insert((v["node"].as_u64(), v["socket"].as_u64()));
             }
-            (Some("tcp"), Some("segment_sent")) => {
-                if announced.remove(&(v["node"].as_u64(), v["socket"].as_u64())) {
-                    retransmitted.push(v["frame"].as_u64().unwrap());
-                }
+            (Some("tcp"), Some("segment_sent")) if announced.remove(&(v["node"].as_u64(), v["socket"].as_u64())) => {
+                retransmitted.push(v["frame"].as_u64().unwrap());
             }
             _ => {}
         }
