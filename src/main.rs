@@ -43,6 +43,10 @@ enum Command {
         /// Write no pcap files.
         #[arg(long)]
         no_capture: bool,
+        /// The captures' format, overriding the scenario's `capture_format`: "pcap" or "pcapng"
+        /// (each frame with a comment saying what became of it: dropped, duplicated, retransmitted).
+        #[arg(long, value_parser = netlab::scenario::CaptureFormat::parse_cli)]
+        capture_format: Option<netlab::scenario::CaptureFormat>,
         /// Write no trace.jsonl.
         #[arg(long)]
         no_trace: bool,
@@ -247,11 +251,12 @@ fn main() -> ExitCode {
                 no_svg: format == "png",
             },
         ),
-        Command::Run { scenario, seed, out, until, json, no_capture, no_trace, stack } => {
+        Command::Run { scenario, seed, out, until, json, no_capture, capture_format, no_trace, stack } => {
             let opts = BuildOptions {
                 seed,
                 out_dir: out,
                 captures: !no_capture,
+                capture_format,
                 trace: !no_trace,
                 stack,
                 keep_tcp_events: true,

@@ -75,6 +75,10 @@ pub enum NetEvent {
         len: usize,
         /// Nanoseconds it waits behind earlier frames before its first bit is sent.
         queued_ns: u64,
+        /// For a frame a router forwarded: the prefix of the route it took, as the router's table
+        /// (`netlab routes`, `summary.json`) lists it. Absent for frames a node sent itself.
+        #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_text")]
+        route: Option<super::Cidr>,
     },
     /// A link did not deliver a frame.
     LinkDrop {
@@ -200,6 +204,14 @@ pub enum NetEvent {
     },
 }
 
+/// Writes a route's prefix as text ("10.1.2.0/24").
+fn as_text<S: serde::Serializer>(prefix: &Option<super::Cidr>, s: S) -> Result<S::Ok, S::Error> {
+    match prefix {
+        Some(p) => s.collect_str(p),
+        None => s.serialize_none(),
+    }
+}
+
 /// Where the network's events go (implemented by `trace::Tracer`).
 pub trait EventSink: Any {
     /// Records one event that happened at `t`.
@@ -233,6 +245,12 @@ pub trait FrameRecorder {
     /// Records `frame` as on the wire at `ts`; `now` is the current time (`ts >= now`: a queued
     /// frame starts on the wire later).
     fn record(&mut self, now: Instant, ts: Instant, frame: &[u8]);
+    /// Records frame `id` (the trace's frame id), sent by the interface (`outbound`) or arrived
+    /// there; recorders that annotate frames need the id, the others record the bytes.
+    fn record_frame(&mut self, now: Instant, ts: Instant, id: u64, outbound: bool, frame: &[u8]) {
+        let _ = (id, outbound);
+        self.record(now, ts, frame)
+    }
     /// Adds `offset_ns` to every timestamp (live runs stamp frames with wall-clock time).
     fn set_epoch_offset(&mut self, offset_ns: u64);
     /// Writes out everything recorded; the first error, if any.

@@ -16,6 +16,8 @@ use std::task::Waker;
 pub struct Frame {
     pub id: u64,
     pub data: Vec<u8>,
+    /// The prefix of the route a router forwards it by (named by the `link_tx` event of the hop).
+    pub route: Option<super::addr::Cidr>,
 }
 
 /// What the engine can be asked to do at a point in simulated time.
@@ -81,7 +83,7 @@ impl Fabric {
         let mut data = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(1514));
         data.clear();
         self.next_frame_id += 1;
-        Frame { id: self.next_frame_id, data }
+        Frame { id: self.next_frame_id, data, route: None }
     }
 
     /// Returns a frame's buffer to the pool.
@@ -112,10 +114,11 @@ impl Fabric {
             }
             Fate::Sent { tx_start, arrival, duplicate_arrival, corrupt_bit, reordered } => {
                 if let Some(c) = capture {
-                    self.recorders[c].record(now, tx_start, &frame.data);
+                    self.recorders[c].record_frame(now, tx_start, frame.id, true, &frame.data);
                 }
                 let queued_ns = (tx_start - now).as_nanos();
-                self.sink.emit(now, NetEvent::LinkTx { link, dir, frame: frame.id, len, queued_ns });
+                let route = frame.route.take();
+                self.sink.emit(now, NetEvent::LinkTx { link, dir, frame: frame.id, len, queued_ns, route });
                 // Packet-matching fault rules (only on links that have some).
                 let mut rule_drop = false;
                 let mut rule_delay = Duration::ZERO;

@@ -76,7 +76,7 @@ impl Network {
                 let len = frame.data.len();
                 self.fab.trace(NetEvent::LinkDeliver { link, dir, frame: frame.id, len });
                 if let Some(c) = self.nodes[node].ifaces[ifx].capture {
-                    self.fab.recorders[c].record(t, t, &frame.data);
+                    self.fab.recorders[c].record_frame(t, t, frame.id, false, &frame.data);
                 }
                 if self.fab.is_external(link, side) {
                     outside(self, link, side, frame);

@@ -382,6 +382,7 @@ impl Node {
         frame.data.truncate(rx.end); // drop Ethernet padding
         ipv4::decrement_ttl(&mut frame.data[l2..]);
         let next_hop = route.via.unwrap_or(rx.ip.dst);
+        frame.route = Some(route.prefix);
         self.send_frame(fab, route.iface, next_hop, frame);
     }
 

@@ -54,11 +54,17 @@ impl Scenario {
         }
         if let Some(files) = files {
             if opts.captures {
+                let format = opts.capture_format.unwrap_or(self.capture_format);
                 for &(link, side) in &self.captures {
                     let l = &self.links[link];
                     let node = &self.nodes[l.ends[side].0].name;
-                    let out = files.create(&format!("{}-{}.pcap", l.name, node)).map_err(BuildFailure::Io)?;
-                    b.capture(link, side, out).map_err(|e| BuildFailure::Io(e.to_string()))?;
+                    let file = format!("{}-{}.{}", l.name, node, format.extension());
+                    let out = files.create(&file).map_err(BuildFailure::Io)?;
+                    match format {
+                        CaptureFormat::Pcap => b.capture(link, side, out),
+                        CaptureFormat::Pcapng => b.capture_pcapng(link, side, out),
+                    }
+                    .map_err(|e| BuildFailure::Io(e.to_string()))?;
                 }
             }
             if self.trace && opts.trace {
@@ -93,7 +99,7 @@ pub enum BuildFailure {
 }
 
 /// Where a built world writes its captures and trace: `create(file_name)` gives a writer for
-/// each file (`<link>-<node>.pcap`, `trace.jsonl`), or a message saying why it could not.
+/// each file (`<link>-<node>.pcap` or `.pcapng`, `trace.jsonl`), or a message saying why it could not.
 pub trait OutputFiles {
     /// A writer for the output file `name`.
     fn create(&mut self, name: &str) -> Result<Box<dyn std::io::Write>, String>;
@@ -108,6 +114,8 @@ pub struct BuildOptions {
     pub out_dir: Option<std::path::PathBuf>,
     /// Write the scenario's captures.
     pub captures: bool,
+    /// Overrides the scenario's capture format (`netlab run --capture-format`).
+    pub capture_format: Option<CaptureFormat>,
     /// Write the trace (if the scenario does not turn it off).
     pub trace: bool,
     /// Keep per-connection summaries from the TCP events (off only for benchmarks).
@@ -118,6 +126,47 @@ pub struct BuildOptions {
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        BuildOptions { seed: None, out_dir: None, captures: true, trace: true, keep_tcp_events: true, stack: None }
+        BuildOptions {
+            seed: None,
+            out_dir: None,
+            captures: true,
+            capture_format: None,
+            trace: true,
+            keep_tcp_events: true,
+            stack: None,
+        }
+    }
+}
+
+/// The file format of captures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CaptureFormat {
+    /// Classic pcap (the default): what every tool reads.
+    #[default]
+    Pcap,
+    /// pcapng, each frame with comments saying what became of it and the trace's frame id as its
+    /// packet id (Wireshark's `frame.comment` and `frame.packet_id`).
+    Pcapng,
+}
+
+impl CaptureFormat {
+    /// The format named `s` ("pcap" or "pcapng").
+    pub fn parse(s: &str) -> Option<CaptureFormat> {
+        match s {
+            "pcap" => Some(CaptureFormat::Pcap),
+            "pcapng" => Some(CaptureFormat::Pcapng),
+            _ => None,
+        }
+    }
+    /// `--capture-format`'s parser.
+    pub fn parse_cli(s: &str) -> Result<CaptureFormat, String> {
+        CaptureFormat::parse(s).ok_or_else(|| format!("expected \"pcap\" or \"pcapng\", found \"{s}\""))
+    }
+    /// The file name extension of its files.
+    pub fn extension(self) -> &'static str {
+        match self {
+            CaptureFormat::Pcap => "pcap",
+            CaptureFormat::Pcapng => "pcapng",
+        }
     }
 }

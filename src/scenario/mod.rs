@@ -26,7 +26,7 @@ use crate::sim::{Duration, Instant};
 use crate::stack::StackChoice;
 use crate::tcp::TcpConfig;
 pub use apps::AppRecipe;
-pub use build::{BuildFailure, BuildOptions, OutputFiles};
+pub use build::{BuildFailure, BuildOptions, CaptureFormat, OutputFiles};
 pub use error::ScenarioError;
 use error::{SourceMap, SpanError};
 use schema::ScenarioFile;
@@ -65,6 +65,8 @@ pub struct Scenario {
     pub rules: Vec<PacketRule>,
     /// (link, side) pairs to capture, in file order, without repeats.
     pub captures: Vec<(LinkId, usize)>,
+    /// The captures' file format (`[simulation] capture_format`).
+    pub capture_format: CaptureFormat,
     /// Applications, in file order.
     pub apps: Vec<AppDef>,
     /// Expectations checked at the end of the run, in file order.

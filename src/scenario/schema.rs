@@ -49,6 +49,9 @@ pub struct Simulation {
     /// Which interfaces to capture: "hosts" (default: every host interface, plus [[captures]]),
     /// "all", "listed" (only [[captures]]), "none".
     pub capture: Option<Spanned<String>>,
+    /// The captures' file format: "pcap" (default) or "pcapng" (with a comment on each frame
+    /// saying what became of it).
+    pub capture_format: Option<Spanned<String>>,
     /// Defaults for every host's TCP.
     pub tcp: Option<TcpSpec>,
 }

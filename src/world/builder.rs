@@ -65,6 +65,9 @@ pub struct WorldBuilder {
     keep_event_log: bool,
     external: Vec<(LinkId, usize)>,
     fallback_routes: Vec<(NodeId, LinkId, Cidr, Ipv4Addr)>,
+    /// What annotated (pcapng) captures say about frames, when there are any.
+    #[cfg(feature = "pcap")]
+    annotator: Option<crate::output::annotate::SharedAnnotator>,
 }
 
 /// A problem with the topology that the builder found.
@@ -87,6 +90,8 @@ impl WorldBuilder {
             keep_event_log: false,
             external: Vec::new(),
             fallback_routes: Vec::new(),
+            #[cfg(feature = "pcap")]
+            annotator: None,
         }
     }
     /// The seed every random stream of the world derives from.
@@ -143,6 +148,23 @@ impl WorldBuilder {
         self.record(link, side, Box::new(cap));
         Ok(())
     }
+    /// Captures end `side` of `link` as a pcapng file written to `out`, each frame with comments
+    /// saying what became of it (dropped, duplicated, corrupted, reordered, retransmitted).
+    #[cfg(feature = "pcap")]
+    pub fn capture_pcapng(
+        &mut self,
+        link: LinkId,
+        side: usize,
+        out: Box<dyn std::io::Write>,
+    ) -> Result<(), BuildError> {
+        let l = self.links.get(link).ok_or_else(|| BuildError(format!("capture: no link {link}")))?;
+        let name = format!("{}-{}", l.name, self.nodes[l.ends[side.min(1)].0].name);
+        let notes = self.annotator.get_or_insert_with(Default::default).clone();
+        let cap =
+            crate::output::AnnotatedCapture::new(name, out, notes).map_err(|e| BuildError(format!("capture: {e}")))?;
+        self.record(link, side, Box::new(cap));
+        Ok(())
+    }
     /// Gives the interface at end `side` of `link` the MAC address `mac` (instead of one derived
     /// from its node and interface numbers).
     pub fn mac(&mut self, link: LinkId, side: usize, mac: MacAddr) {
@@ -194,6 +216,8 @@ impl WorldBuilder {
             keep_event_log,
             external,
             fallback_routes,
+            #[cfg(feature = "pcap")]
+            annotator,
         } = self;
         // MSS from the interface MTU (RFC 9293 3.7.1, RFC 879): a host announces and sends at most
         // the smallest MTU of its links minus 40 bytes of IP and TCP headers.
@@ -290,7 +314,14 @@ impl WorldBuilder {
             }
         }
         let nlinks = links.len();
-        let sink: Box<dyn EventSink> = Box::new(tracer);
+        #[allow(unused_mut)]
+        let mut sink: Box<dyn EventSink> = Box::new(tracer);
+        #[cfg(feature = "pcap")]
+        if let Some(notes) = annotator {
+            let links = links.iter().map(|l| l.name.clone()).collect();
+            notes.borrow_mut().set_names(links, nodes.iter().map(|n| n.name.clone()).collect());
+            sink = Box::new(crate::output::annotate::NotingSink { inner: sink, notes });
+        }
         let mut fab = Fabric::new(links, sink);
         fab.rules = Rules::new(rules, nlinks);
         fab.external = external;

@@ -6,6 +6,7 @@
 //! up to that point). The state here (`App`) knows nothing about terminals: key handling and drawing
 //! are tested against ratatui's `TestBackend`; `main.rs` only connects it to a real terminal.
 
+pub mod routes;
 pub mod timers;
 pub mod ui;
 
@@ -63,6 +64,8 @@ pub struct Timeline {
     pub frame_marks: std::collections::BTreeMap<u64, Vec<(usize, &'static str)>>,
     /// Each node's congestion control, by node index (from `summary.json`; empty without it).
     pub congestion: Vec<Option<String>>,
+    /// Every node's routing table (from `summary.json`; empty without it).
+    pub routes: Vec<routes::NodeTable>,
 }
 
 /// How many of the items (sorted by event index) happened before the cursor `n`.
@@ -156,7 +159,7 @@ impl Timeline {
                 frame_marks.entry(f).or_default().push((i, mark));
             }
         }
-        Timeline { events, topo, conns, frame_marks, congestion: Vec::new() }
+        Timeline { events, topo, conns, frame_marks, congestion: Vec::new(), routes: Vec::new() }
     }
 
     /// Adds what only `summary.json` says: each node's congestion control.
@@ -164,6 +167,7 @@ impl Timeline {
         let nodes = summary.get("nodes").and_then(|n| n.as_array()).cloned().unwrap_or_default();
         self.congestion =
             nodes.iter().map(|n| n.get("congestion").and_then(|c| c.as_str()).map(str::to_string)).collect();
+        self.routes = routes::from_summary(summary);
         self
     }
 
@@ -295,6 +299,8 @@ pub struct App {
     pub quit: bool,
     /// Sequence numbers as on the wire rather than relative to each side's ISN (key `a`).
     pub absolute_seq: bool,
+    /// The routes view is open (key `t`), scrolled down by this many rows.
+    pub routes_view: Option<usize>,
 }
 
 /// Keys, independent of the terminal library (main.rs translates).
@@ -331,6 +337,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("/", "filter the event log: type text, Enter (empty clears)"),
     ("a", "absolute <-> relative sequence numbers (relative: from each side's ISN)"),
     ("v", "small terminal: overview <-> charts and event log"),
+    ("t", "routes: every node's routing table (↑↓ scroll, t or Esc close)"),
     ("?", "this help (any key closes it)"),
     ("q, Ctrl-C", "quit"),
 ];
@@ -351,6 +358,7 @@ impl App {
             message: String::new(),
             quit: false,
             absolute_seq: false,
+            routes_view: None,
         }
     }
 
@@ -397,6 +405,21 @@ impl App {
                 return;
             }
         }
+        if let Some(scroll) = self.routes_view {
+            // The routes view takes the keys while it is open; q still quits.
+            let rows = routes::row_count(&self.tl.routes);
+            self.routes_view = match key {
+                Key::Char('t') | Key::Esc => None,
+                Key::Char('q') => {
+                    self.quit = true;
+                    None
+                }
+                Key::Up => Some(scroll.saturating_sub(1)),
+                Key::Down => Some((scroll + 1).min(rows.saturating_sub(1))),
+                _ => Some(scroll),
+            };
+            return;
+        }
         match &mut self.input {
             Input::Goto(text) | Input::Filter(text) => {
                 match key {
@@ -429,6 +452,7 @@ impl App {
         let n = self.tl.conns.len();
         match key {
             Key::Char('q') => self.quit = true,
+            Key::Char('t') => self.routes_view = Some(0),
             Key::Char('?') => self.help = true,
             Key::Char(' ') => {
                 self.playing = !self.playing;

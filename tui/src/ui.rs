@@ -61,6 +61,9 @@ pub fn draw(f: &mut Frame, app: &App) {
         draw_rtt(f, app, c2);
         draw_log(f, app, log);
     }
+    if let Some(scroll) = app.routes_view {
+        crate::routes::draw(f, &app.tl.routes, scroll, body);
+    }
     if app.help {
         draw_help(f, f.area());
     }
@@ -91,7 +94,7 @@ fn draw_footer(f: &mut Frame, app: &App, area: Rect) {
         Input::None => {
             let filter = if app.filter.is_empty() { String::new() } else { format!("  filter: \"{}\"", app.filter) };
             format!(
-                " ? help  space play  ←/→ step  s/S state  r/R retx  a seq abs/rel  g go to  / filter  v view{filter}"
+                " ? help  space play  ←/→ step  s/S state  r/R retx  a seq abs/rel  t routes  g go to  / filter  v view{filter}"
             )
         }
     };

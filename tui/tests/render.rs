@@ -359,3 +359,32 @@ fn sequence_numbers_are_relative_unless_asked() {
     assert_eq!(row(&text, "SYN|ACK")[3..5], [synack.seq.to_string(), synack.ack.to_string()]);
     assert_eq!(synack.ack, syn.seq.wrapping_add(1));
 }
+
+#[test]
+fn routes_view_shows_every_nodes_table() {
+    let mut app = App::new(timeline_of("router-lpm"));
+    let r1 = app.tl.routes.iter().find(|t| t.node == "r1").expect("r1's table from summary.json");
+    assert!(r1.router && r1.routes.iter().any(|r| r.prefix == "10.1.2.0/24" && r.origin == "static"));
+    // The footer names the key; t opens the view over the panels.
+    assert!(screen(&app, 160, 45).last().unwrap().contains("t routes"));
+    app.handle(Key::Char('t'));
+    let s = screen(&app, 100, 40);
+    let all = s.join("\n");
+    assert!(all.contains("routes: prefix, next hop, interface, origin"), "{all}");
+    assert!(find(&s, "h1 (host)").is_some() && find(&s, "r1 (router)").is_some(), "{all}");
+    // r1's /24 goes to ra's address on la, as the scenario says.
+    let r1_at = s.iter().position(|l| l.contains("r1 (router)")).unwrap();
+    let row = s[r1_at..].iter().find(|l| l.contains("10.1.2.0/24")).unwrap_or_else(|| panic!("no /24 row:\n{all}"));
+    assert!(row.contains("192.168.1.2") && row.contains(" la ") && row.contains("static"), "{row}");
+    assert!(!all.contains("connections"), "the view covers the panels:\n{all}");
+    // Down scrolls: the first node's heading leaves the top; Esc closes; the panels are back.
+    app.handle(Key::Down);
+    let s = screen(&app, 100, 40);
+    assert!(find(&s, "h1 (host)").is_none(), "{}", s.join("\n"));
+    app.handle(Key::Esc);
+    assert!(app.routes_view.is_none());
+    assert!(screen(&app, 100, 40).join("\n").contains("connections"));
+    // In the help.
+    app.handle(Key::Char('?'));
+    assert!(screen(&app, 100, 40).join("\n").contains("routes: every node's routing table"));
+}

@@ -98,6 +98,19 @@ fn viewer_in_a_real_terminal() {
     wait_for(&s, "keys (any key closes)");
     keys(&s, &["x"]);
     wait_until(&s, "the help to close", |p| !p.contains("keys (any key closes)") && p.contains("state timeline"));
+    // The routes view: t opens it, with every node's table from the run's summary; t closes it.
+    keys(&s, &["t"]);
+    let pane = wait_for(&s, "routes: prefix, next hop");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("captures/echo/summary.json")).unwrap()).unwrap();
+    for node in summary["routes"].as_array().unwrap() {
+        assert!(pane.contains(&format!("{} (", node["node"].as_str().unwrap())), "{node}:\n{pane}");
+        for r in node["routes"].as_array().unwrap() {
+            assert!(pane.contains(r["prefix"].as_str().unwrap()), "{r}:\n{pane}");
+        }
+    }
+    keys(&s, &["t"]);
+    wait_until(&s, "the routes view to close", |p| !p.contains("routes: prefix") && p.contains("state timeline"));
     // q quits; the terminal is back to the shell, which prints the exit code.
     keys(&s, &["q"]);
     let pane = wait_for(&s, "EXITED-");

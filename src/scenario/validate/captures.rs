@@ -2,8 +2,18 @@
 
 use super::{Known, resolve_link, resolve_node};
 use crate::net::LinkId;
+use crate::scenario::CaptureFormat;
 use crate::scenario::error::{SpanError, at};
 use crate::scenario::schema::*;
+
+/// `[simulation] capture_format`.
+pub(super) fn format(sim: &Simulation) -> Result<CaptureFormat, SpanError> {
+    match &sim.capture_format {
+        None => Ok(CaptureFormat::Pcap),
+        Some(f) => CaptureFormat::parse(f.get_ref())
+            .map_or_else(|| at(f.span(), format!("expected \"pcap\" or \"pcapng\", found \"{}\"", f.get_ref())), Ok),
+    }
+}
 
 /// The (link, side) pairs to capture, in file order, without repeats.
 pub(super) fn validate(sim: &Simulation, specs: &[CaptureSpec], k: &Known) -> Result<Vec<(LinkId, usize)>, SpanError> {

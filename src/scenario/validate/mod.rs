@@ -205,6 +205,10 @@ pub(super) fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Res
         keep(Err(e));
         Vec::new()
     });
+    let capture_format = captures::format(sim).unwrap_or_else(|e| {
+        keep(Err(e));
+        Default::default()
+    });
     let mut apps: Vec<AppDef> = Vec::new();
     // Applications that failed: expectations about them are not checked (they would only say
     // that the application does not exist).
@@ -266,6 +270,7 @@ pub(super) fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Res
         faults,
         rules,
         captures,
+        capture_format,
         apps,
         expects,
         bridges,
