@@ -188,6 +188,35 @@ enum Command {
         #[arg(long, default_value = "svg", value_parser = ["svg", "png", "both"])]
         format: String,
     },
+    /// Work with a run's trace (trace.nlt, docs/trace-format.md).
+    Trace {
+        #[command(subcommand)]
+        cmd: TraceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TraceCommand {
+    /// Write a run's trace as JSON lines, exactly as trace.jsonl (to standard output).
+    Export {
+        /// A run directory or a trace file.
+        run: PathBuf,
+        /// As JSON lines (the one export format).
+        #[arg(long, required = true)]
+        jsonl: bool,
+        /// Only this connection's TCP events: HOST:PORT, IP:PORT, HOST or :PORT.
+        #[arg(long)]
+        conn: Option<String>,
+        /// Only this link's events (its name or index).
+        #[arg(long)]
+        link: Option<String>,
+        /// Only from this simulated time on, e.g. 1.5s.
+        #[arg(long, value_parser = netlab::sim::time::parse_duration)]
+        from: Option<netlab::sim::Duration>,
+        /// Only up to this simulated time, e.g. 3s.
+        #[arg(long, value_parser = netlab::sim::time::parse_duration)]
+        to: Option<netlab::sim::Duration>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -236,6 +265,15 @@ fn main() -> ExitCode {
         }
         Command::Hosts => hosts(),
         Command::Exec { host, scenario, command } => exec(&host, scenario.as_deref(), &command),
+        Command::Trace { cmd: TraceCommand::Export { run, jsonl: _, conn, link, from, to } } => trace_export(
+            &run,
+            &netlab::trace::export::Filter {
+                conn,
+                link,
+                from: from.map(|d| d.as_nanos()),
+                to: to.map(|d| d.as_nanos()),
+            },
+        ),
         Command::Plot { run, conn, out, from, to, format } => plot(
             run,
             netlab::report::plot::PlotOptions {
@@ -338,7 +376,7 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         print!("{}", report.render(Some(wall)));
-        println!("\noutput in {}/ (pcap files open in Wireshark; trace.jsonl; summary.json)", out_dir.display());
+        println!("\noutput in {}/ (pcap files open in Wireshark; trace.nlt; summary.json)", out_dir.display());
     }
     match report.outcome.reason {
         StopReason::StackFailed => {
@@ -504,6 +542,20 @@ fn tui(args: Vec<std::ffi::OsString>) -> ExitCode {
 }
 
 /// `netlab plot`: writes a run's graphs as SVG and/or PNG files.
+fn trace_export(run: &std::path::Path, f: &netlab::trace::export::Filter) -> ExitCode {
+    let (trace, summary) = netlab::trace::read::run_files(run);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let r = netlab::trace::read::Topology::read(&summary)
+        .and_then(|topo| netlab::trace::export::export_jsonl(&trace, &topo, f, &mut out));
+    match r {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn plot(run: PathBuf, opts: netlab::report::plot::PlotOptions) -> ExitCode {
     match netlab::report::plot::plot_run_with(&run, &opts) {
         Ok(files) => {
