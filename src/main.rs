@@ -43,7 +43,7 @@ enum Command {
         /// Write no pcap files.
         #[arg(long)]
         no_capture: bool,
-        /// Write no trace.jsonl.
+        /// Write no trace (trace.nlt).
         #[arg(long)]
         no_trace: bool,
         /// The stack of every host whose scenario entry pins none: "netlab", "smoltcp", or a command
@@ -170,7 +170,7 @@ enum Command {
     /// Draw a run's graphs: a connection's time-sequence (with the receive window), cwnd/ssthresh
     /// and SRTT/RTO graphs; every connection's cwnd and throughput on one chart each.
     Plot {
-        /// A run directory (with trace.jsonl and summary.json) or a trace.jsonl.
+        /// A run directory (with trace.nlt or trace.jsonl, and summary.json) or a trace file.
         run: PathBuf,
         /// The connection: HOST:PORT (host name and local port), IP:PORT or HOST (default: the first).
         #[arg(long)]

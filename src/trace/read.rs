@@ -271,7 +271,7 @@ pub fn parse_binary(bytes: &[u8]) -> Result<Vec<TraceLine>, String> {
 }
 
 /// One event from its JSON text (`n` numbers it in errors).
-fn parse_line(line: &[u8], n: usize) -> Result<TraceLine, String> {
+pub(crate) fn parse_line(line: &[u8], n: usize) -> Result<TraceLine, String> {
     let ev: TraceLine = serde_json::from_slice(line).map_err(|e| format!("line {n}: not a netlab trace event: {e}"))?;
     if ev.ev == "tcp" && (ev.node.is_none() || ev.socket.is_none() || ev.kind.is_none()) {
         return Err(format!("line {n}: a tcp event without node, socket or kind"));

@@ -14,6 +14,8 @@ pub struct Decoder<'a> {
     last_t: u64,
     vals: usize,
     ended: bool,
+    /// The tables came from the index: definitions met in the events are already in them.
+    preloaded: bool,
 }
 
 /// Whether `bytes` start like a binary trace.
@@ -39,7 +41,27 @@ impl<'a> Decoder<'a> {
                 super::VERSION
             ));
         }
-        Ok(Decoder { buf, pos: 10, strings: Vec::new(), shapes: Vec::new(), last_t: 0, vals: 0, ended: false })
+        Ok(Decoder {
+            buf,
+            pos: 10,
+            strings: Vec::new(),
+            shapes: Vec::new(),
+            last_t: 0,
+            vals: 0,
+            ended: false,
+            preloaded: false,
+        })
+    }
+
+    /// A decoder of `block`, the records from one checkpoint on, with the whole string and shape
+    /// tables (from the index).
+    pub fn with_tables(block: &'a [u8], strings: Vec<String>, shapes: Vec<Vec<u64>>) -> Decoder<'a> {
+        Decoder { buf: block, pos: 0, strings, shapes, last_t: 0, vals: 0, ended: false, preloaded: true }
+    }
+
+    /// The string and shape tables, back.
+    pub fn into_tables(self) -> (Vec<String>, Vec<Vec<u64>>) {
+        (self.strings, self.shapes)
     }
 
     fn varint(&mut self) -> Result<u64, String> {
@@ -66,7 +88,9 @@ impl<'a> Decoder<'a> {
                     let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or_else(|| truncated(at))?;
                     let s = std::str::from_utf8(&self.buf[self.pos..end])
                         .map_err(|_| format!("byte {at}: a string that is not UTF-8"))?;
-                    self.strings.push(s.to_string());
+                    if !self.preloaded {
+                        self.strings.push(s.to_string());
+                    }
                     self.pos = end;
                 }
                 tag::SHAPE => {
@@ -75,7 +99,9 @@ impl<'a> Decoder<'a> {
                     for _ in 0..n {
                         toks.push(self.varint()?);
                     }
-                    self.shapes.push(toks);
+                    if !self.preloaded {
+                        self.shapes.push(toks);
+                    }
                 }
                 tag::SYNC => {
                     self.last_t = self.varint()?;

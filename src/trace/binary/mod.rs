@@ -9,6 +9,7 @@
 pub mod decode;
 pub mod encode;
 mod fxhash;
+pub mod index;
 pub mod varint;
 
 /// The first 8 bytes of every binary trace.
