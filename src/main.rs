@@ -541,7 +541,7 @@ fn tui(args: Vec<std::ffi::OsString>) -> ExitCode {
     }
 }
 
-/// `netlab plot`: writes a run's graphs as SVG and/or PNG files.
+/// `netlab trace export --jsonl`: the run's trace as JSON lines on standard output.
 fn trace_export(run: &std::path::Path, f: &netlab::trace::export::Filter) -> ExitCode {
     let (trace, summary) = netlab::trace::read::run_files(run);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -556,6 +556,7 @@ fn trace_export(run: &std::path::Path, f: &netlab::trace::export::Filter) -> Exi
     }
 }
 
+/// `netlab plot`: writes a run's graphs as SVG and/or PNG files.
 fn plot(run: PathBuf, opts: netlab::report::plot::PlotOptions) -> ExitCode {
     match netlab::report::plot::plot_run_with(&run, &opts) {
         Ok(files) => {
