@@ -116,7 +116,7 @@ impl Tracer {
     }
     /// Writes every event from now on to `w` in the binary format (its header at once).
     pub fn set_binary_sink(&mut self, w: Box<dyn Write>) -> std::io::Result<()> {
-        self.sink = Some(Sink::Binary(binary::encode::BinaryWriter::new(w)?));
+        self.sink = Some(Sink::Binary(Box::new(binary::encode::BinaryWriter::new(w)?)));
         Ok(())
     }
     /// Whether to keep per-connection summaries (`conns`; on by default).
@@ -259,7 +259,7 @@ enum Sink {
     /// One JSON line per event.
     Jsonl(Box<dyn Write>),
     /// The binary format.
-    Binary(binary::encode::BinaryWriter),
+    Binary(Box<binary::encode::BinaryWriter>),
 }
 
 impl EventSink for Tracer {

@@ -772,14 +772,14 @@ impl ser::Serializer for KeyName<'_> {
         Ok(())
     }
     fn serialize_unit_variant(self, _: &'static str, _: u32, v: &'static str) -> Res {
-        self.0.push_str(&v.to_string());
+        self.0.push_str(v);
         Ok(())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, v: &T) -> Res {
         v.serialize(self)
     }
     fn serialize_char(self, v: char) -> Res {
-        self.0.push_str(&v.to_string());
+        self.0.push(v);
         Ok(())
     }
     fn serialize_bool(self, v: bool) -> Res {
