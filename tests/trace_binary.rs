@@ -112,3 +112,17 @@ fn the_export_filters_by_connection_link_and_time() {
     assert_eq!(window.len(), all.iter().filter(|e| e.t >= from && e.t <= to).count());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn trace_format_chooses_the_file_and_rejects_what_it_does_not_know() {
+    let text = |format: &str| {
+        format!(
+            "[simulation]\ntrace_format = \"{format}\"\n\n[[hosts]]\nname = \"h1\"\n\n[[hosts]]\nname = \"h2\"\n\n\
+             [[links]]\nname = \"l1\"\na = {{ node = \"h1\", ip = \"10.0.0.1/24\" }}\nb = {{ node = \"h2\", ip = \"10.0.0.2/24\" }}\n"
+        )
+    };
+    assert!(Scenario::parse("s.toml", &text("jsonl"), "s").unwrap().trace_jsonl);
+    assert!(!Scenario::parse("s.toml", &text("binary"), "s").unwrap().trace_jsonl);
+    let e = Scenario::parse("s.toml", &text("xml"), "s").expect_err("an unknown format").to_string();
+    assert!(e.contains("s.toml:2:") && e.contains("\"binary\" or \"jsonl\"") && e.contains("\"xml\""), "{e}");
+}
