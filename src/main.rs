@@ -47,7 +47,7 @@ enum Command {
         /// (each frame with a comment saying what became of it: dropped, duplicated, retransmitted).
         #[arg(long, value_parser = netlab::scenario::CaptureFormat::parse_cli)]
         capture_format: Option<netlab::scenario::CaptureFormat>,
-        /// Write no trace.jsonl.
+        /// Write no trace (trace.nlt).
         #[arg(long)]
         no_trace: bool,
         /// The stack of every host whose scenario entry pins none: "netlab", "smoltcp", or a command
@@ -174,7 +174,7 @@ enum Command {
     /// Draw a run's graphs: a connection's time-sequence (with the receive window), cwnd/ssthresh
     /// and SRTT/RTO graphs; every connection's cwnd and throughput on one chart each.
     Plot {
-        /// A run directory (with trace.jsonl and summary.json) or a trace.jsonl.
+        /// A run directory (with trace.nlt or trace.jsonl, and summary.json) or a trace file.
         run: PathBuf,
         /// The connection: HOST:PORT (host name and local port), IP:PORT or HOST (default: the first).
         #[arg(long)]
@@ -191,6 +191,35 @@ enum Command {
         /// File format: svg, png or both.
         #[arg(long, default_value = "svg", value_parser = ["svg", "png", "both"])]
         format: String,
+    },
+    /// Work with a run's trace (trace.nlt, docs/trace-format.md).
+    Trace {
+        #[command(subcommand)]
+        cmd: TraceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TraceCommand {
+    /// Write a run's trace as JSON lines, exactly as trace.jsonl (to standard output).
+    Export {
+        /// A run directory or a trace file.
+        run: PathBuf,
+        /// As JSON lines (the one export format).
+        #[arg(long, required = true)]
+        jsonl: bool,
+        /// Only this connection's TCP events: HOST:PORT, IP:PORT, HOST or :PORT.
+        #[arg(long)]
+        conn: Option<String>,
+        /// Only this link's events (its name or index).
+        #[arg(long)]
+        link: Option<String>,
+        /// Only from this simulated time on, e.g. 1.5s.
+        #[arg(long, value_parser = netlab::sim::time::parse_duration)]
+        from: Option<netlab::sim::Duration>,
+        /// Only up to this simulated time, e.g. 3s.
+        #[arg(long, value_parser = netlab::sim::time::parse_duration)]
+        to: Option<netlab::sim::Duration>,
     },
 }
 
@@ -240,6 +269,15 @@ fn main() -> ExitCode {
         }
         Command::Hosts => hosts(),
         Command::Exec { host, scenario, command } => exec(&host, scenario.as_deref(), &command),
+        Command::Trace { cmd: TraceCommand::Export { run, jsonl: _, conn, link, from, to } } => trace_export(
+            &run,
+            &netlab::trace::export::Filter {
+                conn,
+                link,
+                from: from.map(|d| d.as_nanos()),
+                to: to.map(|d| d.as_nanos()),
+            },
+        ),
         Command::Plot { run, conn, out, from, to, format } => plot(
             run,
             netlab::report::plot::PlotOptions {
@@ -343,7 +381,7 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         print!("{}", report.render(Some(wall)));
-        println!("\noutput in {}/ (pcap files open in Wireshark; trace.jsonl; summary.json)", out_dir.display());
+        println!("\noutput in {}/ (pcap files open in Wireshark; trace.nlt; summary.json)", out_dir.display());
     }
     match report.outcome.reason {
         StopReason::StackFailed => {
@@ -503,6 +541,21 @@ fn tui(args: Vec<std::ffi::OsString>) -> ExitCode {
         Ok(status) => ExitCode::from(status.code().map_or(1, |c| u8::try_from(c).unwrap_or(1))),
         Err(e) => {
             eprintln!("error: running {}: {e}", bin.display());
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `netlab trace export --jsonl`: the run's trace as JSON lines on standard output.
+fn trace_export(run: &std::path::Path, f: &netlab::trace::export::Filter) -> ExitCode {
+    let (trace, summary) = netlab::trace::read::run_files(run);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let r = netlab::trace::read::Topology::read(&summary)
+        .and_then(|topo| netlab::trace::export::export_jsonl(&trace, &topo, f, &mut out));
+    match r {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
             ExitCode::from(2)
         }
     }

@@ -51,7 +51,7 @@ fn same_seed_gives_identical_output_files() {
         let a = run_to_dir(&sc, 11, &tmp(&format!("{name}-a")));
         let b = run_to_dir(&sc, 11, &tmp(&format!("{name}-b")));
         assert!(a.keys().any(|k| k.ends_with(".pcap")), "{name}: no capture written: {:?}", a.keys());
-        assert!(a.contains_key("trace.jsonl"));
+        assert!(a.contains_key("trace.nlt"));
         assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
         for (k, v) in &a {
             assert!(v == &b[k], "{name}: {k} differs between two runs with the same seed");
@@ -70,12 +70,8 @@ fn different_seeds_draw_differently() {
         let files = run_to_dir(&sc, seed, &dir);
         let _ = std::fs::remove_dir_all(&dir);
         // Which frames were lost is visible in the trace: collect the ids of dropped frames.
-        let trace = String::from_utf8(files["trace.jsonl"].clone()).unwrap();
-        let lost: Vec<String> = trace
-            .lines()
-            .filter(|l| l.contains("\"ev\":\"link_drop\""))
-            .map(|l| l.split("\"frame\":").nth(1).unwrap_or("").split(',').next().unwrap_or("").to_string())
-            .collect();
+        let trace = netlab::trace::read::parse_binary(&files["trace.nlt"]).unwrap();
+        let lost: Vec<u64> = trace.iter().filter(|e| e.ev == "link_drop").filter_map(|e| e.frame).collect();
         drop_patterns.insert(lost);
     }
     assert!(drop_patterns.len() >= 6, "8 seeds gave only {} distinct loss patterns", drop_patterns.len());
@@ -91,7 +87,7 @@ fn the_summary_does_not_depend_on_writing_a_trace() {
         let dir = tmp(&format!("{name}-notrace"));
         let opts = BuildOptions { seed: Some(5), out_dir: Some(dir.clone()), trace: false, ..Default::default() };
         let without = run_with(&sc, opts);
-        assert!(with.contains_key("trace.jsonl") && !without.contains_key("trace.jsonl"));
+        assert!(with.contains_key("trace.nlt") && !without.contains_key("trace.nlt"));
         assert!(
             with["summary.json"] == without["summary.json"],
             "{name}: the summary changes when no trace is written"

@@ -1,6 +1,6 @@
 //! A simulated run stopped by SIGINT or SIGTERM, at several moments (while loading, early, in full
 //! flow): exit code 130, every pcap ends at a whole record (checked here record by record, and by
-//! tshark when it is installed), trace.jsonl is whole JSON lines, summary.json says `interrupted`.
+//! tshark when it is installed), the trace (trace.nlt) reads back whole, summary.json says `interrupted`.
 //! And an output directory never mixes two runs: a later run, even one killed with SIGKILL, leaves
 //! none of the earlier run's files behind.
 //!
@@ -110,18 +110,9 @@ fn check_with_tshark(path: &Path) -> Result<(), String> {
     }
 }
 
-/// Checks that trace.jsonl is whole JSON lines; their number, or what is wrong.
+/// Checks that the binary trace reads back whole; its number of events, or what is wrong.
 fn check_trace(path: &Path) -> Result<usize, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    if !text.is_empty() && !text.ends_with('\n') {
-        return Err(format!("{}: ends mid-line", path.display()));
-    }
-    for (i, line) in text.lines().enumerate() {
-        if let Err(e) = serde_json::from_str::<serde_json::Value>(line) {
-            return Err(format!("{} line {}: not JSON ({e}): {line}", path.display(), i + 1));
-        }
-    }
-    Ok(text.lines().count())
+    netlab::trace::read::read_trace(path).map(|events| events.len())
 }
 
 fn summary(out: &Path) -> serde_json::Value {
@@ -149,7 +140,7 @@ fn a_signal_at_any_moment_leaves_whole_files_and_an_interrupted_summary() {
         let s = summary(&out);
         assert_eq!(s["outcome"]["reason"], "interrupted", "{when}");
         assert_eq!(s["expectations"].as_array().map(Vec::len), Some(2), "{when}: expectations evaluated");
-        let events = check_trace(&out.join("trace.jsonl")).unwrap();
+        let events = check_trace(&out.join("trace.nlt")).unwrap();
         let mut records = 0;
         for pcap in ["l1-sender.pcap", "l2-receiver.pcap"] {
             records += check_pcap(&out.join(pcap)).unwrap();
@@ -169,7 +160,7 @@ fn an_output_directory_never_mixes_two_runs() {
     // A long run with captures and a trace, interrupted.
     let first = interrupted_run(&out, "INT", Duration::from_millis(500));
     assert_eq!(first.status.code(), Some(130));
-    assert!(out.join("l1-sender.pcap").is_file() && out.join("trace.jsonl").is_file());
+    assert!(out.join("l1-sender.pcap").is_file() && out.join("trace.nlt").is_file());
     // Another scenario, without a trace, into the same directory: only its own files remain.
     let second = start("tests/sweep/flaky.toml", &out, &["--no-trace"]).wait_with_output().unwrap();
     assert_eq!(second.status.code().map(|c| c <= 1), Some(true));
@@ -193,11 +184,11 @@ fn the_checks_catch_a_file_cut_short() {
     let o = interrupted_run(&out, "INT", Duration::from_millis(100));
     assert_eq!(o.status.code(), Some(130));
     let pcap = std::fs::read(out.join("l1-sender.pcap")).unwrap();
-    let trace = std::fs::read(out.join("trace.jsonl")).unwrap();
+    let trace = std::fs::read(out.join("trace.nlt")).unwrap();
     std::fs::write(out.join("cut.pcap"), &pcap[..pcap.len() - 3]).unwrap();
-    std::fs::write(out.join("cut.jsonl"), &trace[..trace.len() - 3]).unwrap();
+    std::fs::write(out.join("cut.nlt"), &trace[..trace.len() - 3]).unwrap();
     assert!(check_pcap(&out.join("cut.pcap")).unwrap_err().contains("cut short"));
-    assert!(check_trace(&out.join("cut.jsonl")).unwrap_err().contains("ends mid-line"));
+    assert!(check_trace(&out.join("cut.nlt")).unwrap_err().contains("cut short"));
     if tshark() {
         assert!(check_with_tshark(&out.join("cut.pcap")).unwrap_err().contains("cut short"));
     }

@@ -109,7 +109,7 @@ fn every_flow_on_one_chart_in_a_time_window_as_png() {
 #[test]
 fn a_run_without_trace_says_so() {
     let dir = run_into("echo", false);
-    assert!(!dir.join("trace.jsonl").exists());
+    assert!(!dir.join("trace.nlt").exists() && !dir.join("trace.jsonl").exists());
     let e = netlab::report::plot::plot_run(&dir, None, None).unwrap_err();
     assert!(e.contains("this run has no trace") && e.contains("--no-trace"), "{e}");
     let e = netlab::report::plot::plot_run(&dir.join("nothing"), None, None).unwrap_err();

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// The manifest of the files the last run created.
 pub const MANIFEST: &str = ".netlab-files";
 /// The files a run writes last, or that runs wrote before there was a manifest: deleted too.
-const ALWAYS_CLEARED: &[&str] = &["summary.json", "trace.jsonl"];
+const ALWAYS_CLEARED: &[&str] = &["summary.json", "trace.jsonl", "trace.nlt"];
 
 /// An output directory, cleared of the previous run's files.
 pub struct RunDir {

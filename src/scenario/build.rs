@@ -68,7 +68,11 @@ impl Scenario {
                 }
             }
             if self.trace && opts.trace {
-                b.trace_to(files.create("trace.jsonl").map_err(BuildFailure::Io)?);
+                if self.trace_jsonl {
+                    b.trace_to(files.create("trace.jsonl").map_err(BuildFailure::Io)?);
+                } else {
+                    b.trace_binary_to(files.create(crate::trace::binary::FILE_NAME).map_err(BuildFailure::Io)?);
+                }
             }
         }
         for br in &self.bridges {

@@ -52,8 +52,10 @@ pub struct Scenario {
     pub stop_when_apps_done: bool,
     /// Stop after this many events.
     pub max_events: Option<u64>,
-    /// Write `trace.jsonl` (default true).
+    /// Write the trace (default true).
     pub trace: bool,
+    /// Write it as `trace.jsonl` (`trace_format = "jsonl"`) rather than the binary `trace.nlt`.
+    pub trace_jsonl: bool,
     /// Hosts, then routers, each in file order, then the stand-ins of live bridges (a node's index is
     /// its `NodeId`).
     pub nodes: Vec<NodeDef>,

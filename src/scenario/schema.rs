@@ -43,9 +43,11 @@ pub struct Simulation {
     #[serde(default)]
     pub stop_when_apps_done: bool,
     pub max_events: Option<u64>,
-    /// Write trace.jsonl (default true).
+    /// Write the trace (default true).
     #[serde(default = "yes")]
     pub trace: bool,
+    /// The trace's format: "binary" (`trace.nlt`, the default) or "jsonl" (`trace.jsonl`).
+    pub trace_format: Option<Spanned<String>>,
     /// Which interfaces to capture: "hosts" (default: every host interface, plus [[captures]]),
     /// "all", "listed" (only [[captures]]), "none".
     pub capture: Option<Spanned<String>>,

@@ -1,10 +1,13 @@
 //! The one event stream. Every packet event that matters (sent, queued, dropped and why, duplicated,
 //! reordered, corrupted, delivered), every TCP event and every application output line is a typed
 //! `TraceEvent` with its simulated time. The `Tracer` keeps the counters that summaries and
-//! expectations read, and, when asked, writes each event as one JSON line (`trace.jsonl`).
+//! expectations read, and, when asked, writes each event to the trace: the compact binary
+//! `trace.nlt` (`binary`, docs/trace-format.md) or one JSON line each (`trace.jsonl`).
 //! Nothing else keeps books: what the summary says is what the events said.
 
+pub mod binary;
 pub mod conn;
+pub mod export;
 pub mod log;
 pub mod nstat;
 pub mod read;
@@ -83,7 +86,7 @@ pub struct Tracer {
     pub nodes: Vec<NodeStats>,
     /// Events seen, all kinds.
     pub events: u64,
-    sink: Option<Box<dyn Write>>,
+    sink: Option<Sink>,
     /// Per-connection accounting from the TCP events (when on: the default).
     keep_tcp: bool,
     /// One summary per TCP socket, in (node, socket) order.
@@ -113,7 +116,12 @@ impl Tracer {
     }
     /// Writes every event from now on to `w`, one JSON line each.
     pub fn set_sink(&mut self, w: Box<dyn Write>) {
-        self.sink = Some(w);
+        self.sink = Some(Sink::Jsonl(w));
+    }
+    /// Writes every event from now on to `w` in the binary format (its header at once).
+    pub fn set_binary_sink(&mut self, w: Box<dyn Write>) -> std::io::Result<()> {
+        self.sink = Some(Sink::Binary(Box::new(binary::encode::BinaryWriter::new(w)?)));
+        Ok(())
     }
     /// Whether to keep per-connection summaries (`conns`; on by default).
     pub fn set_keep_tcp(&mut self, keep: bool) {
@@ -167,8 +175,13 @@ impl Tracer {
     }
 
     fn write(&mut self, ev: &TraceEvent) {
-        let Some(w) = self.sink.as_mut() else { return };
-        let r = serde_json::to_writer(&mut *w, ev).map_err(std::io::Error::from).and_then(|_| w.write_all(b"\n"));
+        let r = match self.sink.as_mut() {
+            None => return,
+            Some(Sink::Binary(b)) => b.write(ev.t.as_nanos(), ev),
+            Some(Sink::Jsonl(w)) => {
+                serde_json::to_writer(&mut *w, ev).map_err(std::io::Error::from).and_then(|_| w.write_all(b"\n"))
+            }
+        };
         if let Err(e) = r {
             self.write_error.get_or_insert_with(|| e.to_string());
             self.sink = None;
@@ -238,10 +251,30 @@ impl Tracer {
             return Err(std::io::Error::other(e.clone()));
         }
         match self.sink.as_mut() {
-            Some(w) => w.flush(),
+            Some(Sink::Jsonl(w)) => w.flush(),
+            Some(Sink::Binary(b)) => b.flush(),
             None => Ok(()),
         }
     }
+
+    /// Ends the trace (the binary trace's index is written here) and flushes it.
+    pub fn finish_trace(&mut self) -> std::io::Result<()> {
+        if let Some(Sink::Binary(b)) = self.sink.as_mut()
+            && self.write_error.is_none()
+            && let Err(e) = b.finish()
+        {
+            self.write_error.get_or_insert_with(|| e.to_string());
+        }
+        self.flush()
+    }
+}
+
+/// Where the trace goes.
+enum Sink {
+    /// One JSON line per event.
+    Jsonl(Box<dyn Write>),
+    /// The binary format.
+    Binary(Box<binary::encode::BinaryWriter>),
 }
 
 impl EventSink for Tracer {
@@ -266,7 +299,7 @@ impl EventSink for Tracer {
         }
     }
     fn finish(&mut self) -> Result<(), String> {
-        self.flush().map_err(|e| format!("trace: {e}"))
+        self.finish_trace().map_err(|e| format!("trace: {e}"))
     }
     fn observed(&mut self, node: NodeId, socket: crate::tcp::SocketId) {
         if let Some(c) = self.conns.get_mut(&(node, socket)) {

@@ -1,5 +1,6 @@
-//! The one trace reader: `trace.jsonl` (and the run directory around it) read back into typed lines,
-//! the topology, and the connections. The summary's plots and the terminal viewer both use it.
+//! The one trace reader: the trace (binary `trace.nlt` or `trace.jsonl`, and the run directory
+//! around it) read back into typed lines, the topology, and the connections. The summary's plots
+//! and the terminal viewer both use it.
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -246,10 +247,36 @@ pub struct TraceLine {
     pub index: Option<usize>,
 }
 
-/// Reads a whole `trace.jsonl`. Errors name the file and the line.
+/// Reads a whole trace, binary (`trace.nlt`) or JSON lines. Errors name the file and the line or
+/// byte.
 pub fn read_trace(path: &Path) -> Result<Vec<TraceLine>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if super::binary::decode::is_binary(&bytes) {
+        return parse_binary(&bytes).map_err(|e| format!("{}: {e}", path.display()));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| format!("{}: not a netlab trace (not text)", path.display()))?;
     parse_trace(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Reads the events of a binary trace (the bytes of a `trace.nlt`).
+pub fn parse_binary(bytes: &[u8]) -> Result<Vec<TraceLine>, String> {
+    let mut d = super::binary::decode::Decoder::new(bytes)?;
+    let mut out = Vec::new();
+    let mut line = Vec::new();
+    while d.next_json(&mut line)?.is_some() {
+        out.push(parse_line(&line, out.len() + 1)?);
+        line.clear();
+    }
+    Ok(out)
+}
+
+/// One event from its JSON text (`n` numbers it in errors).
+pub(crate) fn parse_line(line: &[u8], n: usize) -> Result<TraceLine, String> {
+    let ev: TraceLine = serde_json::from_slice(line).map_err(|e| format!("line {n}: not a netlab trace event: {e}"))?;
+    if ev.ev == "tcp" && (ev.node.is_none() || ev.socket.is_none() || ev.kind.is_none()) {
+        return Err(format!("line {n}: a tcp event without node, socket or kind"));
+    }
+    Ok(ev)
 }
 
 /// Parses the text of a `trace.jsonl` (blank lines are skipped).
@@ -259,20 +286,18 @@ pub fn parse_trace(text: &str) -> Result<Vec<TraceLine>, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let ev: TraceLine =
-            serde_json::from_str(line).map_err(|e| format!("line {}: not a netlab trace event: {e}", i + 1))?;
-        if ev.ev == "tcp" && (ev.node.is_none() || ev.socket.is_none() || ev.kind.is_none()) {
-            return Err(format!("line {}: a tcp event without node, socket or kind", i + 1));
-        }
-        out.push(ev);
+        out.push(parse_line(line.as_bytes(), i + 1)?);
     }
     Ok(out)
 }
 
-/// Where a run's files are: `path` is a run directory or a `trace.jsonl`; returns (trace, summary).
+/// Where a run's files are: `path` is a run directory or a trace file; returns (trace, summary).
+/// In a directory the binary `trace.nlt` is preferred to `trace.jsonl`.
 pub fn run_files(path: &Path) -> (PathBuf, PathBuf) {
     if path.is_dir() {
-        (path.join("trace.jsonl"), path.join("summary.json"))
+        let binary = path.join(super::binary::FILE_NAME);
+        let trace = if binary.exists() { binary } else { path.join("trace.jsonl") };
+        (trace, path.join("summary.json"))
     } else {
         let dir = path.parent().unwrap_or(Path::new("."));
         (path.to_path_buf(), dir.join("summary.json"))

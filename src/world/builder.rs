@@ -60,7 +60,7 @@ pub struct WorldBuilder {
     recorders: Vec<(LinkId, usize, Box<dyn FrameRecorder>)>,
     faults: Vec<TimedFault>,
     rules: Vec<PacketRule>,
-    trace_sink: Option<Box<dyn std::io::Write>>,
+    trace_sink: Option<(Box<dyn std::io::Write>, bool)>,
     keep_tcp_events: bool,
     keep_event_log: bool,
     external: Vec<(LinkId, usize)>,
@@ -190,7 +190,11 @@ impl WorldBuilder {
     }
     /// Writes every event as one JSON line to `out` (`trace.jsonl`).
     pub fn trace_to(&mut self, out: Box<dyn std::io::Write>) {
-        self.trace_sink = Some(out);
+        self.trace_sink = Some((out, false));
+    }
+    /// Writes every event to `out` in the binary trace format (`trace.nlt`, docs/trace-format.md).
+    pub fn trace_binary_to(&mut self, out: Box<dyn std::io::Write>) {
+        self.trace_sink = Some((out, true));
     }
     /// Keep TCP events in memory for expectations and summaries (default on; off for benchmarks).
     pub fn keep_tcp_events(&mut self, keep: bool) {
@@ -300,8 +304,10 @@ impl WorldBuilder {
         tracer.set_keep_tcp(keep_tcp_events);
         tracer.set_keep_log(keep_event_log);
         tracer.node_names = nodes.iter().map(|n| n.name.clone()).collect();
-        if let Some(sink) = trace_sink {
-            tracer.set_sink(sink);
+        match trace_sink {
+            Some((sink, true)) => tracer.set_binary_sink(sink).map_err(|e| BuildError(format!("trace: {e}")))?,
+            Some((sink, false)) => tracer.set_sink(sink),
+            None => {}
         }
         for (n, spec) in nodes.iter_mut().zip(&mut specs) {
             if let Some(stack) = n.tcp.as_mut() {

@@ -188,7 +188,8 @@ impl Timeline {
         out.join(" ")
     }
 
-    /// Loads a run directory or a `trace.jsonl` (with `summary.json` beside it for names).
+    /// Loads a run directory or a trace file (`trace.nlt` or `trace.jsonl`, with `summary.json` beside
+    /// it for names).
     pub fn load_run(path: &Path) -> Result<Timeline, String> {
         let (trace, summary) = netlab::trace::read::run_files(path);
         if !trace.exists() {
@@ -222,7 +223,7 @@ impl Timeline {
         }
         let summary = serde_json::to_value(&finished.report).map_err(|e| e.to_string())?;
         let _ = std::fs::write(dir.join("summary.json"), serde_json::to_vec_pretty(&summary).unwrap_or_default());
-        let events = netlab::trace::read::read_trace(&dir.join("trace.jsonl"))?;
+        let events = netlab::trace::read::read_trace(&netlab::trace::read::run_files(&dir).0)?;
         Ok(Timeline::new(events, Topology::from_summary(&summary)).with_summary(&summary))
     }
 

@@ -15,6 +15,15 @@ pub(super) fn format(sim: &Simulation) -> Result<CaptureFormat, SpanError> {
     }
 }
 
+/// Whether `trace_format` asks for `trace.jsonl` (else the binary `trace.nlt`).
+pub(super) fn trace_jsonl(sim: &Simulation) -> Result<bool, SpanError> {
+    match sim.trace_format.as_ref().map(|f| (f.get_ref().as_str(), f.span())) {
+        None | Some(("binary", _)) => Ok(false),
+        Some(("jsonl", _)) => Ok(true),
+        Some((other, span)) => at(span, format!("expected a trace format, \"binary\" or \"jsonl\", found \"{other}\"")),
+    }
+}
+
 /// The (link, side) pairs to capture, in file order, without repeats.
 pub(super) fn validate(sim: &Simulation, specs: &[CaptureSpec], k: &Known) -> Result<Vec<(LinkId, usize)>, SpanError> {
     let (names, nodes, links) = (&k.names, &k.nodes, &k.links);

@@ -253,6 +253,10 @@ pub(super) fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Res
             Err(e) => keep(Err(e)),
         }
     }
+    let trace_jsonl = captures::trace_jsonl(sim).unwrap_or_else(|e| {
+        keep(Err(e));
+        false
+    });
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -265,6 +269,7 @@ pub(super) fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Res
         stop_when_apps_done: sim.stop_when_apps_done,
         max_events: sim.max_events,
         trace: sim.trace,
+        trace_jsonl,
         nodes: k.nodes,
         links: k.links,
         faults,
