@@ -12,9 +12,14 @@ fn run(name: &str) -> (Vec<serde_json::Value>, serde_json::Value) {
     let _ = std::fs::remove_dir_all(&dir);
     let opts = BuildOptions { out_dir: Some(dir.clone()), captures: false, ..Default::default() };
     let f = netlab::run::run(&sc, &opts, None, &mut |_| {}, &|| false).unwrap();
-    let trace = std::fs::read_to_string(dir.join("trace.jsonl")).unwrap();
+    // The trace as JSON lines, as `netlab trace export --jsonl` prints it.
+    let report = serde_json::to_value(&f.report).unwrap();
+    let topo = netlab::trace::read::Topology::from_summary(&report);
+    let mut jsonl = Vec::new();
+    netlab::trace::export::export_jsonl(&dir.join("trace.nlt"), &topo, &Default::default(), &mut jsonl).unwrap();
+    let trace = String::from_utf8(jsonl).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    (trace.lines().map(|l| serde_json::from_str(l).unwrap()).collect(), serde_json::to_value(&f.report).unwrap())
+    (trace.lines().map(|l| serde_json::from_str(l).unwrap()).collect(), report)
 }
 
 /// For each (link name, sending node): the routes named by its `link_tx` events.
