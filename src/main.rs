@@ -4,12 +4,14 @@
 //! hung, spoke garbage); 130 = interrupted (Ctrl-C or SIGTERM; the summary says `interrupted`).
 
 use clap::{Parser, Subcommand};
-use netlab::scenario::{BuildOptions, Scenario};
+use netlab::scenario::BuildOptions;
 use netlab::sim::{Duration, Instant, time::parse_duration};
 use netlab::world::StopReason;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod load_progress;
 
 #[derive(Parser)]
 #[command(
@@ -321,7 +323,7 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
     // From the start: a signal while the scenario loads stops the run before its first event,
     // with a summary, instead of killing the process.
     netlab::signal::install();
-    let sc = match Scenario::load(&path) {
+    let sc = match load_progress::load(&path) {
         Ok(sc) => sc,
         Err(e) => return fail(e.to_string(), 2),
     };
@@ -400,7 +402,7 @@ fn run(path: PathBuf, mut opts: BuildOptions, until: Option<Duration>, json: boo
 fn check(files: &[PathBuf]) -> ExitCode {
     let mut bad = 0;
     for f in files {
-        match Scenario::load_all(f) {
+        match load_progress::load_all(f) {
             Ok(sc) => println!(
                 "{}: ok ({} nodes, {} links, {} applications, {} expectations)",
                 f.display(),
@@ -464,7 +466,7 @@ fn sweep(
     how: &netlab::sweep::cli::Presentation,
 ) -> ExitCode {
     use netlab::sweep::cli::{EXIT_BAD_INPUT, options, report_error};
-    let loaded = Scenario::load(&path).map_err(|e| e.to_string());
+    let loaded = load_progress::load(&path).map_err(|e| e.to_string());
     let opts = match loaded.and_then(|sc| options(&sc, seeds, shard, fail_fast, stats).map(|o| (sc, o))) {
         Ok(x) => x,
         Err(e) => return ExitCode::from(report_error(how.json, &e, EXIT_BAD_INPUT)),

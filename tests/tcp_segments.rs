@@ -1394,7 +1394,13 @@ fn events_serialize_with_snake_case_tags() {
 /// A client with SACK (and D-SACK, RACK-TLP, undo, PRR: the defaults) to a peer with MSS 1000,
 /// whose handshake took 100 ms (SRTT 100 ms); the clock is then at 100 ms.
 fn modern_client(timestamps: bool) -> H {
-    let cfg = TcpConfig { sack: true, timestamps, ..plain_cfg() };
+    sack_client(TcpConfig { sack: true, timestamps, ..plain_cfg() })
+}
+
+/// An established client with `cfg`, the peer's SYN-ACK offering SACK (and timestamps when `cfg` has
+/// them) and an MSS of 1000, at 100 ms (the SYN's RTT).
+fn sack_client(cfg: TcpConfig) -> H {
+    let timestamps = cfg.timestamps;
     let mut h = H::new(cfg);
     h.id = h.stack.connect(h.now, SocketAddrV4::new(US, US_PORT), SocketAddrV4::new(PEER, PEER_PORT), None).unwrap();
     let syn = h.poll();
@@ -1609,5 +1615,70 @@ fn a_real_timeout_is_not_undone() {
     let mut ack = pseg(ACK, PISS + 1, h.iss + 1 + 1000, 65535, 0);
     ack.options.timestamps = Some((200, rexmit_ts));
     h.inject(ack);
+    assert!(!h.has_event(|k| matches!(k, TcpEventKind::Undo { .. })));
+}
+
+// ====================================================================== F-RTO (RFC 5682)
+
+/// A SACK client without timestamps (so Eifel cannot decide) nor loss probes, with F-RTO as
+/// configured, that sent 10 segments of 14 (the initial window) and whose RTO fired with none
+/// acknowledged: only segment 0 was resent (RFC 5682 3 step 1). Returns the cwnd before the timeout.
+fn frto_after_timeout(frto: bool) -> (H, u32) {
+    let mut h = sack_client(TcpConfig { sack: true, timestamps: false, tlp: false, frto, ..plain_cfg() });
+    h.send(14_000);
+    let sent = h.poll();
+    assert_eq!(sent.len(), 10, "the initial window: {:?}", summary(&sent));
+    let cwnd_before = h.stack.conn_info(h.id).unwrap().cwnd;
+    let rto_at = h.stack.conn_info(h.id).unwrap().timers.iter().find(|t| t.0 == TimerKind::Retransmit).unwrap().1;
+    let out = h.advance(rto_at);
+    assert_eq!(out.iter().map(|(_, s)| (s.seq, s.len())).collect::<Vec<_>>(), vec![(h.iss + 1, 1000)]);
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::RtoBackoff { .. })));
+    (h, cwnd_before)
+}
+
+#[test]
+fn frto_detects_a_spurious_timeout_and_undoes_it() {
+    let (mut h, cwnd_before) = frto_after_timeout(true);
+    // The originals were only delayed: their ACKs arrive after the timeout. The first advances
+    // SND.UNA below "recover": F-RTO sends two new segments (10 and 11) instead of resending 1
+    // and 2 (step 2b).
+    later(&mut h, 10);
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1 + 2000, 65535, 0));
+    assert_eq!(
+        summary(&out),
+        vec![(ACK, h.iss + 1 + 10_000, PISS + 1, 1000), (ACK, h.iss + 1 + 11_000, PISS + 1, 1000)]
+    );
+    // The next ACK acknowledges segments that were never resent: the timeout was spurious
+    // (step 3b). The reduction is undone and the sender goes on with new data, no go-back-N.
+    later(&mut h, 10);
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1 + 4000, 65535, 0));
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Undo { reason: "frto", episode: "loss", .. })));
+    assert!(h.stack.conn_info(h.id).unwrap().cwnd >= cwnd_before, "cwnd restored");
+    assert!(out.iter().all(|s| s.seq >= h.iss + 1 + 12_000), "only new data: {:?}", summary(&out));
+    assert_eq!(retransmissions(&h), 1, "the one RTO retransmission");
+}
+
+#[test]
+fn frto_falls_back_to_go_back_n_on_a_duplicate_ack() {
+    let (mut h, _) = frto_after_timeout(true);
+    later(&mut h, 10);
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1 + 2000, 65535, 0));
+    assert_eq!(out.len(), 2, "two new segments (step 2b): {:?}", summary(&out));
+    // A duplicate ACK: segment 2 is really lost (step 3a). Conventional recovery resends from
+    // SND.UNA; nothing is undone.
+    later(&mut h, 10);
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1 + 2000, 65535, 0));
+    assert_eq!(out.first().map(|s| (s.seq, s.len())), Some((h.iss + 1 + 2000, 1000)), "{:?}", summary(&out));
+    assert!(!h.has_event(|k| matches!(k, TcpEventKind::Undo { .. })));
+}
+
+#[test]
+fn without_frto_a_timeout_goes_back_n_and_is_not_undone() {
+    let (mut h, _) = frto_after_timeout(false);
+    later(&mut h, 10);
+    let out = h.inject(pseg(ACK, PISS + 1, h.iss + 1 + 2000, 65535, 0));
+    assert_eq!(out.first().map(|s| (s.seq, s.len())), Some((h.iss + 1 + 2000, 1000)), "{:?}", summary(&out));
+    later(&mut h, 10);
+    h.inject(pseg(ACK, PISS + 1, h.iss + 1 + 4000, 65535, 0));
     assert!(!h.has_event(|k| matches!(k, TcpEventKind::Undo { .. })));
 }

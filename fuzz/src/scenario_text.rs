@@ -9,8 +9,12 @@ pub fn check(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     match Scenario::parse("fuzz.toml", text, "fuzz") {
         Ok(sc) => {
-            // Bridges would open TUN devices and sockets: not here.
-            if sc.bridges.is_empty() && sc.nodes.len() <= 64 {
+            // Bridges and namespace hosts would open devices, sockets and namespaces, and a host
+            // whose stack is a command would start that program (any program the input names):
+            // not here. Everything else is built (not run).
+            let starts_a_process =
+                sc.nodes.iter().any(|n| matches!(n.stack, Some(netlab::stack::StackChoice::Command { .. })));
+            if !sc.is_live() && !starts_a_process && sc.nodes.len() <= 64 {
                 let _ = sc.build(&Default::default(), None);
             }
         }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod expect;
 pub mod expect_filter;
 mod expect_log;
+mod load_step;
 pub mod netns;
 mod plain;
 pub(crate) mod schema;
@@ -29,6 +30,7 @@ pub use apps::AppRecipe;
 pub use build::{BuildFailure, BuildOptions, CaptureFormat, OutputFiles};
 pub use error::ScenarioError;
 use error::{SourceMap, SpanError};
+pub use load_step::LoadStep;
 use schema::ScenarioFile;
 use serde::Deserialize;
 use std::net::Ipv4Addr;
@@ -134,6 +136,11 @@ impl Scenario {
     /// Reads, parses and validates a scenario file; on failure, every error found, in file order
     /// (at least one).
     pub fn load_all(path: &Path) -> Result<Scenario, Vec<ScenarioError>> {
+        Self::load_all_with(path, &mut |_| {})
+    }
+
+    /// Like [`Scenario::load_all`], telling `step` as each step of loading begins (for progress).
+    pub fn load_all_with(path: &Path, step: &mut dyn FnMut(LoadStep)) -> Result<Scenario, Vec<ScenarioError>> {
         let file = path.display().to_string();
         let limit = max_scenario_bytes();
         if let Ok(meta) = std::fs::metadata(path)
@@ -152,6 +159,7 @@ impl Scenario {
                 source_line: None,
             }]);
         }
+        step(LoadStep::Reading { bytes: std::fs::metadata(path).map_or(0, |m| m.len()) });
         let text = std::fs::read(path).map_err(|e| {
             vec![ScenarioError {
                 file: file.clone(),
@@ -170,7 +178,7 @@ impl Scenario {
             vec![err]
         })?;
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
-        Self::parse_all(&file, &text, &name)
+        Self::parse_all_with(&file, &text, &name, step)
     }
 
     /// Parses and validates scenario text; `file` is used in error messages, `default_name` when the
@@ -184,20 +192,33 @@ impl Scenario {
     /// tables); then the keys and values of every entry; then the checks across entries (names,
     /// addresses, references), each section once the topology is sound.
     pub fn parse_all(file: &str, text: &str, default_name: &str) -> Result<Scenario, Vec<ScenarioError>> {
+        Self::parse_all_with(file, text, default_name, &mut |_| {})
+    }
+
+    /// Like [`Scenario::parse_all`], telling `step` as each step begins (for progress).
+    pub fn parse_all_with(
+        file: &str,
+        text: &str,
+        default_name: &str,
+        step: &mut dyn FnMut(LoadStep),
+    ) -> Result<Scenario, Vec<ScenarioError>> {
         let map = SourceMap { file, text };
         let located = |mut errors: Vec<SpanError>| {
             errors.sort_by_key(|e| e.span.as_ref().map_or(0, |s| s.start));
             errors.into_iter().map(|e| map.error(e.span, e.message)).collect::<Vec<_>>()
         };
+        step(LoadStep::Parsing);
         let (root, syntax) = toml::de::DeTable::parse_recoverable(text);
         if !syntax.is_empty() {
             let errors = syntax.iter().map(|e| SpanError { span: e.span(), message: plain::plain(e.message()) });
             return Err(located(errors.take(1).collect()));
         }
+        step(LoadStep::Shape);
         let shape = shape::shape_errors(root.get_ref());
         if !shape.is_empty() {
             return Err(located(shape));
         }
+        step(LoadStep::Entries);
         let raw = match ScenarioFile::deserialize(toml::Deserializer::from(root)) {
             Ok(raw) => raw,
             Err(e) => {
@@ -212,6 +233,7 @@ impl Scenario {
                 return Err(located(errors));
             }
         };
+        step(LoadStep::Checks);
         let mut sc = validate::validate(raw, file, default_name).map_err(located)?;
         for e in &mut sc.expects {
             e.line = map.error(Some(e.offset..e.offset), "").line;

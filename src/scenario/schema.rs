@@ -489,5 +489,8 @@ with_impairments!(
         /// tun: create and configure the device (default true; needs root). With false, netlab attaches
         /// to a device made beforehand (`ip tuntap add ... mode tun`) and leaves its configuration alone.
         pub configure: Option<bool>,
+        /// Per-direction overrides, as on a link: `a` is `node`'s side, `b` the far side (outside).
+        pub a_to_b: Option<DirSpec>,
+        pub b_to_a: Option<DirSpec>,
     }
 );

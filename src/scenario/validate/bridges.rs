@@ -94,11 +94,7 @@ pub(super) fn validate(specs: &[BridgeSpec], k: &mut Known) -> Result<Vec<Bridge
                 return at(b.kind.span(), format!("expected a bridge kind, \"tun\" or \"udp\", found \"{other}\""));
             }
         };
-        if b.given_impairments().contains(&"loss") && b.given_impairments().contains(&"burst_loss") {
-            return at(b.name.span(), format!("expected either `loss` or `burst_loss` in bridge \"{name}\", not both"));
-        }
-        let mut params = Impairments::default();
-        apply_impairments!(b, &mut params);
+        let params = impairments(b, &name)?;
         // The stand-in for the far side: a node of its own, so that captures, traces and reports treat
         // the bridge like any link.
         let peer_name = format!("{name}-peer");
@@ -122,10 +118,37 @@ pub(super) fn validate(specs: &[BridgeSpec], k: &mut Known) -> Result<Vec<Bridge
         links.push(LinkDef {
             name: name.clone(),
             ends: [(node, ip), (peer_node, Cidr { addr: peer, len: ip.len })],
-            params: [params.clone(), params],
+            params,
         });
         let routes = b.routes.iter().flatten().map(|c| c.get_ref().0).collect();
         out.push(BridgeDef { name, link, node, peer_node, peer, routes, kind });
     }
     Ok(out)
+}
+
+/// The bridge's impairments for its two directions, `node` -> outside and outside -> `node`: the
+/// bridge-level fields, each replaced by what `a_to_b` / `b_to_a` give (as on a link).
+fn impairments(b: &BridgeSpec, name: &str) -> Result<[Impairments; 2], SpanError> {
+    for given in
+        std::iter::once(b.given_impairments()).chain(b.a_to_b.iter().chain(&b.b_to_a).map(|d| d.given_impairments()))
+    {
+        if given.contains(&"loss") && given.contains(&"burst_loss") {
+            return at(
+                b.name.span(),
+                format!(
+                    "expected either `loss` or `burst_loss` in bridge \"{name}\" (or one of its directions), not both"
+                ),
+            );
+        }
+    }
+    let mut common = Impairments::default();
+    apply_impairments!(b, &mut common);
+    let mut params = [common.clone(), common];
+    if let Some(d) = &b.a_to_b {
+        apply_impairments!(d, &mut params[0]);
+    }
+    if let Some(d) = &b.b_to_a {
+        apply_impairments!(d, &mut params[1]);
+    }
+    Ok(params)
 }

@@ -513,12 +513,14 @@ impl Connection {
         } else {
             self.snd_nxt.since(self.snd_una)
         };
-        // F-RTO step 2b (RFC 5682): two new segments whatever cwnd says.
-        let mut cwnd = self.cc.cwnd() + self.frto_room;
+        let mut cwnd = self.cc.cwnd();
         if !self.in_recovery && self.snd_nxt == self.snd_max {
             // RFC 3042 limited transmit: one new segment for each of the first two duplicate ACKs.
             cwnd += self.dupacks.min(2) * self.eff_mss();
         }
-        cwnd.saturating_sub(used)
+        // F-RTO step 2b (RFC 5682 2.1 and 3): up to two new segments whatever cwnd and the data
+        // still outstanding from before the timeout say ("an F-RTO TCP sender simply chooses
+        // different segments to transmit"; Linux counts that data as lost, so its cwnd allows them).
+        cwnd.saturating_sub(used).max(self.frto_room)
     }
 }
