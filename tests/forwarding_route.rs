@@ -8,7 +8,10 @@ use std::path::Path;
 /// Runs the library scenario `name`; its trace lines and summary.
 fn run(name: &str) -> (Vec<serde_json::Value>, serde_json::Value) {
     let sc = Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"))).unwrap();
-    let dir = std::env::temp_dir().join(format!("netlab-fwd-route-{name}-{}", std::process::id()));
+    // One directory per call: tests run in parallel and may run the same scenario.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let k = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("netlab-fwd-route-{name}-{}-{k}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let opts = BuildOptions { out_dir: Some(dir.clone()), captures: false, ..Default::default() };
     let f = netlab::run::run(&sc, &opts, None, &mut |_| {}, &|| false).unwrap();
