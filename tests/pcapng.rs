@@ -95,11 +95,19 @@ fn summary_counts(s: &serde_json::Value) -> BTreeMap<&'static str, u64> {
     c
 }
 
+/// The run's trace as JSON lines (`netlab trace export --jsonl`).
+fn trace_jsonl(dir: &Path) -> String {
+    let topo = netlab::trace::read::Topology::read(&dir.join("summary.json")).unwrap();
+    let mut out = Vec::new();
+    netlab::trace::export::export_jsonl(&dir.join("trace.nlt"), &topo, &Default::default(), &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
 /// Retransmitted segments that never reached a wire, so no capture can show them (a SYN sent again
 /// while the first one still waits for an ARP reply that was lost: all of them die of the ARP
 /// timeout), from the trace.
 fn retransmissions_never_sent(dir: &Path) -> u64 {
-    let trace = std::fs::read_to_string(dir.join("trace.jsonl")).unwrap();
+    let trace = trace_jsonl(dir);
     let mut announced = BTreeSet::new();
     let mut retransmitted = Vec::new();
     let mut on_a_link = BTreeSet::new();
@@ -206,7 +214,7 @@ fn pcapng_holds_the_same_frames_as_pcap_with_the_traces_frame_ids() {
     }
     // The packet ids are the trace's frame ids: the sender's outbound frames are exactly the frames
     // the trace says entered l1 a->b.
-    let trace = std::fs::read_to_string(ng.join("trace.jsonl")).unwrap();
+    let trace = trace_jsonl(&ng);
     let mut sent_on_l1 = Vec::new();
     for line in trace.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
