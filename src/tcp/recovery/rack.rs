@@ -284,10 +284,9 @@ mod tests {
         assert_eq!(rack.reo_wnd_mult(), 1, "decays after 16 recoveries without D-SACK");
     }
 
-    #[test]
-    fn reordering_degree_counts_the_segments_overtaken() {
-        let mut rack = Rack::default();
-        let seg = |k: u32| SentSeg {
+    /// Segment `k` of 1000 bytes, sent once at time 0.
+    fn seg(k: u32) -> SentSeg {
+        SentSeg {
             start: Seq(k * 1000),
             end: Seq(k * 1000 + 1000),
             xmit: t(0),
@@ -296,7 +295,12 @@ mod tests {
             sacked: false,
             lost: false,
             sacked_before_rto: false,
-        };
+        }
+    }
+
+    #[test]
+    fn reordering_degree_counts_the_segments_overtaken() {
+        let mut rack = Rack::default();
         rack.begin_ack();
         assert_eq!(rack.check_reordering(&seg(9), 1000), None);
         rack.begin_ack();
@@ -308,16 +312,6 @@ mod tests {
     #[test]
     fn one_ack_delivering_below_and_above_is_not_reordering() {
         let mut rack = Rack::default();
-        let seg = |k: u32| SentSeg {
-            start: Seq(k * 1000),
-            end: Seq(k * 1000 + 1000),
-            xmit: t(0),
-            tsval: 0,
-            retransmitted: false,
-            sacked: false,
-            lost: false,
-            sacked_before_rto: false,
-        };
         rack.begin_ack();
         assert_eq!(rack.check_reordering(&seg(0), 1000), None);
         // One ACK: a SACK block for segment 5 (read first), the cumulative part up to segment 3.
