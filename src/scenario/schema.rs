@@ -135,6 +135,7 @@ pub struct TcpSpec {
     pub undo: Option<bool>,
     pub frto: Option<bool>,
     pub prr: Option<bool>,
+    pub hystart: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Clone)]

@@ -348,7 +348,8 @@ pub fn put_config(out: &mut Vec<u8>, c: &TcpConfig) {
         | u8::from(c.window_scaling) << 3
         | u8::from(c.timestamps) << 4
         | u8::from(c.recovery == crate::tcp::LossDetection::Dupack) << 5
-        | u8::from(!c.prr) << 6;
+        | u8::from(!c.prr) << 6
+        | u8::from(!c.hystart) << 7;
     out.push(flags);
     out.push(match c.congestion {
         CongestionAlgorithm::NewReno => 0,
@@ -612,9 +613,6 @@ impl<'a> Body<'a> {
         let recv_buffer = self.u32("config")? as usize;
         let mss = self.u16("config")?;
         let flags = self.u8("config")?;
-        if flags & !0x7f != 0 {
-            return err(format!("{}: config flags {flags:#04x} use bit 7", self.what));
-        }
         let congestion = match self.u8("config")? {
             0 => CongestionAlgorithm::NewReno,
             1 => CongestionAlgorithm::Cubic,
@@ -649,6 +647,7 @@ impl<'a> Body<'a> {
             initial_window_segments,
             recovery: if bit(5) { crate::tcp::LossDetection::Dupack } else { crate::tcp::LossDetection::Rack },
             prr: !bit(6),
+            hystart: !bit(7),
             // The other recovery switches are not in the protocol: defaults.
             ..TcpConfig::default()
         })

@@ -38,6 +38,8 @@ const REASONS: &[&str] = &[
     "loss_probe_recovery",
     "partial_ack",
     "prr",
+    "hystart_train",
+    "hystart_delay",
     "recovery_exit",
     "restart_after_idle",
     "rto",

@@ -193,6 +193,10 @@ pub struct TcpConfig {
     /// Proportional Rate Reduction (RFC 6937) for the window during SACK recovery; off gives RFC
     /// 6675's cwnd = ssthresh at once. Default on, as Linux does.
     pub prr: bool,
+    /// HyStart (Linux CUBIC's hybrid slow start, `congestion/hystart.rs`): CUBIC leaves slow start
+    /// when ACK trains or RTTs show the pipe full, before the overshoot. Default on (Linux's
+    /// `tcp_cubic hystart=1`); no effect on NewReno.
+    pub hystart: bool,
 }
 
 /// Errors of the socket calls.
@@ -497,6 +501,7 @@ impl Default for TcpConfig {
             undo: true,
             frto: true,
             prr: true,
+            hystart: true,
         }
     }
 }

@@ -53,6 +53,21 @@ pub struct RecoveryCounters {
     /// Timeouts F-RTO proved spurious (RFC 5682).
     #[serde(rename = "TCPSpuriousRTOs")]
     pub spurious_rtos: u64,
+    /// Slow starts HyStart ended by an ACK train (CUBIC).
+    #[serde(rename = "TCPHystartTrainDetect", skip_serializing_if = "is_zero")]
+    pub hystart_train: u64,
+    /// Slow starts HyStart ended by an RTT rise (CUBIC).
+    #[serde(rename = "TCPHystartDelayDetect", skip_serializing_if = "is_zero")]
+    pub hystart_delay: u64,
+    /// The cwnd (bytes) at which HyStart ended slow start, summed as Linux does (its
+    /// `TCPHystartTrainCwnd` / `TCPHystartDelayCwnd` count segments).
+    #[serde(rename = "hystart_cwnd", skip_serializing_if = "is_zero")]
+    pub hystart_cwnd: u64,
+}
+
+/// Leaves a counter out of `summary.json` while it is zero (the HyStart counters: CUBIC only).
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The expectation metric names these counters answer to (see `RecoveryCounters::metric`).
@@ -69,6 +84,7 @@ pub const RECOVERY_METRICS: &[&str] = &[
     "dsack_undos",
     "timestamp_undos",
     "rto_undos",
+    "hystart_exits",
 ];
 
 impl RecoveryCounters {
@@ -90,6 +106,14 @@ impl RecoveryCounters {
             TcpEventKind::MarkedLost { .. } => self.marked_lost += 1,
             TcpEventKind::LossProbe { .. } => self.loss_probes += 1,
             TcpEventKind::Congestion { reason: "loss_probe_recovery", .. } => self.loss_probe_recovery += 1,
+            TcpEventKind::Congestion { reason: "hystart_train", cwnd, .. } => {
+                self.hystart_train += 1;
+                self.hystart_cwnd += u64::from(*cwnd);
+            }
+            TcpEventKind::Congestion { reason: "hystart_delay", cwnd, .. } => {
+                self.hystart_delay += 1;
+                self.hystart_cwnd += u64::from(*cwnd);
+            }
             TcpEventKind::RecoveryStart { sack: true, .. } => self.sack_recovery += 1,
             TcpEventKind::RecoveryStart { sack: false, .. } => self.reno_recovery += 1,
             TcpEventKind::Undo { reason, episode, .. } => match (*reason, *episode) {
@@ -122,6 +146,7 @@ impl RecoveryCounters {
             "dsack_undos" => self.dsack_undo,
             "timestamp_undos" => self.partial_undo + self.full_undo + self.loss_undo - self.spurious_rtos,
             "rto_undos" => self.loss_undo,
+            "hystart_exits" => self.hystart_train + self.hystart_delay,
             _ => return None,
         })
     }

@@ -33,7 +33,8 @@ pub(super) fn tcp_config(base: &TcpConfig, spec: Option<&TcpSpec>) -> Result<Tcp
         tlp,
         undo,
         frto,
-        prr
+        prr,
+        hystart
     );
     macro_rules! set_dur {
         ($($f:ident),*) => { $( if let Some(v) = s.$f { c.$f = v.0; } )* };

@@ -145,7 +145,7 @@ fn arb_socket() -> impl Strategy<Value = SocketId> {
 }
 
 fn arb_config() -> impl Strategy<Value = TcpConfig> {
-    (any::<u32>(), any::<u16>(), any::<[bool; 8]>(), any::<[u64; 6]>(), any::<[u32; 3]>()).prop_map(
+    (any::<u32>(), any::<u16>(), any::<[bool; 9]>(), any::<[u64; 6]>(), any::<[u32; 3]>()).prop_map(
         |(buf, mss, f, ns, n)| TcpConfig {
             send_buffer: buf as usize,
             recv_buffer: (buf / 3) as usize,
@@ -165,9 +165,10 @@ fn arb_config() -> impl Strategy<Value = TcpConfig> {
             max_retransmissions: n[0],
             max_syn_retransmissions: n[1],
             initial_window_segments: n[2],
-            // The protocol carries these two of the recovery switches; the others keep defaults.
+            // The protocol carries these three switches; the other recovery ones keep defaults.
             recovery: if f[6] { crate::tcp::LossDetection::Dupack } else { crate::tcp::LossDetection::Rack },
             prr: f[7],
+            hystart: f[8],
             ..TcpConfig::default()
         },
     )

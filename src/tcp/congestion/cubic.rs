@@ -1,7 +1,10 @@
 //! CUBIC, RFC 9438: W_cubic(t) = C*(t-K)^3 + W_max, with the Reno-friendly region (section 4.3),
-//! fast convergence (4.7) and beta_cubic = 0.7. Slow start is standard (RFC 5681).
+//! fast convergence (4.7) and beta_cubic = 0.7. Slow start is RFC 5681's, ended early by HyStart
+//! (`hystart.rs`) as in Linux unless turned off; while no W_max is known (no loss yet, or since
+//! a timeout) the window grows at least 5% per RTT, as Linux's `bictcp_update` does.
 
-use super::{CongestionControl, initial_window};
+use super::hystart::{HyStart, Window};
+use super::{AckSample, CongestionControl, initial_window};
 use crate::sim::{Duration, Instant};
 
 const C: f64 = 0.4;
@@ -21,6 +24,11 @@ pub struct Cubic {
     epoch_start: Option<Instant>,
     /// Reno-friendly estimate, in segments (section 4.3).
     w_est: f64,
+    /// No W_max is known: no loss yet, or none since the last timeout (Linux's
+    /// `last_max_cwnd == 0`).
+    no_max: bool,
+    /// HyStart, when on.
+    hystart: Option<HyStart>,
 }
 
 impl Cubic {
@@ -35,7 +43,14 @@ impl Cubic {
             k: 0.0,
             epoch_start: None,
             w_est: 0.0,
+            no_max: true,
+            hystart: None,
         }
+    }
+    /// Turns HyStart on or off (off: slow start lasts until ssthresh or a loss).
+    pub fn with_hystart(mut self, on: bool) -> Self {
+        self.hystart = on.then(HyStart::default);
+        self
     }
     fn segs(&self) -> f64 {
         self.cwnd / f64::from(self.mss)
@@ -87,13 +102,25 @@ impl CongestionControl for Cubic {
         if w_cubic_now < self.w_est {
             // Reno-friendly region.
             self.cwnd = self.w_est * mss;
-            return;
+        } else {
+            // Section 4.4/4.5: target = W_cubic(t + RTT), clamped to [cwnd, 1.5 cwnd].
+            let target = self.w_cubic(t + rtt).clamp(cwnd_segs, 1.5 * cwnd_segs);
+            self.cwnd += (target - cwnd_segs) / cwnd_segs * acked_segs * mss;
         }
-        // Section 4.4/4.5: target = W_cubic(t + RTT), clamped to [cwnd, 1.5 cwnd].
-        let target = self.w_cubic(t + rtt).clamp(cwnd_segs, 1.5 * cwnd_segs);
-        self.cwnd += (target - cwnd_segs) / cwnd_segs * acked_segs * mss;
+        if self.no_max {
+            // Linux (bictcp_update, "increase cwnd 5% per RTT"): the curve from an unknown W_max
+            // is too cautious while the bandwidth is still unknown. Not in RFC 9438.
+            self.cwnd = self.cwnd.max((cwnd_segs + 0.05 * acked_segs) * mss);
+        }
+    }
+    fn pkts_acked(&mut self, sample: &AckSample) -> Option<&'static str> {
+        let w = Window { cwnd: self.cwnd(), mss: self.mss, in_slow_start: self.cwnd() < self.ssthresh };
+        let exit = self.hystart.as_mut()?.on_ack(sample, w)?;
+        self.ssthresh = self.cwnd();
+        Some(exit.reason())
     }
     fn on_loss(&mut self, _now: Instant, _flight: u32) {
+        self.no_max = false;
         let segs = self.segs();
         // Section 4.7 fast convergence.
         if segs < self.w_last_max {
@@ -110,9 +137,17 @@ impl CongestionControl for Cubic {
         self.epoch_start = None;
     }
     fn on_rto(&mut self, now: Instant, flight: u32) {
-        // Section 4.8: as on loss for ssthresh, then cwnd = 1 SMSS (loss window).
+        // Section 4.8: as on loss for ssthresh, then cwnd = 1 SMSS (loss window); the first
+        // congestion avoidance stage after it starts from K = 0 and W_max = cwnd at its start
+        // (Linux's bictcp_reset on entering Loss likewise forgets last_max_cwnd).
         self.on_loss(now, flight);
         self.cwnd = f64::from(self.mss);
+        self.w_max = 0.0;
+        self.w_last_max = 0.0;
+        self.no_max = true;
+        if let Some(h) = &mut self.hystart {
+            h.rearm();
+        }
     }
     fn on_recovery_exit(&mut self, _now: Instant) {
         self.epoch_start = None;
@@ -155,5 +190,65 @@ mod tests {
         }
         let w = c.cwnd();
         assert!((95_000..=110_000).contains(&w), "{w}");
+    }
+
+    /// Feeds one RTT's worth of ACKs (one per segment of cwnd) at `t`.
+    fn one_rtt(c: &mut Cubic, t: Instant, rtt: Duration) {
+        for _ in 0..(c.cwnd() / c.mss) {
+            c.on_ack(t, c.mss, 0, Some(rtt));
+        }
+    }
+
+    #[test]
+    fn without_a_known_wmax_cwnd_grows_five_percent_per_rtt() {
+        let mss = 1000;
+        let rtt = Duration::from_millis(20);
+        let mut c = Cubic::new(mss, 10);
+        // HyStart ended slow start at 100 segments: no loss has set W_max.
+        c.cwnd = 100_000.0;
+        c.ssthresh = 100_000;
+        let mut t = Instant::ZERO;
+        for _ in 0..10 {
+            t += rtt;
+            one_rtt(&mut c, t, rtt);
+        }
+        // 1.05^10 = 1.63: the cubic curve alone (K = 0) would add under one segment in 0.2 s.
+        let w = c.cwnd();
+        assert!((160_000..=166_000).contains(&w), "{w}");
+    }
+
+    #[test]
+    fn after_a_loss_the_curve_alone_sets_the_pace() {
+        let mss = 1000;
+        let rtt = Duration::from_millis(20);
+        let mut c = Cubic::new(mss, 10);
+        c.cwnd = 100_000.0;
+        c.on_loss(Instant::ZERO, 100_000);
+        let mut t = Instant::ZERO;
+        for _ in 0..10 {
+            t += rtt;
+            one_rtt(&mut c, t, rtt);
+        }
+        // Concave towards W_max = 100 (K = 4.2 s): a few segments in 0.2 s, nowhere near 5%/RTT.
+        let w = c.cwnd();
+        assert!((70_000..=76_000).contains(&w), "{w}");
+    }
+
+    #[test]
+    fn after_a_timeout_congestion_avoidance_starts_from_k_zero() {
+        // RFC 9438 4.8: the first congestion avoidance stage after a timeout uses K = 0 and
+        // W_max = cwnd at its beginning, not the W_max of before the timeout.
+        let mss = 1000;
+        let rtt = Duration::from_millis(20);
+        let mut c = Cubic::new(mss, 10);
+        c.cwnd = 200_000.0;
+        c.on_loss(Instant::ZERO, 200_000); // W_max = 200 segments
+        c.on_rto(Instant::ZERO, 140_000); // ssthresh = 98 segments, cwnd = 1
+        assert_eq!(c.ssthresh(), 98_000);
+        c.cwnd = 98_000.0; // slow start reached ssthresh
+        let t = Instant::ZERO + Duration::from_secs(1);
+        c.on_ack(t, mss, 0, Some(rtt));
+        assert_eq!(c.k, 0.0);
+        assert!((c.w_max - 98.0).abs() < 0.1, "W_max {}", c.w_max);
     }
 }

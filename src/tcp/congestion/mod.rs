@@ -5,10 +5,28 @@
 //! retransmission timeouts. All quantities are in bytes.
 
 pub mod cubic;
+pub mod hystart;
 pub mod newreno;
 
-use super::CongestionAlgorithm;
+use super::seq::Seq;
+use super::{CongestionAlgorithm, TcpConfig};
 use crate::sim::{Duration, Instant};
+
+/// What an ACK of new data tells an algorithm besides the bytes (Linux's `struct ack_sample`).
+#[derive(Debug, Clone, Copy)]
+pub struct AckSample {
+    /// When the ACK arrived.
+    pub now: Instant,
+    /// The RTT of the newest segment it newly acknowledged (cumulatively or by SACK), if that
+    /// segment was never retransmitted; else the timestamp echo's sample, if any.
+    pub rtt: Option<Duration>,
+    /// The smoothed RTT after this ACK.
+    pub srtt: Option<Duration>,
+    /// SND.UNA after the ACK.
+    pub snd_una: Seq,
+    /// SND.NXT.
+    pub snd_nxt: Seq,
+}
 
 /// One connection's congestion control algorithm: it owns cwnd and ssthresh (bytes) and updates
 /// them on the events the connection reports.
@@ -19,6 +37,11 @@ pub trait CongestionControl: std::fmt::Debug {
     fn ssthresh(&self) -> u32;
     /// Set by loss recovery (NewReno window inflation / deflation, RFC 6582).
     fn set_cwnd(&mut self, cwnd: u32);
+    /// Every ACK of new data, in or out of recovery, before `on_ack` (Linux's `pkts_acked`):
+    /// an algorithm watching RTTs may end slow start here (ssthresh = cwnd) and say why.
+    fn pkts_acked(&mut self, _sample: &AckSample) -> Option<&'static str> {
+        None
+    }
     /// New data was cumulatively acknowledged outside of loss recovery.
     fn on_ack(&mut self, now: Instant, acked: u32, flight: u32, srtt: Option<Duration>);
     /// Loss detected by duplicate ACKs / SACK: enter recovery. Sets ssthresh and cwnd = ssthresh.
@@ -38,9 +61,11 @@ pub fn initial_window(segments: u32, mss: u32) -> u32 {
     if segments >= 10 { (segments * mss).min((2 * mss).max(14600)) } else { segments.max(1) * mss }
 }
 
-pub fn new_controller(alg: CongestionAlgorithm, mss: u32, iw_segments: u32) -> Box<dyn CongestionControl> {
-    match alg {
+/// The algorithm `cfg.congestion` names, for a connection whose SMSS is `mss`.
+pub fn new_controller(cfg: &TcpConfig, mss: u32) -> Box<dyn CongestionControl> {
+    let iw_segments = cfg.initial_window_segments;
+    match cfg.congestion {
         CongestionAlgorithm::NewReno => Box::new(newreno::NewReno::new(mss, iw_segments)),
-        CongestionAlgorithm::Cubic => Box::new(cubic::Cubic::new(mss, iw_segments)),
+        CongestionAlgorithm::Cubic => Box::new(cubic::Cubic::new(mss, iw_segments).with_hystart(cfg.hystart)),
     }
 }

@@ -453,7 +453,9 @@ impl Connection {
         }
     }
 
-    pub(super) fn take_rtt_sample(&mut self, ctx: &mut Ctx<'_>, now: Instant, seg: &TcpRepr<'_>) {
+    /// RFC 6298 / RFC 7323 4: an RTT sample from the timestamp echo or the timed segment, fed to
+    /// the RTO estimator; returns it.
+    pub(super) fn take_rtt_sample(&mut self, ctx: &mut Ctx<'_>, now: Instant, seg: &TcpRepr<'_>) -> Option<Duration> {
         let mut sample = None;
         if self.ts_ok
             && let Some((_, ecr)) = seg.options.timestamps
@@ -484,6 +486,22 @@ impl Connection {
                     rto: self.rtt.rto(),
                 },
             );
+        }
+        sample
+    }
+
+    /// Tells the congestion control about an ACK that delivered new data (Linux's
+    /// `pkts_acked`); HyStart may end slow start here.
+    fn cc_pkts_acked(&mut self, ctx: &mut Ctx<'_>, now: Instant, ts_rtt: Option<Duration>) {
+        let sample = AckSample {
+            now,
+            rtt: self.newest_delivered.map(|(_, rtt)| rtt).or(ts_rtt),
+            srtt: self.rtt.srtt(),
+            snd_una: self.snd_una,
+            snd_nxt: self.snd_nxt,
+        };
+        if let Some(reason) = self.cc.pkts_acked(&sample) {
+            self.emit_cc(ctx, now, reason);
         }
     }
 
@@ -521,6 +539,7 @@ impl Connection {
         let mss = self.eff_mss();
         let tsecr = self.tsecr_of(seg);
         self.rack.begin_ack();
+        self.newest_delivered = None;
         let news = if self.sack_ok { self.on_sack_option(ctx, now, seg) } else { Default::default() };
         let mut delivered = news.sacked;
         let advanced = ack > self.snd_una;
@@ -538,7 +557,7 @@ impl Connection {
             self.probe_outstanding = false;
             let consumed = (acked as usize).min(self.sbuf.len());
             self.sbuf.consume(consumed);
-            self.take_rtt_sample(ctx, now, seg);
+            let ts_rtt = self.take_rtt_sample(ctx, now, seg);
             self.snd_una = ack;
             if self.snd_nxt < ack {
                 self.snd_nxt = ack;
@@ -557,6 +576,7 @@ impl Connection {
             }
             self.retries = 0;
             self.dupacks = 0;
+            self.cc_pkts_acked(ctx, now, ts_rtt);
             if self.in_recovery {
                 if ack >= self.recover {
                     // Full ACK: RFC 6582 3.2 step 3 (option 1) / RFC 6675 exit.
@@ -639,6 +659,9 @@ impl Connection {
                 self.cc.set_cwnd(c);
                 self.emit_cc(ctx, now, "dupack_inflation");
             }
+        }
+        if !advanced && news.sacked > 0 {
+            self.cc_pkts_acked(ctx, now, None);
         }
         // Window update (RFC 9293 3.10.7.4, ESTABLISHED, fifth check).
         if self.snd_wl1 < seq || (self.snd_wl1 == seq && self.snd_wl2 <= ack) {

@@ -5,7 +5,7 @@
 //! decides what to put on the wire. Segments that must go out although the connection is gone
 //! (RSTs) are pushed to the stack's outbox.
 
-use super::congestion::{CongestionControl, initial_window, new_controller};
+use super::congestion::{AckSample, CongestionControl, initial_window, new_controller};
 use super::event::{RetransmitReason, SegmentInfo, TimerKind};
 use super::recovery::prr::Prr;
 use super::recovery::rack::{Probe, Rack};
@@ -208,6 +208,9 @@ pub(crate) struct Connection {
     undone: bool,
     /// PRR state during SACK recovery (RFC 6937).
     prr: Option<Prr>,
+    /// Transmit time and RTT of the newest never-retransmitted segment the ACK being processed
+    /// delivered (for `CongestionControl::pkts_acked`).
+    newest_delivered: Option<(Instant, Duration)>,
     /// D-SACK block to put first in the next ACK (RFC 2883).
     dsack_pending: Option<(Seq, Seq)>,
     /// Retransmissions in the current recovery episode (the first is the fast retransmit).
@@ -308,7 +311,7 @@ impl Connection {
             last_oow_ack: None,
             rtt: RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
             rtt_timing: None,
-            cc: new_controller(cfg.congestion, mss, cfg.initial_window_segments),
+            cc: new_controller(&cfg, mss),
             dupacks: 0,
             in_recovery: false,
             recover: iss,
@@ -323,6 +326,7 @@ impl Connection {
             undo: None,
             undone: false,
             prr: None,
+            newest_delivered: None,
             dsack_pending: None,
             episode_rexmits: 0,
             frto: None,

@@ -116,6 +116,11 @@ impl Connection {
             self.ev(ctx, now, TcpEventKind::Reordering { degree, threshold: self.rack.reordering });
         }
         self.rack.on_delivered(s, now, tsecr);
+        // The newest never-retransmitted segment delivered by this ACK times the round trip for
+        // the congestion control (Linux's ca_rtt_us).
+        if !s.retransmitted && self.newest_delivered.is_none_or(|(xmit, _)| s.xmit >= xmit) {
+            self.newest_delivered = Some((s.xmit, now - s.xmit));
+        }
     }
 
     /// The cumulative ACK moved to `ack`: the records below it are delivered. Returns their bytes.
