@@ -4,7 +4,8 @@
 # table and each of reno and cubic, and prints the median goodput next to netlab's own
 # (scenarios/bench/reorder-fidelity.sh measures netlab's over 20 seeds). Root required.
 #   usage: scenarios/live/linux-yardstick.sh [RUNS] [NETLAB_BINARY] [CELL...]
-#   CELL is a number 1-6 (the table's rows, in order); all six by default. Live runs take real
+#   CELL is a number 1-6 (the table's rows, in order); all six by default. NSTAT=1 prints each
+#   run's sender-side TcpExt counters (TCPHystartTrainDetect, TCPSACKReorder, ...) on stderr. Live runs take real
 #   time: a 1%-loss cell moves 20 MB at ~7 Mbit/s, about 25 s a run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -40,6 +41,8 @@ for i in "${chosen[@]}"; do
         for r in $(seq "$runs"); do
             "$bin" run "$f" --seed "$r" --out "$tmp/out" >"$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
             vals+=("$(grep -o 'goodput_mbps [0-9.]*' "$tmp/log" | awk '{print $2}')")
+            # NSTAT=1: each run's TcpExt counters of the sender (HyStart, reordering, undo...).
+            [ -z "${NSTAT:-}" ] || echo "$name $cc run $r: $(grep -o 'nstat .*' "$tmp/log")" >&2
         done
         row+=("$(printf '%s\n' "${vals[@]}" | median) ($(IFS=/; echo "${vals[*]}"))")
     done
