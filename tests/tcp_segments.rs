@@ -4,8 +4,8 @@
 
 use netlab::sim::{Duration, Instant};
 use netlab::tcp::{
-    LossDetection, RetransmitReason, SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpStack, TcpState,
-    TimerKind,
+    CwndGrowth, LossDetection, RetransmitReason, SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpStack,
+    TcpState, TimerKind,
 };
 use netlab::wire::{TcpFlags, TcpOptions, TcpRepr};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -1204,11 +1204,12 @@ fn limited_transmit_sends_new_data_on_first_two_dupacks() {
 #[test]
 fn cwnd_restarts_after_idle() {
     let mut h = H::client(plain_cfg(), 65535, mss_opt(1000));
-    // Grow cwnd a little: 10 segments acknowledged in slow start.
+    // Grow cwnd: 10 segments acknowledged in slow start by one ACK, each byte counted (Linux's
+    // cwnd_growth; RFC 5681's one SMSS per ACK would give 11,000).
     h.send(10_000);
     h.poll();
     h.inject(pseg(ACK, PISS + 1, h.iss + 10_001, 65535, 0));
-    assert_eq!(h.stack.conn_info(h.id).unwrap().cwnd, 11_000);
+    assert_eq!(h.stack.conn_info(h.id).unwrap().cwnd, 20_000);
     // Idle for much longer than the RTO: the next burst is limited to the initial window.
     h.now = ms(10_000);
     h.send(20_000);
@@ -1523,6 +1524,59 @@ fn reordering_seen_once_widens_the_window_and_the_next_reordering_costs_no_retra
     assert_eq!(retransmissions(&h), 0);
     assert!(!h.has_event(|k| matches!(k, TcpEventKind::RecoveryStart { .. })));
     assert!(!h.has_event(|k| matches!(k, TcpEventKind::MarkedLost { .. })));
+}
+
+/// The highest segment (1000-byte units past the ISS) in `out`, or `top`.
+fn highest_sent(h: &H, out: &[Seg], top: u32) -> u32 {
+    out.iter().map(|s| (s.seq.wrapping_sub(h.iss + 1) + s.len() as u32) / 1000).fold(top, u32::max)
+}
+
+/// One round trip (100 ms) after the last: the peer has received the whole previous flight, but
+/// its first segment arrived after `overtaken_by` later ones (SACKed first, the cumulative ACK 5 ms
+/// later). Returns cwnd before the round, after its SACKs and at its end, and the flight's bytes.
+fn round(h: &mut H, una: &mut u32, top: &mut u32, overtaken_by: u32) -> (u32, u32, u32, u32) {
+    let cwnd = |h: &H| h.stack.conn_info(h.id).unwrap().cwnd;
+    let (first, flight_end) = (*una, *top);
+    later(h, 95);
+    let before = cwnd(h);
+    for k in 1..=overtaken_by {
+        let out = sack_ack(h, first, &[(first + 1, first + 1 + k)]);
+        *top = highest_sent(h, &out, *top);
+    }
+    let sacked = cwnd(h);
+    later(h, 5);
+    let out = sack_ack(h, flight_end, &[]);
+    *top = highest_sent(h, &out, *top);
+    *una = flight_end;
+    (before, sacked, cwnd(h), (flight_end - first) * 1000)
+}
+
+/// Two rounds that show reordering (of degree 2, then 6: past the threshold of 3), then a third in
+/// which the flight's first segment is held back behind five others.
+fn cwnd_across_a_held_back_segment(growth: CwndGrowth) -> (u32, u32, u32, u32) {
+    let mut h = sack_client(TcpConfig { sack: true, cwnd_growth: growth, ..plain_cfg() });
+    h.send(400_000);
+    let out = h.poll();
+    let (mut una, mut top) = (0, highest_sent(&h, &out, 0));
+    round(&mut h, &mut una, &mut top, 1);
+    round(&mut h, &mut una, &mut top, 5);
+    let third = round(&mut h, &mut una, &mut top, 5);
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Reordering { threshold: 6, .. })));
+    assert_eq!(retransmissions(&h), 0, "nothing was taken for lost");
+    third
+}
+
+#[test]
+fn once_reordering_exceeds_three_sacks_grow_the_window_as_linux_does() {
+    // Linux (tcp_may_raise_cwnd): with reordering above 3, SACKs are progress; every delivered
+    // segment counts, so holding segment 20 back costs slow start nothing.
+    let (before, sacked, after, flight) = cwnd_across_a_held_back_segment(CwndGrowth::Linux);
+    assert_eq!(sacked, before + 5_000, "five SACKed segments");
+    assert_eq!(after, before + flight, "the whole flight, each segment once");
+    // RFC 5681: SACKs grow nothing, and the one cumulative ACK for the flight adds one SMSS.
+    let (before, sacked, after, _) = cwnd_across_a_held_back_segment(CwndGrowth::Rfc5681);
+    assert_eq!(sacked, before);
+    assert_eq!(after, before + 1_000);
 }
 
 #[test]

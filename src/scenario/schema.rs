@@ -136,6 +136,7 @@ pub struct TcpSpec {
     pub frto: Option<bool>,
     pub prr: Option<bool>,
     pub hystart: Option<bool>,
+    pub cwnd_growth: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Clone)]

@@ -119,6 +119,21 @@ pub enum LossDetection {
     Dupack,
 }
 
+/// How ACKs grow the congestion window: scenario key `cwnd_growth`, "linux" / "rfc5681".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CwndGrowth {
+    /// As Linux (`tcp_slow_start`, `tcp_cong_avoid_ai`, `tcp_may_raise_cwnd`): every newly
+    /// delivered byte counts, cumulatively acknowledged or SACKed, with no per-ACK limit (RFC
+    /// 3465 with an unlimited L); once the reordering degree exceeds 3, SACK-only ACKs grow the
+    /// window too. A held-back segment then costs slow start nothing.
+    Linux,
+    /// RFC 5681 3.1 as written: only ACKs that cumulatively acknowledge new data grow cwnd, in
+    /// slow start by at most one SMSS each (eq. 2), so one ACK that covers what reordering held
+    /// back adds one SMSS, however much it acknowledges.
+    Rfc5681,
+}
+
 /// Tunables of one socket. `TcpConfig::default()` is Linux-like where the RFCs leave a choice;
 /// each field gives its default and the reason for it.
 #[derive(Debug, Clone, PartialEq)]
@@ -197,6 +212,8 @@ pub struct TcpConfig {
     /// when ACK trains or RTTs show the pipe full, before the overshoot. Default on (Linux's
     /// `tcp_cubic hystart=1`); no effect on NewReno.
     pub hystart: bool,
+    /// How ACKs grow cwnd (`CwndGrowth`). Default Linux's.
+    pub cwnd_growth: CwndGrowth,
 }
 
 /// Errors of the socket calls.
@@ -502,6 +519,7 @@ impl Default for TcpConfig {
             frto: true,
             prr: true,
             hystart: true,
+            cwnd_growth: CwndGrowth::Linux,
         }
     }
 }

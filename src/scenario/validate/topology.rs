@@ -7,7 +7,7 @@ use crate::scenario::error::{SpanError, at};
 use crate::scenario::schema::*;
 use crate::scenario::{LinkDef, NodeDef};
 use crate::stack::StackChoice;
-use crate::tcp::{CongestionAlgorithm, LossDetection, TcpConfig};
+use crate::tcp::{CongestionAlgorithm, CwndGrowth, LossDetection, TcpConfig};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use toml::Spanned;
@@ -62,6 +62,15 @@ pub(super) fn tcp_config(base: &TcpConfig, spec: Option<&TcpSpec>) -> Result<Tcp
             "dupack" => LossDetection::Dupack,
             other => {
                 return at(r.span(), format!("expected a loss detection, \"rack\" or \"dupack\", found \"{other}\""));
+            }
+        };
+    }
+    if let Some(g) = &s.cwnd_growth {
+        c.cwnd_growth = match g.get_ref().as_str() {
+            "linux" => CwndGrowth::Linux,
+            "rfc5681" => CwndGrowth::Rfc5681,
+            other => {
+                return at(g.span(), format!("expected a cwnd growth, \"linux\" or \"rfc5681\", found \"{other}\""));
             }
         };
     }

@@ -29,6 +29,9 @@ pub struct Cubic {
     no_max: bool,
     /// HyStart, when on.
     hystart: Option<HyStart>,
+    /// Slow start adds at most one SMSS per ACK (RFC 5681 eq. 2); else every acknowledged byte,
+    /// up to ssthresh (Linux's `tcp_slow_start`).
+    ss_one_smss: bool,
 }
 
 impl Cubic {
@@ -45,7 +48,13 @@ impl Cubic {
             w_est: 0.0,
             no_max: true,
             hystart: None,
+            ss_one_smss: true,
         }
+    }
+    /// Slow start adds at most one SMSS per ACK (`true`, RFC 5681) or all it acknowledges.
+    pub fn with_one_smss_per_ack(mut self, on: bool) -> Self {
+        self.ss_one_smss = on;
+        self
     }
     /// Turns HyStart on or off (off: slow start lasts until ssthresh or a loss).
     pub fn with_hystart(mut self, on: bool) -> Self {
@@ -73,7 +82,12 @@ impl CongestionControl for Cubic {
     fn on_ack(&mut self, now: Instant, acked: u32, _flight: u32, srtt: Option<Duration>) {
         let mss = f64::from(self.mss);
         if (self.cwnd as u32) < self.ssthresh {
-            self.cwnd += f64::from(acked.min(self.mss));
+            if self.ss_one_smss {
+                self.cwnd += f64::from(acked.min(self.mss));
+            } else {
+                // Linux's tcp_slow_start: every acknowledged byte, up to ssthresh.
+                self.cwnd = (self.cwnd + f64::from(acked)).min(f64::from(self.ssthresh));
+            }
             return;
         }
         let cwnd_segs = self.segs();

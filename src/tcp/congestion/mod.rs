@@ -9,7 +9,7 @@ pub mod hystart;
 pub mod newreno;
 
 use super::seq::Seq;
-use super::{CongestionAlgorithm, TcpConfig};
+use super::{CongestionAlgorithm, CwndGrowth, TcpConfig};
 use crate::sim::{Duration, Instant};
 
 /// What an ACK of new data tells an algorithm besides the bytes (Linux's `struct ack_sample`).
@@ -42,7 +42,8 @@ pub trait CongestionControl: std::fmt::Debug {
     fn pkts_acked(&mut self, _sample: &AckSample) -> Option<&'static str> {
         None
     }
-    /// New data was cumulatively acknowledged outside of loss recovery.
+    /// An ACK outside of loss recovery delivered `acked` new bytes (cumulatively acknowledged,
+    /// and with `CwndGrowth::Linux` also SACKed).
     fn on_ack(&mut self, now: Instant, acked: u32, flight: u32, srtt: Option<Duration>);
     /// Loss detected by duplicate ACKs / SACK: enter recovery. Sets ssthresh and cwnd = ssthresh.
     fn on_loss(&mut self, now: Instant, flight: u32);
@@ -64,8 +65,14 @@ pub fn initial_window(segments: u32, mss: u32) -> u32 {
 /// The algorithm `cfg.congestion` names, for a connection whose SMSS is `mss`.
 pub fn new_controller(cfg: &TcpConfig, mss: u32) -> Box<dyn CongestionControl> {
     let iw_segments = cfg.initial_window_segments;
+    // RFC 5681 eq. 2 caps slow start's growth at one SMSS per ACK; Linux does not.
+    let one_smss = cfg.cwnd_growth == CwndGrowth::Rfc5681;
     match cfg.congestion {
-        CongestionAlgorithm::NewReno => Box::new(newreno::NewReno::new(mss, iw_segments)),
-        CongestionAlgorithm::Cubic => Box::new(cubic::Cubic::new(mss, iw_segments).with_hystart(cfg.hystart)),
+        CongestionAlgorithm::NewReno => {
+            Box::new(newreno::NewReno::new(mss, iw_segments).with_one_smss_per_ack(one_smss))
+        }
+        CongestionAlgorithm::Cubic => {
+            Box::new(cubic::Cubic::new(mss, iw_segments).with_hystart(cfg.hystart).with_one_smss_per_ack(one_smss))
+        }
     }
 }

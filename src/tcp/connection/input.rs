@@ -490,6 +490,11 @@ impl Connection {
         sample
     }
 
+    /// cwnd grows by every newly delivered byte (`CwndGrowth::Linux`, with SACK).
+    fn counts_delivered(&self) -> bool {
+        self.sack_ok && self.cfg.cwnd_growth == crate::tcp::CwndGrowth::Linux
+    }
+
     /// Tells the congestion control about an ACK that delivered new data (Linux's
     /// `pkts_acked`); HyStart may end slow start here.
     fn cc_pkts_acked(&mut self, ctx: &mut Ctx<'_>, now: Instant, ts_rtt: Option<Duration>) {
@@ -618,7 +623,9 @@ impl Connection {
                 }
             } else {
                 let before = (self.cc.cwnd(), self.cc.ssthresh());
-                self.cc.on_ack(now, total_acked, flight_before, self.rtt.srtt());
+                // Linux counts what the ACK newly delivered, SACKed bytes included.
+                let grow = if self.counts_delivered() { delivered } else { total_acked };
+                self.cc.on_ack(now, grow, flight_before, self.rtt.srtt());
                 if before != (self.cc.cwnd(), self.cc.ssthresh()) {
                     self.emit_cc(ctx, now, "ack");
                 }
@@ -662,6 +669,15 @@ impl Connection {
         }
         if !advanced && news.sacked > 0 {
             self.cc_pkts_acked(ctx, now, None);
+            // Linux's tcp_may_raise_cwnd: once the reordering degree exceeds the default 3, SACKs
+            // alone are progress enough to grow the window.
+            if self.counts_delivered() && !self.in_recovery && self.rack.reordering > DUPTHRESH {
+                let before = (self.cc.cwnd(), self.cc.ssthresh());
+                self.cc.on_ack(now, news.sacked, self.flight(), self.rtt.srtt());
+                if before != (self.cc.cwnd(), self.cc.ssthresh()) {
+                    self.emit_cc(ctx, now, "ack");
+                }
+            }
         }
         // Window update (RFC 9293 3.10.7.4, ESTABLISHED, fifth check).
         if self.snd_wl1 < seq || (self.snd_wl1 == seq && self.snd_wl2 <= ack) {

@@ -301,6 +301,24 @@ impl Connection {
         self.ev(ctx, now, TcpEventKind::Reordering { degree, threshold: self.rack.reordering });
         self.ev(ctx, now, TcpEventKind::Undo { reason, episode, cwnd: self.cc.cwnd(), ssthresh: self.cc.ssthresh() });
         self.emit_cc(ctx, now, "undo");
+        if episode == "partial" {
+            self.leave_recovery_undone(ctx, now);
+        }
+    }
+
+    /// A recovery undone part way ends there, as Linux's does (`tcp_try_undo_partial` and
+    /// `tcp_try_undo_dsack` go on to `tcp_try_keep_open`): the window grows again at once instead
+    /// of waiting for "recover" to be acknowledged, and the segments marked lost are unmarked
+    /// (`tcp_undo_cwnd_reduction` with `unmark_loss`), so none of them is resent for nothing.
+    fn leave_recovery_undone(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
+        for s in self.sent.iter_mut() {
+            s.lost = false;
+        }
+        self.in_recovery = false;
+        self.rexmit_una_pending = false;
+        self.rack.on_recovery_exit();
+        self.cc.on_recovery_exit(now);
+        self.ev(ctx, now, TcpEventKind::RecoveryEnd { ack: self.snd_una.0 });
     }
 
     // ------------------------------------------------------------------ F-RTO
