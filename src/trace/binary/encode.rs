@@ -185,6 +185,9 @@ pub struct BinaryWriter {
     events: u64,
     checkpoints: Vec<Checkpoint>,
     finished: bool,
+    /// The viewer's index sections, built from the events written with `write_event`.
+    conns: super::conn_index::ConnIndexBuilder,
+    links: super::link_index::LinkIndexBuilder,
 }
 
 impl BinaryWriter {
@@ -199,6 +202,8 @@ impl BinaryWriter {
             events: 0,
             checkpoints: Vec::new(),
             finished: false,
+            conns: Default::default(),
+            links: Default::default(),
         })
     }
 
@@ -220,6 +225,17 @@ impl BinaryWriter {
         self.events += 1;
         self.written += tb.buf.len() as u64;
         self.out.write_all(&tb.buf)
+    }
+
+    /// Writes one event of the run, noting in the index what a viewer needs of it (its connection's
+    /// states, windows, RTTs, retransmissions and bytes; its link's counters).
+    pub fn write_event(&mut self, ev: &crate::trace::TraceEvent) -> std::io::Result<()> {
+        let n = self.events;
+        if let crate::net::NetEvent::Tcp { node, event, .. } = &ev.kind {
+            self.conns.observe(n, *node, event);
+        }
+        self.links.observe(n, &ev.kind);
+        self.write(ev.t.as_nanos(), ev)
     }
 
     /// Ends the events and writes the index (see the format notes); then flushes. Once only.
@@ -246,7 +262,7 @@ impl BinaryWriter {
     }
 
     /// The index: sections of (varint id, varint length, bytes); readers skip ids they do not know.
-    fn index(&self) -> Vec<u8> {
+    fn index(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
         let mut sec = Vec::new();
         // 1: totals (events).
@@ -275,6 +291,11 @@ impl BinaryWriter {
             prev = *c;
         }
         section(&mut out, 4, &mut sec);
+        // 5 and 6: what a viewer shows of each connection and link (empty without `write_event`).
+        let mut sec = self.conns.section();
+        section(&mut out, super::conn_index::SECTION, &mut sec);
+        let mut sec = self.links.section(self.events);
+        section(&mut out, super::link_index::SECTION, &mut sec);
         out
     }
 }
