@@ -4,7 +4,6 @@
 //! over the events. Built while the trace is written (`ConnIndexBuilder::observe`); read back with
 //! `read_section`. Format: docs/trace-format.md, "The index".
 
-use super::fxhash::FxMap;
 use super::varint;
 use crate::net::NodeId;
 use crate::tcp::{TcpEvent, TcpEventKind};
@@ -104,7 +103,9 @@ impl Lists {
 #[derive(Default)]
 pub struct ConnIndexBuilder {
     conns: Vec<Building>,
-    by_key: FxMap<(usize, u32), usize>,
+    /// Position in `conns` + 1 (0: none yet), by node and socket id (sockets are numbered from 0 up
+    /// in each stack: a direct index is the cheapest lookup on this per-event path).
+    by_key: Vec<Vec<u32>>,
 }
 
 /// A state's name as the trace spells it ("SynSent").
@@ -123,12 +124,7 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 impl ConnIndexBuilder {
     /// Records TCP event number `ev` (its position in the trace) of `node`.
     pub fn observe(&mut self, ev: u64, node: NodeId, e: &TcpEvent) {
-        let key = (node, e.socket.0);
-        let next = self.conns.len();
-        let i = *self.by_key.entry(key).or_insert(next);
-        if i == next {
-            self.conns.push(Building { node, socket: e.socket.0, ..Default::default() });
-        }
+        let i = self.position(node, e.socket.0);
         let c = &mut self.conns[i];
         c.events += 1;
         if c.named_at.is_none()
@@ -140,6 +136,23 @@ impl ConnIndexBuilder {
         }
         let t = e.time.as_nanos();
         c.record(ev, t, &e.kind);
+    }
+
+    /// The position in `conns` of (node, socket), added if it is new.
+    fn position(&mut self, node: NodeId, socket: u32) -> usize {
+        if node >= self.by_key.len() {
+            self.by_key.resize_with(node + 1, Vec::new);
+        }
+        let sockets = &mut self.by_key[node];
+        let s = socket as usize;
+        if s >= sockets.len() {
+            sockets.resize(s + 1, 0);
+        }
+        if sockets[s] == 0 {
+            self.conns.push(Building { node, socket, ..Default::default() });
+            sockets[s] = self.conns.len() as u32;
+        }
+        sockets[s] as usize - 1
     }
 
     /// The section body (see the module comment); connections in the order they were first named.
