@@ -249,10 +249,11 @@ impl BinaryWriter {
         varint::put(&mut b, tag::END);
         let index = self.index();
         varint::put(&mut b, index.len() as u64);
-        b.extend_from_slice(&index);
-        b.extend_from_slice(&end.to_le_bytes());
-        b.extend_from_slice(super::decode::TRAILER);
+        // The index is written as it is (it can be tens of MB on a big run: no copy).
         self.out.write_all(&b)?;
+        self.out.write_all(&index)?;
+        self.out.write_all(&end.to_le_bytes())?;
+        self.out.write_all(super::decode::TRAILER)?;
         self.out.flush()
     }
 
@@ -293,6 +294,8 @@ impl BinaryWriter {
         section(&mut out, 4, &mut sec);
         // 5 and 6: what a viewer shows of each connection and link (empty without `write_event`).
         let mut sec = self.conns.section();
+        // Its lists are in `sec` now: freed before `sec` is copied into the index.
+        self.conns = Default::default();
         section(&mut out, super::conn_index::SECTION, &mut sec);
         let mut sec = self.links.section(self.events);
         section(&mut out, super::link_index::SECTION, &mut sec);
