@@ -177,7 +177,7 @@ impl Tracer {
     fn write(&mut self, ev: &TraceEvent) {
         let r = match self.sink.as_mut() {
             None => return,
-            Some(Sink::Binary(b)) => b.write(ev.t.as_nanos(), ev),
+            Some(Sink::Binary(b)) => b.write_event(ev),
             Some(Sink::Jsonl(w)) => {
                 serde_json::to_writer(&mut *w, ev).map_err(std::io::Error::from).and_then(|_| w.write_all(b"\n"))
             }

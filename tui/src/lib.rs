@@ -7,11 +7,19 @@
 //! are tested against ratatui's `TestBackend`; `main.rs` only connects it to a real terminal.
 
 pub mod routes;
+pub mod stream;
 pub mod timers;
 pub mod ui;
+pub mod window;
 
 use netlab::trace::read::{ConnId, TcpKind, Topology, TraceLine};
+use std::borrow::Cow;
 use std::path::Path;
+use std::rc::Rc;
+
+/// Binary traces with more events than this are streamed (`stream::Streamed`) rather than loaded
+/// whole, unless `NETLAB_TUI_STREAM` says otherwise (`1`: always, `0`: never).
+pub const STREAM_ABOVE: usize = 500_000;
 
 /// One segment row of a connection, for the segment list.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,12 +60,50 @@ pub struct ConnView {
     pub isn_local: Option<u32>,
     /// The peer's initial sequence number (its SYN).
     pub isn_remote: Option<u32>,
+    /// A streamed run's byte counters: (event index, bytes sent, bytes received) after every few
+    /// segments (the segments themselves are in the window around the cursor). Empty when the
+    /// run is loaded whole: `segs` has every segment.
+    pub bytes: Vec<(usize, u64, u64)>,
+}
+
+impl ConnView {
+    /// A connection with nothing recorded yet.
+    pub fn empty(id: ConnId) -> ConnView {
+        ConnView {
+            id,
+            states: Vec::new(),
+            cwnd: Vec::new(),
+            rtt: Vec::new(),
+            segs: Vec::new(),
+            retx: Vec::new(),
+            events: Vec::new(),
+            timers: Default::default(),
+            isn_local: None,
+            isn_remote: None,
+            bytes: Vec::new(),
+        }
+    }
+
+    /// Adds `by` to every event index (a window's events counted from the start of the run).
+    fn shift(&mut self, by: usize) {
+        self.states.iter_mut().for_each(|s| s.0 += by);
+        self.cwnd.iter_mut().for_each(|s| s.0 += by);
+        self.rtt.iter_mut().for_each(|s| s.0 += by);
+        self.segs.iter_mut().for_each(|s| s.idx += by);
+        self.retx.iter_mut().for_each(|i| *i += by);
+        self.events.iter_mut().for_each(|i| *i += by);
+        self.bytes.iter_mut().for_each(|s| s.0 += by);
+        self.timers.shift(by);
+    }
 }
 
 /// A whole run, ready to view.
 #[derive(Debug, Clone)]
 pub struct Timeline {
+    /// Every event, when the run is loaded whole (empty when it is streamed).
     pub events: Vec<TraceLine>,
+    /// A big run's trace, read by its index and in blocks around the cursor (then `events` is empty).
+    pub stream: Option<Rc<stream::Streamed>>,
     pub topo: Topology,
     pub conns: Vec<ConnView>,
     /// What links did to each frame: frame id -> (event index, "DROP" / "DUP" / "CORR" / "REORD").
@@ -74,23 +120,16 @@ fn count_before<T>(items: &[T], n: usize, idx: impl Fn(&T) -> usize) -> usize {
 }
 
 impl Timeline {
+    /// A run loaded whole: every event, with the connections' views computed from them.
     pub fn new(events: Vec<TraceLine>, topo: Topology) -> Timeline {
+        Timeline::new_at(events, topo, 0)
+    }
+
+    /// A timeline of `events`, the run's events from number `first` on (a window of a streamed
+    /// run): every event index it reports counts from the start of the run.
+    pub fn new_at(events: Vec<TraceLine>, topo: Topology, first: usize) -> Timeline {
         let ids = netlab::trace::read::connections(&events, &topo);
-        let mut conns: Vec<ConnView> = ids
-            .into_iter()
-            .map(|id| ConnView {
-                id,
-                states: Vec::new(),
-                cwnd: Vec::new(),
-                rtt: Vec::new(),
-                segs: Vec::new(),
-                retx: Vec::new(),
-                events: Vec::new(),
-                timers: Default::default(),
-                isn_local: None,
-                isn_remote: None,
-            })
-            .collect();
+        let mut conns: Vec<ConnView> = ids.into_iter().map(ConnView::empty).collect();
         // (node, socket) -> position in `conns`, as a sorted vector for binary search.
         let mut index: Vec<((usize, u32), usize)> =
             conns.iter().enumerate().map(|(i, c)| ((c.id.node, c.id.socket), i)).collect();
@@ -156,10 +195,54 @@ impl Timeline {
                 _ => continue,
             };
             if let Some(f) = e.frame {
-                frame_marks.entry(f).or_default().push((i, mark));
+                frame_marks.entry(f).or_default().push((i + first, mark));
             }
         }
-        Timeline { events, topo, conns, frame_marks, congestion: Vec::new(), routes: Vec::new() }
+        if first > 0 {
+            conns.iter_mut().for_each(|c| c.shift(first));
+        }
+        Timeline { events, stream: None, topo, conns, frame_marks, congestion: Vec::new(), routes: Vec::new() }
+    }
+
+    /// A big run read by its index: the connections' views come from the index, the events are
+    /// read around the cursor when they are needed (`window::Window`).
+    pub fn streamed(s: stream::Streamed, topo: Topology) -> Timeline {
+        let conns = s.conns.iter().map(|r| stream::conn_view(r, &topo)).collect();
+        Timeline {
+            events: Vec::new(),
+            stream: Some(Rc::new(s)),
+            topo,
+            conns,
+            frame_marks: Default::default(),
+            congestion: Vec::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    /// How many events the run has.
+    pub fn len(&self) -> usize {
+        self.stream.as_ref().map_or(self.events.len(), |s| s.len())
+    }
+
+    /// Whether the run has no events.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Event `i` (read from the trace if the run is streamed).
+    pub fn event(&self, i: usize) -> Option<Cow<'_, TraceLine>> {
+        match &self.stream {
+            Some(s) => s.event(i).map(Cow::Owned),
+            None => self.events.get(i).map(Cow::Borrowed),
+        }
+    }
+
+    /// How many events happen at or before time `t` (ns).
+    pub fn count_until(&self, t: u64) -> usize {
+        match &self.stream {
+            Some(s) => s.count_until(t),
+            None => self.events.partition_point(|e| e.t <= t),
+        }
     }
 
     /// Adds what only `summary.json` says: each node's congestion control.
@@ -198,7 +281,6 @@ impl Timeline {
                 trace.display()
             ));
         }
-        let events = netlab::trace::read::read_trace(&trace)?;
         let summary = match std::fs::read_to_string(&summary) {
             Ok(text) => {
                 serde_json::from_str(&text).map_err(|e| format!("{}: not a netlab summary: {e}", summary.display()))?
@@ -206,7 +288,28 @@ impl Timeline {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Value::Null,
             Err(e) => return Err(format!("{}: {e}", summary.display())),
         };
-        Ok(Timeline::new(events, Topology::from_summary(&summary)).with_summary(&summary))
+        Timeline::from_trace(&trace, &summary)
+    }
+
+    /// The run whose trace is the file `trace`: streamed if it is a big binary trace with the
+    /// viewer's index (see `STREAM_ABOVE`), else loaded whole.
+    pub fn from_trace(trace: &Path, summary: &serde_json::Value) -> Result<Timeline, String> {
+        let topo = Topology::from_summary(summary);
+        let tl = match Timeline::streamable(trace)? {
+            Some(s) => Timeline::streamed(s, topo),
+            None => Timeline::new(netlab::trace::read::read_trace(trace)?, topo),
+        };
+        Ok(tl.with_summary(summary))
+    }
+
+    /// The trace opened by its index, if it is to be streamed.
+    fn streamable(trace: &Path) -> Result<Option<stream::Streamed>, String> {
+        let force = std::env::var("NETLAB_TUI_STREAM").ok();
+        if force.as_deref() == Some("0") || trace.extension().is_none_or(|e| e != "nlt") {
+            return Ok(None);
+        }
+        let Some(s) = stream::Streamed::open(trace)? else { return Ok(None) };
+        Ok((force.as_deref() == Some("1") || s.len() > STREAM_ABOVE).then_some(s))
     }
 
     /// Runs a scenario in-process (output in `captures/<name>/`, as `netlab run` does) and loads it.
@@ -223,8 +326,7 @@ impl Timeline {
         }
         let summary = serde_json::to_value(&finished.report).map_err(|e| e.to_string())?;
         let _ = std::fs::write(dir.join("summary.json"), serde_json::to_vec_pretty(&summary).unwrap_or_default());
-        let events = netlab::trace::read::read_trace(&netlab::trace::read::run_files(&dir).0)?;
-        Ok(Timeline::new(events, Topology::from_summary(&summary)).with_summary(&summary))
+        Timeline::from_trace(&netlab::trace::read::run_files(&dir).0, &summary)
     }
 
     /// Loads whatever `path` is: a scenario (`.toml`), a run directory or a trace file.
@@ -236,8 +338,9 @@ impl Timeline {
         }
     }
 
+    /// The time of the last event.
     pub fn end_time(&self) -> u64 {
-        self.events.last().map_or(0, |e| e.t)
+        self.len().checked_sub(1).and_then(|i| self.event(i)).map_or(0, |e| e.t)
     }
 }
 
@@ -302,6 +405,8 @@ pub struct App {
     pub absolute_seq: bool,
     /// The routes view is open (key `t`), scrolled down by this many rows.
     pub routes_view: Option<usize>,
+    /// A streamed run's events around the cursor (None when the run is loaded whole).
+    pub window: Option<window::Window>,
 }
 
 /// Keys, independent of the terminal library (main.rs translates).
@@ -360,12 +465,37 @@ impl App {
             quit: false,
             absolute_seq: false,
             routes_view: None,
+            window: None,
         }
+        .refreshed()
+    }
+
+    /// Loads the window around the cursor if the run is streamed and the cursor left it.
+    fn refresh(&mut self) {
+        if self.window.as_ref().is_none_or(|w| !w.serves(&self.tl, self.cursor)) {
+            self.window = window::Window::around(&self.tl, self.cursor);
+        }
+    }
+
+    fn refreshed(mut self) -> App {
+        self.refresh();
+        self
+    }
+
+    /// What the panels listing single events (segments, timers) show of `c`: all of it when the
+    /// run is loaded whole, what the window around the cursor holds when it is streamed.
+    pub fn detail<'a>(&'a self, c: &'a ConnView) -> &'a ConnView {
+        self.window.as_ref().map_or(c, |w| w.conn(c))
+    }
+
+    /// What links had done to the frame of `seg` before the cursor (see `Timeline::marks`).
+    pub fn marks(&self, seg: &SegRow) -> String {
+        self.window.as_ref().map_or(&self.tl, |w| &w.tl).marks(seg, self.cursor)
     }
 
     /// Simulated time at the cursor (of the last event that happened).
     pub fn now(&self) -> u64 {
-        if self.cursor == 0 { 0 } else { self.tl.events[self.cursor - 1].t }
+        self.cursor.checked_sub(1).and_then(|i| self.tl.event(i)).map_or(0, |e| e.t)
     }
 
     pub fn conn(&self) -> Option<&ConnView> {
@@ -373,7 +503,7 @@ impl App {
     }
 
     fn set_cursor(&mut self, n: usize) {
-        self.cursor = n.min(self.tl.events.len());
+        self.cursor = n.min(self.tl.len());
         self.play_t = self.now() as f64;
     }
 
@@ -394,7 +524,13 @@ impl App {
         }
     }
 
+    /// Handles one key press.
     pub fn handle(&mut self, key: Key) {
+        self.handle_key(key);
+        self.refresh();
+    }
+
+    fn handle_key(&mut self, key: Key) {
         if key == Key::CtrlC {
             self.quit = true;
             return;
@@ -434,7 +570,7 @@ impl App {
                         match input {
                             Input::Goto(t) => match netlab::sim::time::parse_duration(&t) {
                                 Ok(d) => {
-                                    let n = self.tl.events.partition_point(|e| e.t <= d.as_nanos());
+                                    let n = self.tl.count_until(d.as_nanos());
                                     self.set_cursor(n);
                                     self.message.clear();
                                 }
@@ -457,7 +593,7 @@ impl App {
             Key::Char('?') => self.help = true,
             Key::Char(' ') => {
                 self.playing = !self.playing;
-                if self.playing && self.cursor >= self.tl.events.len() {
+                if self.playing && self.cursor >= self.tl.len() {
                     self.set_cursor(0);
                 }
                 self.play_t = self.now() as f64;
@@ -473,7 +609,7 @@ impl App {
             Key::Right | Key::Char('n') => self.set_cursor(self.cursor + 1),
             Key::Left | Key::Char('p') => self.set_cursor(self.cursor.saturating_sub(1)),
             Key::Home => self.set_cursor(0),
-            Key::End => self.set_cursor(self.tl.events.len()),
+            Key::End => self.set_cursor(self.tl.len()),
             Key::Char('s') | Key::Char('S') => {
                 let idx: Vec<usize> =
                     self.conn().map(|c| c.states.iter().skip(1).map(|s| s.0).collect()).unwrap_or_default();
@@ -509,15 +645,19 @@ impl App {
         }
         self.play_t += wall_secs * self.speed * 1e9;
         let t = self.play_t as u64;
-        let n = self.tl.events.partition_point(|e| e.t <= t);
+        let n = self.tl.count_until(t);
         self.cursor = n.max(self.cursor);
-        if self.cursor >= self.tl.events.len() {
+        if self.cursor >= self.tl.len() {
             self.playing = false;
         }
+        self.refresh();
     }
 
     /// Link counters up to the cursor.
     pub fn link_counts(&self) -> Vec<[LinkCounts; 2]> {
+        if let Some(s) = &self.tl.stream {
+            return stream_link_counts(s, self.tl.topo.links.len(), self.cursor);
+        }
         let nlinks =
             self.tl.topo.links.len().max(self.tl.events.iter().filter_map(|e| e.link).max().map_or(0, |m| m + 1));
         let mut out = vec![[LinkCounts::default(), LinkCounts::default()]; nlinks];
@@ -552,6 +692,11 @@ impl App {
                 recv += s.len as u64;
             }
         }
+        if !c.bytes.is_empty() {
+            // A streamed run: the counters at the last sample before the cursor.
+            let k = count_before(&c.bytes, n, |b| b.0);
+            (sent, recv) = k.checked_sub(1).map_or((0, 0), |k| (c.bytes[k].1, c.bytes[k].2));
+        }
         ConnAt {
             state: if ns == 0 { "-".into() } else { c.states[ns - 1].2.clone() },
             bytes_sent: sent,
@@ -565,7 +710,8 @@ impl App {
     }
 
     /// The timers of `c` armed at the cursor, soonest first.
-    pub fn pending_timers<'a>(&self, c: &'a ConnView) -> Vec<&'a timers::TimerSpan> {
+    pub fn pending_timers<'a>(&'a self, c: &'a ConnView) -> Vec<&'a timers::TimerSpan> {
+        let c = self.detail(c);
         let mut out: Vec<_> = c.timers.spans.iter().filter(|s| s.pending_at(self.cursor)).collect();
         out.sort_by_key(|s| (s.deadline, s.set_idx));
         out
@@ -573,6 +719,7 @@ impl App {
 
     /// Consecutive RTO expirations of `c` at the cursor (RFC 6298 5.5).
     pub fn backoff_at(&self, c: &ConnView) -> u32 {
+        let c = self.detail(c);
         let n = count_before(&c.timers.backoff, self.cursor, |b| b.0);
         n.checked_sub(1).map_or(0, |i| c.timers.backoff[i].1)
     }
@@ -596,7 +743,8 @@ impl App {
 
     /// One line describing event `i`, for the event log.
     pub fn describe(&self, i: usize) -> String {
-        let e = &self.tl.events[i];
+        let Some(e) = self.tl.event(i) else { return String::new() };
+        let e = e.as_ref();
         let node = |n: Option<usize>| n.map(|n| self.tl.topo.node_name(n)).unwrap_or_default();
         let link = |l: Option<usize>| {
             l.map(|l| self.tl.topo.links.get(l).map_or(format!("link{l}"), |x| x.0.clone())).unwrap_or_default()
@@ -685,7 +833,9 @@ impl App {
     /// Indices of the event log lines to show (up to the cursor, newest last, filtered).
     pub fn log_indices(&self, max: usize) -> Vec<usize> {
         let mut out = Vec::new();
-        for i in (0..self.cursor).rev() {
+        // A streamed run: the log goes back to the start of the window.
+        let lo = self.window.as_ref().map_or(0, |w| w.lo);
+        for i in (lo..self.cursor).rev() {
             if out.len() >= max {
                 break;
             }
@@ -696,6 +846,16 @@ impl App {
         out.reverse();
         out
     }
+}
+
+/// A streamed run's link counters over the first `n` events, for `topo_links` links or more.
+fn stream_link_counts(s: &stream::Streamed, topo_links: usize, n: usize) -> Vec<[LinkCounts; 2]> {
+    let counts = s.link_counts(n);
+    let c = |i: usize| {
+        let k = counts.get(i).copied().unwrap_or_default();
+        LinkCounts { sent: k[0], delivered: k[1], dropped: k[2], duplicated: k[3], corrupted: k[4] }
+    };
+    (0..topo_links.max(s.links())).map(|l| [c(2 * l), c(2 * l + 1)]).collect()
 }
 
 /// Seconds with 6 decimals.

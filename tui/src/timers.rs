@@ -58,6 +58,19 @@ pub struct Timers {
     pub backoff: Vec<(usize, u32)>,
 }
 
+impl Timers {
+    /// Adds `by` to every event index (a window's events counted from the start of the run).
+    pub fn shift(&mut self, by: usize) {
+        for s in &mut self.spans {
+            s.set_idx += by;
+            if let Some(e) = s.end.as_mut() {
+                e.0 += by;
+            }
+        }
+        self.backoff.iter_mut().for_each(|b| b.0 += by);
+    }
+}
+
 /// Sequence-space bookkeeping to recognise an ACK of everything sent.
 #[derive(Default)]
 struct SendSpace {

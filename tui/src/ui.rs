@@ -76,7 +76,7 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
         app.tl.topo.scenario,
         fmt_t(app.now()),
         app.cursor,
-        app.tl.events.len(),
+        app.tl.len(),
         app.speed
     );
     f.render_widget(Paragraph::new(text).style(Style::new().add_modifier(Modifier::REVERSED)), area);
@@ -338,6 +338,7 @@ fn draw_segments(f: &mut Frame, app: &App, area: Rect) {
         f.render_widget(block, area);
         return;
     };
+    let (full, c) = (c, app.detail(c));
     let n = c.segs.partition_point(|s| s.idx < app.cursor);
     let visible = area.height.saturating_sub(3) as usize;
     let start = n.saturating_sub(visible);
@@ -346,8 +347,8 @@ fn draw_segments(f: &mut Frame, app: &App, area: Rect) {
     let rows: Vec<Row> = c.segs[start..n]
         .iter()
         .map(|s| {
-            let mark = app.tl.marks(s, app.cursor);
-            let (seq, ack) = app.seq_ack(c, s.sent, &s.flags, s.seq, s.ack);
+            let mark = app.marks(s);
+            let (seq, ack) = app.seq_ack(full, s.sent, &s.flags, s.seq, s.ack);
             let style = if !mark.is_empty() {
                 Style::new().fg(Color::Red)
             } else if s.flags.contains("RST") {
@@ -445,7 +446,7 @@ fn draw_log(f: &mut Frame, app: &App, area: Rect) {
             let text = app.describe(i);
             let style = if text.contains("DROP") || text.contains("RETRANSMIT") || text.contains("CORRUPT") {
                 Style::new().fg(Color::Red)
-            } else if text.contains(" -> ") && app.tl.events[i].ev == "tcp" {
+            } else if text.contains(" -> ") && app.tl.event(i).is_some_and(|e| e.ev == "tcp") {
                 Style::new().fg(Color::Green)
             } else {
                 Style::new()

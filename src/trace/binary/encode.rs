@@ -185,6 +185,9 @@ pub struct BinaryWriter {
     events: u64,
     checkpoints: Vec<Checkpoint>,
     finished: bool,
+    /// The viewer's index sections, built from the events written with `write_event`.
+    conns: super::conn_index::ConnIndexBuilder,
+    links: super::link_index::LinkIndexBuilder,
 }
 
 impl BinaryWriter {
@@ -199,6 +202,8 @@ impl BinaryWriter {
             events: 0,
             checkpoints: Vec::new(),
             finished: false,
+            conns: Default::default(),
+            links: Default::default(),
         })
     }
 
@@ -222,6 +227,17 @@ impl BinaryWriter {
         self.out.write_all(&tb.buf)
     }
 
+    /// Writes one event of the run, noting in the index what a viewer needs of it (its connection's
+    /// states, windows, RTTs, retransmissions and bytes; its link's counters).
+    pub fn write_event(&mut self, ev: &crate::trace::TraceEvent) -> std::io::Result<()> {
+        let n = self.events;
+        if let crate::net::NetEvent::Tcp { node, event, .. } = &ev.kind {
+            self.conns.observe(n, *node, event);
+        }
+        self.links.observe(n, &ev.kind);
+        self.write(ev.t.as_nanos(), ev)
+    }
+
     /// Ends the events and writes the index (see the format notes); then flushes. Once only.
     pub fn finish(&mut self) -> std::io::Result<()> {
         if self.finished {
@@ -233,10 +249,11 @@ impl BinaryWriter {
         varint::put(&mut b, tag::END);
         let index = self.index();
         varint::put(&mut b, index.len() as u64);
-        b.extend_from_slice(&index);
-        b.extend_from_slice(&end.to_le_bytes());
-        b.extend_from_slice(super::decode::TRAILER);
+        // The index is written as it is (it can be tens of MB on a big run: no copy).
         self.out.write_all(&b)?;
+        self.out.write_all(&index)?;
+        self.out.write_all(&end.to_le_bytes())?;
+        self.out.write_all(super::decode::TRAILER)?;
         self.out.flush()
     }
 
@@ -246,7 +263,7 @@ impl BinaryWriter {
     }
 
     /// The index: sections of (varint id, varint length, bytes); readers skip ids they do not know.
-    fn index(&self) -> Vec<u8> {
+    fn index(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
         let mut sec = Vec::new();
         // 1: totals (events).
@@ -275,6 +292,13 @@ impl BinaryWriter {
             prev = *c;
         }
         section(&mut out, 4, &mut sec);
+        // 5 and 6: what a viewer shows of each connection and link (empty without `write_event`).
+        let mut sec = self.conns.section();
+        // Its lists are in `sec` now: freed before `sec` is copied into the index.
+        self.conns = Default::default();
+        section(&mut out, super::conn_index::SECTION, &mut sec);
+        let mut sec = self.links.section(self.events);
+        section(&mut out, super::link_index::SECTION, &mut sec);
         out
     }
 }

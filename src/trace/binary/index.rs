@@ -21,6 +21,8 @@ pub struct Index {
     pub checkpoints: Vec<Checkpoint>,
     /// Offset of the `END` record (where the last block ends).
     end: u64,
+    /// The sections this module does not read itself (id, body), for the readers that do.
+    pub sections: Vec<(u64, Vec<u8>)>,
 }
 
 fn bad(path: &Path, what: &str) -> String {
@@ -70,6 +72,7 @@ impl Index {
             shapes: Vec::new(),
             checkpoints: Vec::new(),
             end,
+            sections: Vec::new(),
         };
         while pos < stop {
             let id = get(&mut pos)?;
@@ -103,11 +106,16 @@ impl Index {
                         ix.checkpoints.push(c);
                     }
                 }
-                _ => {}
+                _ => ix.sections.push((id, sec.to_vec())),
             }
             pos = sec_end;
         }
         Some(ix)
+    }
+
+    /// The body of section `id`, if the index has it.
+    pub fn section(&self, id: u64) -> Option<&[u8]> {
+        self.sections.iter().find(|s| s.0 == id).map(|s| s.1.as_slice())
     }
 
     /// The checkpoint block holding event number `event` (its index in `checkpoints`).

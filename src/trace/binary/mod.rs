@@ -6,10 +6,12 @@
 //! *values* (varints, interned strings). The reader turns a record back into exactly the JSON line
 //! `trace.jsonl` has always held (`netlab trace export --jsonl`).
 
+pub mod conn_index;
 pub mod decode;
 pub mod encode;
 mod fxhash;
 pub mod index;
+pub mod link_index;
 pub mod varint;
 
 /// The first 8 bytes of every binary trace.
