@@ -9,6 +9,9 @@ use super::ids::{LinkId, NodeId};
 use super::node::Node;
 use crate::sim::Instant;
 
+/// The bytes of a frame a router reads to forward it: Ethernet, IPv4 and the first bytes of TCP.
+const ROUTER_READS: usize = 128;
+
 /// What the network is: nodes, and the fabric (links, queue, tracer, captures).
 pub(crate) struct Network {
     pub(crate) nodes: Vec<Node>,
@@ -68,11 +71,14 @@ impl Network {
     ) {
         match ev {
             Event::Arrive { link, dir, frame } => {
-                if let Some(Event::Arrive { frame: next, .. }) = self.fab.queue.lane_front(arrival_lane(link, dir)) {
-                    prefetch(&next.data);
-                }
                 let side = dir.receiver_side();
                 let (node, ifx) = self.fab.links[link].ends[side];
+                if let Some(Event::Arrive { frame: next, .. }) = self.fab.queue.lane_front(arrival_lane(link, dir)) {
+                    // The next frame of this lane goes to the same node: a router reads only its
+                    // headers, a host all of it.
+                    let reads = if self.nodes[node].forwarding { next.data.len().min(ROUTER_READS) } else { next.data.len() };
+                    prefetch(&next.data[..reads]);
+                }
                 let len = frame.data.len();
                 self.fab.trace(NetEvent::LinkDeliver { link, dir, frame: frame.id, len });
                 if let Some(c) = self.nodes[node].ifaces[ifx].capture {

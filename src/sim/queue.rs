@@ -142,7 +142,22 @@ impl<E> EventQueue<E> {
             (time, event)
         };
         self.len -= 1;
+        self.prefetch_next();
         Some(e)
+    }
+    /// Starts loading what the next `pop` reads first (the next lane's ring, the next heap event),
+    /// which after a long run is rarely in a cache any more.
+    fn prefetch_next(&self) {
+        if let Some(Reverse((_, _, lane))) = self.heads.peek()
+            && let Some(q) = self.lanes.get(*lane)
+        {
+            crate::sys::prefetch_value(q);
+        }
+        if let Some(Reverse((_, _, slot))) = self.heap.peek()
+            && let Some(e) = self.slots.get(*slot as usize)
+        {
+            crate::sys::prefetch_value(e);
+        }
     }
     /// Events scheduled and not yet popped (in the heap and in all lanes).
     pub fn len(&self) -> usize {
