@@ -3,6 +3,7 @@
 
 pub mod executor;
 pub mod hash;
+pub mod quad_heap;
 pub mod queue;
 pub mod rng;
 pub mod time;

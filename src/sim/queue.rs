@@ -15,8 +15,8 @@
 //! line instead of three.
 
 use super::time::Instant;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use super::quad_heap::QuadHeap;
+use std::collections::VecDeque;
 
 struct Entry<E> {
     time: Instant,
@@ -27,14 +27,14 @@ struct Entry<E> {
 /// A deterministic priority queue of events.
 pub struct EventQueue<E> {
     /// (time, seq, slot) of the events not in a lane, earliest first.
-    heap: BinaryHeap<Reverse<(Instant, u64, u32)>>,
+    heap: QuadHeap<(Instant, u64, u32)>,
     /// The events of `heap`, by slot.
     slots: Vec<Option<E>>,
     /// Slots of `slots` that are free.
     free: Vec<u32>,
     lanes: Vec<VecDeque<Entry<E>>>,
     /// (time, seq, lane) of the first event of every non-empty lane.
-    heads: BinaryHeap<Reverse<(Instant, u64, usize)>>,
+    heads: QuadHeap<(Instant, u64, usize)>,
     len: usize,
     next_seq: u64,
 }
@@ -53,11 +53,11 @@ impl<E> EventQueue<E> {
     /// An empty queue with room for `n` events in its main heap before it reallocates.
     pub fn with_capacity(n: usize) -> Self {
         EventQueue {
-            heap: BinaryHeap::with_capacity(n),
+            heap: QuadHeap::with_capacity(n),
             slots: Vec::with_capacity(n),
             free: Vec::new(),
             lanes: Vec::new(),
-            heads: BinaryHeap::new(),
+            heads: QuadHeap::default(),
             len: 0,
             next_seq: 0,
         }
@@ -84,7 +84,7 @@ impl<E> EventQueue<E> {
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 events pending")
             }
         };
-        self.heap.push(Reverse((e.time, e.seq, slot)));
+        self.heap.push((e.time, e.seq, slot));
     }
     /// Like `push`, for an event that usually comes no earlier than the last one pushed into `lane`
     /// (frames leaving one end of a link). The order of events out of the queue is exactly the same
@@ -97,7 +97,7 @@ impl<E> EventQueue<E> {
         let q = &mut self.lanes[lane];
         match q.back() {
             None => {
-                self.heads.push(Reverse((e.time, e.seq, lane)));
+                self.heads.push((e.time, e.seq, lane));
                 q.push_back(e);
             }
             Some(last) if last.time <= time => q.push_back(e),
@@ -111,32 +111,32 @@ impl<E> EventQueue<E> {
     /// The time of the earliest event.
     pub fn peek_time(&self) -> Option<Instant> {
         match (self.heap.peek(), self.heads.peek()) {
-            (Some(Reverse(h)), Some(Reverse(l))) => Some(h.0.min(l.0)),
-            (Some(Reverse(h)), None) => Some(h.0),
-            (None, Some(Reverse(l))) => Some(l.0),
+            (Some(h), Some(l)) => Some(h.0.min(l.0)),
+            (Some(h), None) => Some(h.0),
+            (None, Some(l)) => Some(l.0),
             (None, None) => None,
         }
     }
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(Instant, E)> {
         let from_lane = match (self.heap.peek(), self.heads.peek()) {
-            (Some(Reverse(h)), Some(Reverse(l))) => (l.0, l.1) < (h.0, h.1),
+            (Some(h), Some(l)) => (l.0, l.1) < (h.0, h.1),
             (None, Some(_)) => true,
             (_, None) => false,
         };
         let e = if from_lane {
-            let mut top = self.heads.peek_mut().expect("a lane head");
-            let q = &mut self.lanes[top.0.2];
+            let lane = self.heads.peek().expect("a lane head").2;
+            let q = &mut self.lanes[lane];
             let e = q.pop_front().expect("lane heads are non-empty lanes");
             match q.front() {
-                Some(next) => top.0 = (next.time, next.seq, top.0.2),
+                Some(next) => self.heads.replace_top((next.time, next.seq, lane)),
                 None => {
-                    std::collections::binary_heap::PeekMut::pop(top);
+                    self.heads.pop();
                 }
             }
             (e.time, e.event)
         } else {
-            let Reverse((time, _, slot)) = self.heap.pop()?;
+            let (time, _, slot) = self.heap.pop()?;
             self.free.push(slot);
             let event = self.slots[slot as usize].take().expect("a heap key names a full slot");
             (time, event)
@@ -148,12 +148,12 @@ impl<E> EventQueue<E> {
     /// Starts loading what the next `pop` reads first (the next lane's ring, the next heap event),
     /// which after a long run is rarely in a cache any more.
     fn prefetch_next(&self) {
-        if let Some(Reverse((_, _, lane))) = self.heads.peek()
+        if let Some((_, _, lane)) = self.heads.peek()
             && let Some(q) = self.lanes.get(*lane)
         {
             crate::sys::prefetch_value(q);
         }
-        if let Some(Reverse((_, _, slot))) = self.heap.peek()
+        if let Some((_, _, slot)) = self.heap.peek()
             && let Some(e) = self.slots.get(*slot as usize)
         {
             crate::sys::prefetch_value(e);
