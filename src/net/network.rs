@@ -3,7 +3,7 @@
 //! through `Network::dispatch`.
 
 use super::event::NetEvent;
-use super::fabric::{Event, Fabric, Frame, arrival_lane, prefetch};
+use super::fabric::{Event, Fabric, Frame, arrival_lane, lane_link, prefetch, prefetch_value};
 use super::faults::TimedFault;
 use super::ids::{LinkId, NodeId};
 use super::node::Node;
@@ -76,8 +76,16 @@ impl Network {
                 if let Some(Event::Arrive { frame: next, .. }) = self.fab.queue.lane_front(arrival_lane(link, dir)) {
                     // The next frame of this lane goes to the same node: a router reads only its
                     // headers, a host all of it.
-                    let reads = if self.nodes[node].forwarding { next.data.len().min(ROUTER_READS) } else { next.data.len() };
+                    let reads =
+                        if self.nodes[node].forwarding { next.data.len().min(ROUTER_READS) } else { next.data.len() };
                     prefetch(&next.data[..reads]);
+                }
+                // And the ends of the link the next lane's frame arrives over: with thousands of
+                // links, rarely still in a cache.
+                if let Some(lane) = self.fab.queue.next_lane()
+                    && let Some(l) = self.fab.links.get(lane_link(lane))
+                {
+                    prefetch_value(&l.ends);
                 }
                 let len = frame.data.len();
                 self.fab.trace(NetEvent::LinkDeliver { link, dir, frame: frame.id, len });

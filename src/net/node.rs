@@ -8,6 +8,7 @@ use super::fabric::{Event, Fabric, Frame};
 use super::ids::NodeId;
 use super::observer::Observer;
 use super::route::RoutingTable;
+use crate::sim::FastSet;
 use crate::sim::{Duration, Instant};
 use crate::stack::Stack;
 use crate::tcp::TcpStack;
@@ -15,7 +16,6 @@ use crate::wire::{
     ArpOp, ArpRepr, EtherType, EthernetRepr, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Repr, MacAddr, QuotedDatagram,
     TcpRepr, UdpRepr, WireError, ipv4,
 };
-use crate::sim::FastSet;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::task::Waker;
 

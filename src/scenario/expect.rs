@@ -587,11 +587,7 @@ fn narrowed<T>(
 }
 
 /// The connections (not listeners) of node `n` with local or remote port `port`.
-fn select(
-    conns: &crate::trace::conn_table::ConnTable,
-    n: NodeId,
-    port: Option<u16>,
-) -> Vec<&ConnSummary> {
+fn select(conns: &crate::trace::conn_table::ConnTable, n: NodeId, port: Option<u16>) -> Vec<&ConnSummary> {
     conns
         .values()
         .filter(|c| c.node == n && !c.is_listener())

@@ -14,8 +14,8 @@
 //! large: keys a third the size of whole events make each step of a push or pop touch one cache
 //! line instead of three.
 
-use super::time::Instant;
 use super::quad_heap::QuadHeap;
+use super::time::Instant;
 use std::collections::VecDeque;
 
 struct Entry<E> {
@@ -107,6 +107,11 @@ impl<E> EventQueue<E> {
     /// The next event in `lane`, if any (it need not be the next event overall).
     pub fn lane_front(&self, lane: usize) -> Option<&E> {
         self.lanes.get(lane).and_then(|q| q.front()).map(|e| &e.event)
+    }
+    /// The lane whose first event comes first among the lanes (it need not be the next event
+    /// overall): what the caller may start loading ahead.
+    pub fn next_lane(&self) -> Option<usize> {
+        self.heads.peek().map(|h| h.2)
     }
     /// The time of the earliest event.
     pub fn peek_time(&self) -> Option<Instant> {

@@ -3,6 +3,7 @@
 
 use super::World;
 use super::core::Core;
+use super::router_paths::RouterPaths;
 use crate::net::addr::Cidr;
 use crate::net::event::{EventSink, FrameRecorder};
 use crate::net::fabric::{Event, Fabric};
@@ -18,7 +19,6 @@ use crate::stack::Stack;
 use crate::tcp::{TcpConfig, TcpStack};
 use crate::trace::Tracer;
 use crate::wire::MacAddr;
-use super::router_paths::RouterPaths;
 use std::cell::RefCell;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
@@ -372,6 +372,9 @@ fn configure_stack(node: &Node, stack: &mut dyn Stack, links: &[LinkSpec]) -> Re
     })
 }
 
+/// A way out of a node towards a router: (link cost, router, link, interface, router's address).
+type Exit = (u64, NodeId, LinkId, usize, Ipv4Addr);
+
 /// Fills the routing tables of nodes without static routes: for every subnet they are not on, the
 /// next hop along a shortest path (by link delay) through routers. Ties go to the lower node index,
 /// then the lower link index, so the tables never depend on anything but the scenario.
@@ -404,7 +407,7 @@ fn compute_routes(nodes: &mut [Node], specs: &[NodeSpec], links: &[LinkSpec]) {
     let paths = RouterPaths::new(&forwards, &edges);
     // The interfaces of every node that needs routes whose far end is a router, in interface
     // order: (link cost, router, link, interface, router's address).
-    let exits: Vec<Vec<(u64, NodeId, LinkId, usize, Ipv4Addr)>> = full
+    let exits: Vec<Vec<Exit>> = full
         .iter()
         .map(|&n| {
             let ifaces = nodes[n].ifaces.iter().enumerate();
@@ -429,7 +432,7 @@ fn compute_routes(nodes: &mut [Node], specs: &[NodeSpec], links: &[LinkSpec]) {
                 continue;
             }
             // Best neighbour: (link cost + its distance, neighbour index, link index).
-            let mut best: Option<(u64, NodeId, LinkId, usize, Ipv4Addr)> = None;
+            let mut best: Option<Exit> = None;
             for &(w, peer, link, ifx, gw) in exits {
                 let Some(d) = paths.to(&dist, peer) else { continue };
                 let cand = (w.saturating_add(d), peer, link, ifx, gw);

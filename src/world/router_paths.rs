@@ -40,10 +40,9 @@ impl RouterPaths {
                 }
             }
         }
-        let routers_only =
-            EdgeFiltered::from_fn(&g, |e: petgraph::graph::EdgeReference<'_, u64>| {
-                forwards[g[e.source()]] && forwards[g[e.target()]]
-            });
+        let routers_only = EdgeFiltered::from_fn(&g, |e: petgraph::graph::EdgeReference<'_, u64>| {
+            forwards[g[e.source()]] && forwards[g[e.target()]]
+        });
         let between = routers
             .iter()
             .map(|&r| {
