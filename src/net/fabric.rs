@@ -39,7 +39,12 @@ pub fn arrival_lane(link: LinkId, dir: Dir) -> usize {
     link * 2 + dir as usize
 }
 
-pub(crate) use crate::sys::prefetch;
+/// The link whose arrivals `lane` holds (the inverse of [`arrival_lane`]).
+pub fn lane_link(lane: usize) -> LinkId {
+    lane / 2
+}
+
+pub(crate) use crate::sys::{prefetch, prefetch_value};
 
 pub struct Fabric {
     pub now: Instant,

@@ -12,6 +12,7 @@ pub(crate) mod network;
 pub(crate) mod node;
 mod observer;
 pub(crate) mod route;
+mod route_lookup;
 pub mod rules;
 
 pub use addr::Cidr;

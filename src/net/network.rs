@@ -3,11 +3,14 @@
 //! through `Network::dispatch`.
 
 use super::event::NetEvent;
-use super::fabric::{Event, Fabric, Frame, arrival_lane, prefetch};
+use super::fabric::{Event, Fabric, Frame, arrival_lane, lane_link, prefetch, prefetch_value};
 use super::faults::TimedFault;
 use super::ids::{LinkId, NodeId};
 use super::node::Node;
 use crate::sim::Instant;
+
+/// The bytes of a frame a router reads to forward it: Ethernet, IPv4 and the first bytes of TCP.
+const ROUTER_READS: usize = 128;
 
 /// What the network is: nodes, and the fabric (links, queue, tracer, captures).
 pub(crate) struct Network {
@@ -68,11 +71,22 @@ impl Network {
     ) {
         match ev {
             Event::Arrive { link, dir, frame } => {
-                if let Some(Event::Arrive { frame: next, .. }) = self.fab.queue.lane_front(arrival_lane(link, dir)) {
-                    prefetch(&next.data);
-                }
                 let side = dir.receiver_side();
                 let (node, ifx) = self.fab.links[link].ends[side];
+                if let Some(Event::Arrive { frame: next, .. }) = self.fab.queue.lane_front(arrival_lane(link, dir)) {
+                    // The next frame of this lane goes to the same node: a router reads only its
+                    // headers, a host all of it.
+                    let reads =
+                        if self.nodes[node].forwarding { next.data.len().min(ROUTER_READS) } else { next.data.len() };
+                    prefetch(&next.data[..reads]);
+                }
+                // And the ends of the link the next lane's frame arrives over: with thousands of
+                // links, rarely still in a cache.
+                if let Some(lane) = self.fab.queue.next_lane()
+                    && let Some(l) = self.fab.links.get(lane_link(lane))
+                {
+                    prefetch_value(&l.ends);
+                }
                 let len = frame.data.len();
                 self.fab.trace(NetEvent::LinkDeliver { link, dir, frame: frame.id, len });
                 if let Some(c) = self.nodes[node].ifaces[ifx].capture {

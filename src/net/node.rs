@@ -8,6 +8,7 @@ use super::fabric::{Event, Fabric, Frame};
 use super::ids::NodeId;
 use super::observer::Observer;
 use super::route::RoutingTable;
+use crate::sim::FastSet;
 use crate::sim::{Duration, Instant};
 use crate::stack::Stack;
 use crate::tcp::TcpStack;
@@ -15,7 +16,7 @@ use crate::wire::{
     ArpOp, ArpRepr, EtherType, EthernetRepr, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Repr, MacAddr, QuotedDatagram,
     TcpRepr, UdpRepr, WireError, ipv4,
 };
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::task::Waker;
 
 /// CS144 checkpoint 5: a learned mapping lives 30 s.
@@ -36,15 +37,24 @@ struct ArpWaiting {
 #[derive(Default)]
 pub struct ArpTable {
     entries: BTreeMap<Ipv4Addr, (MacAddr, Instant)>,
+    /// The entry learned last, a copy of its line in `entries`: most interfaces talk to one
+    /// neighbour, whose mapping is then found without leaving the interface (a router with ten
+    /// thousand ports would otherwise miss the cache on every frame it forwards).
+    last: Option<(Ipv4Addr, MacAddr, Instant)>,
     waiting: BTreeMap<Ipv4Addr, ArpWaiting>,
 }
 
 impl ArpTable {
     pub fn lookup(&self, ip: Ipv4Addr, now: Instant) -> Option<MacAddr> {
-        self.entries.get(&ip).filter(|(_, exp)| *exp > now).map(|(m, _)| *m)
+        let (mac, exp) = match self.last {
+            Some((last_ip, mac, exp)) if last_ip == ip => (mac, exp),
+            _ => *self.entries.get(&ip)?,
+        };
+        (exp > now).then_some(mac)
     }
-    fn next_deadline(&self) -> Option<Instant> {
-        self.waiting.values().map(|w| w.requested_at + ARP_REQUEST_INTERVAL).min()
+    fn learn(&mut self, ip: Ipv4Addr, mac: MacAddr, expires: Instant) {
+        self.entries.insert(ip, (mac, expires));
+        self.last = Some((ip, mac, expires));
     }
 }
 
@@ -113,11 +123,13 @@ pub struct Node {
     pub icmp: BTreeMap<u16, IcmpSocket>,
     /// When the NodeTimer event that is currently meant to fire is due (MAX: none).
     pub timer_at: Instant,
-    /// Our addresses (interface and directed broadcast), sorted: `is_local` is a binary search, not a
-    /// scan of every interface of a router with a thousand ports.
-    local: Vec<Ipv4Addr>,
-    /// Datagrams waiting for ARP replies, over all interfaces (0: no ARP deadline to look for).
-    arp_waiting: usize,
+    /// Our addresses (interface and directed broadcast): `is_local` is one hash probe, not a scan of
+    /// every interface of a router with a thousand ports.
+    local: FastSet<u32>,
+    /// (requested at, interface, next hop) of every ARP request whose datagrams wait for a reply,
+    /// over all interfaces: the earliest ARP deadline is the first, without a scan of every
+    /// interface.
+    arp_waiting: BTreeSet<(Instant, usize, Ipv4Addr)>,
     /// Scratch space of `flush_tcp` (kept to avoid an allocation per flush).
     frame_ids: Vec<Option<u64>>,
     ip_ident: u16,
@@ -143,23 +155,21 @@ impl Node {
             observer: None,
             icmp: BTreeMap::new(),
             timer_at: Instant::MAX,
-            local: Vec::new(),
-            arp_waiting: 0,
+            local: FastSet::default(),
+            arp_waiting: BTreeSet::new(),
             frame_ids: Vec::new(),
             ip_ident: 0,
         }
     }
 
     pub fn is_local(&self, ip: Ipv4Addr) -> bool {
-        ip.is_broadcast() || self.local.binary_search(&ip).is_ok()
+        ip.is_broadcast() || self.local.contains(&u32::from(ip))
     }
 
     /// Adds an interface (used while building the topology).
     pub fn add_iface(&mut self, iface: Iface) {
         for ip in [iface.addr.addr, iface.addr.broadcast()] {
-            if let Err(pos) = self.local.binary_search(&ip) {
-                self.local.insert(pos, ip);
-            }
+            self.local.insert(u32::from(ip));
         }
         self.ifaces.push(iface);
     }
@@ -203,7 +213,7 @@ impl Node {
         let iface = &mut self.ifaces[ifx];
         // CS144: learn the sender's mapping from every ARP message, request or reply.
         if arp.sender_ip != Ipv4Addr::UNSPECIFIED && arp.sender_mac != MacAddr::BROADCAST {
-            iface.arp.entries.insert(arp.sender_ip, (arp.sender_mac, now + ARP_ENTRY_TTL));
+            iface.arp.learn(arp.sender_ip, arp.sender_mac, now + ARP_ENTRY_TTL);
         }
         if arp.op == ArpOp::Request && arp.target_ip == iface.addr.addr {
             let reply = ArpRepr {
@@ -219,7 +229,7 @@ impl Node {
         // Datagrams that waited for this mapping can go now.
         let iface = &mut self.ifaces[ifx];
         if let Some(w) = iface.arp.waiting.remove(&arp.sender_ip) {
-            self.arp_waiting -= 1;
+            self.arp_waiting.remove(&(w.requested_at, ifx, arp.sender_ip));
             for frame in w.frames {
                 self.put_on_wire(fab, ifx, arp.sender_mac, frame);
             }
@@ -461,7 +471,7 @@ impl Node {
             return self.put_on_wire(fab, ifx, mac, frame);
         }
         let waiting = iface.arp.waiting.entry(next_hop).or_insert_with(|| {
-            self.arp_waiting += 1;
+            self.arp_waiting.insert((now, ifx, next_hop));
             ArpWaiting { requested_at: now, frames: Vec::new() }
         });
         let fresh = waiting.frames.is_empty() && waiting.requested_at == now;
@@ -539,8 +549,7 @@ impl Node {
 
     /// The earliest time this node needs to run its timers.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let arp =
-            if self.arp_waiting == 0 { None } else { self.ifaces.iter().filter_map(|i| i.arp.next_deadline()).min() };
+        let arp = self.arp_waiting.first().map(|(requested_at, _, _)| *requested_at + ARP_REQUEST_INTERVAL);
         let tcp = match &self.foreign {
             Some(f) => f.poll_timeout(),
             None => self.tcp.as_ref().and_then(|t| t.poll_timeout()),
@@ -565,20 +574,19 @@ impl Node {
     /// Runs due timers: expires unanswered ARP requests, then TCP's timers.
     pub fn on_timer(&mut self, fab: &mut Fabric) {
         let now = fab.now;
-        for ifx in 0..if self.arp_waiting == 0 { 0 } else { self.ifaces.len() } {
-            let expired: Vec<Ipv4Addr> = self.ifaces[ifx]
-                .arp
-                .waiting
-                .iter()
-                .filter(|(_, w)| w.requested_at + ARP_REQUEST_INTERVAL <= now)
-                .map(|(ip, _)| *ip)
-                .collect();
-            for ip in expired {
-                if let Some(w) = self.ifaces[ifx].arp.waiting.remove(&ip) {
-                    self.arp_waiting -= 1;
-                    for f in w.frames {
-                        self.drop_frame(fab, f, NodeDropCause::ArpTimeout);
-                    }
+        // Expired requests by interface, then by address: the order the drops are recorded in.
+        let mut expired: Vec<(usize, Ipv4Addr)> = Vec::new();
+        while let Some(&(at, ifx, ip)) = self.arp_waiting.first()
+            && at + ARP_REQUEST_INTERVAL <= now
+        {
+            self.arp_waiting.pop_first();
+            expired.push((ifx, ip));
+        }
+        expired.sort_unstable();
+        for (ifx, ip) in expired {
+            if let Some(w) = self.ifaces[ifx].arp.waiting.remove(&ip) {
+                for f in w.frames {
+                    self.drop_frame(fab, f, NodeDropCause::ArpTimeout);
                 }
             }
         }

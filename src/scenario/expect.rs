@@ -10,7 +10,6 @@ use crate::tcp::TcpState;
 use crate::trace::conn::{CONN_METRICS, ConnSummary, parse_state, state_name};
 use crate::trace::{LinkDirStats, NodeStats};
 use crate::world::World;
-use std::collections::BTreeMap;
 use toml::Spanned;
 
 /// What an expectation is about.
@@ -588,11 +587,7 @@ fn narrowed<T>(
 }
 
 /// The connections (not listeners) of node `n` with local or remote port `port`.
-fn select(
-    conns: &BTreeMap<crate::trace::conn::ConnKey, ConnSummary>,
-    n: NodeId,
-    port: Option<u16>,
-) -> Vec<&ConnSummary> {
+fn select(conns: &crate::trace::conn_table::ConnTable, n: NodeId, port: Option<u16>) -> Vec<&ConnSummary> {
     conns
         .values()
         .filter(|c| c.node == n && !c.is_listener())

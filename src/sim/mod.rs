@@ -2,11 +2,14 @@
 //! that runs application tasks on the simulated clock. Nothing here reads the OS clock.
 
 pub mod executor;
+pub mod hash;
+pub mod quad_heap;
 pub mod queue;
 pub mod rng;
 pub mod time;
 
 pub use executor::{Executor, TaskId};
+pub use hash::{FastMap, FastSet};
 pub use queue::EventQueue;
 pub use rng::SimRng;
 pub use time::{Duration, Instant};

@@ -7,6 +7,7 @@
 
 pub mod binary;
 pub mod conn;
+pub mod conn_table;
 pub mod export;
 pub mod log;
 pub mod nstat;
@@ -90,7 +91,7 @@ pub struct Tracer {
     /// Per-connection accounting from the TCP events (when on: the default).
     keep_tcp: bool,
     /// One summary per TCP socket, in (node, socket) order.
-    pub conns: BTreeMap<conn::ConnKey, conn::ConnSummary>,
+    pub conns: conn_table::ConnTable,
     /// Node names (indexed by `NodeId`), for the connection summaries.
     pub node_names: Vec<String>,
     /// The first error writing the trace; writing stops there, counting goes on.
@@ -108,7 +109,7 @@ impl Tracer {
             events: 0,
             sink: None,
             keep_tcp: true,
-            conns: BTreeMap::new(),
+            conns: Default::default(),
             node_names: Vec::new(),
             write_error: None,
             log: None,
@@ -200,7 +201,7 @@ impl Tracer {
         // Detail events (timers, application calls) are not always recorded: they must not make a
         // connection appear in the summary.
         if self.keep_tcp && event.socket != crate::tcp::NO_SOCKET && !event.kind.is_detail() {
-            let c = self.conns.entry((node, event.socket)).or_insert_with(|| conn::ConnSummary {
+            let c = self.conns.get_or_insert_with((node, event.socket), || conn::ConnSummary {
                 host: self.node_names.get(node).cloned().unwrap_or_default(),
                 node,
                 socket: event.socket.0,

@@ -3,6 +3,7 @@
 
 use super::World;
 use super::core::Core;
+use super::router_paths::RouterPaths;
 use crate::net::addr::Cidr;
 use crate::net::event::{EventSink, FrameRecorder};
 use crate::net::fabric::{Event, Fabric};
@@ -18,10 +19,7 @@ use crate::stack::Stack;
 use crate::tcp::{TcpConfig, TcpStack};
 use crate::trace::Tracer;
 use crate::wire::MacAddr;
-use petgraph::graph::{NodeIndex, UnGraph};
-use petgraph::visit::{EdgeFiltered, EdgeRef};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 
@@ -226,11 +224,14 @@ impl WorldBuilder {
         // MSS from the interface MTU (RFC 9293 3.7.1, RFC 879): a host announces and sends at most
         // the smallest MTU of its links minus 40 bytes of IP and TCP headers.
         let mut specs = specs;
-        for (n, spec) in specs.iter_mut().enumerate() {
-            let min_mtu = link_specs
-                .iter()
-                .flat_map(|l| (0..2).filter(move |&side| l.ends[side].0 == n).map(move |side| l.params[side].mtu))
-                .min();
+        let mut min_mtus: Vec<Option<usize>> = vec![None; specs.len()];
+        for l in &link_specs {
+            for side in 0..2 {
+                let m = &mut min_mtus[l.ends[side].0];
+                *m = Some(m.map_or(l.params[side].mtu, |m| m.min(l.params[side].mtu)));
+            }
+        }
+        for (spec, min_mtu) in specs.iter_mut().zip(min_mtus) {
             if let (Some(cfg), Some(mtu)) = (spec.tcp.as_mut(), min_mtu) {
                 cfg.mss = cfg.mss.min(mtu.saturating_sub(40).clamp(88, 65495) as u16);
             }
@@ -371,21 +372,19 @@ fn configure_stack(node: &Node, stack: &mut dyn Stack, links: &[LinkSpec]) -> Re
     })
 }
 
+/// A way out of a node towards a router: (link cost, router, link, interface, router's address).
+type Exit = (u64, NodeId, LinkId, usize, Ipv4Addr);
+
 /// Fills the routing tables of nodes without static routes: for every subnet they are not on, the
 /// next hop along a shortest path (by link delay) through routers. Ties go to the lower node index,
 /// then the lower link index, so the tables never depend on anything but the scenario.
 fn compute_routes(nodes: &mut [Node], specs: &[NodeSpec], links: &[LinkSpec]) {
-    let mut g: UnGraph<NodeId, u64> = UnGraph::with_capacity(nodes.len(), links.len());
-    let idx: Vec<NodeIndex> = (0..nodes.len()).map(|i| g.add_node(i)).collect();
-    for l in links {
-        let w = l.params[0].delay.max(l.params[1].delay).as_nanos() + 1;
-        g.add_edge(idx[l.ends[0].0], idx[l.ends[1].0], w);
-    }
     let needs: Vec<NodeId> = (0..nodes.len()).filter(|&n| specs[n].routes.is_none()).collect();
     if needs.is_empty() {
         return;
     }
     let forwards: Vec<bool> = specs.iter().map(|s| s.forwarding).collect();
+    let cost = |l: &LinkSpec| l.params[0].delay.max(l.params[1].delay).as_nanos() + 1;
     // A host with a single link to a router just needs a default route via that router.
     let mut full: Vec<NodeId> = Vec::new();
     for &n in &needs {
@@ -404,37 +403,39 @@ fn compute_routes(nodes: &mut [Node], specs: &[NodeSpec], links: &[LinkSpec]) {
     if full.is_empty() {
         return;
     }
-    for (li, l) in links.iter().enumerate() {
+    let edges: Vec<(NodeId, NodeId, u64)> = links.iter().map(|l| (l.ends[0].0, l.ends[1].0, cost(l))).collect();
+    let paths = RouterPaths::new(&forwards, &edges);
+    // The interfaces of every node that needs routes whose far end is a router, in interface
+    // order: (link cost, router, link, interface, router's address).
+    let exits: Vec<Vec<Exit>> = full
+        .iter()
+        .map(|&n| {
+            let ifaces = nodes[n].ifaces.iter().enumerate();
+            ifaces
+                .filter_map(|(ifx, i)| {
+                    let l2 = &links[i.link];
+                    let (peer, peer_addr) = l2.ends[1 - i.side];
+                    forwards[peer].then_some((cost(l2), peer, i.link, ifx, peer_addr.addr))
+                })
+                .collect()
+        })
+        .collect();
+    for l in links {
         let subnet = l.ends[0].1.network();
-        // Distance from every router (and the link's own ends) to this subnet, through routers only.
-        let mut dist: BTreeMap<NodeId, u64> = BTreeMap::new();
-        for end in [l.ends[0].0, l.ends[1].0] {
-            let src = idx[end];
-            let filtered = EdgeFiltered::from_fn(&g, |e: petgraph::graph::EdgeReference<'_, u64>| {
-                let (s, t) = (e.source(), e.target());
-                (forwards[g[s]] || s == src) && (forwards[g[t]] || t == src)
-            });
-            let d = petgraph::algo::dijkstra(&filtered, src, None, |e| *e.weight());
-            for (k, v) in d {
-                let e = dist.entry(g[k]).or_insert(u64::MAX);
-                *e = (*e).min(v);
-            }
-        }
-        for &n in &full {
-            if nodes[n].ifaces.iter().any(|i| i.link == li) || nodes[n].routes.has_prefix(subnet) {
+        // Distance from every router to this subnet (to the nearer of the link's ends), through
+        // routers only.
+        let (a, b) = (paths.from(l.ends[0].0), paths.from(l.ends[1].0));
+        let dist: Vec<u64> = a.iter().zip(&b).map(|(x, y)| *x.min(y)).collect();
+        for (&n, exits) in full.iter().zip(&exits) {
+            let on_link = l.ends[0].0 == n || l.ends[1].0 == n;
+            if on_link || nodes[n].routes.has_prefix(subnet) {
                 continue;
             }
             // Best neighbour: (link cost + its distance, neighbour index, link index).
-            let mut best: Option<(u64, NodeId, LinkId, usize, Ipv4Addr)> = None;
-            for (ifx, i) in nodes[n].ifaces.iter().enumerate() {
-                let l2 = &links[i.link];
-                let (peer, peer_addr) = l2.ends[1 - i.side];
-                if !forwards[peer] {
-                    continue;
-                }
-                let Some(d) = dist.get(&peer) else { continue };
-                let w = l2.params[0].delay.max(l2.params[1].delay).as_nanos() + 1;
-                let cand = (w.saturating_add(*d), peer, i.link, ifx, peer_addr.addr);
+            let mut best: Option<Exit> = None;
+            for &(w, peer, link, ifx, gw) in exits {
+                let Some(d) = paths.to(&dist, peer) else { continue };
+                let cand = (w.saturating_add(d), peer, link, ifx, gw);
                 if best.is_none_or(|b| (cand.0, cand.1, cand.2) < (b.0, b.1, b.2)) {
                     best = Some(cand);
                 }

@@ -13,6 +13,7 @@ mod driver;
 mod host;
 mod join;
 mod results;
+mod router_paths;
 mod socket;
 
 pub use builder::{BuildError, WorldBuilder, host_key};
