@@ -1526,6 +1526,46 @@ fn reordering_seen_once_widens_the_window_and_the_next_reordering_costs_no_retra
     assert!(!h.has_event(|k| matches!(k, TcpEventKind::MarkedLost { .. })));
 }
 
+/// `sack_ack` in segments of 988 bytes (1000 less the timestamp option) with a timestamp option:
+/// the peer's `tsval`, echoing `tsecr`.
+fn ts_sack_ack(h: &mut H, ack: u32, blocks: &[(u32, u32)], tsval: u32, tsecr: u32) -> Vec<Seg> {
+    let (una, seg) = (h.iss + 1, 988);
+    let mut s = pseg(ACK, PISS + 1, una + ack * seg, 65535, 0);
+    for (i, (l, r)) in blocks.iter().enumerate() {
+        s.options.sack_blocks[i] = Some((una + l * seg, una + r * seg));
+    }
+    s.options.timestamps = Some((tsval, tsecr));
+    h.inject(s)
+}
+
+#[test]
+fn an_undo_part_way_through_recovery_ends_it_as_linux_does() {
+    let mut h = modern_client(true);
+    h.send(40_000);
+    let first = h.poll();
+    assert_eq!(first[0].len(), 988);
+    let ts0 = first[0].options.timestamps.unwrap().0;
+    // Segment 0 is overtaken by three others before any reordering was seen: taken for lost.
+    later(&mut h, 100);
+    ts_sack_ack(&mut h, 0, &[(1, 2)], 200, ts0);
+    ts_sack_ack(&mut h, 0, &[(1, 3)], 200, ts0);
+    let out = ts_sack_ack(&mut h, 0, &[(1, 4)], 200, ts0);
+    assert!(out.iter().any(|s| s.seq == h.iss + 1), "segment 0 resent: {:?}", summary(&out));
+    assert!(h.stack.conn_info(h.id).unwrap().in_recovery);
+    // Its original arrives after all: the ACK echoes the original's TSval (Eifel, RFC 3522).
+    later(&mut h, 5);
+    ts_sack_ack(&mut h, 4, &[], 201, ts0);
+    assert!(h.has_event(|k| matches!(k, TcpEventKind::Undo { episode: "partial", .. })));
+    // Linux's tcp_try_undo_partial goes on to tcp_try_keep_open: the recovery is over at once,
+    // not when everything sent before it is acknowledged, and the window grows again.
+    let info = h.stack.conn_info(h.id).unwrap();
+    assert!(!info.in_recovery, "the undone recovery is over");
+    later(&mut h, 5);
+    ts_sack_ack(&mut h, 6, &[], 202, ts0);
+    assert!(h.stack.conn_info(h.id).unwrap().cwnd > info.cwnd, "slow start goes on");
+    assert_eq!(retransmissions(&h), 1, "only segment 0 was ever resent");
+}
+
 /// The highest segment (1000-byte units past the ISS) in `out`, or `top`.
 fn highest_sent(h: &H, out: &[Seg], top: u32) -> u32 {
     out.iter().map(|s| (s.seq.wrapping_sub(h.iss + 1) + s.len() as u32) / 1000).fold(top, u32::max)

@@ -3,6 +3,8 @@
 # of issue 16's table, NewReno and CUBIC, next to the Linux medians the issue measured.
 #   usage: scenarios/bench/reorder-fidelity.sh [SEEDS] [NETLAB_BINARY]
 # Extra [simulation.tcp] lines can be given in $TCP_EXTRA (e.g. 'recovery = "dupack"').
+# SENDER_QUEUE=N gives l1 (the sender's own interface, h1 - r1) an N-packet queue instead of 60, as
+# linux-yardstick.sh does for Linux: see there why.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seeds=${1:-20}
@@ -29,6 +31,7 @@ for cell in "${cells[@]}"; do
         sed -e "s/^congestion = .*# CELL: congestion/congestion = \"$cc\"  # CELL: congestion/" \
             -e "s/^\(b_to_a\|a_to_b\) = .*# CELL: impairments/\1 = $imp/" "$base" >"$f"
         [ -z "${TCP_EXTRA:-}" ] || sed -i "/# CELL: congestion/a ${TCP_EXTRA}" "$f"
+        [ -z "${SENDER_QUEUE:-}" ] || sed -i "0,/^queue_packets = 60/s//queue_packets = ${SENDER_QUEUE}/" "$f"
         for s in $(seq "$seeds"); do
             "$bin" run "$f" --seed "$s" --json --out "$tmp/out" --no-capture --no-trace \
                 | python3 -c 'import json,sys; d=json.load(sys.stdin); print([a for a in d["report"]["apps"] if a["name"]=="transfer"][0]["metrics"]["goodput_mbps"])'

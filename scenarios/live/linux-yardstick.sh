@@ -5,7 +5,11 @@
 # (scenarios/bench/reorder-fidelity.sh measures netlab's over 20 seeds). Root required.
 #   usage: scenarios/live/linux-yardstick.sh [RUNS] [NETLAB_BINARY] [CELL...]
 #   CELL is a number 1-6 (the table's rows, in order); all six by default. NSTAT=1 prints each
-#   run's sender-side TcpExt counters (TCPHystartTrainDetect, TCPSACKReorder, ...) on stderr. Live runs take real
+#   run's sender-side TcpExt counters (TCPHystartTrainDetect, TCPSACKReorder, ...) on stderr.
+#   SENDER_QUEUE=N gives l1 (h1's own interface into the world) an N-packet queue instead of 60:
+#   the kernel writes TSO-sized bursts into the TUN device at once (a TUN has no rate, so TCP Small
+#   Queues never hold them back), and a 60-packet l1 drops them where a real NIC's qdisc (1000
+#   packets) would not. SENDER_QUEUE=1000 comes closer to how Linux behaves on hardware. Live runs take real
 #   time: a 1%-loss cell moves 20 MB at ~7 Mbit/s, about 25 s a run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -37,6 +41,7 @@ for i in "${chosen[@]}"; do
         f="$tmp/$cc.toml"
         sed -e "s/^cc = .*# CELL: congestion/cc = b\"$cc\"  # CELL: congestion/" \
             -e "s/^\(b_to_a\|a_to_b\) = .*# CELL: impairments/\1 = $imp/" "$base" >"$f"
+        [ -z "${SENDER_QUEUE:-}" ] || sed -i "0,/^queue_packets = 60/s//queue_packets = ${SENDER_QUEUE}/" "$f"
         vals=()
         for r in $(seq "$runs"); do
             "$bin" run "$f" --seed "$r" --out "$tmp/out" >"$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
