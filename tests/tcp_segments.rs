@@ -1456,6 +1456,57 @@ fn a_duplicate_segment_is_reported_in_the_first_sack_block() {
     assert_eq!(out[0].sack(), vec![(PISS + 401, PISS + 501), (PISS + 201, PISS + 301)]);
 }
 
+/// Linux's receiver compresses SACKs (`tcp_comp_sack_nr` = 44, `tcp_comp_sack_delay_ns` = 1 ms):
+/// while a hole is open, the first three duplicate ACKs go at once, the rest wait up to 1 ms (at
+/// most 5% of the RTT) and go as one ACK that SACKs everything held back.
+#[test]
+fn out_of_order_acks_after_the_third_duplicate_are_compressed_as_linux_does() {
+    let mut h = modern_client(false);
+    let seg = |i: u32| PISS + 1 + i * 1000;
+    let t0 = h.now;
+    let at = |us: u64| t0 + Duration::from_micros(us);
+    // Segment 0 is lost; 1, 2 and 3 are each acknowledged at once, with RCV.NXT unchanged.
+    for i in 1..=3 {
+        let out = h.inject(pseg(ACK, seg(i), h.iss + 1, 65535, 1000));
+        assert_eq!(out.len(), 1, "duplicate ACK {i} goes at once");
+        assert_eq!((out[0].ack, out[0].sack()), (seg(0), vec![(seg(1), seg(i + 1))]));
+    }
+    // 4..=8 arrive 100 us apart: no ACK for any of them yet.
+    for i in 4..=8 {
+        h.now = at(u64::from(i - 3) * 100);
+        assert!(h.inject(pseg(ACK, seg(i), h.iss + 1, 65535, 1000)).is_empty(), "segment {i} is held back");
+    }
+    // 1 ms after the first held-back segment, one ACK reports all of them.
+    let out = h.advance(at(5_000));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, at(100) + Duration::from_millis(1));
+    assert_eq!((out[0].1.ack, out[0].1.sack()), (seg(0), vec![(seg(1), seg(9))]));
+    // The retransmission fills the hole: acknowledged at once (RFC 5681 4.2).
+    let out = h.inject(pseg(ACK, seg(0), h.iss + 1, 65535, 1000));
+    assert_eq!((out.len(), out[0].ack), (1, seg(9)));
+    assert_eq!(h.read_all().unwrap().map(|d| d.len()), Some(9000));
+}
+
+/// `comp_sack_nr = 0` is RFC 5681 4.2 as written: every out-of-order segment is acknowledged at once.
+#[test]
+fn without_sack_compression_every_out_of_order_segment_is_acknowledged() {
+    let mut h = sack_client(TcpConfig { sack: true, comp_sack_nr: 0, ..plain_cfg() });
+    for i in 1..=8u32 {
+        let out = h.inject(pseg(ACK, PISS + 1 + i * 1000, h.iss + 1, 65535, 1000));
+        assert_eq!((out.len(), out[0].ack), (1, PISS + 1), "segment {i} is acknowledged at once");
+    }
+}
+
+/// At most `comp_sack_nr` ACKs are held back: the next one goes at once, timer or not.
+#[test]
+fn no_more_than_comp_sack_nr_acks_are_held_back() {
+    let mut h = sack_client(TcpConfig { sack: true, comp_sack_nr: 2, ..plain_cfg() });
+    let sent: Vec<bool> =
+        (1..=7u32).map(|i| !h.inject(pseg(ACK, PISS + 1 + i * 1000, h.iss + 1, 65535, 1000)).is_empty()).collect();
+    // Three duplicate ACKs, two held back, the sixth sent (and resets the count), the seventh held.
+    assert_eq!(sent, vec![true, true, true, false, false, true, false]);
+}
+
 #[test]
 fn without_dsack_a_duplicate_gets_a_plain_ack() {
     let cfg = TcpConfig { sack: true, dsack: false, ..plain_cfg() };

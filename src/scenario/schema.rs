@@ -137,6 +137,8 @@ pub struct TcpSpec {
     pub prr: Option<bool>,
     pub hystart: Option<bool>,
     pub cwnd_growth: Option<Spanned<String>>,
+    pub comp_sack_nr: Option<u32>,
+    pub comp_sack_delay: Option<Dur>,
 }
 
 #[derive(Debug, Deserialize, Clone)]

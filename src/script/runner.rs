@@ -135,7 +135,8 @@ pub fn run(script: &Script, stack: &mut dyn Stack, settings: RunSettings) -> Rep
 /// Header options named after Linux's sysctls that choose the loss recovery the script expects:
 /// `--tcp_recovery=0` gives the RFC 6675 dupack rule instead of RACK (`=1`), `--tcp_dsack=0`
 /// turns D-SACK off, `--tcp_prr=0` (netlab's own) gives RFC 6675's cwnd = ssthresh instead of
-/// PRR. Other options are the runner's own or ignored.
+/// PRR, `--tcp_comp_sack_nr=N` holds back at most N out-of-order ACKs (0: every one goes at once,
+/// RFC 5681 4.2). Other options are the runner's own or ignored.
 fn apply_sysctl(cfg: &mut crate::tcp::TcpConfig, o: &super::ast::ScriptOption) -> Result<(), String> {
     let flag = |v: Option<&str>| match v {
         Some("0") => Ok(false),
@@ -153,6 +154,11 @@ fn apply_sysctl(cfg: &mut crate::tcp::TcpConfig, o: &super::ast::ScriptOption) -
         "tcp_dsack" => cfg.dsack = flag(o.value.as_deref())?,
         // netlab's own: Linux has no switch for PRR.
         "tcp_prr" => cfg.prr = flag(o.value.as_deref())?,
+        "tcp_comp_sack_nr" => {
+            cfg.comp_sack_nr = o.value.as_deref().and_then(|v| v.parse().ok()).ok_or_else(|| {
+                format!("--tcp_comp_sack_nr expects a count, found `{}`", o.value.as_deref().unwrap_or(""))
+            })?;
+        }
         _ => {}
     }
     Ok(())

@@ -220,11 +220,14 @@ pub enum TimerKind {
     RackReorder,
     /// Tail loss probe timeout, PTO (RFC 8985 7.2).
     LossProbe,
+    /// SACK compression (Linux's `compressed_ack_timer`): the ACK for out-of-order data held back
+    /// after the first three duplicate ACKs goes when this expires (`comp_sack_delay`).
+    CompressedAck,
 }
 
 impl TimerKind {
     /// Every timer kind, in `index` order.
-    pub const ALL: [TimerKind; 8] = [
+    pub const ALL: [TimerKind; 9] = [
         TimerKind::Retransmit,
         TimerKind::Persist,
         TimerKind::DelayedAck,
@@ -233,6 +236,7 @@ impl TimerKind {
         TimerKind::Keepalive,
         TimerKind::RackReorder,
         TimerKind::LossProbe,
+        TimerKind::CompressedAck,
     ];
     /// Position in `ALL`, for per-timer arrays.
     pub fn index(self) -> usize {

@@ -214,6 +214,14 @@ pub struct TcpConfig {
     pub hystart: bool,
     /// How ACKs grow cwnd (`CwndGrowth`). Default Linux's.
     pub cwnd_growth: CwndGrowth,
+    /// SACK compression, as Linux's receiver does it (`tcp_comp_sack_nr`): while out-of-order
+    /// data is held, after the first three duplicate ACKs for one RCV.NXT, up to this many ACKs
+    /// are held back and sent as one after `comp_sack_delay`. 0 turns it off: every out-of-order
+    /// segment is acknowledged at once (RFC 5681 4.2). Default 44, as Linux.
+    pub comp_sack_nr: u32,
+    /// The longest a compressed SACK waits (`tcp_comp_sack_delay_ns`); never more than 5% of the
+    /// RTT. Default 1 ms, as Linux.
+    pub comp_sack_delay: Duration,
 }
 
 /// Errors of the socket calls.
@@ -520,6 +528,8 @@ impl Default for TcpConfig {
             prr: true,
             hystart: true,
             cwnd_growth: CwndGrowth::Linux,
+            comp_sack_nr: 44,
+            comp_sack_delay: Duration::from_millis(1),
         }
     }
 }

@@ -34,12 +34,13 @@ pub(super) fn tcp_config(base: &TcpConfig, spec: Option<&TcpSpec>) -> Result<Tcp
         undo,
         frto,
         prr,
-        hystart
+        hystart,
+        comp_sack_nr
     );
     macro_rules! set_dur {
         ($($f:ident),*) => { $( if let Some(v) = s.$f { c.$f = v.0; } )* };
     }
-    set_dur!(delayed_ack_timeout, rto_min, rto_max, rto_initial, msl);
+    set_dur!(delayed_ack_timeout, rto_min, rto_max, rto_initial, msl, comp_sack_delay);
     if let Some(k) = s.keepalive {
         c.keepalive = Some(k.0);
     }

@@ -429,9 +429,11 @@ impl Connection {
             // Nobody will read it.
             self.rbuf.discard_ready();
         }
-        if out.out_of_order || out.filled_hole || out.duplicate || self.rbuf.has_ooo() {
-            // RFC 5681 4.2: immediate ACK for out-of-order segments and when a gap is filled.
+        if out.duplicate || (out.filled_hole && !self.rbuf.has_ooo()) {
+            // RFC 5681 4.2: immediate ACK for a duplicate and when the gap is filled.
             self.ack_pending = true;
+        } else if out.out_of_order || out.filled_hole || self.rbuf.has_ooo() {
+            self.ack_out_of_order(ctx, now);
         } else if out.advanced > 0 {
             if !self.cfg.delayed_ack {
                 self.ack_pending = true;
@@ -450,6 +452,36 @@ impl Connection {
         }
         if out.advanced > 0 {
             self.wake();
+        }
+    }
+
+    /// An ACK while out-of-order data is held: RFC 5681 4.2 sends it at once; Linux's receiver
+    /// (`__tcp_ack_snd_check`, SACK compression, `comp_sack_nr` > 0 and SACK negotiated) sends the
+    /// first three duplicate ACKs for each RCV.NXT at once (so that fast retransmit is not
+    /// delayed), then holds the rest back for up to `comp_sack_delay` (at most 5% of the RTT), or
+    /// until `comp_sack_nr` are held; any ACK sent meanwhile carries the newest SACK blocks.
+    fn ack_out_of_order(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
+        let nr = self.cfg.comp_sack_nr;
+        // More than a full segment newly in order since the last ACK: that ACK goes now.
+        let advanced = i64::from(self.rcv_nxt - self.last_ack_sent) > i64::from(self.send_mss);
+        if nr == 0 || !self.sack_ok || advanced || self.compressed_acks >= nr {
+            self.ack_pending = true;
+            return;
+        }
+        if self.comp_rcv_nxt != self.rcv_nxt {
+            self.comp_rcv_nxt = self.rcv_nxt;
+            self.comp_dupacks = 0;
+        }
+        if self.comp_dupacks < 3 {
+            self.comp_dupacks += 1;
+            self.ack_pending = true;
+            return;
+        }
+        self.compressed_acks += 1;
+        if self.timer(TimerKind::CompressedAck).is_none() {
+            let rtt = self.rtt.srtt().map_or(self.cfg.comp_sack_delay, |r| Duration::from_nanos(r.as_nanos() / 20));
+            let at = now + self.cfg.comp_sack_delay.min(rtt);
+            self.set_timer(ctx, now, TimerKind::CompressedAck, at);
         }
     }
 

@@ -144,6 +144,11 @@ pub(crate) struct Connection {
     // ---- output requests ----
     ack_pending: bool,
     delack_segs: u32,
+    /// SACK compression (Linux's `__tcp_ack_snd_check`): the RCV.NXT the duplicate-ACK count is
+    /// for, that count (the first three go at once), and the ACKs held back since the last one sent.
+    comp_rcv_nxt: Seq,
+    comp_dupacks: u8,
+    compressed_acks: u32,
     /// Current delayed-ACK timeout, adapted between `ato_min` and `ato_max`.
     ato: Duration,
     /// Send (or resend) our SYN / SYN-ACK.
@@ -163,7 +168,7 @@ pub(crate) struct Connection {
 
     // ---- timers ----
     /// Deadlines by `TimerKind::index`; `Instant::MAX` when not armed (8 bytes each, not 16).
-    timers: [Instant; 8],
+    timers: [Instant; TimerKind::ALL.len()],
     /// Consecutive expirations of the retransmission timer (reset by an ACK of new data).
     retries: u32,
     persist_backoff: u32,
@@ -292,6 +297,9 @@ impl Connection {
             fin_rcvd: false,
             ack_pending: false,
             delack_segs: 0,
+            comp_rcv_nxt: Seq(0),
+            comp_dupacks: 0,
+            compressed_acks: 0,
             ato: DELACK_MIN.min(cfg.delayed_ack_timeout.min(Duration::from_millis(500))),
             syn_pending: false,
             syn_retransmit: false,
@@ -301,7 +309,7 @@ impl Connection {
             probe_outstanding: false,
             keepalive_pending: false,
             rexmit_una_pending: false,
-            timers: [Instant::MAX; 8],
+            timers: [Instant::MAX; TimerKind::ALL.len()],
             retries: 0,
             persist_backoff: 0,
             unanswered_probes: 0,
@@ -367,7 +375,7 @@ impl Connection {
                 self.set_timer(ctx, now, TimerKind::TimeWait, now + d);
             }
             TcpState::Closed => {
-                self.timers = [Instant::MAX; 8];
+                self.timers = [Instant::MAX; TimerKind::ALL.len()];
                 self.ack_pending = false;
                 self.syn_pending = false;
                 self.probe_pending = false;

@@ -80,6 +80,8 @@ impl Connection {
         self.delack_segs = 0;
         self.last_ack_sent = self.rcv_nxt;
         self.cancel_timer(TimerKind::DelayedAck);
+        self.compressed_acks = 0;
+        self.cancel_timer(TimerKind::CompressedAck);
     }
 
     pub(super) fn start_rto_if_idle(&mut self, ctx: &mut Ctx<'_>, now: Instant) {

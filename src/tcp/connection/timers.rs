@@ -34,6 +34,7 @@ impl Connection {
                     // next time, up to the configured maximum (Linux's ATO heuristic, simplified).
                     self.ato = self.ato.saturating_mul(2).min(self.ato_max());
                 }
+                TimerKind::CompressedAck => self.ack_pending = true,
                 TimerKind::TimeWait | TimerKind::FinWait2 => self.set_state(ctx, now, TcpState::Closed),
                 TimerKind::Keepalive => self.on_keepalive(ctx, now),
                 TimerKind::RackReorder => {
