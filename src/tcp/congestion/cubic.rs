@@ -1,8 +1,11 @@
 //! CUBIC, RFC 9438: W_cubic(t) = C*(t-K)^3 + W_max, with the Reno-friendly region (section 4.3),
 //! fast convergence (4.7) and beta_cubic = 0.7. Slow start is RFC 5681's, ended early by HyStart
 //! (`hystart.rs`) as in Linux unless turned off; while no W_max is known (no loss yet, or since
-//! a timeout) the window grows at least 5% per RTT, as Linux's `bictcp_update` does.
+//! a timeout) the window grows at least 5% per RTT, as Linux's `bictcp_update` does. With
+//! `cwnd_growth = "linux"` congestion avoidance runs Linux's integer arithmetic
+//! (`cubic_linux.rs`); with `"rfc5681"` it is RFC 9438 as written.
 
+use super::cubic_linux::LinuxCa;
 use super::hystart::{HyStart, Window};
 use super::{AckSample, CongestionControl, initial_window};
 use crate::sim::{Duration, Instant};
@@ -17,9 +20,8 @@ pub struct Cubic {
     ssthresh: u32,
     mss: u32,
     iw_segments: u32,
-    /// W_max in segments, and the previous W_max for fast convergence.
+    /// W_max in segments.
     w_max: f64,
-    w_last_max: f64,
     k: f64,
     epoch_start: Option<Instant>,
     /// Reno-friendly estimate, in segments (section 4.3).
@@ -32,6 +34,8 @@ pub struct Cubic {
     /// Slow start adds at most one SMSS per ACK (RFC 5681 eq. 2); else every acknowledged byte,
     /// up to ssthresh (Linux's `tcp_slow_start`).
     ss_one_smss: bool,
+    /// Linux's congestion avoidance arithmetic (`cwnd_growth = "linux"`), else RFC 9438's.
+    linux: Option<LinuxCa>,
 }
 
 impl Cubic {
@@ -42,18 +46,21 @@ impl Cubic {
             mss,
             iw_segments,
             w_max: 0.0,
-            w_last_max: 0.0,
             k: 0.0,
             epoch_start: None,
             w_est: 0.0,
             no_max: true,
             hystart: None,
             ss_one_smss: true,
+            linux: None,
         }
     }
-    /// Slow start adds at most one SMSS per ACK (`true`, RFC 5681) or all it acknowledges.
+    /// RFC arithmetic (`true`): slow start adds at most one SMSS per ACK (RFC 5681) and
+    /// congestion avoidance is RFC 9438's; else Linux's: slow start adds all an ACK delivers and
+    /// congestion avoidance is `bictcp_update`'s (`cubic_linux.rs`).
     pub fn with_one_smss_per_ack(mut self, on: bool) -> Self {
         self.ss_one_smss = on;
+        self.linux = (!on).then(LinuxCa::default);
         self
     }
     /// Turns HyStart on or off (off: slow start lasts until ssthresh or a loss).
@@ -88,6 +95,14 @@ impl CongestionControl for Cubic {
                 // Linux's tcp_slow_start: every acknowledged byte, up to ssthresh.
                 self.cwnd = (self.cwnd + f64::from(acked)).min(f64::from(self.ssthresh));
             }
+            return;
+        }
+        if let Some(ca) = &mut self.linux {
+            // Whole segments, as Linux counts them (a short segment is one packet).
+            let cwnd_segs = (self.cwnd as u32 / self.mss).max(1);
+            let w_max = if self.no_max { 0 } else { self.w_max as u32 };
+            let new = ca.on_ack(now, cwnd_segs, acked.div_ceil(self.mss), w_max);
+            self.cwnd = f64::from(new * self.mss);
             return;
         }
         let cwnd_segs = self.segs();
@@ -128,6 +143,9 @@ impl CongestionControl for Cubic {
         }
     }
     fn pkts_acked(&mut self, sample: &AckSample) -> Option<&'static str> {
+        if let (Some(ca), Some(rtt)) = (&mut self.linux, sample.rtt) {
+            ca.rtt_sample(rtt);
+        }
         let w = Window { cwnd: self.cwnd(), mss: self.mss, in_slow_start: self.cwnd() < self.ssthresh };
         let exit = self.hystart.as_mut()?.on_ack(sample, w)?;
         self.ssthresh = self.cwnd();
@@ -135,20 +153,25 @@ impl CongestionControl for Cubic {
     }
     fn on_loss(&mut self, _now: Instant, _flight: u32) {
         self.no_max = false;
-        let segs = self.segs();
-        // Section 4.7 fast convergence.
-        if segs < self.w_last_max {
-            self.w_last_max = segs;
-            self.w_max = segs * (1.0 + BETA) / 2.0;
-        } else {
-            self.w_last_max = segs;
-            self.w_max = segs;
+        self.epoch_start = None;
+        if let Some(ca) = &mut self.linux {
+            // Linux's bictcp_recalc_ssthresh, in whole segments with beta = 717/1024.
+            ca.reset_epoch();
+            let segs = (self.cwnd as u32 / self.mss).max(1);
+            let w_max = self.w_max as u32;
+            self.w_max = f64::from(if segs < w_max { segs * (1024 + 717) / 2048 } else { segs });
+            let ss = (segs * 717 / 1024).max(2) * self.mss;
+            self.ssthresh = ss;
+            self.cwnd = f64::from(ss);
+            return;
         }
+        let segs = self.segs();
+        // Section 4.7 fast convergence: a loss below the last W_max lowers W_max further.
+        self.w_max = if segs < self.w_max { segs * (1.0 + BETA) / 2.0 } else { segs };
         // Section 4.6: ssthresh = cwnd * beta_cubic, at least 2 segments.
         let ss = (self.cwnd * BETA).max(2.0 * f64::from(self.mss));
         self.ssthresh = ss as u32;
         self.cwnd = ss;
-        self.epoch_start = None;
     }
     fn on_rto(&mut self, now: Instant, flight: u32) {
         // Section 4.8: as on loss for ssthresh, then cwnd = 1 SMSS (loss window); the first
@@ -157,7 +180,6 @@ impl CongestionControl for Cubic {
         self.on_loss(now, flight);
         self.cwnd = f64::from(self.mss);
         self.w_max = 0.0;
-        self.w_last_max = 0.0;
         self.no_max = true;
         if let Some(h) = &mut self.hystart {
             h.rearm();
@@ -165,6 +187,9 @@ impl CongestionControl for Cubic {
     }
     fn on_recovery_exit(&mut self, _now: Instant) {
         self.epoch_start = None;
+        if let Some(ca) = &mut self.linux {
+            ca.reset_epoch();
+        }
     }
     fn undo(&mut self, _now: Instant, cwnd: u32, ssthresh: u32) {
         // The cubic curve restarts from the restored window (a new epoch); W_max keeps the
@@ -172,6 +197,9 @@ impl CongestionControl for Cubic {
         self.cwnd = f64::from(cwnd.max(self.mss));
         self.ssthresh = ssthresh;
         self.epoch_start = None;
+        if let Some(ca) = &mut self.linux {
+            ca.reset_epoch();
+        }
     }
     fn set_mss(&mut self, mss: u32) {
         self.mss = mss;

@@ -5,6 +5,7 @@
 //! retransmission timeouts. All quantities are in bytes.
 
 pub mod cubic;
+mod cubic_linux;
 pub mod hystart;
 pub mod newreno;
 

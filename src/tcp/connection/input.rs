@@ -527,6 +527,16 @@ impl Connection {
         self.sack_ok && self.cfg.cwnd_growth == crate::tcp::CwndGrowth::Linux
     }
 
+    /// Lets the congestion control grow the window for `bytes` delivered (outside recovery); a
+    /// `congestion` event if cwnd or ssthresh changed.
+    fn cc_on_ack(&mut self, ctx: &mut Ctx<'_>, now: Instant, bytes: u32, flight: u32) {
+        let before = (self.cc.cwnd(), self.cc.ssthresh());
+        self.cc.on_ack(now, bytes, flight, self.rtt.srtt());
+        if before != (self.cc.cwnd(), self.cc.ssthresh()) {
+            self.emit_cc(ctx, now, "ack");
+        }
+    }
+
     /// Tells the congestion control about an ACK that delivered new data (Linux's
     /// `pkts_acked`); HyStart may end slow start here.
     fn cc_pkts_acked(&mut self, ctx: &mut Ctx<'_>, now: Instant, ts_rtt: Option<Duration>) {
@@ -654,13 +664,9 @@ impl Connection {
                     self.emit_cc(ctx, now, "partial_ack");
                 }
             } else {
-                let before = (self.cc.cwnd(), self.cc.ssthresh());
                 // Linux counts what the ACK newly delivered, SACKed bytes included.
                 let grow = if self.counts_delivered() { delivered } else { total_acked };
-                self.cc.on_ack(now, grow, flight_before, self.rtt.srtt());
-                if before != (self.cc.cwnd(), self.cc.ssthresh()) {
-                    self.emit_cc(ctx, now, "ack");
-                }
+                self.cc_on_ack(ctx, now, grow, flight_before);
             }
             if spurious {
                 self.undo_reduction(ctx, now, "timestamp");
@@ -704,11 +710,8 @@ impl Connection {
             // Linux's tcp_may_raise_cwnd: once the reordering degree exceeds the default 3, SACKs
             // alone are progress enough to grow the window.
             if self.counts_delivered() && !self.in_recovery && self.rack.reordering > DUPTHRESH {
-                let before = (self.cc.cwnd(), self.cc.ssthresh());
-                self.cc.on_ack(now, news.sacked, self.flight(), self.rtt.srtt());
-                if before != (self.cc.cwnd(), self.cc.ssthresh()) {
-                    self.emit_cc(ctx, now, "ack");
-                }
+                let flight = self.flight();
+                self.cc_on_ack(ctx, now, news.sacked, flight);
             }
         }
         // Window update (RFC 9293 3.10.7.4, ESTABLISHED, fifth check).
