@@ -211,6 +211,22 @@ impl CongestionControl for Cubic {
 mod tests {
     use super::*;
 
+    /// RFC 9438 4.7 (and Linux's `last_max_cwnd`): fast convergence compares cwnd at a loss with
+    /// W_max as last set, so a loss above a lowered W_max remembers cwnd as it is.
+    #[test]
+    fn fast_convergence_compares_with_the_last_w_max() {
+        for linux in [false, true] {
+            let mut c = Cubic::new(1000, 10).with_one_smss_per_ack(!linux);
+            let t = Instant::ZERO;
+            for (cwnd, w_max) in [(20, 20.0), (18, 15.0), (17, 17.0)] {
+                c.set_cwnd(cwnd * 1000);
+                c.on_loss(t, cwnd * 1000);
+                // 18 * 1.7 / 2 = 15.3 (RFC), 18 * 1741 / 2048 = 15 (Linux, whole segments).
+                assert!((c.w_max - w_max).abs() < 0.31, "linux {linux}: loss at {cwnd}: W_max {}", c.w_max);
+            }
+        }
+    }
+
     #[test]
     fn cubic_reduces_by_beta_and_regrows_towards_wmax() {
         let mss = 1000;
