@@ -1617,6 +1617,41 @@ fn an_undo_part_way_through_recovery_ends_it_as_linux_does() {
     assert_eq!(retransmissions(&h), 1, "only segment 0 was ever resent");
 }
 
+/// Eifel's test (RFC 3522) is about the ACK of the retransmitted segment. When the delayed
+/// original of one hole arrives while the retransmission of another, really lost, segment is
+/// still in flight, Linux's `tcp_try_undo_partial` does not undo (`retrans_out` > 0): the
+/// reduction stands.
+#[test]
+fn no_undo_while_a_retransmission_is_still_in_flight() {
+    let mut h = modern_client(true);
+    h.send(40_000);
+    let first = h.poll();
+    let ts0 = first[0].options.timestamps.unwrap().0;
+    // Segments 0 and 2 are missing; 1 and 3 to 6 arrive: both holes are taken for lost (and
+    // segment 0 resent at once).
+    later(&mut h, 100);
+    let mut out = ts_sack_ack(&mut h, 0, &[(1, 2)], 200, ts0);
+    out.extend(ts_sack_ack(&mut h, 0, &[(3, 4), (1, 2)], 200, ts0));
+    out.extend(ts_sack_ack(&mut h, 0, &[(3, 5), (1, 2)], 200, ts0));
+    out.extend(ts_sack_ack(&mut h, 0, &[(3, 6), (1, 2)], 200, ts0));
+    out.extend(ts_sack_ack(&mut h, 0, &[(3, 7), (1, 2)], 200, ts0));
+    // PRR lets segment 2's retransmission out as the new segments 10 and 11 are SACKed.
+    out.extend(ts_sack_ack(&mut h, 0, &[(10, 11), (3, 7), (1, 2)], 200, ts0));
+    out.extend(ts_sack_ack(&mut h, 0, &[(10, 12), (3, 7), (1, 2)], 200, ts0));
+    let resent = |k: u32| out.iter().any(|s| s.seq == h.iss + 1 + k * 988);
+    assert!(resent(0) && resent(2), "segments 0 and 2 resent: {:?}", summary(&out));
+    let reduced = h.stack.conn_info(h.id).unwrap();
+    assert!(reduced.in_recovery);
+    // Segment 0's original arrives late (the ACK echoes its TSval) while segment 2's
+    // retransmission is still on its way: no undo, the recovery goes on.
+    later(&mut h, 5);
+    ts_sack_ack(&mut h, 2, &[(10, 12), (3, 7)], 201, ts0);
+    assert!(!h.has_event(|k| matches!(k, TcpEventKind::Undo { .. })), "no undo yet");
+    let info = h.stack.conn_info(h.id).unwrap();
+    assert!(info.in_recovery, "the recovery goes on");
+    assert_eq!(info.ssthresh, reduced.ssthresh, "ssthresh stays reduced");
+}
+
 /// The highest segment (1000-byte units past the ISS) in `out`, or `top`.
 fn highest_sent(h: &H, out: &[Seg], top: u32) -> u32 {
     out.iter().map(|s| (s.seq.wrapping_sub(h.iss + 1) + s.len() as u32) / 1000).fold(top, u32::max)

@@ -668,7 +668,11 @@ impl Connection {
                 let grow = if self.counts_delivered() { delivered } else { total_acked };
                 self.cc_on_ack(ctx, now, grow, flight_before);
             }
-            if spurious {
+            // Linux's tcp_try_undo_partial: while a retransmission is still in flight the
+            // evidence is only that this hole was filled by a delayed original, not that the
+            // retransmissions were needless (RFC 3522's Eifel test is about the ACK of the
+            // retransmitted segment itself): no undo until none is out.
+            if spurious && !(self.in_recovery && self.retrans_out()) {
                 self.undo_reduction(ctx, now, "timestamp");
             }
             // RFC 6298 5.2 / 5.3: stop the timer when all is acknowledged, else restart it.

@@ -275,6 +275,12 @@ impl Connection {
         self.cfg.undo && !self.undone && self.undo.as_ref().is_some_and(|u| u.eifel(tsecr))
     }
 
+    /// A retransmission is in flight: neither acknowledged, SACKed nor marked lost again (Linux's
+    /// `retrans_out` > 0).
+    pub(super) fn retrans_out(&self) -> bool {
+        self.sent.iter().any(|s| s.retransmitted && !s.sacked && !s.lost)
+    }
+
     /// Restores the window a spurious reduction replaced (RFC 4015 3 / Linux's undo): cwnd and
     /// ssthresh back; after an RTO, go-back-N stops (the originals arrived); PRR stops.
     pub(super) fn undo_reduction(&mut self, ctx: &mut Ctx<'_>, now: Instant, reason: &'static str) {

@@ -132,7 +132,6 @@ impl SentMap {
     }
 
     /// Every record, in sequence order.
-    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &SentSeg> {
         self.segs.iter()
     }
