@@ -19,7 +19,7 @@ use crate::stack::Stack;
 use crate::tcp::{TcpConfig, TcpStack};
 use crate::trace::Tracer;
 use crate::wire::MacAddr;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 
@@ -349,7 +349,7 @@ impl WorldBuilder {
             seed,
             spawned: RefCell::new(Vec::new()),
         });
-        Ok(World { core, executor: Executor::new(), events: 0 })
+        Ok(World { core, executor: Executor::new(), events: 0, apps_checked: Cell::new(0) })
     }
 }
 

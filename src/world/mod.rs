@@ -32,6 +32,7 @@ use crate::net::network::Network;
 use crate::net::{Dir, Impairments, LinkId, NodeId};
 use crate::sim::{Executor, Instant};
 use core::Core;
+use std::cell::Cell;
 use std::future::Future;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
@@ -41,6 +42,9 @@ pub struct World {
     core: Rc<Core>,
     executor: Executor,
     events: u64,
+    /// Every application before this index is finished or a daemon (neither ever changes back),
+    /// so `apps_done` looks at each application once over the whole run, not once per event.
+    apps_checked: Cell<usize>,
 }
 
 impl World {
@@ -151,7 +155,10 @@ impl World {
     }
 
     fn apps_done(&self) -> bool {
-        self.core.apps.borrow().iter().all(|a| a.finished || a.daemon)
+        let apps = self.core.apps.borrow();
+        let done = apps.iter().skip(self.apps_checked.get()).take_while(|a| a.finished || a.daemon).count();
+        self.apps_checked.set(self.apps_checked.get() + done);
+        self.apps_checked.get() == apps.len()
     }
 
     fn outcome(&self, reason: StopReason) -> RunOutcome {
