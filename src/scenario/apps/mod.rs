@@ -2,6 +2,7 @@
 //! its default port, the metrics it reports, how its fields are checked, and how it is spawned.
 //! Adding a kind is one file here (a recipe: parse + spawn) and one line in `KINDS`.
 
+mod addresses;
 mod bulk;
 mod conns;
 mod echo;
@@ -18,6 +19,7 @@ use super::{AppDef, BridgeDef};
 use crate::net::NodeId;
 use crate::sim::Duration;
 use crate::world::World;
+pub(crate) use addresses::AppIndex;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
@@ -85,6 +87,8 @@ pub(crate) struct AppEnv<'a> {
     pub kind: &'static AppKind,
     /// Nodes and links of the scenario.
     pub known: &'a Known,
+    /// Who owns which address.
+    pub index: &'a AppIndex,
     /// Live bridges of the scenario.
     pub bridges: &'a [BridgeDef],
     /// `port`, or the kind's default.
@@ -100,12 +104,11 @@ impl AppEnv<'_> {
                 format!("expected `to` (a host name or an address) for a {} app", self.kind.name),
             );
         };
-        let ends = || self.known.links.iter().flat_map(|l| l.ends.iter());
         if let Ok(ip) = t.get_ref().parse::<Ipv4Addr>() {
-            return Ok((ip, ends().find(|(_, c)| c.addr == ip).map(|(n, _)| *n)));
+            return Ok((ip, self.index.owner(ip)));
         }
         let n = resolve_node(&self.known.names, t, "host, or an IPv4 address")?;
-        ends().find(|(en, _)| *en == n).map(|(_, c)| (c.addr, Some(n))).map_or_else(
+        self.index.first_addr(n).map(|addr| (addr, Some(n))).map_or_else(
             || at(t.span(), format!("expected a node with an address; \"{}\" has no links", t.get_ref())),
             Ok,
         )
@@ -132,7 +135,7 @@ pub(super) fn validate(
     a: &AppSpec,
     index: usize,
     known: &Known,
-    earlier: &[AppDef],
+    seen: &mut AppIndex,
     bridges: &[BridgeDef],
 ) -> Result<AppDef, SpanError> {
     let name = a.kind.get_ref().as_str();
@@ -158,15 +161,16 @@ pub(super) fn validate(
         Some(n) => super::validate::check_name(n, "application")?,
         None => format!("{name}-{}", index + 1),
     };
-    if earlier.iter().any(|e| e.name == app_name) {
+    if seen.taken(&app_name) {
         return at(
             a.name.as_ref().map_or(a.kind.span(), |n| n.span()),
             format!("expected a unique application name; \"{app_name}\" is used twice"),
         );
     }
     let port = a.port.unwrap_or(kind.default_port.unwrap_or(5001 + index as u16));
-    let env = AppEnv { kind, known, bridges, port };
+    let env = AppEnv { kind, known, index: seen, bridges, port };
     let recipe = (kind.parse)(a, &env)?;
     let start = crate::sim::Instant::ZERO + dur(a.start, Duration::ZERO);
+    seen.accept(&app_name);
     Ok(AppDef { name: app_name, host, start, recipe })
 }

@@ -213,8 +213,9 @@ pub(super) fn validate(raw: ScenarioFile, file: &str, default_name: &str) -> Res
     // Applications that failed: expectations about them are not checked (they would only say
     // that the application does not exist).
     let mut failed_apps = Vec::new();
+    let mut index = super::apps::AppIndex::new(&k);
     for (i, a) in raw.apps.iter().enumerate() {
-        match super::apps::validate(a, i, &k, &apps, &bridges) {
+        match super::apps::validate(a, i, &k, &mut index, &bridges) {
             Ok(app) => apps.push(app),
             Err(e) => {
                 keep(Err(e));
