@@ -58,17 +58,56 @@ impl SeededContent {
     }
 }
 
-impl ContentSource for SeededContent {
-    /// Writes the stream's bytes [offset, offset + out.len()) into `out`.
-    fn fill_at(&self, mut offset: u64, mut out: &mut [u8]) {
-        while !out.is_empty() {
+impl SeededContent {
+    /// Splits the stream's bytes [offset, offset + len) at block ends: for each piece, where it
+    /// starts in the pattern, its length, and the key lined up with its first byte. Byte j of a
+    /// block is pattern[j] ^ key byte (j mod 8); rotating the key lines its bytes up with a start
+    /// that is not a multiple of 8.
+    fn pieces(&self, mut offset: u64, mut len: usize) -> impl Iterator<Item = (usize, usize, u64)> + '_ {
+        std::iter::from_fn(move || {
+            if len == 0 {
+                return None;
+            }
             let block = offset / BLOCK as u64;
             let within = (offset % BLOCK as u64) as usize;
-            let take = (BLOCK - within).min(out.len());
+            let take = (BLOCK - within).min(len);
             let key = mix(self.key_seed.wrapping_add(block.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
-            // Byte j of the block is pattern[j] ^ key byte (j mod 8); rotating the key lines its
-            // bytes up with a start that is not a multiple of 8.
-            let k = key.rotate_right(8 * (within % 8) as u32);
+            offset += take as u64;
+            len -= take;
+            Some((within, take, key.rotate_right(8 * (within % 8) as u32)))
+        })
+    }
+
+    /// Whether `data` is exactly the stream's bytes [offset, offset + data.len()): compared eight
+    /// bytes at a time as they are produced, without writing them anywhere.
+    pub fn matches_at(&self, offset: u64, mut data: &[u8]) -> bool {
+        for (within, take, k) in self.pieces(offset, data.len()) {
+            let (got, rest) = data.split_at(take);
+            let src = &self.pattern[within..within + take];
+            let (mut g8, mut s8) = (got.chunks_exact(8), src.chunks_exact(8));
+            let mut diff = 0u64;
+            for (g, s) in (&mut g8).zip(&mut s8) {
+                diff |= u64::from_le_bytes(g.try_into().expect("8 bytes"))
+                    ^ u64::from_le_bytes(s.try_into().expect("8 bytes"))
+                    ^ k;
+            }
+            let kb = k.to_le_bytes();
+            for (j, (g, s)) in g8.remainder().iter().zip(s8.remainder()).enumerate() {
+                diff |= u64::from(g ^ s ^ kb[j]);
+            }
+            if diff != 0 {
+                return false;
+            }
+            data = rest;
+        }
+        true
+    }
+}
+
+impl ContentSource for SeededContent {
+    /// Writes the stream's bytes [offset, offset + out.len()) into `out`.
+    fn fill_at(&self, offset: u64, mut out: &mut [u8]) {
+        for (within, take, k) in self.pieces(offset, out.len()) {
             let (dst, rest) = std::mem::take(&mut out).split_at_mut(take);
             let src = &self.pattern[within..within + take];
             let mut d8 = dst.chunks_exact_mut(8);
@@ -81,7 +120,6 @@ impl ContentSource for SeededContent {
                 *d = s ^ kb[j];
             }
             out = rest;
-            offset += take as u64;
         }
     }
 }
@@ -133,14 +171,9 @@ impl Content {
         if data.len() as u64 > self.remaining() {
             return false; // more data than was sent
         }
-        // In small pieces on the stack: a thousand sinks need no buffers of their own.
-        let mut expected = [0u8; 2048];
-        let mut equal = true;
-        for chunk in data.chunks(expected.len()) {
-            let expected = &mut expected[..chunk.len()];
-            self.fill(expected);
-            equal &= *expected == *chunk;
-        }
+        // Compared as the bytes are produced: a thousand sinks need no buffers of their own.
+        let equal = self.stream.matches_at(self.pos, data);
+        self.pos += data.len() as u64;
         equal
     }
     fn exhausted(&self) -> bool {
@@ -376,6 +409,9 @@ mod tests {
         bad[BLOCK + 77] ^= 0x10;
         let mut sink = content(total as u64);
         assert!(!sink.matches(&bad));
+        // One flipped bit in a piece shorter than eight bytes, past an unaligned start.
+        let mut sink = content(total as u64);
+        assert!(sink.matches(&whole[..5]) && !sink.matches(&[whole[5], whole[6], whole[7] ^ 1]));
         // More than was sent.
         let mut sink = content(10);
         assert!(!sink.matches(&[0u8; 11]));
