@@ -1151,7 +1151,9 @@ fn ten_segments_in_flight(cfg: TcpConfig, opts: TcpOptions) -> H {
 
 #[test]
 fn fast_retransmit_after_three_dupacks_and_newreno_partial_ack() {
-    let mut h = ten_segments_in_flight(plain_cfg(), mss_opt(1000));
+    // RFC 5681 / 6582 as written (Linux halves cwnd instead of FlightSize: see the next test).
+    let cfg = TcpConfig { cwnd_growth: CwndGrowth::Rfc5681, ..plain_cfg() };
+    let mut h = ten_segments_in_flight(cfg, mss_opt(1000));
     let una = h.iss + 1;
     // Segments 0 and 3 are lost. The first two duplicate ACKs release one new segment each
     // (RFC 3042 limited transmit).
@@ -1186,6 +1188,20 @@ fn fast_retransmit_after_three_dupacks_and_newreno_partial_ack() {
     assert!(!info.in_recovery);
     // RFC 6582 3.2 step 3: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
     assert!(info.cwnd <= info.ssthresh);
+}
+
+/// Linux's `tcp_reno_ssthresh` (the default `cwnd_growth = "linux"`): the reduction halves cwnd,
+/// in whole segments, not FlightSize, which here includes the two limited-transmit segments.
+#[test]
+fn linux_reno_halves_cwnd_on_fast_retransmit() {
+    let mut h = ten_segments_in_flight(plain_cfg(), mss_opt(1000));
+    let una = h.iss + 1;
+    for _ in 0..3 {
+        h.inject(pseg(ACK, PISS + 1, una, 65535, 0));
+    }
+    let info = h.stack.conn_info(h.id).unwrap();
+    assert!(info.in_recovery);
+    assert_eq!(info.ssthresh, 5000, "cwnd was 10 segments, FlightSize 12");
 }
 
 #[test]
@@ -1485,6 +1501,44 @@ fn out_of_order_acks_after_the_third_duplicate_are_compressed_as_linux_does() {
     let out = h.inject(pseg(ACK, seg(0), h.iss + 1, 65535, 1000));
     assert_eq!((out.len(), out[0].ack), (1, seg(9)));
     assert_eq!(h.read_all().unwrap().map(|d| d.len()), Some(9000));
+}
+
+/// Linux's `tcp_sack_new_ofo_skb`: a held-back ACK goes out before a new SACK block would push a
+/// block no ACK has reported yet out of the option. Here every held-back segment starts a block of
+/// its own (each one beyond a hole): without that ACK, the one ACK after the delay would report
+/// only the three newest and the sender would never hear of segment 5.
+#[test]
+fn a_held_back_ack_goes_out_before_its_sack_blocks_would_be_pushed_out() {
+    let mut h = modern_client(false);
+    let seg = |i: u32| PISS + 1 + i * 1000;
+    let t0 = h.now;
+    let at = |us: u64| t0 + Duration::from_micros(us);
+    // Segment 0 is lost; 1, 2 and 3 are acknowledged at once (the first three duplicate ACKs).
+    for i in 1..=3 {
+        assert_eq!(h.inject(pseg(ACK, seg(i), h.iss + 1, 65535, 1000)).len(), 1);
+    }
+    let mut reported: Vec<(u32, u32)> = Vec::new();
+    // 5 starts a second block (the two reported first are [1,4) and [5,6)): held back.
+    h.now = at(100);
+    assert!(h.inject(pseg(ACK, seg(5), h.iss + 1, 65535, 1000)).is_empty());
+    // 7, 9 and 11 each start a block behind two others: the held-back ACK goes first, with the
+    // blocks before the new one, and the new segment is held back in its turn.
+    for (k, i) in [7u32, 9, 11].into_iter().enumerate() {
+        h.now = at(200 + 100 * k as u64);
+        let out = h.inject(pseg(ACK, seg(i), h.iss + 1, 65535, 1000));
+        assert_eq!(out.len(), 1, "segment {i} flushes the held-back ACK");
+        assert_eq!(out[0].ack, seg(0));
+        assert_eq!(out[0].sack()[0], (seg(i - 2), seg(i - 1)), "the newest block before {i} comes first");
+        reported.extend(out[0].sack());
+    }
+    // The delay's ACK reports 11 with the blocks before it.
+    let out = h.advance(at(5_000));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].1.sack()[0], (seg(11), seg(12)));
+    reported.extend(out[0].1.sack());
+    for i in [5u32, 7, 9, 11] {
+        assert!(reported.contains(&(seg(i), seg(i + 1))), "segment {i} was SACKed by some ACK");
+    }
 }
 
 /// `comp_sack_nr = 0` is RFC 5681 4.2 as written: every out-of-order segment is acknowledged at once.

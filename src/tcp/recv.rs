@@ -198,6 +198,17 @@ impl RecvBuffer {
         self.ooo.iter().any(|b| b.start <= start && end <= b.end())
     }
 
+    /// Where out-of-order data [start, end) falls in the SACK report's recency order: the rank of
+    /// the most recently changed block it overlaps or adjoins (0 = the block reported first), or
+    /// the number of blocks when it starts a new one.
+    pub fn sack_rank(&self, start: Seq, end: Seq) -> usize {
+        let touching = self.ooo.iter().filter(|b| b.start <= end && start <= b.end()).map(|b| b.touched).max();
+        match touching {
+            Some(t) => self.ooo.iter().filter(|b| b.touched > t).count(),
+            None => self.ooo.len(),
+        }
+    }
+
     /// SACK blocks (left, right), most recently changed first, at most `max`.
     pub fn sack_blocks(&self, max: usize) -> Vec<(Seq, Seq)> {
         let mut v: Vec<&OooBlock> = self.ooo.iter().collect();
@@ -209,6 +220,22 @@ impl RecvBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sack_rank_is_the_recency_rank_of_the_block_a_segment_joins() {
+        let mut r = RecvBuffer::new(10_000);
+        let mut nxt = Seq(100);
+        for start in [200u32, 400, 600] {
+            r.insert(&mut nxt, Seq(start), &[1; 100], Seq(10_000));
+        }
+        // Reported as [600,700) [400,500) [200,300).
+        assert_eq!(r.sack_rank(Seq(700), Seq(800)), 0, "extends the newest block");
+        assert_eq!(r.sack_rank(Seq(500), Seq(550)), 1);
+        assert_eq!(r.sack_rank(Seq(150), Seq(200)), 2, "adjoining counts");
+        assert_eq!(r.sack_rank(Seq(900), Seq(1000)), 3, "a new block ranks behind all");
+        r.insert(&mut nxt, Seq(300), &[1; 50], Seq(10_000));
+        assert_eq!(r.sack_rank(Seq(350), Seq(400)), 0, "touched last: [200,350) is now first");
+    }
 
     #[test]
     fn reassembly_with_overlaps_and_duplicates() {

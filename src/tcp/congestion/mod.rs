@@ -69,9 +69,9 @@ pub fn new_controller(cfg: &TcpConfig, mss: u32) -> Box<dyn CongestionControl> {
     // RFC 5681 eq. 2 caps slow start's growth at one SMSS per ACK; Linux does not.
     let one_smss = cfg.cwnd_growth == CwndGrowth::Rfc5681;
     match cfg.congestion {
-        CongestionAlgorithm::NewReno => {
-            Box::new(newreno::NewReno::new(mss, iw_segments).with_one_smss_per_ack(one_smss))
-        }
+        CongestionAlgorithm::NewReno => Box::new(
+            newreno::NewReno::new(mss, iw_segments).with_one_smss_per_ack(one_smss).with_halved_cwnd(!one_smss),
+        ),
         CongestionAlgorithm::Cubic => {
             Box::new(cubic::Cubic::new(mss, iw_segments).with_hystart(cfg.hystart).with_one_smss_per_ack(one_smss))
         }

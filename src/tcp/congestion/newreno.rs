@@ -16,6 +16,9 @@ pub struct NewReno {
     /// Slow start adds at most one SMSS per ACK (RFC 5681 eq. 2); else every acknowledged byte,
     /// up to ssthresh (Linux's `tcp_slow_start`).
     ss_one_smss: bool,
+    /// A reduction halves cwnd in whole segments (Linux's `tcp_reno_ssthresh`) rather than
+    /// FlightSize (RFC 5681 eq. 4).
+    halve_cwnd: bool,
 }
 
 impl NewReno {
@@ -28,12 +31,26 @@ impl NewReno {
             iw_segments,
             acked_acc: 0,
             ss_one_smss: true,
+            halve_cwnd: false,
         }
     }
     /// Slow start adds at most one SMSS per ACK (`true`, RFC 5681) or all it acknowledges.
     pub fn with_one_smss_per_ack(mut self, on: bool) -> Self {
         self.ss_one_smss = on;
         self
+    }
+    /// A reduction halves cwnd, in whole segments, as Linux does (`true`), or FlightSize (RFC 5681).
+    pub fn with_halved_cwnd(mut self, on: bool) -> Self {
+        self.halve_cwnd = on;
+        self
+    }
+    /// The ssthresh of a reduction. RFC 5681 eq. 4: max(FlightSize / 2, 2*SMSS). Linux's
+    /// `tcp_reno_ssthresh` halves cwnd in segments instead, which differs where FlightSize has
+    /// outgrown cwnd: a recovery that begins as the last one ends still counts as outstanding
+    /// what was SACKed or is to be resent (RFC 6675 sent new data for it while pipe < cwnd), and
+    /// half of that can be more than cwnd, a "reduction" that grows the window.
+    fn reduced(&self, flight: u32) -> u32 {
+        if self.halve_cwnd { (self.cwnd / self.mss / 2).max(2) * self.mss } else { (flight / 2).max(2 * self.mss) }
     }
 }
 
@@ -65,13 +82,12 @@ impl CongestionControl for NewReno {
         }
     }
     fn on_loss(&mut self, _now: Instant, flight: u32) {
-        // RFC 5681 eq. 4: ssthresh = max(FlightSize / 2, 2*SMSS).
-        self.ssthresh = (flight / 2).max(2 * self.mss);
+        self.ssthresh = self.reduced(flight);
         self.cwnd = self.ssthresh;
         self.acked_acc = 0;
     }
     fn on_rto(&mut self, _now: Instant, flight: u32) {
-        self.ssthresh = (flight / 2).max(2 * self.mss);
+        self.ssthresh = self.reduced(flight);
         self.cwnd = self.mss;
         self.acked_acc = 0;
     }
@@ -122,6 +138,23 @@ mod tests {
         rfc.on_ack(t, 10_000, 0, None);
         assert_eq!(linux.cwnd(), 20_000, "Linux: every acknowledged byte");
         assert_eq!(rfc.cwnd(), 11_000, "RFC 5681 eq. 2: at most one SMSS");
+    }
+
+    #[test]
+    fn linux_halves_cwnd_where_rfc_5681_halves_a_flightsize_that_outgrew_it() {
+        // A recovery starts as the last one ends: 200 segments outstanding (most of them SACKed
+        // or to be resent) against a cwnd of 50.5 segments.
+        let t = Instant::ZERO;
+        let mut linux = NewReno::new(1000, 10).with_halved_cwnd(true);
+        let mut rfc = NewReno::new(1000, 10);
+        for c in [&mut linux, &mut rfc] {
+            c.set_cwnd(50_500);
+            c.on_loss(t, 200_000);
+        }
+        assert_eq!(linux.ssthresh(), 25_000, "Linux: half of cwnd's 50 whole segments");
+        assert_eq!(rfc.ssthresh(), 100_000, "RFC 5681 eq. 4: half of FlightSize, above cwnd");
+        linux.on_rto(t, 200_000);
+        assert_eq!((linux.cwnd(), linux.ssthresh()), (1000, 12_000), "after an RTO too, from cwnd");
     }
 
     #[test]

@@ -419,6 +419,7 @@ impl Connection {
         // Text beyond the advertised window is not kept (RFC 9293 3.10.7.4, "Seventh").
         let right = self.rcv_adv.max(self.rcv_nxt);
         let before = self.rcv_nxt;
+        self.flush_compressed_sack(now, seq, (seq + payload.len()).min(right));
         let out = self.rbuf.insert(&mut self.rcv_nxt, seq, payload, right);
         if out.duplicate || seq < before {
             // Some or all of it had arrived before: D-SACK (RFC 2883 4).
@@ -483,6 +484,27 @@ impl Connection {
             let at = now + self.cfg.comp_sack_delay.min(rtt);
             self.set_timer(ctx, now, TimerKind::CompressedAck, at);
         }
+    }
+
+    /// Linux's `tcp_sack_new_ofo_skb` (with `TCP_SACK_BLOCKS_EXPECTED` = 2): when out-of-order
+    /// data [seq, end) is about to start a SACK block or grow one that is not among the two
+    /// reported first, while ACKs are held back, the held-back ACK goes now, with the blocks as
+    /// they stand: the block this segment moves to the front would otherwise push one that no ACK
+    /// has reported yet out of the option's three or four, and the sender would take that data
+    /// for lost (RFC 2018 4 asks that each block be repeated in several ACKs for this reason).
+    fn flush_compressed_sack(&mut self, now: Instant, seq: Seq, end: Seq) {
+        const SACK_BLOCKS_EXPECTED: usize = 2;
+        if self.compressed_acks == 0 || seq <= self.rcv_nxt || end <= seq || self.rbuf.holds(seq, end) {
+            return;
+        }
+        if self.rbuf.sack_rank(seq, end) < SACK_BLOCKS_EXPECTED {
+            return;
+        }
+        self.flush_ack = Some(self.options(now, true));
+        // That ACK carries a pending D-SACK, and it is the held-back ACK.
+        self.dsack_pending = None;
+        self.compressed_acks = 0;
+        self.cancel_timer(TimerKind::CompressedAck);
     }
 
     /// RFC 6298 / RFC 7323 4: an RTT sample from the timestamp echo or the timed segment, fed to

@@ -149,6 +149,9 @@ pub(crate) struct Connection {
     comp_rcv_nxt: Seq,
     comp_dupacks: u8,
     compressed_acks: u32,
+    /// The options of an ACK that reports the SACK blocks as they stood before an out-of-order
+    /// segment pushed a held-back block out of the report (`Connection::flush_compressed_sack`).
+    flush_ack: Option<TcpOptions>,
     /// Current delayed-ACK timeout, adapted between `ato_min` and `ato_max`.
     ato: Duration,
     /// Send (or resend) our SYN / SYN-ACK.
@@ -300,6 +303,7 @@ impl Connection {
             comp_rcv_nxt: Seq(0),
             comp_dupacks: 0,
             compressed_acks: 0,
+            flush_ack: None,
             ato: DELACK_MIN.min(cfg.delayed_ack_timeout.min(Duration::from_millis(500))),
             syn_pending: false,
             syn_retransmit: false,

@@ -253,6 +253,11 @@ impl Connection {
         let mut sent_any = false;
         let data_end = self.data_end();
 
+        // The held-back ACK an out-of-order segment flushed (`flush_compressed_sack`) goes first.
+        if let Some(options) = self.flush_ack.take() {
+            self.emit_pure_ack(ctx, now, out, options);
+        }
+
         // 0. A tail loss probe (RFC 8985 7.3).
         if self.tlp_pending {
             sent_any |= self.send_loss_probe(ctx, now, out);
@@ -484,6 +489,21 @@ impl Connection {
         now: Instant,
         out: &mut dyn FnMut(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>),
     ) {
+        let options = self.options(now, true);
+        self.emit_pure_ack(ctx, now, out, options);
+        self.after_ack_sent();
+    }
+
+    /// A pure ACK with the given options (the SACK blocks of an earlier moment, for the ACK an
+    /// out-of-order segment flushed: RCV.NXT has not moved since, and whatever ACK is owed for the
+    /// data since stays owed).
+    fn emit_pure_ack(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        now: Instant,
+        out: &mut dyn FnMut(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>),
+        options: TcpOptions,
+    ) {
         let window = if self.state == TcpState::SynReceived { self.syn_window() as u16 } else { self.window_field() };
         let repr = TcpRepr {
             src_port: self.local.port(),
@@ -495,11 +515,10 @@ impl Connection {
             flags: TcpFlags::ACK,
             window,
             urgent: 0,
-            options: self.options(now, true),
+            options,
             payload: &[],
         };
         self.emit(ctx, out, now, &repr);
-        self.after_ack_sent();
     }
 
     pub(super) fn wnd_room(&self) -> u32 {
