@@ -448,10 +448,17 @@ impl Node {
         let src = src.unwrap_or(self.ifaces[route.iface].addr.addr);
         self.ip_ident = self.ip_ident.wrapping_add(1);
         let ip = Ipv4Repr { src, dst, protocol, ttl, tos: 0, ident: self.ip_ident, dont_frag, payload_len: len };
-        let mut frame = fab.new_frame();
         let l2 = EthernetRepr::HEADER_LEN;
         let l3 = l2 + Ipv4Repr::HEADER_LEN;
-        frame.data.resize(l3 + len, 0);
+        // TCP's `emit` writes every byte of the segment, Ethernet and IP headers are written below
+        // and in `put_on_wire`: its frame need not be cleared first. Other fills may leave bytes.
+        let mut frame = if protocol == IpProtocol::Tcp {
+            fab.new_frame_overwritten(l3 + len)
+        } else {
+            let mut frame = fab.new_frame();
+            frame.data.resize(l3 + len, 0);
+            frame
+        };
         ip.emit(&mut frame.data[l2..l3]);
         fill(&mut frame.data[l3..], src);
         let next_hop = route.via.unwrap_or(dst);

@@ -654,4 +654,19 @@ mod tests {
         assert_eq!(TcpRepr::parse(&buf, SRC, DST), Ok(repr));
         assert_eq!(repr.segment_len(), 3);
     }
+
+    /// Frames for segments are not cleared before `emit` (`Fabric::new_frame_overwritten`): what
+    /// was in the buffer before must not show through anywhere.
+    #[test]
+    fn emit_writes_every_byte_of_its_buffer() {
+        let payload: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
+        for options in [TcpOptions::default(), full_options()] {
+            let seg = base(options, &payload);
+            let n = seg.buffer_len();
+            let (mut a, mut b) = (vec![0x00u8; n], vec![0xffu8; n]);
+            seg.emit(&mut a, SRC, DST);
+            seg.emit(&mut b, SRC, DST);
+            assert_eq!(a, b);
+        }
+    }
 }
