@@ -19,6 +19,12 @@ pub struct Frame {
     pub data: Vec<u8>,
     /// The prefix of the route a router forwards it by (named by the `link_tx` event of the hop).
     pub route: Option<super::addr::Cidr>,
+    /// The TCP segment in it carries a checksum known to be right: netlab's own stack computed it
+    /// over these very bytes, and no impairment or rule has changed a bit of the frame since. The
+    /// receiving host need not read the whole segment once more to verify it. Any frame that is
+    /// not known so (copies, forged segments, frames from outside or from a stack under test) is
+    /// verified as usual.
+    pub tcp_checksum_known: bool,
 }
 
 /// What the engine can be asked to do at a point in simulated time.
@@ -103,7 +109,7 @@ impl Fabric {
 
     fn frame_with(&mut self, data: Vec<u8>) -> Frame {
         self.next_frame_id += 1;
-        Frame { id: self.next_frame_id, data, route: None }
+        Frame { id: self.next_frame_id, data, route: None, tcp_checksum_known: false }
     }
 
     /// Returns a frame's buffer to the pool.
@@ -184,6 +190,7 @@ impl Fabric {
                 }
                 if let Some(bit) = corrupt_bit {
                     frame.data[bit / 8] ^= 1 << (bit % 8);
+                    frame.tcp_checksum_known = false;
                     self.sink.emit(now, NetEvent::LinkCorrupt { link, dir, frame: frame.id, bit });
                 }
                 for d in rule_dups {
@@ -194,6 +201,7 @@ impl Fabric {
                 }
                 if let Some(bit) = rule_corrupt {
                     frame.data[bit / 8] ^= 1;
+                    frame.tcp_checksum_known = false;
                     self.sink.emit(now, NetEvent::LinkCorrupt { link, dir, frame: frame.id, bit });
                 }
                 if reordered {
