@@ -2,6 +2,7 @@
 //! frames to put on a link; it decides each frame's fate and schedules its arrival.
 
 use super::event::{EventSink, FrameRecorder, LinkDropCause, NetEvent};
+use super::frame_pool::FramePool;
 use super::ids::{Dir, LinkId, NodeId};
 use super::link::{Fate, Link};
 use super::rules::{PacketAction, Rules};
@@ -18,6 +19,12 @@ pub struct Frame {
     pub data: Vec<u8>,
     /// The prefix of the route a router forwards it by (named by the `link_tx` event of the hop).
     pub route: Option<super::addr::Cidr>,
+    /// The TCP segment in it carries a checksum known to be right: netlab's own stack computed it
+    /// over these very bytes, and no impairment or rule has changed a bit of the frame since. The
+    /// receiving host need not read the whole segment once more to verify it. Any frame that is
+    /// not known so (copies, forged segments, frames from outside or from a stack under test) is
+    /// verified as usual.
+    pub tcp_checksum_known: bool,
 }
 
 /// What the engine can be asked to do at a point in simulated time.
@@ -52,7 +59,8 @@ pub struct Fabric {
     pub links: Vec<Link>,
     pub sink: Box<dyn EventSink>,
     pub recorders: Vec<Box<dyn FrameRecorder>>,
-    pool: Vec<Vec<u8>>,
+    /// Free frame buffers (see `FramePool`).
+    pool: FramePool,
     next_frame_id: u64,
     pub rules: Rules,
     /// Frames held back by a reorder rule, per (link, direction), waiting for the next frame to pass.
@@ -74,7 +82,7 @@ impl Fabric {
             links,
             sink,
             recorders: Vec::new(),
-            pool: Vec::new(),
+            pool: FramePool::default(),
             next_frame_id: 0,
             rules: Rules::default(),
             held: BTreeMap::new(),
@@ -85,17 +93,28 @@ impl Fabric {
     /// A new, empty frame, reusing a buffer from the pool when there is one: the steady state of a
     /// run allocates no frame buffers.
     pub fn new_frame(&mut self) -> Frame {
-        let mut data = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(1514));
+        let mut data = self.pool.take(0);
         data.clear();
+        self.frame_with(data)
+    }
+
+    /// A new frame of `len` bytes for a caller that writes every one of them (a TCP segment's
+    /// headers and payload): a recycled buffer's old bytes are left in place instead of being
+    /// cleared first; only bytes beyond its old length are zeroed.
+    pub fn new_frame_overwritten(&mut self, len: usize) -> Frame {
+        let mut data = self.pool.take(len);
+        data.resize(len, 0);
+        self.frame_with(data)
+    }
+
+    fn frame_with(&mut self, data: Vec<u8>) -> Frame {
         self.next_frame_id += 1;
-        Frame { id: self.next_frame_id, data, route: None }
+        Frame { id: self.next_frame_id, data, route: None, tcp_checksum_known: false }
     }
 
     /// Returns a frame's buffer to the pool.
     pub fn recycle(&mut self, frame: Frame) {
-        if self.pool.len() < 4096 {
-            self.pool.push(frame.data);
-        }
+        self.pool.give(frame.data);
     }
 
     pub fn trace(&mut self, kind: NetEvent) {
@@ -171,6 +190,7 @@ impl Fabric {
                 }
                 if let Some(bit) = corrupt_bit {
                     frame.data[bit / 8] ^= 1 << (bit % 8);
+                    frame.tcp_checksum_known = false;
                     self.sink.emit(now, NetEvent::LinkCorrupt { link, dir, frame: frame.id, bit });
                 }
                 for d in rule_dups {
@@ -181,6 +201,7 @@ impl Fabric {
                 }
                 if let Some(bit) = rule_corrupt {
                     frame.data[bit / 8] ^= 1;
+                    frame.tcp_checksum_known = false;
                     self.sink.emit(now, NetEvent::LinkCorrupt { link, dir, frame: frame.id, bit });
                 }
                 if reordered {

@@ -156,7 +156,13 @@ impl LinkDir {
     pub fn serialisation(&self, len: usize) -> Duration {
         match self.params.rate_bps {
             Some(bps) if bps > 0 => {
-                Duration::from_nanos(((len as u128 * 8 * 1_000_000_000).div_ceil(u128::from(bps))) as u64)
+                // In 64 bits when the product fits (every frame, at any rate): a 128-bit division is a
+                // library call, on the path of every frame. The same value either way.
+                let nanos = match (len as u64).checked_mul(8_000_000_000) {
+                    Some(bit_nanos) => bit_nanos.div_ceil(bps),
+                    None => (len as u128 * 8 * 1_000_000_000).div_ceil(u128::from(bps)) as u64,
+                };
+                Duration::from_nanos(nanos)
             }
             _ => Duration::ZERO,
         }
@@ -285,6 +291,17 @@ mod tests {
         assert_eq!(f3, Fate::Rejected(LinkDropCause::Queue));
         // After the first frame is out, there is room again.
         assert!(matches!(d.offer(t0 + Duration::from_micros(1000), 1000), Fate::Sent { .. }));
+    }
+
+    #[test]
+    fn serialisation_rounds_up_to_the_nanosecond_at_any_size() {
+        let d = dir(Impairments { rate_bps: Some(3_000_000_007), ..Default::default() });
+        // 1514 bytes = 12112 bits at ~3 Gbit/s: 4037.33... ns, rounded up.
+        assert_eq!(d.serialisation(1514), Duration::from_nanos(4038));
+        // Beyond what fits in 64 bits (len * 8e9 > 2^64), the wide path gives the exact value.
+        let huge = 3_000_000_000usize;
+        let exact = (huge as u128 * 8_000_000_000).div_ceil(3_000_000_007) as u64;
+        assert_eq!(d.serialisation(huge), Duration::from_nanos(exact));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod addr;
 pub mod event;
 pub(crate) mod fabric;
 pub mod faults;
+mod frame_pool;
 pub mod ids;
 pub mod link;
 pub(crate) mod network;

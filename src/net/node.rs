@@ -286,7 +286,12 @@ impl Node {
                 let Some(stack) = self.tcp.as_mut() else {
                     return self.drop_frame(fab, frame, NodeDropCause::NoListener);
                 };
-                match TcpRepr::parse(payload, ip.src, ip.dst) {
+                let parsed = if frame.tcp_checksum_known {
+                    TcpRepr::parse_known_good(payload)
+                } else {
+                    TcpRepr::parse(payload, ip.src, ip.dst)
+                };
+                match parsed {
                     Ok(seg) => {
                         stack.on_segment(fab.now, ip.src, ip.dst, &seg);
                         fab.recycle(frame);
@@ -448,12 +453,21 @@ impl Node {
         let src = src.unwrap_or(self.ifaces[route.iface].addr.addr);
         self.ip_ident = self.ip_ident.wrapping_add(1);
         let ip = Ipv4Repr { src, dst, protocol, ttl, tos: 0, ident: self.ip_ident, dont_frag, payload_len: len };
-        let mut frame = fab.new_frame();
         let l2 = EthernetRepr::HEADER_LEN;
         let l3 = l2 + Ipv4Repr::HEADER_LEN;
-        frame.data.resize(l3 + len, 0);
+        // TCP's `emit` writes every byte of the segment, Ethernet and IP headers are written below
+        // and in `put_on_wire`: its frame need not be cleared first. Other fills may leave bytes.
+        let mut frame = if protocol == IpProtocol::Tcp {
+            fab.new_frame_overwritten(l3 + len)
+        } else {
+            let mut frame = fab.new_frame();
+            frame.data.resize(l3 + len, 0);
+            frame
+        };
         ip.emit(&mut frame.data[l2..l3]);
         fill(&mut frame.data[l3..], src);
+        // Only `flush_tcp` sends TCP this way, with `TcpRepr::emit`, which computes the checksum.
+        frame.tcp_checksum_known = protocol == IpProtocol::Tcp;
         let next_hop = route.via.unwrap_or(dst);
         let id = frame.id;
         self.send_frame(fab, route.iface, next_hop, frame);

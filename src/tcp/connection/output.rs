@@ -206,18 +206,20 @@ impl Connection {
             // The buffer lends the payload (mutably: a segment straddling the ring's wrap point
             // is made contiguous) while the rest of the connection is borrowed for emit.
             let mut sbuf = std::mem::take(&mut self.sbuf);
-            let repr = TcpRepr {
-                src_port: self.local.port(),
-                dst_port: self.remote.port(),
-                seq: seq.0,
-                ack: self.rcv_nxt.0,
-                flags,
-                window,
-                urgent: 0,
-                options,
-                payload: sbuf.slice(off, len as usize),
-            };
-            self.emit(ctx, out, now, &repr);
+            sbuf.with_slice(off, len as usize, |payload| {
+                let repr = TcpRepr {
+                    src_port: self.local.port(),
+                    dst_port: self.remote.port(),
+                    seq: seq.0,
+                    ack: self.rcv_nxt.0,
+                    flags,
+                    window,
+                    urgent: 0,
+                    options,
+                    payload,
+                };
+                self.emit(ctx, out, now, &repr);
+            });
             self.sbuf = sbuf;
         }
         self.after_ack_sent();
