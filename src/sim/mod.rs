@@ -3,6 +3,7 @@
 
 pub mod executor;
 pub mod hash;
+pub mod heap_key;
 pub mod quad_heap;
 pub mod queue;
 pub mod rng;

@@ -70,6 +70,23 @@ impl<T: Ord + Copy> QuadHeap<T> {
         }
     }
 
+    /// The index of the least of the children starting at `first` (the earliest on a tie). Four
+    /// children are compared as a tournament of independent pairs rather than one after the other.
+    fn least_child(&self, first: usize, n: usize) -> usize {
+        if let Some(kids) = self.items.get(first..first + 4) {
+            let a = if kids[1] < kids[0] { 1 } else { 0 };
+            let b = if kids[3] < kids[2] { 3 } else { 2 };
+            return first + if kids[b] < kids[a] { b } else { a };
+        }
+        let mut best = first;
+        for c in first + 1..n {
+            if self.items[c] < self.items[best] {
+                best = c;
+            }
+        }
+        best
+    }
+
     /// Puts `key` at the root and moves it down to its place.
     fn sift_down(&mut self, key: T) {
         let n = self.items.len();
@@ -79,13 +96,7 @@ impl<T: Ord + Copy> QuadHeap<T> {
             if first >= n {
                 break;
             }
-            let end = (first + 4).min(n);
-            let mut best = first;
-            for c in first + 1..end {
-                if self.items[c] < self.items[best] {
-                    best = c;
-                }
-            }
+            let best = self.least_child(first, n);
             if key <= self.items[best] {
                 break;
             }

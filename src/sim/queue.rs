@@ -14,6 +14,7 @@
 //! large: keys a third the size of whole events make each step of a push or pop touch one cache
 //! line instead of three.
 
+use super::heap_key::HeapKey;
 use super::quad_heap::QuadHeap;
 use super::time::Instant;
 use std::collections::VecDeque;
@@ -27,14 +28,14 @@ struct Entry<E> {
 /// A deterministic priority queue of events.
 pub struct EventQueue<E> {
     /// (time, seq, slot) of the events not in a lane, earliest first.
-    heap: QuadHeap<(Instant, u64, u32)>,
+    heap: QuadHeap<HeapKey>,
     /// The events of `heap`, by slot.
     slots: Vec<Option<E>>,
     /// Slots of `slots` that are free.
     free: Vec<u32>,
     lanes: Vec<VecDeque<Entry<E>>>,
     /// (time, seq, lane) of the first event of every non-empty lane.
-    heads: QuadHeap<(Instant, u64, usize)>,
+    heads: QuadHeap<HeapKey>,
     len: usize,
     next_seq: u64,
 }
@@ -84,7 +85,7 @@ impl<E> EventQueue<E> {
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 events pending")
             }
         };
-        self.heap.push((e.time, e.seq, slot));
+        self.heap.push(HeapKey { time: e.time, seq: e.seq, idx: slot });
     }
     /// Like `push`, for an event that usually comes no earlier than the last one pushed into `lane`
     /// (frames leaving one end of a link). The order of events out of the queue is exactly the same
@@ -97,7 +98,7 @@ impl<E> EventQueue<E> {
         let q = &mut self.lanes[lane];
         match q.back() {
             None => {
-                self.heads.push((e.time, e.seq, lane));
+                self.heads.push(HeapKey { time: e.time, seq: e.seq, idx: lane_index(lane) });
                 q.push_back(e);
             }
             Some(last) if last.time <= time => q.push_back(e),
@@ -111,37 +112,37 @@ impl<E> EventQueue<E> {
     /// The lane whose first event comes first among the lanes (it need not be the next event
     /// overall): what the caller may start loading ahead.
     pub fn next_lane(&self) -> Option<usize> {
-        self.heads.peek().map(|h| h.2)
+        self.heads.peek().map(|h| h.idx as usize)
     }
     /// The time of the earliest event.
     pub fn peek_time(&self) -> Option<Instant> {
         match (self.heap.peek(), self.heads.peek()) {
-            (Some(h), Some(l)) => Some(h.0.min(l.0)),
-            (Some(h), None) => Some(h.0),
-            (None, Some(l)) => Some(l.0),
+            (Some(h), Some(l)) => Some(h.time.min(l.time)),
+            (Some(h), None) => Some(h.time),
+            (None, Some(l)) => Some(l.time),
             (None, None) => None,
         }
     }
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(Instant, E)> {
         let from_lane = match (self.heap.peek(), self.heads.peek()) {
-            (Some(h), Some(l)) => (l.0, l.1) < (h.0, h.1),
+            (Some(h), Some(l)) => l < h,
             (None, Some(_)) => true,
             (_, None) => false,
         };
         let e = if from_lane {
-            let lane = self.heads.peek().expect("a lane head").2;
+            let lane = self.heads.peek().expect("a lane head").idx as usize;
             let q = &mut self.lanes[lane];
             let e = q.pop_front().expect("lane heads are non-empty lanes");
             match q.front() {
-                Some(next) => self.heads.replace_top((next.time, next.seq, lane)),
+                Some(next) => self.heads.replace_top(HeapKey { time: next.time, seq: next.seq, idx: lane_index(lane) }),
                 None => {
                     self.heads.pop();
                 }
             }
             (e.time, e.event)
         } else {
-            let (time, _, slot) = self.heap.pop()?;
+            let HeapKey { time, idx: slot, .. } = self.heap.pop()?;
             self.free.push(slot);
             let event = self.slots[slot as usize].take().expect("a heap key names a full slot");
             (time, event)
@@ -153,13 +154,13 @@ impl<E> EventQueue<E> {
     /// Starts loading what the next `pop` reads first (the next lane's ring, the next heap event),
     /// which after a long run is rarely in a cache any more.
     fn prefetch_next(&self) {
-        if let Some((_, _, lane)) = self.heads.peek()
-            && let Some(q) = self.lanes.get(*lane)
+        if let Some(head) = self.heads.peek()
+            && let Some(q) = self.lanes.get(head.idx as usize)
         {
             crate::sys::prefetch_value(q);
         }
-        if let Some((_, _, slot)) = self.heap.peek()
-            && let Some(e) = self.slots.get(*slot as usize)
+        if let Some(key) = self.heap.peek()
+            && let Some(e) = self.slots.get(key.idx as usize)
         {
             crate::sys::prefetch_value(e);
         }
@@ -176,6 +177,11 @@ impl<E> EventQueue<E> {
     pub fn scheduled(&self) -> u64 {
         self.next_seq
     }
+}
+
+/// A lane's number as a heap key's index.
+fn lane_index(lane: usize) -> u32 {
+    u32::try_from(lane).expect("fewer than 2^32 lanes (two per link)")
 }
 
 #[cfg(test)]

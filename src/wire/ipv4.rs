@@ -107,7 +107,7 @@ impl Ipv4Repr {
             return Err(WireError::Truncated);
         }
         // The checksum covers the whole header including options (RFC 791 section 3.1).
-        if checksum::checksum(&packet[..header_len]) != 0 {
+        if checksum::header_checksum(&packet[..header_len]) != 0 {
             return Err(WireError::BadChecksum);
         }
         let frag = u16::from_be_bytes([h[6], h[7]]);
@@ -145,7 +145,7 @@ impl Ipv4Repr {
         h[10..12].copy_from_slice(&[0, 0]);
         h[12..16].copy_from_slice(&self.src.octets());
         h[16..20].copy_from_slice(&self.dst.octets());
-        let c = checksum::checksum(h);
+        let c = checksum::header_checksum(h);
         h[10..12].copy_from_slice(&c.to_be_bytes());
     }
 }
