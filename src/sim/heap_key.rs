@@ -62,7 +62,7 @@ mod tests {
         assert!(k(5, 1, 7) < k(5, 2, 0));
         assert!(k(u64::MAX, 0, 0) > k(u64::MAX - 1, u64::MAX, 0));
         assert!(k(3, 3, 1) <= k(3, 3, 2) && k(3, 3, 2) <= k(3, 3, 1));
-        let mut v = vec![k(2, 5, 0), k(1, 7, 1), k(2, 4, 2), k(1, 6, 3)];
+        let mut v = [k(2, 5, 0), k(1, 7, 1), k(2, 4, 2), k(1, 6, 3)];
         v.sort();
         assert_eq!(v.iter().map(|x| x.idx).collect::<Vec<_>>(), [3, 1, 2, 0]);
     }

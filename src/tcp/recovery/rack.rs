@@ -184,6 +184,7 @@ impl Rack {
     ) -> Option<Duration> {
         let (rack_t, rack_end) = self.xmit?;
         let mut timeout: Option<Duration> = None;
+        let mut marked = false;
         for seg in map.iter_mut() {
             if seg.sacked || seg.lost || !sent_after(rack_t, rack_end, seg.xmit, seg.end) {
                 continue;
@@ -191,11 +192,15 @@ impl Rack {
             let deadline = seg.xmit + self.rtt + reo_wnd;
             if deadline <= now {
                 seg.lost = true;
+                marked = true;
                 on_lost(seg);
             } else {
                 let left = deadline - now;
                 timeout = Some(timeout.map_or(left, |t| t.max(left)));
             }
+        }
+        if marked {
+            map.note_lost();
         }
         timeout
     }

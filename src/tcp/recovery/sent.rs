@@ -39,6 +39,10 @@ impl SentSeg {
 #[derive(Debug, Clone, Default)]
 pub struct SentMap {
     segs: VecDeque<SentSeg>,
+    /// False only when no record is marked lost: `first_lost` then answers without a scan (it is
+    /// asked on every ACK, and with a large window most ACKs find nothing). Set by whatever marks
+    /// a record lost (`reset_marks`, `note_lost`), cleared by a scan that finds none.
+    maybe_lost: bool,
 }
 
 impl SentMap {
@@ -137,14 +141,29 @@ impl SentMap {
     }
 
     /// Every record, mutable.
+    /// (A caller that marks a record lost calls `note_lost` afterwards.)
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut SentSeg> {
         self.segs.iter_mut()
     }
 
     /// The first record at or above `from` that is lost and not yet resent.
-    pub fn first_lost(&self, from: Seq) -> Option<SentSeg> {
+    pub fn first_lost(&mut self, from: Seq) -> Option<SentSeg> {
+        if !self.maybe_lost {
+            debug_assert!(!self.segs.iter().any(|s| s.lost), "a record was marked lost without note_lost");
+            return None;
+        }
         let i = self.segs.partition_point(|s| s.end <= from);
-        self.segs.range(i..).find(|s| s.lost).copied()
+        let found = self.segs.range(i..).find(|s| s.lost).copied();
+        if found.is_none() && i == 0 {
+            self.maybe_lost = false;
+        }
+        found
+    }
+
+    /// Records that the caller marked a record lost through `iter_mut` (every caller that sets
+    /// `SentSeg::lost` must say so, or `first_lost` may miss it).
+    pub fn note_lost(&mut self) {
+        self.maybe_lost = true;
     }
 
     /// The record holding `seq`.
@@ -162,6 +181,7 @@ impl SentMap {
     /// Forgets the SACK and loss marks (after a retransmission timeout, RFC 2018 section 8) and
     /// marks everything lost when `all_lost`.
     pub fn reset_marks(&mut self, all_lost: bool) {
+        self.maybe_lost |= all_lost;
         for s in &mut self.segs {
             s.sacked_before_rto |= s.sacked;
             s.sacked = false;
