@@ -210,6 +210,25 @@ mod tests {
     }
 
     #[test]
+    fn a_record_marked_lost_after_a_scan_that_found_none_is_found() {
+        let mut m = SentMap::default();
+        for k in 0..4u32 {
+            m.on_send(Seq(k * 100), Seq(k * 100 + 100), t(u64::from(k)), k);
+        }
+        // A scan that finds nothing lets the next questions skip the scan...
+        assert_eq!(m.first_lost(Seq(0)), None);
+        assert_eq!(m.first_lost(Seq(0)), None);
+        // ...until a record is marked lost again.
+        m.iter_mut().nth(2).expect("a third record").lost = true;
+        m.note_lost();
+        assert_eq!(m.first_lost(Seq(0)).map(|s| s.start), Some(Seq(200)));
+        m.reset_marks(false);
+        assert_eq!(m.first_lost(Seq(0)), None);
+        m.reset_marks(true);
+        assert_eq!(m.first_lost(Seq(150)).map(|s| s.start), Some(Seq(100)));
+    }
+
+    #[test]
     fn records_sack_ack_and_retransmit() {
         let mut m = SentMap::default();
         for k in 0..4u32 {
