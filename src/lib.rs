@@ -110,6 +110,8 @@ pub mod stack;
 pub mod sweep;
 #[allow(unsafe_code)]
 mod sys;
+#[cfg(feature = "cli")]
+pub use sys::huge_pages::HugePageHeap;
 #[cfg(feature = "live")]
 pub use sys::{cpu_time, signal};
 pub mod tcp;

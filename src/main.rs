@@ -225,7 +225,12 @@ enum TraceCommand {
     },
 }
 
+/// The heap, on transparent huge pages where the system lets a program ask (see `HugePageHeap`).
+#[global_allocator]
+static HEAP: netlab::HugePageHeap = netlab::HugePageHeap;
+
 fn main() -> ExitCode {
+    netlab::HugePageHeap::enable();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // A command line error is JSON too when --json was asked for (help and version are not errors).

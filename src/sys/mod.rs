@@ -1,6 +1,9 @@
 //! The only place with `unsafe` code (the crate is `#![deny(unsafe_code)]` elsewhere): a CPU cache
 //! hint, and the few operating-system calls the live bridges and the command line need (signal
-//! handlers, socket buffer sizes). Each block says why it is sound.
+//! handlers, socket buffer sizes) and its heap allocator. Each block says why it is sound.
+
+#[cfg(feature = "cli")]
+pub mod huge_pages;
 
 /// Asks the CPU to start loading `data` into its cache. A frame spends a long time in flight on a
 /// fast, long link (thousands of frames later, it is no longer in any cache); starting the loads of
