@@ -15,22 +15,33 @@ pub struct ConnTable {
     index: FastMap<ConnKey, usize>,
     /// The same, in key order, for listing.
     order: BTreeMap<ConnKey, usize>,
+    /// The key found last and its row: a segment's handling reports several events of one
+    /// connection in a row (received, congestion, sent), and each would otherwise probe `index`.
+    last: Option<(ConnKey, usize)>,
 }
 
 impl ConnTable {
     /// The summary of `key`, made by `new` if there is none yet.
     pub fn get_or_insert_with(&mut self, key: ConnKey, new: impl FnOnce() -> ConnSummary) -> &mut ConnSummary {
-        let i = *self.index.entry(key).or_insert_with(|| {
-            self.rows.push(new());
-            self.order.insert(key, self.rows.len() - 1);
-            self.rows.len() - 1
-        });
+        let i = match self.last {
+            Some((k, i)) if k == key => i,
+            _ => *self.index.entry(key).or_insert_with(|| {
+                self.rows.push(new());
+                self.order.insert(key, self.rows.len() - 1);
+                self.rows.len() - 1
+            }),
+        };
+        self.last = Some((key, i));
         &mut self.rows[i]
     }
 
     /// The summary of `key`, if there is one.
     pub fn get_mut(&mut self, key: &ConnKey) -> Option<&mut ConnSummary> {
-        let i = *self.index.get(key)?;
+        let i = match self.last {
+            Some((k, i)) if k == *key => i,
+            _ => *self.index.get(key)?,
+        };
+        self.last = Some((*key, i));
         self.rows.get_mut(i)
     }
 
