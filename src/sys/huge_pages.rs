@@ -10,12 +10,13 @@
 //!
 //! This allocator is the system's, plus the same advice: the heap grows in large steps, each new
 //! stretch of it is marked `MADV_HUGEPAGE` as soon as an allocation reaches into it (before the
-//! caller writes to it), and blocks too large for the heap (mapped on their own) are marked too.
+//! caller writes to it); blocks too large for the heap (mapped on their own) and the arenas of
+//! other threads (a sweep's jobs) are marked too.
 //! Measured on the 2-core EPYC VM of the README (THP `madvise`): dumbbell-1000 with the tunable used
 //! 0.83 of the CPU time without it, both run side by side; README has this allocator's figures.
 //! Nothing here changes what a simulation computes, only where its memory lies.
 //!
-//! Only glibc on Linux; elsewhere [`HugePageHeap`] is the system allocator and
+//! Only glibc on 64-bit Linux; elsewhere [`HugePageHeap`] is the system allocator and
 //! [`HugePageHeap::enable`] does nothing. `NETLAB_HUGE_PAGES=off` leaves the heap as it is (for
 //! measuring the difference).
 
@@ -63,7 +64,7 @@ impl HugePageHeap {
     }
 }
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
 mod advise {
     use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
@@ -75,6 +76,10 @@ mod advise {
     /// largest value its own sliding threshold reaches) and advised one by one.
     const OWN_MAPPING: usize = 32 << 20;
     const PAGE: usize = 4096;
+    /// The size and alignment of a thread's arena (glibc's `HEAP_MAX_SIZE` on 64-bit systems).
+    const ARENA: usize = 64 << 20;
+    /// Arenas advised, by their address.
+    static ARENAS: [AtomicUsize; 256] = [const { AtomicUsize::new(0) }; 256];
 
     /// The end of the heap stretch already advised (`usize::MAX` until `enable`: nothing is).
     static ADVISED_TO: AtomicUsize = AtomicUsize::new(usize::MAX);
@@ -107,31 +112,49 @@ mod advise {
                 huge(start, end - start);
             }
         } else if p as usize + size > ADVISED_TO.load(Relaxed) {
-            advise_heap_growth();
+            elsewhere(p as usize);
         }
     }
 
-    /// The heap grew past the advised end (or `p` lies elsewhere, in another thread's arena,
-    /// and the heap did not grow: then nothing happens).
+    /// `p` lies past the advised end of the heap: either the heap grew, or `p` lies in another
+    /// thread's arena (a sweep's jobs run in threads).
     #[cold]
-    fn advise_heap_growth() {
+    fn elsewhere(p: usize) {
         let from = ADVISED_TO.load(Relaxed);
+        if from == usize::MAX {
+            return; // not enabled
+        }
         // SAFETY: sbrk(0) only reads the current end of the heap.
         let end = (unsafe { libc::sbrk(0) } as usize).next_multiple_of(PAGE);
-        if from != usize::MAX && end > from && ADVISED_TO.compare_exchange(from, end, Relaxed, Relaxed).is_ok() {
-            huge(from, end - from);
+        if p < end {
+            if ADVISED_TO.compare_exchange(from, end, Relaxed, Relaxed).is_ok() {
+                huge(from, end - from);
+            }
+        } else {
+            advise_arena(p);
+        }
+    }
+
+    /// A thread's arena is a reservation of `ARENA` bytes aligned to its size (glibc's
+    /// `HEAP_MAX_SIZE`; a new one when it is full). Each is advised whole, once: `ARENAS`
+    /// remembers the ones advised (a different arena in the same place only costs a repeat).
+    fn advise_arena(p: usize) {
+        let arena = p & !(ARENA - 1);
+        let slot = &ARENAS[(arena / ARENA) % ARENAS.len()];
+        if slot.swap(arena, Relaxed) != arena {
+            huge(arena, ARENA);
         }
     }
 
     fn huge(start: usize, len: usize) {
-        // SAFETY: [start, start + len) is mapped memory of this process (the heap between two of
-        // its ends, or inside a block just allocated); MADV_HUGEPAGE changes how future faults
+        // SAFETY: [start, start + len) is memory this process's allocator mapped (the heap between
+        // two of its ends, a block just allocated, or a thread's arena); MADV_HUGEPAGE changes how future faults
         // there are served, never the contents. Failure (THP not built in) changes nothing.
         unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_HUGEPAGE) };
     }
 }
 
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+#[cfg(not(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64")))]
 mod advise {
     pub(super) fn enable() {}
     #[inline]
