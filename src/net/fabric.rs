@@ -51,7 +51,7 @@ pub fn lane_link(lane: usize) -> LinkId {
     lane / 2
 }
 
-pub(crate) use crate::sys::{prefetch, prefetch_value};
+pub(crate) use crate::sys::{prefetch, prefetch_value, prefetch_whole};
 
 pub struct Fabric {
     pub now: Instant,

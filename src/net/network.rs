@@ -3,9 +3,9 @@
 //! through `Network::dispatch`.
 
 use super::event::NetEvent;
-use super::fabric::{Event, Fabric, Frame, arrival_lane, lane_link, prefetch, prefetch_value};
+use super::fabric::{Event, Fabric, Frame, arrival_lane, lane_link, prefetch, prefetch_value, prefetch_whole};
 use super::faults::TimedFault;
-use super::ids::{LinkId, NodeId};
+use super::ids::{Dir, LinkId, NodeId};
 use super::node::Node;
 use crate::sim::Instant;
 
@@ -22,13 +22,24 @@ pub(crate) struct Network {
     /// The first failure of a stack under test (a crashed or hung external process), which stops
     /// the run.
     pub(crate) stack_failure: Option<String>,
+    /// The node that frames of each arrival lane arrive at (by lane; see `fabric::arrival_lane`):
+    /// a few bytes per link, so that the next event's node can be prefetched without first
+    /// loading its link.
+    lane_receiver: Vec<u32>,
 }
 
 impl Network {
     /// A network of `nodes` joined by `fab`, with the timed faults `faults` (already scheduled).
     pub(crate) fn new(nodes: Vec<Node>, fab: Fabric, faults: Vec<TimedFault>) -> Network {
         let n = nodes.len();
-        Network { nodes, fab, dirty: Vec::new(), is_dirty: vec![false; n], faults, stack_failure: None }
+        let mut lane_receiver = vec![u32::MAX; fab.links.len() * 2];
+        for (id, link) in fab.links.iter().enumerate() {
+            for dir in [Dir::AtoB, Dir::BtoA] {
+                let node = link.ends[dir.receiver_side()].0;
+                lane_receiver[arrival_lane(id, dir)] = u32::try_from(node).unwrap_or(u32::MAX);
+            }
+        }
+        Network { nodes, fab, dirty: Vec::new(), is_dirty: vec![false; n], faults, stack_failure: None, lane_receiver }
     }
 
     /// Notes that a node may have output or new deadlines to process after the current step.
@@ -80,12 +91,17 @@ impl Network {
                         if self.nodes[node].forwarding { next.data.len().min(ROUTER_READS) } else { next.data.len() };
                     prefetch(&next.data[..reads]);
                 }
-                // And the ends of the link the next lane's frame arrives over: with thousands of
-                // links, rarely still in a cache.
-                if let Some(lane) = self.fab.queue.next_lane()
-                    && let Some(l) = self.fab.links.get(lane_link(lane))
-                {
-                    prefetch_value(&l.ends);
+                // And the ends of the link the next lane's frame arrives over, and the node it
+                // arrives at: with thousands of links and nodes, rarely still in a cache.
+                if let Some(lane) = self.fab.queue.next_lane() {
+                    if let Some(l) = self.fab.links.get(lane_link(lane)) {
+                        prefetch_value(&l.ends);
+                    }
+                    if let Some(&n) = self.lane_receiver.get(lane)
+                        && let Some(node) = self.nodes.get(n as usize)
+                    {
+                        prefetch_whole(node);
+                    }
                 }
                 let len = frame.data.len();
                 self.fab.trace(NetEvent::LinkDeliver { link, dir, frame: frame.id, len });
