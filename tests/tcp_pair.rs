@@ -681,3 +681,78 @@ fn a_blocked_writer_is_woken_when_enough_room_is_free() {
         }
     }
 }
+
+/// A task that queued everything it had and now waits for something else (the peer's FIN, as a
+/// bulk sender's `finish` does) is not woken by the ACKs that free its send buffer: only a writer
+/// that was refused space is (Linux's SOCK_NOSPACE). The FIN wakes it.
+#[test]
+fn acks_do_not_wake_a_task_that_was_never_refused_space() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    struct Count(AtomicUsize);
+    impl std::task::Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let cfg = TcpConfig { send_buffer: 1 << 20, recv_buffer: 4 << 20, ..TcpConfig::default() };
+    let mut a = TcpStack::new(1, cfg.clone());
+    let mut b = TcpStack::new(2, cfg);
+    let now = Instant::ZERO;
+    let lst = b.listen(now, SocketAddrV4::new(B_IP, 80), 4, None).unwrap();
+    let c = a.connect(now, SocketAddrV4::new(A_IP, 0), SocketAddrV4::new(B_IP, 80), None).unwrap();
+    let count = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = std::task::Waker::from(count.clone());
+    let total = 300_000;
+    let (mut queued, mut server, mut acks, mut received, mut fin_sent) = (false, None, 0, 0usize, false);
+    let mut wire: std::collections::VecDeque<(bool, OwnedSeg)> = Default::default();
+    loop {
+        while let Some(id) = b.accept(now, lst).unwrap() {
+            server = Some(id);
+        }
+        if !queued && a.conn_info(c).unwrap().state == TcpState::Established {
+            assert_eq!(a.send(now, c, &vec![7u8; total]).unwrap(), total, "it all fits in the buffer");
+            a.shutdown_write(now, c).unwrap();
+            // Waits for the peer's FIN: nothing to read yet.
+            assert_eq!(a.recv_with(now, c, usize::MAX, &mut |_| {}).unwrap(), None);
+            a.register_waker(c, &waker);
+            queued = true;
+        }
+        if let Some(id) = server {
+            while let Ok(Some(n)) = b.recv_with(now, id, usize::MAX, &mut |_| {}) {
+                received += n;
+                if n == 0 {
+                    break;
+                }
+            }
+            if received == total && !fin_sent && a.conn_info(c).unwrap().send_queued == 0 {
+                b.shutdown_write(now, id).unwrap();
+                fin_sent = true;
+            }
+        }
+        a.poll_transmit(now, &mut |s, d, r| wire.push_back((true, OwnedSeg::new(s, d, r))));
+        b.poll_transmit(now, &mut |s, d, r| wire.push_back((false, OwnedSeg::new(s, d, r))));
+        a.drain_events(&mut |_| {});
+        b.drain_events(&mut |_| {});
+        let Some((to_b, seg)) = wire.pop_front() else { break };
+        if to_b {
+            b.on_segment(now, seg.src, seg.dst, &seg.repr());
+        } else {
+            let before = count.0.load(Ordering::SeqCst);
+            a.on_segment(now, seg.src, seg.dst, &seg.repr());
+            if a.conn_info(c).unwrap().state == TcpState::FinWait1 {
+                acks += 1;
+                assert_eq!(count.0.load(Ordering::SeqCst), 0, "ACK {acks} of the data woke the task");
+            }
+            // Woken: the task polls again and waits again while there is nothing to read.
+            if count.0.load(Ordering::SeqCst) > before
+                && a.recv_with(now, c, usize::MAX, &mut |_| {}).is_ok_and(|r| r.is_none())
+            {
+                a.register_waker(c, &waker);
+            }
+        }
+    }
+    assert!(fin_sent && acks > 20, "the transfer ran ({acks} ACKs of data)");
+    // The state changes wake it: FIN-WAIT-2 (our FIN acknowledged), TIME-WAIT (the peer's FIN).
+    assert_eq!(count.0.load(Ordering::SeqCst), 2, "woken by the two state changes only");
+}

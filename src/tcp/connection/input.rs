@@ -708,8 +708,9 @@ impl Connection {
             // as Linux's sk_stream_write_space() does (free >= half of what is still queued), but
             // at most 64 KiB: a writer then fills the buffer in large pieces instead of being woken
             // by every ACK, and a large buffer never waits for a third of itself to drain.
+            // Only a writer that was refused space is woken (`nospace`).
             let queued = self.sbuf.len();
-            if self.sbuf.free() >= (queued / 2).min(WRITE_WAKE_MAX) {
+            if self.take_write_space((queued / 2).min(WRITE_WAKE_MAX)) {
                 self.wake();
             }
         } else if ack == self.snd_una

@@ -19,6 +19,7 @@ use super::seq::Seq;
 use super::{SharedContent, SocketId, TcpConfig, TcpError, TcpEvent, TcpEventKind, TcpState};
 use crate::sim::{Duration, Instant};
 use crate::wire::{TcpFlags, TcpOptions, TcpRepr};
+use std::cell::Cell;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 use std::task::Waker;
@@ -95,6 +96,12 @@ pub(crate) struct Connection {
     pub queued_for_accept: bool,
     pub error: Option<TcpError>,
     pub waker: Option<Waker>,
+    /// A writer found the send buffer full since the last wake for freed space (Linux's
+    /// `SOCK_NOSPACE`): only then do ACKs that free space wake the socket's task. A task that has
+    /// queued everything and now waits for something else (the peer's FIN) is not woken by every
+    /// ACK (Linux's `tcp_check_space` calls `tcp_new_space` only with `SOCK_NOSPACE` set). A `Cell`
+    /// because asking how much space there is (`send_space`, like `poll` in Linux) sets it too.
+    nospace: Cell<bool>,
     /// Listed in the stack's set of connections that may have something to send.
     pub in_dirty: bool,
     /// The deadline under which the stack's timer index holds this connection.
@@ -269,6 +276,7 @@ impl Connection {
             established_once: false,
             error: None,
             waker: None,
+            nospace: Cell::new(false),
             in_dirty: false,
             indexed_deadline: None,
             iss,
@@ -575,14 +583,35 @@ impl Connection {
     /// buffer (the stack's `send` copies from an application buffer this way).
     pub fn send_with(&mut self, max: usize, fill: &mut dyn FnMut(usize, &mut [u8])) -> Result<usize, TcpError> {
         self.send_space()?;
-        Ok(self.sbuf.push_with(max, fill))
+        let n = self.sbuf.push_with(max, fill);
+        self.note_full(n < max);
+        Ok(n)
     }
 
     /// send() of content: queues up to `max` bytes of `content` from its offset `at` as a range
     /// (see `tcp::payload`); the bytes are produced when segments carrying them are sent.
     pub fn send_content(&mut self, content: &SharedContent, at: u64, max: usize) -> Result<usize, TcpError> {
         self.send_space()?;
-        Ok(self.sbuf.push_content(content, at, max))
+        let n = self.sbuf.push_content(content, at, max);
+        self.note_full(n < max);
+        Ok(n)
+    }
+
+    /// Remembers that a writer was refused space (it will wait for freed space).
+    fn note_full(&self, full: bool) {
+        if full {
+            self.nospace.set(true);
+        }
+    }
+
+    /// Whether freed send-buffer space should wake the task now: a writer was refused space and a
+    /// useful amount is free (see `nospace`). Clears the mark when it says yes.
+    pub(super) fn take_write_space(&self, threshold: usize) -> bool {
+        let wake = self.nospace.get() && self.sbuf.free() >= threshold;
+        if wake {
+            self.nospace.set(false);
+        }
+        wake
     }
 
     /// How many bytes `send_with` would take now, or the error it would give.
@@ -595,7 +624,10 @@ impl Connection {
         }
         match self.state {
             TcpState::SynSent | TcpState::SynReceived | TcpState::Established | TcpState::CloseWait => {
-                Ok(self.sbuf.free())
+                // No space: the asker will wait for some (an external stack's send asks first).
+                let free = self.sbuf.free();
+                self.note_full(free == 0);
+                Ok(free)
             }
             TcpState::Closed | TcpState::Listen => Err(TcpError::NotConnected),
             _ => Err(TcpError::Closing),
