@@ -121,6 +121,19 @@ impl Fabric {
         self.sink.emit(self.now, kind);
     }
 
+    /// Starts loading what `transmit` on link `link` from end `side` reads: the direction's
+    /// parameters and queue state, and the queue lane its arrivals go to. A router calls it as soon
+    /// as its route lookup names the outgoing link, so that these loads overlap each other and the
+    /// rest of the forwarding work instead of stalling one after another (with thousands of access
+    /// links, none of them is in a cache).
+    pub fn prefetch_transmit(&self, link: LinkId, side: usize) {
+        let dir = Dir::from_sender_side(side);
+        if let Some(l) = self.links.get(link) {
+            l.dirs[dir.index()].prefetch_hot();
+        }
+        self.queue.prefetch_lane(arrival_lane(link, dir));
+    }
+
     /// Offers `frame` to link `link` from end `side` (0 = a, 1 = b); `capture` is the sending
     /// interface's capture, if any.
     pub fn transmit(&mut self, link: LinkId, side: usize, capture: Option<usize>, mut frame: Frame) {

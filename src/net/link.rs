@@ -152,6 +152,15 @@ impl LinkDir {
         }
     }
 
+    /// Starts loading the fields `offer` reads for every frame (not the random streams, which only
+    /// impaired links draw from).
+    pub fn prefetch_hot(&self) {
+        crate::sys::prefetch_whole(&self.params);
+        crate::sys::prefetch_value(&self.busy_until);
+        crate::sys::prefetch_value(&self.in_queue);
+        crate::sys::prefetch_value(&self.queued_bytes);
+    }
+
     /// Time to serialise `len` bytes at the link's rate.
     pub fn serialisation(&self, len: usize) -> Duration {
         match self.params.rate_bps {

@@ -383,6 +383,7 @@ impl Node {
             return self.drop_frame(fab, frame, NodeDropCause::NoRoute);
         };
         let out = &self.ifaces[route.iface];
+        fab.prefetch_transmit(out.link, out.side);
         let mtu = fab.links[out.link].dirs[out.side].params.mtu;
         let ip_len = rx.end - l2;
         if ip_len > mtu {

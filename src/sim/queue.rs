@@ -105,6 +105,12 @@ impl<E> EventQueue<E> {
             Some(_) => self.push_heap(e),
         }
     }
+    /// Starts loading `lane`'s ring header (a `push_in_lane` into it is coming).
+    pub fn prefetch_lane(&self, lane: usize) {
+        if let Some(q) = self.lanes.get(lane) {
+            crate::sys::prefetch_value(q);
+        }
+    }
     /// The next event in `lane`, if any (it need not be the next event overall).
     pub fn lane_front(&self, lane: usize) -> Option<&E> {
         self.lanes.get(lane).and_then(|q| q.front()).map(|e| &e.event)
