@@ -236,6 +236,11 @@ pub trait EventSink: Any {
     fn observed(&mut self, node: NodeId, socket: crate::tcp::SocketId) {
         let _ = (node, socket);
     }
+    /// The next event is for `node`: start loading what recording its events will touch (a hint;
+    /// it changes nothing).
+    fn prefetch_node(&self, node: NodeId) {
+        let _ = node;
+    }
     /// The sink itself, for its owner to read its results after a run.
     fn as_any(&self) -> &dyn Any;
 }

@@ -101,6 +101,8 @@ impl Network {
                         && let Some(node) = self.nodes.get(n as usize)
                     {
                         prefetch_whole(node);
+                        // And the counters its TCP events will update.
+                        self.fab.sink.prefetch_node(n as usize);
                     }
                 }
                 let len = frame.data.len();

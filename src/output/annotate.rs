@@ -274,6 +274,9 @@ impl EventSink for NotingSink {
     fn observed(&mut self, node: NodeId, socket: crate::tcp::SocketId) {
         self.inner.observed(node, socket);
     }
+    fn prefetch_node(&self, node: NodeId) {
+        self.inner.prefetch_node(node);
+    }
     fn as_any(&self) -> &dyn std::any::Any {
         self.inner.as_any()
     }

@@ -170,6 +170,16 @@ impl Tracer {
         self.nodes[node].tcp_events += n;
     }
 
+    /// Starts loading the counters `node`'s next TCP event updates (see `EventSink::prefetch_node`).
+    pub fn prefetch_node(&self, node: NodeId) {
+        if let Some(n) = self.nodes.get(node) {
+            crate::sys::prefetch_value(&n.tcp_events);
+        }
+        if self.keep_tcp {
+            self.conns.prefetch_node(node);
+        }
+    }
+
     /// Whether a trace is being written.
     pub fn writes(&self) -> bool {
         self.sink.is_some()
@@ -306,6 +316,9 @@ impl EventSink for Tracer {
         if let Some(c) = self.conns.get_mut(&(node, socket)) {
             c.observed = true;
         }
+    }
+    fn prefetch_node(&self, node: NodeId) {
+        Tracer::prefetch_node(self, node)
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
