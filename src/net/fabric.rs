@@ -63,6 +63,11 @@ pub struct Fabric {
     pool: FramePool,
     next_frame_id: u64,
     pub rules: Rules,
+    /// Whether the world is large enough for its per-node and per-link state to fall out of the
+    /// caches between two visits (set by `Network::new`): only then are the loads of what the next
+    /// steps read started early (in a small world they are in a cache already, and the hints only
+    /// cost instructions).
+    pub(crate) prefetch_state: bool,
     /// Frames held back by a reorder rule, per (link, direction), waiting for the next frame to pass.
     held: BTreeMap<(LinkId, Dir), Frame>,
     /// Live bridges: (link, side) ends whose far side is outside the process (a TUN device, a UDP
@@ -85,6 +90,7 @@ impl Fabric {
             pool: FramePool::default(),
             next_frame_id: 0,
             rules: Rules::default(),
+            prefetch_state: false,
             held: BTreeMap::new(),
             external: Vec::new(),
         }
@@ -127,6 +133,9 @@ impl Fabric {
     /// rest of the forwarding work instead of stalling one after another (with thousands of access
     /// links, none of them is in a cache).
     pub fn prefetch_transmit(&self, link: LinkId, side: usize) {
+        if !self.prefetch_state {
+            return;
+        }
         let dir = Dir::from_sender_side(side);
         if let Some(l) = self.links.get(link) {
             l.dirs[dir.index()].prefetch_hot();

@@ -28,24 +28,24 @@ const NONE: u32 = u32::MAX;
 impl ConnTable {
     /// The summary of `key`, made by `new` if there is none yet.
     pub fn get_or_insert_with(&mut self, key: ConnKey, new: impl FnOnce() -> ConnSummary) -> &mut ConnSummary {
-        let i = match self.last_row(key) {
-            Some(i) => i,
-            None => *self.index.entry(key).or_insert_with(|| {
-                self.rows.push(new());
-                self.order.insert(key, self.rows.len() - 1);
-                self.rows.len() - 1
-            }),
-        };
+        if let Some(i) = self.last_row(key) {
+            return &mut self.rows[i];
+        }
+        let i = *self.index.entry(key).or_insert_with(|| {
+            self.rows.push(new());
+            self.order.insert(key, self.rows.len() - 1);
+            self.rows.len() - 1
+        });
         self.remember(key, i);
         &mut self.rows[i]
     }
 
     /// The summary of `key`, if there is one.
     pub fn get_mut(&mut self, key: &ConnKey) -> Option<&mut ConnSummary> {
-        let i = match self.last_row(*key) {
-            Some(i) => i,
-            None => *self.index.get(key)?,
-        };
+        if let Some(i) = self.last_row(*key) {
+            return self.rows.get_mut(i);
+        }
+        let i = *self.index.get(key)?;
         self.remember(*key, i);
         self.rows.get_mut(i)
     }
@@ -60,6 +60,7 @@ impl ConnTable {
     }
 
     /// The row of `key` if it is the one last found for its node.
+    #[inline]
     fn last_row(&self, (node, socket): ConnKey) -> Option<usize> {
         match self.last_by_node.get(node) {
             Some(&(s, row)) if row != NONE && s == socket.0 => Some(row as usize),
