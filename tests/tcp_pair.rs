@@ -12,6 +12,8 @@ use netlab::wire::{TcpFlags, TcpOptions, TcpRepr};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(Clone, Debug)]
 struct OwnedSeg {
@@ -606,18 +608,19 @@ fn many_connections_index_and_dirty_set_stay_consistent() {
     assert_eq!(b.open_sockets(), 1);
 }
 
+/// A waker that counts its wake-ups.
+struct WakeCount(AtomicUsize);
+
+impl std::task::Wake for WakeCount {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 /// A writer blocked on a full send buffer is woken once enough room is free (half of what is
 /// still queued, at most 64 KiB), not by every ACK; the last ACK always wakes it.
 #[test]
 fn a_blocked_writer_is_woken_when_enough_room_is_free() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    struct Count(AtomicUsize);
-    impl std::task::Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
     for buffer in [16 * 1024, 1 << 20] {
         let cfg = TcpConfig { send_buffer: buffer, recv_buffer: 4 << 20, ..TcpConfig::default() };
         let mut a = TcpStack::new(1, cfg.clone());
@@ -627,7 +630,7 @@ fn a_blocked_writer_is_woken_when_enough_room_is_free() {
         let c = a.connect(now, SocketAddrV4::new(A_IP, 0), SocketAddrV4::new(B_IP, 80), None).unwrap();
         // Deliver segments one at a time, in order, checking the writer's wake-ups on the way.
         let mut wire: std::collections::VecDeque<(bool, OwnedSeg)> = Default::default();
-        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let count = Arc::new(WakeCount(AtomicUsize::new(0)));
         let waker = std::task::Waker::from(count.clone());
         let mut queued_at_wake = Vec::new();
         let mut acks = 0;
@@ -687,21 +690,13 @@ fn a_blocked_writer_is_woken_when_enough_room_is_free() {
 /// that was refused space is (Linux's SOCK_NOSPACE). The FIN wakes it.
 #[test]
 fn acks_do_not_wake_a_task_that_was_never_refused_space() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    struct Count(AtomicUsize);
-    impl std::task::Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
     let cfg = TcpConfig { send_buffer: 1 << 20, recv_buffer: 4 << 20, ..TcpConfig::default() };
     let mut a = TcpStack::new(1, cfg.clone());
     let mut b = TcpStack::new(2, cfg);
     let now = Instant::ZERO;
     let lst = b.listen(now, SocketAddrV4::new(B_IP, 80), 4, None).unwrap();
     let c = a.connect(now, SocketAddrV4::new(A_IP, 0), SocketAddrV4::new(B_IP, 80), None).unwrap();
-    let count = Arc::new(Count(AtomicUsize::new(0)));
+    let count = Arc::new(WakeCount(AtomicUsize::new(0)));
     let waker = std::task::Waker::from(count.clone());
     let total = 300_000;
     let (mut queued, mut server, mut acks, mut received, mut fin_sent) = (false, None, 0, 0usize, false);

@@ -68,11 +68,13 @@ impl ConnTable {
         }
     }
 
+    /// Notes `row` as `node`'s last (a row number that does not fit is simply not remembered).
     fn remember(&mut self, (node, socket): ConnKey, row: usize) {
+        let Ok(row) = u32::try_from(row) else { return };
         if node >= self.last_by_node.len() {
             self.last_by_node.resize(node + 1, (0, NONE));
         }
-        self.last_by_node[node] = (socket.0, u32::try_from(row).expect("fewer than 2^32 connections"));
+        self.last_by_node[node] = (socket.0, row);
     }
 
     /// Every summary, in (node, socket) order.
